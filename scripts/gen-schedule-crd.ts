@@ -1,0 +1,106 @@
+// Generates crds/backupschedules.yaml. Its template.spec IS the BackupRequest spec schema, copied
+// from crds/backuprequests.yaml, so the two can never drift (test/crds.test.ts checks the output).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+
+type Json = Record<string, unknown>;
+
+export function scheduleCrd(backupRequestCrd: Json): Json {
+  const version = (backupRequestCrd.spec as { versions: Json[] }).versions[0] as Json;
+  const brSpec = ((version.schema as Json).openAPIV3Schema as { properties: Json }).properties.spec as Json;
+  const brStatus = ((version.schema as Json).openAPIV3Schema as { properties: Json }).properties.status as { properties: Json };
+  const cronPattern = '^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\\S+\\s+){4}\\S+)$';
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'backupschedules.backup.liferay.cloud' },
+    spec: {
+      group: 'backup.liferay.cloud',
+      scope: 'Namespaced',
+      names: {
+        kind: 'BackupSchedule', listKind: 'BackupScheduleList', plural: 'backupschedules',
+        singular: 'backupschedule', shortNames: ['bs'], categories: ['lc2'],
+      },
+      versions: [{
+        name: 'v1alpha1', served: true, storage: true,
+        subresources: { status: {} },
+        additionalPrinterColumns: [
+          { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule' },
+          { name: 'Project', type: 'string', jsonPath: '.spec.template.spec.projectId' },
+          { name: 'Environment', type: 'string', jsonPath: '.spec.template.spec.environment' },
+          { name: 'Suspend', type: 'boolean', jsonPath: '.spec.suspend' },
+          { name: 'Last Schedule', type: 'date', jsonPath: '.status.lastScheduleTime' },
+          { name: 'Last Success', type: 'string', jsonPath: '.status.lastSuccessfulBackup' },
+          { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+        ],
+        schema: { openAPIV3Schema: {
+          type: 'object', required: ['spec'],
+          properties: {
+            apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' },
+            spec: {
+              type: 'object', required: ['schedule', 'template'],
+              properties: {
+                schedule: { type: 'string', minLength: 1, maxLength: 128, pattern: cronPattern,
+                  description: 'Standard 5-field cron expression or a macro such as @daily.' },
+                timeZone: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_+/-]*$',
+                  description: 'IANA time zone the schedule is evaluated in (default UTC).' },
+                suspend: { type: 'boolean', default: false },
+                startingDeadlineSeconds: { type: 'integer', minimum: 0, maximum: 604800 },
+                concurrencyPolicy: { type: 'string', enum: ['Allow', 'Forbid', 'Replace'], default: 'Forbid' },
+                retention: {
+                  type: 'object', description: 'Which finished backups of this schedule to keep.',
+                  properties: {
+                    keepLast: { type: 'integer', minimum: 1, maximum: 1000 },
+                    keepDaily: { type: 'integer', minimum: 0, maximum: 3650 },
+                    keepWeekly: { type: 'integer', minimum: 0, maximum: 520 },
+                    keepMonthly: { type: 'integer', minimum: 0, maximum: 240 },
+                    maxAgeDays: { type: 'integer', minimum: 1, maximum: 3650 },
+                  },
+                },
+                template: {
+                  type: 'object', required: ['spec'],
+                  description: 'The BackupRequest created at each scheduled time.',
+                  properties: {
+                    metadata: { type: 'object', properties: {
+                      labels: { type: 'object', additionalProperties: { type: 'string' } },
+                      annotations: { type: 'object', additionalProperties: { type: 'string' } },
+                    } },
+                    spec: brSpec,
+                  },
+                },
+              },
+            },
+            status: {
+              type: 'object',
+              properties: {
+                observedGeneration: { type: 'integer', format: 'int64' },
+                lastScheduleTime: { type: 'string', format: 'date-time' },
+                nextScheduleTime: { type: 'string', format: 'date-time' },
+                lastSuccessfulBackup: { type: 'string' },
+                lastSuccessfulTime: { type: 'string', format: 'date-time' },
+                skippedRuns: { type: 'integer', format: 'int64', minimum: 0 },
+                active: { type: 'array', items: { type: 'string' } },
+                conditions: brStatus.properties.conditions,
+              },
+            },
+          },
+        } },
+      }],
+    },
+  };
+}
+
+const here = fileURLToPath(new URL('..', import.meta.url));
+export const scheduleCrdPath = `${here}crds/backupschedules.yaml`;
+
+export function renderScheduleCrd(): string {
+  const br = YAML.parse(readFileSync(`${here}crds/backuprequests.yaml`, 'utf8')) as Json;
+  return '# GENERATED by scripts/gen-schedule-crd.ts from backuprequests.yaml - do not edit by hand.\n'
+    + YAML.stringify(scheduleCrd(br), { lineWidth: 0 });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeFileSync(scheduleCrdPath, renderScheduleCrd());
+  console.log(`wrote ${scheduleCrdPath}`);
+}
