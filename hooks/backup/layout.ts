@@ -1,0 +1,24 @@
+// Where a backup's files live (DESIGN.md §4): {destinationBucket}/{destinationPrefix}/{backupId}/
+// with the database artifact, dl/, results/ and manifest.json. Pure.
+import type { BackupRequestSpec, Engine, ObjectLocation } from '../api.ts';
+
+/** A readable, unique ID: the resource name plus a UID fragment (a re-created name never collides). */
+export function backupIdOf(name: string, uid: string): string {
+  return `${name.slice(0, 200)}-${uid.replace(/-/g, '').slice(0, 8)}`;
+}
+
+export function backupLocation(spec: BackupRequestSpec, backupId: string): ObjectLocation {
+  const root = (spec.documentLibrary.destinationPrefix ?? `${spec.projectId}/${spec.environment}`).replace(/\/+$/, '');
+  return { bucket: spec.documentLibrary.destinationBucket, prefix: `${root}/${backupId}/` };
+}
+
+export const artifactKey = (loc: ObjectLocation, engine: Engine): string =>
+  `${loc.prefix}database.${engine === 'postgresql' ? 'pgdump' : 'sql'}.zst`;
+export const documentLibraryPrefix = (loc: ObjectLocation): string => `${loc.prefix}dl/`;
+export const resultKey = (loc: ObjectLocation, step: string): string => `${loc.prefix}results/${step}.json`;
+export const manifestKey = (loc: ObjectLocation): string => `${loc.prefix}manifest.json`;
+
+/** Deletion stays inside one backup's own folder: refuse anything that is not `.../{backupId}/`. */
+export function isOwnBackupFolder(loc: ObjectLocation | undefined, backupId: string | undefined): boolean {
+  return !!loc && !!backupId && loc.prefix.endsWith(`/${backupId}/`) && !loc.prefix.split('/').includes('..');
+}

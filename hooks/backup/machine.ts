@@ -1,0 +1,164 @@
+// The BackupRequest state machine: a pure function of (resource, observations, now) that returns
+// the complete desired status, the complete children list and, when it needs to know more, one
+// "need" for the shell (observe a step, write and verify the manifest). The shell fulfils the need
+// and calls again with the observation added, until nothing is needed.
+//
+// Phases move forward only: Pending → SnapshotInProgress → ExportInProgress → TransferInProgress →
+// GeneratingManifest → Succeeded | Failed (a provider skips steps it does not have).
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus } from '../api.ts';
+import type { KubeObject } from '../contract/types.ts';
+import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../../providers/types.ts';
+import type { BackupContext, BackupStepResult } from '../../providers/local/backup.ts';
+import { validateSpec } from '../validation/schema.ts';
+import { schemaErrors } from '../validation/jsonSchemas.ts';
+import { lifecycleConditions } from '../status/conditions.ts';
+import { humanBytes } from '../status/format.ts';
+import { backupIdOf, backupLocation, manifestKey } from './layout.ts';
+import { buildManifest, MANIFEST_SCHEMA_VERSION, type Manifest } from './manifest.ts';
+import { backupSpecProblems } from './rules.ts';
+
+export const IN_FLIGHT_RESYNC_SECONDS = 30;
+
+/** What a provider contributes to the pure decision (no I/O). */
+export interface BackupPlanner {
+  problems(spec: BackupRequestSpec): SpecProblem[];
+  steps(ctx: BackupContext): BackupStep[];
+}
+
+export type ManifestCheck = { ok: true } | { ok: false; message: string; retryable: boolean };
+
+export type BackupNeed =
+  | { kind: 'observeStep'; step: BackupStep; ctx: BackupContext }
+  | { kind: 'writeManifest'; bucket: string; key: string; manifest: Manifest };
+
+export interface BackupObservations {
+  steps?: Partial<Record<BackupStepName, Observation<BackupStepResult>>>;
+  manifest?: ManifestCheck;
+}
+
+export interface BackupInput {
+  parent: BackupRequest;
+  /** Names of the Jobs Metacontroller reported as this parent's children. */
+  existingChildren: ReadonlySet<string>;
+  /** The provider's planner, or why the provider cannot be used. */
+  planner: BackupPlanner | { unavailable: string };
+  observations: BackupObservations;
+  now: string;
+}
+
+export interface BackupDecision {
+  status: BackupRequestStatus;
+  children: KubeObject[];
+  resyncAfterSeconds?: number;
+  need?: BackupNeed;
+}
+
+export const isTerminal = (phase: string | undefined): boolean => phase === 'Succeeded' || phase === 'Failed';
+
+export function decideBackup(input: BackupInput): BackupDecision {
+  const { parent, now } = input;
+  const prior: BackupRequestStatus = parent.status ?? {};
+  const generation = parent.metadata.generation;
+  const uid = parent.metadata.uid ?? '';
+
+  const fail = (status: BackupRequestStatus, reason: string, message: string, children: KubeObject[] = []): BackupDecision => ({
+    status: {
+      ...status, phase: 'Failed', completionTime: status.completionTime ?? now,
+      conditions: lifecycleConditions(status.conditions, 'failed', reason, message, now, generation),
+    },
+    children,
+  });
+
+  // Plan first: even a finished backup returns its existing Jobs, so Metacontroller keeps them.
+  const validated = validateSpec<BackupRequestSpec>('BackupRequest', parent.spec);
+  const spec = validated.ok ? validated.value : undefined;
+  const planner = 'unavailable' in input.planner ? undefined : input.planner;
+  const problems: SpecProblem[] = spec ? [...backupSpecProblems(spec), ...(planner?.problems(spec) ?? [])] : [];
+  const backupId = prior.backupId ?? backupIdOf(parent.metadata.name, uid);
+  const location = prior.location ?? (spec ? backupLocation(spec, backupId) : undefined);
+  const steps = spec && planner && location && problems.length === 0
+    ? planner.steps({ name: parent.metadata.name, uid, spec, location }) : [];
+  const started = (s: BackupStep, ops: Record<string, OperationStatus> | undefined) => ops?.[s.name];
+  // A finished step's Job is only kept, never re-created: a re-run would overwrite a recorded artifact.
+  const childrenFor = (ops: Record<string, OperationStatus> | undefined): KubeObject[] => steps.flatMap((s) => {
+    const op = started(s, ops);
+    if (!op) return [];
+    return s.children.filter((c) => op.state === 'Running' || input.existingChildren.has(c.metadata.name));
+  });
+
+  if (isTerminal(prior.phase)) return { status: prior, children: childrenFor(prior.operations) };
+
+  if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '), childrenFor(prior.operations));
+  if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);
+  if (problems.length > 0) {
+    return fail(prior, 'InvalidSpec', problems.map((p) => `${p.field}: ${p.message}`).join('; '), childrenFor(prior.operations));
+  }
+
+  let status: BackupRequestStatus = { ...prior, backupId, location, startTime: prior.startTime ?? now };
+  const inFlight = (reason: string, message: string, need?: BackupNeed): BackupDecision => ({
+    status: { ...status, conditions: lifecycleConditions(status.conditions, 'inProgress', reason, message, now, generation) },
+    children: childrenFor(status.operations),
+    resyncAfterSeconds: IN_FLIGHT_RESYNC_SECONDS,
+    ...(need ? { need } : {}),
+  });
+  const setOp = (name: string, op: OperationStatus) => { status = { ...status, operations: { ...status.operations, [name]: op } }; };
+
+  for (const step of steps) {
+    const op = started(step, status.operations);
+    if (op?.state === 'Succeeded') continue;
+    if (!op) {
+      setOp(step.name, { id: step.operationId, state: 'Running', startTime: now });
+      status = { ...status, phase: step.phase };
+      return inFlight(step.phase, `${describeStep(step.name, spec!)} (operation ${step.operationId})`);
+    }
+    if (op.state === 'Failed') return fail(status, 'StepFailed', op.message ?? `${step.name} failed`, childrenFor(status.operations));
+    status = { ...status, phase: step.phase };
+    const obs = input.observations.steps?.[step.name];
+    if (!obs) return inFlight(step.phase, `${describeStep(step.name, spec!)} (operation ${op.id})`, { kind: 'observeStep', step, ctx: { name: parent.metadata.name, uid, spec: spec!, location: location! } });
+    if (obs.state === 'running') return inFlight(step.phase, `${describeStep(step.name, spec!)} (operation ${op.id})${obs.message ? `: ${obs.message}` : ''}`);
+    if (obs.state === 'failed') {
+      setOp(step.name, { ...op, state: 'Failed', completionTime: now, message: obs.message });
+      return fail(status, obs.reason, `${step.name} failed: ${obs.message}`, childrenFor(status.operations));
+    }
+    setOp(step.name, { ...op, state: 'Succeeded', completionTime: obs.completedAt });
+    status = 'sha256' in obs.result ? { ...status, database: obs.result } : { ...status, documentLibrary: obs.result };
+  }
+
+  // Every data step is done: write manifest.json and prove that data and manifest are there.
+  const key = manifestKey(location!);
+  status = { ...status, phase: 'GeneratingManifest' };
+  const manifestOp = status.operations?.manifest ?? { id: key, state: 'Running' as const, startTime: now };
+  setOp('manifest', manifestOp);
+  const manifest = buildManifest(parent, spec!, status);
+  if (typeof manifest === 'string') return fail(status, 'ManifestInvalid', manifest, childrenFor(status.operations));
+  const invalid = schemaErrors('manifest', manifest);
+  if (invalid.length > 0) return fail(status, 'ManifestInvalid', `manifest does not match schemas/manifest.v1.json: ${invalid.join('; ')}`, childrenFor(status.operations));
+  const check = input.observations.manifest;
+  if (!check) return inFlight('GeneratingManifest', 'writing and verifying manifest.json', { kind: 'writeManifest', bucket: location!.bucket, key, manifest });
+  if (!check.ok) {
+    if (check.retryable) return inFlight('GeneratingManifest', `verifying the backup: ${check.message}`);
+    setOp('manifest', { ...manifestOp, state: 'Failed', completionTime: now, message: check.message });
+    return fail(status, 'VerificationFailed', check.message, childrenFor(status.operations));
+  }
+  setOp('manifest', { ...manifestOp, state: 'Succeeded', completionTime: manifest.completedAt });
+  const total = (status.database?.sizeBytes ?? 0) + (status.documentLibrary?.totalBytes ?? 0);
+  status = {
+    ...status, phase: 'Succeeded', completionTime: manifest.completedAt, totalSize: humanBytes(total),
+    manifest: { bucket: location!.bucket, key, schemaVersion: MANIFEST_SCHEMA_VERSION },
+  };
+  const message = `backup complete: database ${humanBytes(status.database?.sizeBytes ?? 0)}, `
+    + `${status.documentLibrary?.objectCount ?? 0} document-library objects (${humanBytes(status.documentLibrary?.totalBytes ?? 0)}); `
+    + `manifest at ${location!.bucket}/${key}`;
+  return {
+    status: { ...status, conditions: lifecycleConditions(status.conditions, 'succeeded', 'BackupSucceeded', message, now, generation) },
+    children: childrenFor(status.operations),
+  };
+}
+
+function describeStep(step: BackupStepName, spec: BackupRequestSpec): string {
+  switch (step) {
+    case 'snapshot': return `snapshotting ${spec.database.engine} instance ${spec.database.instanceId}`;
+    case 'export': return `dumping ${spec.database.engine} database ${spec.database.databaseName ?? spec.database.instanceId}`;
+    case 'transfer': return `copying the document library from ${spec.documentLibrary.sourceBucket}`;
+  }
+}

@@ -1,0 +1,61 @@
+// manifest.json content, built purely from the resource and its status so every sync (and every
+// concurrent hook replica) writes byte-identical content.
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus } from '../api.ts';
+import { documentLibraryPrefix, manifestKey } from './layout.ts';
+
+export const MANIFEST_SCHEMA_VERSION = 'backup.liferay.cloud/manifest/v1';
+
+export interface Manifest {
+  schemaVersion: typeof MANIFEST_SCHEMA_VERSION;
+  backupId: string;
+  projectId: string;
+  environment: string;
+  provider: string;
+  initiator?: string;
+  source: { namespace: string; name: string; uid: string };
+  startedAt: string;
+  completedAt: string;
+  location: { bucket: string; prefix: string };
+  database: {
+    engine: string; type: string; instanceId: string; databaseName?: string; format: string;
+    artifact?: string; snapshotId?: string; sizeBytes: number; sha256?: string;
+  };
+  documentLibrary: {
+    sourceBucket: string; sourcePrefix: string; prefix: string; objectCount: number; totalBytes: number; excludedPatterns: string[];
+  };
+  operations: Record<string, string>;
+  tools: Record<string, string>;
+}
+
+export function buildManifest(parent: BackupRequest, spec: BackupRequestSpec, status: BackupRequestStatus): Manifest | string {
+  const { location, backupId, database: db, documentLibrary: dl, startTime } = status;
+  if (!location || !backupId || !db || !dl || !startTime) return 'status lacks location, database or document-library results';
+  const transfer = status.operations?.transfer;
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    backupId,
+    projectId: spec.projectId,
+    environment: spec.environment,
+    provider: spec.provider,
+    ...(spec.initiator ? { initiator: spec.initiator } : {}),
+    source: { namespace: parent.metadata.namespace ?? '', name: parent.metadata.name, uid: parent.metadata.uid ?? '' },
+    startedAt: startTime,
+    completedAt: transfer?.completionTime ?? startTime,
+    location,
+    database: {
+      engine: db.engine, type: spec.database.type, instanceId: spec.database.instanceId,
+      ...(spec.database.databaseName ? { databaseName: spec.database.databaseName } : {}),
+      format: db.format, artifact: db.artifact, sizeBytes: db.sizeBytes, sha256: db.sha256,
+    },
+    documentLibrary: {
+      sourceBucket: spec.documentLibrary.sourceBucket, sourcePrefix: spec.documentLibrary.sourcePrefix ?? '',
+      prefix: documentLibraryPrefix(location), objectCount: dl.objectCount, totalBytes: dl.totalBytes,
+      excludedPatterns: dl.excludedPatterns,
+    },
+    operations: Object.fromEntries(Object.entries(status.operations ?? {}).filter(([k]) => k !== 'manifest').map(([k, v]) => [k, v.id])),
+    tools: { export: db.tool, transfer: dl.tool },
+  };
+}
+
+export const manifestLocation = (status: BackupRequestStatus) =>
+  status.location ? { bucket: status.location.bucket, key: manifestKey(status.location) } : undefined;

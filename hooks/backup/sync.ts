@@ -1,0 +1,96 @@
+// The imperative shell around decideBackup: gathers what the machine asks for (Job state and result
+// objects, manifest write + verification), performs the one side effect it owns (writing
+// manifest.json), and answers Metacontroller with the complete status and children.
+import type { BackupRequest, BackupRequestSpec } from '../api.ts';
+import type { SyncRequest, SyncResponse } from '../contract/types.ts';
+import { objectsOf } from '../contract/objects.ts';
+import type { ObjectStore } from '../../providers/storage/objectStore.ts';
+import type { BackupStepName, Observation } from '../../providers/types.ts';
+import type { BackupContext, BackupStepResult } from '../../providers/local/backup.ts';
+import type { KubeObject } from '../contract/types.ts';
+import { validateSpec } from '../validation/schema.ts';
+import { decideBackup, type BackupDecision, type BackupObservations, type BackupPlanner, type ManifestCheck } from './machine.ts';
+import { isOwnBackupFolder } from './layout.ts';
+import type { Manifest } from './manifest.ts';
+
+export interface BackupShell {
+  planner(provider: string): BackupPlanner | { unavailable: string };
+  observeStep(step: BackupStepName, ctx: BackupContext, job: KubeObject | undefined): Promise<Observation<BackupStepResult>>;
+  store: ObjectStore;
+  now(): string;
+  /** Time budget for deleting a backup's objects in one finalize call. */
+  deleteBudgetMs: number;
+}
+
+const MAX_ROUNDS = 6;
+
+export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupShell): Promise<SyncResponse & { decision: BackupDecision }> {
+  const jobs = objectsOf(req.children, 'Job', 'batch/v1');
+  const provider = typeof req.parent.spec?.provider === 'string' ? req.parent.spec.provider : '';
+  const now = shell.now();
+  const observations: BackupObservations = {};
+  let decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now });
+  for (let round = 0; decision.need && round < MAX_ROUNDS; round += 1) {
+    const need = decision.need;
+    if (need.kind === 'observeStep') {
+      const job = need.step.children.map((c) => jobs.get(c.metadata.name)).find(Boolean);
+      observations.steps = { ...observations.steps, [need.step.name]: await observeSafely(() => shell.observeStep(need.step.name, need.ctx, job)) };
+    } else {
+      observations.manifest = await writeAndVerifyManifest(shell.store, need.bucket, need.key, need.manifest);
+    }
+    decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now });
+  }
+  if (decision.need) throw new Error('backup decision did not settle: a bug in the state machine');
+  return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}), decision };
+}
+
+/** A storage hiccup while observing is not a failed backup: report it and look again later. */
+async function observeSafely(fn: () => Promise<Observation<BackupStepResult>>): Promise<Observation<BackupStepResult>> {
+  try { return await fn(); } catch (e) { return { state: 'running', message: `cannot read the step's result yet (${errorName(e)}); retrying` }; }
+}
+
+export async function writeAndVerifyManifest(store: ObjectStore, bucket: string, key: string, manifest: Manifest): Promise<ManifestCheck> {
+  const body = `${JSON.stringify(manifest, null, 2)}\n`;
+  try {
+    await store.put(bucket, key, body, 'application/json');
+    const back = await store.get(bucket, key);
+    if (!back || back.toString('utf8') !== body) return { ok: false, retryable: true, message: `manifest ${bucket}/${key} did not read back identically` };
+    if (manifest.database.artifact) {
+      const head = await store.head(bucket, manifest.database.artifact);
+      if (!head) return { ok: false, retryable: false, message: `database artifact ${bucket}/${manifest.database.artifact} is missing` };
+      if (head.size !== manifest.database.sizeBytes) {
+        return { ok: false, retryable: false, message: `database artifact ${bucket}/${manifest.database.artifact} has ${head.size} bytes, the dump Job reported ${manifest.database.sizeBytes}` };
+      }
+    }
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, retryable: true, message: `storage unavailable (${errorName(e)})` };
+  }
+}
+
+export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: BackupShell): Promise<SyncResponse> {
+  const status = req.parent.status ?? {};
+  const validated = validateSpec<BackupRequestSpec>('BackupRequest', req.parent.spec);
+  const policy = validated.ok ? validated.value.deletionPolicy : 'Retain';
+  if (policy !== 'Delete' || !status.location || !isOwnBackupFolder(status.location, status.backupId)) {
+    return { status, children: [], finalized: true };
+  }
+  // Stop the Jobs first: a dump still running must not write after its folder was emptied.
+  if (objectsOf(req.children, 'Job', 'batch/v1').size > 0) return { status, children: [], finalized: false, resyncAfterSeconds: 5 };
+  const { bucket, prefix } = status.location;
+  const deadline = Date.now() + shell.deleteBudgetMs;
+  while (Date.now() < deadline) {
+    const page = await shell.store.list(bucket, prefix, undefined, 1000);
+    if (page.length === 0) return { status, children: [], finalized: true };
+    await shell.store.deleteMany(bucket, page.map((o) => o.key).filter((k) => k.startsWith(prefix)));
+  }
+  return { status, children: [], finalized: false, resyncAfterSeconds: 1 };
+}
+
+export function errorName(e: unknown): string {
+  if (e && typeof e === 'object') {
+    const err = e as { name?: string; code?: string };
+    return err.code ?? err.name ?? 'Error';
+  }
+  return 'Error';
+}

@@ -1,0 +1,40 @@
+// Entry point of the hook server: configuration from the environment, then listen.
+import { createServer } from 'node:http';
+import { loadConfig } from './server/config.ts';
+import { createApp } from './server/app.ts';
+import { log } from './server/log.ts';
+import { backupShell, restoreShell } from '../providers/registry.ts';
+import { FileObjectStore } from '../providers/storage/fileStore.ts';
+import { S3ObjectStore } from '../providers/storage/s3Store.ts';
+import type { ObjectStore } from '../providers/storage/objectStore.ts';
+import type { ServerConfig } from './server/config.ts';
+
+export function storeFor(config: ServerConfig): ObjectStore {
+  const s = config.storage;
+  if (!s) return new FileObjectStore('/nonexistent-lc2-storage');
+  return s.kind === 'file' ? new FileObjectStore(s.root) : new S3ObjectStore({ endpoint: s.endpoint, region: s.region });
+}
+
+export function startServer(config: ServerConfig): Promise<{ port: number; close(): Promise<void> }> {
+  const store = storeFor(config);
+  const settings = config.local ? { local: config.local } : {};
+  const app = createApp({ backup: backupShell(settings, store), restore: restoreShell(settings, store), bodyLimit: config.bodyLimit });
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve) => {
+    server.listen(config.port, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      log('info', 'hook server listening', { port, storage: config.storage?.kind ?? 'none', localProvider: !!config.local });
+      resolve({ port, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) });
+    });
+  });
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const config = loadConfig();
+  const running = await startServer(config);
+  const stop = () => { log('info', 'shutting down'); void running.close().then(() => process.exit(0)); };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

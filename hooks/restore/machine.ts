@@ -1,0 +1,160 @@
+// The RestoreRequest state machine (pure): resolve the backup (a BackupRequest in this namespace,
+// or a manifest location), read its manifest once, then restore the database and the document
+// library into NEW targets. Phases: Pending → RestoringDatabase → RestoringDocumentLibrary →
+// Succeeded | Failed, forward only.
+import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../api.ts';
+import type { KubeObject } from '../contract/types.ts';
+import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../../providers/types.ts';
+import type { RestoreContext, RestoreStepResult } from '../../providers/local/restore.ts';
+import type { Manifest } from '../backup/manifest.ts';
+import { validateSpec } from '../validation/schema.ts';
+import { lifecycleConditions } from '../status/conditions.ts';
+import { IN_FLIGHT_RESYNC_SECONDS, isTerminal } from '../backup/machine.ts';
+
+export interface RestorePlanner {
+  problems(spec: RestoreRequestSpec): SpecProblem[];
+  steps(ctx: RestoreContext): RestoreStep[];
+}
+
+export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reason: string; message: string; retryable: boolean };
+
+export type RestoreNeed =
+  | { kind: 'readManifest'; bucket: string; key: string }
+  | { kind: 'observeStep'; step: RestoreStep; source: RestoreSource };
+
+export interface RestoreInput {
+  parent: RestoreRequest;
+  /** The BackupRequest named by spec.source.backupRef, if Metacontroller sent it as related. */
+  backup: BackupRequest | undefined;
+  existingChildren: ReadonlySet<string>;
+  planner: RestorePlanner | { unavailable: string };
+  observations: { manifest?: ManifestRead; steps?: Partial<Record<RestoreStepName, Observation<RestoreStepResult>>> };
+  now: string;
+}
+
+export interface RestoreDecision {
+  status: RestoreRequestStatus;
+  children: KubeObject[];
+  resyncAfterSeconds?: number;
+  need?: RestoreNeed;
+}
+
+export const restoreIdOf = (name: string, uid: string): string => `${name.slice(0, 200)}-${uid.replace(/-/g, '').slice(0, 8)}`;
+
+export function decideRestore(input: RestoreInput): RestoreDecision {
+  const { parent, now } = input;
+  const prior: RestoreRequestStatus = parent.status ?? {};
+  const generation = parent.metadata.generation;
+  const uid = parent.metadata.uid ?? '';
+  const name = parent.metadata.name;
+
+  const validated = validateSpec<RestoreRequestSpec>('RestoreRequest', parent.spec);
+  const spec = validated.ok ? validated.value : undefined;
+  const planner = 'unavailable' in input.planner ? undefined : input.planner;
+  const problems = spec ? [...restoreSpecProblems(spec), ...(planner?.problems(spec) ?? [])] : [];
+  const stepsFor = (source: RestoreSource | undefined): RestoreStep[] =>
+    spec && planner && source && problems.length === 0 ? planner.steps({ name, uid, spec, source }) : [];
+  const childrenFor = (status: RestoreRequestStatus): KubeObject[] => stepsFor(status.source).flatMap((s) => {
+    const op = status.operations?.[s.name];
+    if (!op) return [];
+    return s.children.filter((c) => op.state === 'Running' || input.existingChildren.has(c.metadata.name));
+  });
+  const fail = (status: RestoreRequestStatus, reason: string, message: string): RestoreDecision => ({
+    status: { ...status, phase: 'Failed', completionTime: status.completionTime ?? now, conditions: lifecycleConditions(status.conditions, 'failed', reason, message, now, generation) },
+    children: childrenFor(status),
+  });
+
+  if (isTerminal(prior.phase)) return { status: prior, children: childrenFor(prior) };
+  if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '));
+  if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);
+  if (problems.length > 0) return fail(prior, 'InvalidSpec', problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+
+  let status: RestoreRequestStatus = { ...prior, phase: prior.phase ?? 'Pending', startTime: prior.startTime ?? now };
+  const waiting = (reason: string, message: string, need?: RestoreNeed): RestoreDecision => ({
+    status: { ...status, conditions: lifecycleConditions(status.conditions, 'inProgress', reason, message, now, generation) },
+    children: childrenFor(status),
+    resyncAfterSeconds: IN_FLIGHT_RESYNC_SECONDS,
+    ...(need ? { need } : {}),
+  });
+
+  if (!status.source) {
+    const location = resolveManifestLocation(spec!, input.backup);
+    if ('wait' in location) return waiting(location.reason, location.wait);
+    if ('fail' in location) return fail(status, location.reason, location.fail);
+    const read = input.observations.manifest;
+    if (!read) return waiting('ReadingManifest', `reading ${location.bucket}/${location.key}`, { kind: 'readManifest', ...location });
+    if (!read.ok) return read.retryable ? waiting(read.reason, read.message) : fail(status, read.reason, read.message);
+    const m = read.manifest;
+    if (m.projectId !== spec!.projectId) {
+      return fail(status, 'ProjectMismatch', `backup ${m.backupId} belongs to project "${m.projectId}", not "${spec!.projectId}": restores never cross tenants`);
+    }
+    if (!m.database.artifact || !m.database.sha256) {
+      return fail(status, 'UnsupportedBackup', `backup ${m.backupId} has no database dump with a checksum (type ${m.database.type}); the ${spec!.provider} provider restores dumps`);
+    }
+    status = {
+      ...status, backupId: m.backupId,
+      source: {
+        manifest: { bucket: location.bucket, key: location.key }, engine: m.database.engine as RestoreSource['engine'],
+        bucket: m.location.bucket, artifact: m.database.artifact, sha256: m.database.sha256,
+        documentLibraryPrefix: m.documentLibrary.prefix, resultsPrefix: `${m.location.prefix}restores/${restoreIdOf(name, uid)}/`,
+      },
+    };
+  }
+
+  const source = status.source!;
+  const setOp = (key: string, op: OperationStatus) => { status = { ...status, operations: { ...status.operations, [key]: op } }; };
+  for (const step of stepsFor(source)) {
+    const op = status.operations?.[step.name];
+    if (op?.state === 'Succeeded') continue;
+    status = { ...status, phase: step.phase };
+    if (!op) {
+      setOp(step.name, { id: step.operationId, state: 'Running', startTime: now });
+      return waiting(step.phase, `${describe(step.name, spec!)} (operation ${step.operationId})`);
+    }
+    if (op.state === 'Failed') return fail(status, 'StepFailed', op.message ?? `${step.name} failed`);
+    const obs = input.observations.steps?.[step.name];
+    if (!obs) return waiting(step.phase, `${describe(step.name, spec!)} (operation ${op.id})`, { kind: 'observeStep', step, source });
+    if (obs.state === 'running') return waiting(step.phase, `${describe(step.name, spec!)} (operation ${op.id})${obs.message ? `: ${obs.message}` : ''}`);
+    if (obs.state === 'failed') {
+      setOp(step.name, { ...op, state: 'Failed', completionTime: now, message: obs.message });
+      return fail(status, obs.reason, `${step.name} restore failed: ${obs.message}`);
+    }
+    setOp(step.name, { ...op, state: 'Succeeded', completionTime: obs.completedAt });
+    const r = obs.result;
+    status = step.name === 'database'
+      ? { ...status, database: { databaseName: spec!.database.databaseName, verifiedSha256: r.sha256 ?? '', tool: r.tool } }
+      : { ...status, documentLibrary: { bucket: spec!.documentLibrary.destinationBucket, prefix: spec!.documentLibrary.destinationPrefix, objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0 } };
+  }
+  const done = status.operations?.documentLibrary?.completionTime ?? now;
+  const message = `restored backup ${status.backupId} into database ${spec!.database.databaseName} and ${spec!.documentLibrary.destinationBucket}/${spec!.documentLibrary.destinationPrefix} (${status.documentLibrary?.objectCount ?? 0} objects); reindex search after starting Liferay`;
+  return {
+    status: { ...status, phase: 'Succeeded', completionTime: done, conditions: lifecycleConditions(status.conditions, 'succeeded', 'RestoreSucceeded', message, now, generation) },
+    children: childrenFor(status),
+  };
+}
+
+type Resolved = { bucket: string; key: string } | { wait: string; reason: string } | { fail: string; reason: string };
+
+function resolveManifestLocation(spec: RestoreRequestSpec, backup: BackupRequest | undefined): Resolved {
+  if (spec.source.manifest) return spec.source.manifest;
+  const ref = spec.source.backupRef?.name ?? '';
+  if (!backup) return { reason: 'BackupNotFound', wait: `waiting for BackupRequest ${ref} in this namespace` };
+  if (backup.spec?.projectId !== spec.projectId) {
+    return { reason: 'ProjectMismatch', fail: `BackupRequest ${ref} belongs to project "${backup.spec?.projectId ?? ''}", not "${spec.projectId}"` };
+  }
+  const phase = backup.status?.phase;
+  if (phase === 'Failed') return { reason: 'BackupFailed', fail: `BackupRequest ${ref} failed; there is nothing to restore` };
+  if (phase !== 'Succeeded' || !backup.status?.manifest) return { reason: 'BackupNotReady', wait: `waiting for BackupRequest ${ref} to succeed (phase ${phase ?? 'Pending'})` };
+  return { bucket: backup.status.manifest.bucket, key: backup.status.manifest.key };
+}
+
+function restoreSpecProblems(spec: RestoreRequestSpec): SpecProblem[] {
+  const n = Number(!!spec.source.backupRef) + Number(!!spec.source.manifest);
+  return n === 1 ? [] : [{ field: 'spec.source', message: 'needs exactly one of backupRef or manifest' }];
+}
+
+function describe(step: RestoreStepName, spec: RestoreRequestSpec): string {
+  return step === 'database'
+    ? `verifying the dump and restoring it into database ${spec.database.databaseName} on ${spec.database.instanceId}`
+    : `copying the document library to ${spec.documentLibrary.destinationBucket}/${spec.documentLibrary.destinationPrefix}`;
+}

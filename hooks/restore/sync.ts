@@ -1,0 +1,64 @@
+// The imperative shell around decideRestore (manifest reads, Job observation) plus the customize
+// hook that asks Metacontroller for the referenced BackupRequest.
+import type { BackupRequest, RestoreRequest, RestoreSource } from '../api.ts';
+import type { CustomizeResponse, KubeObject, SyncRequest, SyncResponse } from '../contract/types.ts';
+import { API_VERSION, objectsOf } from '../contract/objects.ts';
+import type { ObjectStore } from '../../providers/storage/objectStore.ts';
+import type { Observation, RestoreStepName } from '../../providers/types.ts';
+import type { RestoreStepResult } from '../../providers/local/restore.ts';
+import { schemaErrors } from '../validation/jsonSchemas.ts';
+import type { Manifest } from '../backup/manifest.ts';
+import { errorName } from '../backup/sync.ts';
+import { decideRestore, type ManifestRead, type RestoreDecision, type RestoreInput, type RestorePlanner } from './machine.ts';
+
+export interface RestoreShell {
+  planner(provider: string): RestorePlanner | { unavailable: string };
+  observeStep(step: RestoreStepName, source: RestoreSource, job: KubeObject | undefined): Promise<Observation<RestoreStepResult>>;
+  store: ObjectStore;
+  now(): string;
+}
+
+export function customizeRestore(parent: RestoreRequest): CustomizeResponse {
+  const ref = parent.spec?.source?.backupRef?.name;
+  return { relatedResources: ref ? [{ apiVersion: API_VERSION, resource: 'backuprequests', names: [ref] }] : [] };
+}
+
+export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: RestoreShell): Promise<SyncResponse & { decision: RestoreDecision }> {
+  const jobs = objectsOf(req.children, 'Job', 'batch/v1');
+  const ref = req.parent.spec?.source?.backupRef?.name;
+  const backup = ref ? objectsOf(req.related, 'BackupRequest', API_VERSION).get(ref) as BackupRequest | undefined : undefined;
+  const provider = typeof req.parent.spec?.provider === 'string' ? req.parent.spec.provider : '';
+  const input: RestoreInput = {
+    parent: req.parent, backup, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations: {}, now: shell.now(),
+  };
+  let decision = decideRestore(input);
+  for (let round = 0; decision.need && round < 6; round += 1) {
+    const need = decision.need;
+    if (need.kind === 'readManifest') {
+      input.observations = { ...input.observations, manifest: await readManifest(shell.store, need.bucket, need.key) };
+    } else {
+      const job = need.step.children.map((c) => jobs.get(c.metadata.name)).find(Boolean);
+      let obs: Observation<RestoreStepResult>;
+      try { obs = await shell.observeStep(need.step.name, need.source, job); } catch (e) { obs = { state: 'running', message: `cannot read the step's result yet (${errorName(e)}); retrying` }; }
+      input.observations = { ...input.observations, steps: { ...input.observations.steps, [need.step.name]: obs } };
+    }
+    decision = decideRestore(input);
+  }
+  if (decision.need) throw new Error('restore decision did not settle: a bug in the state machine');
+  return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}), decision };
+}
+
+export async function readManifest(store: ObjectStore, bucket: string, key: string): Promise<ManifestRead> {
+  let body: Buffer | null;
+  try { body = await store.get(bucket, key); } catch (e) {
+    return { ok: false, reason: 'StorageUnavailable', message: `cannot read ${bucket}/${key} (${errorName(e)}); retrying`, retryable: true };
+  }
+  if (!body) return { ok: false, reason: 'ManifestNotFound', message: `no manifest at ${bucket}/${key}`, retryable: false };
+  let value: unknown;
+  try { value = JSON.parse(body.toString('utf8')); } catch {
+    return { ok: false, reason: 'ManifestInvalid', message: `${bucket}/${key} is not JSON`, retryable: false };
+  }
+  const errors = schemaErrors('manifest', value);
+  if (errors.length > 0) return { ok: false, reason: 'ManifestInvalid', message: `${bucket}/${key} is not a valid manifest: ${errors.join('; ')}`, retryable: false };
+  return { ok: true, manifest: value as Manifest };
+}

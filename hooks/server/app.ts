@@ -1,0 +1,116 @@
+// The express server Metacontroller calls. Every 200 carries the complete status and the complete
+// children list; anything that cannot be computed completely is a 5xx (Metacontroller then changes
+// nothing and retries with backoff). Request bodies of many MB are accepted.
+import express, { type Request, type Response } from 'express';
+import type { BackupRequest, RestoreRequest } from '../api.ts';
+import type { SyncRequest, SyncResponse } from '../contract/types.ts';
+import { finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
+import { customizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
+import { statusErrors, type Kind } from '../validation/schema.ts';
+import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
+import { log } from './log.ts';
+
+export interface AppDeps {
+  backup: BackupShell;
+  restore: RestoreShell;
+  bodyLimit?: string;
+  ready?: () => boolean;
+}
+
+type Handler = (req: SyncRequest, finalize: boolean) => Promise<SyncResponse>;
+
+function isSyncRequest(body: unknown): body is SyncRequest {
+  const b = body as SyncRequest | undefined;
+  return !!b && typeof b === 'object' && !!b.parent && typeof b.parent === 'object' && typeof b.parent.metadata?.name === 'string';
+}
+
+function hook(controller: string, kind: Kind, hookName: string, handle: Handler) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const end = syncDuration.startTimer({ controller, hook: hookName });
+    const body: unknown = req.body;
+    if (!isSyncRequest(body)) {
+      end({ outcome: 'bad_request' });
+      res.status(400).json({ error: 'expected a Metacontroller hook request with parent.metadata.name' });
+      return;
+    }
+    const ids = { controller, namespace: body.parent.metadata.namespace, name: body.parent.metadata.name, uid: body.parent.metadata.uid };
+    try {
+      const finalize = hookName === 'finalize' || body.finalizing === true;
+      const out = await handle(body, finalize);
+      const problems = responseProblems(kind, out);
+      if (problems.length > 0) throw new Error(`refusing to answer with an invalid response: ${problems.join('; ')}`);
+      const before = (body.parent.status as { phase?: string } | undefined)?.phase;
+      const after = (out.status as { phase?: string }).phase;
+      if (after && after !== before) {
+        const provider = String((body.parent.spec as { provider?: string } | undefined)?.provider ?? '');
+        phaseTransitions.inc({ kind, provider, phase: after });
+        const ready = (out.status as { conditions?: Array<{ type: string; reason: string; message: string }> }).conditions?.find((c) => c.type === 'Ready');
+        if (after === 'Succeeded' || after === 'Failed') terminalResults.inc({ kind, provider, phase: after, reason: ready?.reason ?? '' });
+        log(after === 'Failed' ? 'warn' : 'info', 'phase changed', { ...ids, from: before ?? null, to: after, reason: ready?.reason, message: ready?.message });
+      }
+      end({ outcome: 'ok' });
+      res.status(200).json({
+        status: out.status, children: out.children,
+        ...(out.resyncAfterSeconds ? { resyncAfterSeconds: out.resyncAfterSeconds } : {}),
+        ...(finalize ? { finalized: out.finalized === true } : {}),
+      });
+    } catch (e) {
+      end({ outcome: 'error' });
+      const message = e instanceof Error ? e.message : String(e);
+      log('error', 'hook failed', { ...ids, error: message });
+      res.status(500).json({ error: message });
+    }
+  };
+}
+
+/** A last check before answering: never a partial body, never a status the API server rejects. */
+function responseProblems(kind: Kind, out: SyncResponse): string[] {
+  if (!out || typeof out !== 'object') return ['no response'];
+  if (!out.status || typeof out.status !== 'object') return ['status missing'];
+  if (!Array.isArray(out.children)) return ['children missing'];
+  const bad = out.children.filter((c) => !c?.apiVersion || !c.kind || !c.metadata?.name);
+  return [...statusErrors(kind, out.status), ...(bad.length ? ['a child lacks apiVersion, kind or metadata.name'] : [])];
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: deps.bodyLimit ?? '32mb' }));
+
+  const backup: Handler = async (req, finalize) => {
+    const r = req as SyncRequest<BackupRequest>;
+    return finalize ? finalizeBackup(r, deps.backup) : (({ decision: _d, ...rest }) => rest)(await syncBackup(r, deps.backup));
+  };
+  const restore: Handler = async (req, finalize) => {
+    const r = req as SyncRequest<RestoreRequest>;
+    if (finalize) return { status: r.parent.status ?? {}, children: [], finalized: true };
+    return (({ decision: _d, ...rest }) => rest)(await syncRestore(r, deps.restore));
+  };
+
+  app.post('/backuprequest/sync', hook('backuprequest', 'BackupRequest', 'sync', backup));
+  app.post('/backuprequest/finalize', hook('backuprequest', 'BackupRequest', 'finalize', backup));
+  app.post('/restorerequest/sync', hook('restorerequest', 'RestoreRequest', 'sync', restore));
+  app.post('/restorerequest/finalize', hook('restorerequest', 'RestoreRequest', 'finalize', restore));
+  app.post('/restorerequest/customize', (req: Request, res: Response) => {
+    const body = req.body as { parent?: RestoreRequest } | undefined;
+    if (!body?.parent) { res.status(400).json({ error: 'expected a customize request with parent' }); return; }
+    res.status(200).json(customizeRestore(body.parent));
+  });
+
+  app.get('/healthz', (_req, res) => { res.status(200).json({ ok: true }); });
+  app.get('/readyz', (_req, res) => {
+    const ready = deps.ready ? deps.ready() : true;
+    res.status(ready ? 200 : 503).json({ ready });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', registry.contentType);
+    res.send(await registry.metrics());
+  });
+  // Body-parser errors (malformed JSON, too large) answer with JSON, never an HTML page.
+  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: express.NextFunction) => {
+    const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
+    log(status >= 500 ? 'error' : 'warn', 'request rejected', { status, type: err.type, error: err.message });
+    res.status(status).json({ error: err.message });
+  });
+  return app;
+}

@@ -1,0 +1,27 @@
+// Prometheus metrics of the hook server (served at /metrics).
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const syncDuration = new Histogram({
+  name: 'lc2_hook_sync_duration_seconds',
+  help: 'Time to answer one Metacontroller hook call',
+  labelNames: ['controller', 'hook', 'outcome'] as const,
+  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
+  registers: [registry],
+});
+
+export const phaseTransitions = new Counter({
+  name: 'lc2_phase_transitions_total',
+  help: 'Phase changes decided by the hook, by kind, provider and new phase',
+  labelNames: ['kind', 'provider', 'phase'] as const,
+  registers: [registry],
+});
+
+export const terminalResults = new Counter({
+  name: 'lc2_terminal_total',
+  help: 'Backups and restores that reached Succeeded or Failed, with the failure reason',
+  labelNames: ['kind', 'provider', 'phase', 'reason'] as const,
+  registers: [registry],
+});

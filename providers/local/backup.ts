@@ -1,0 +1,107 @@
+// The local provider's backup: step "export" is a Job running pg_dump/mysqldump, step "transfer" a
+// Job running rclone over the document library. Each Job writes a small result object that
+// observeBackupStep reads once the Job has completed.
+import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult, ObjectLocation } from '../../hooks/api.ts';
+import type { KubeObject } from '../../hooks/contract/types.ts';
+import { jobState } from '../../hooks/contract/job.ts';
+import { artifactKey, documentLibraryPrefix, resultKey } from '../../hooks/backup/layout.ts';
+import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../types.ts';
+import type { ObjectStore } from '../storage/objectStore.ts';
+import type { LocalProviderConfig } from './config.ts';
+import { buildJob, databaseEnv, jobName } from './jobs.ts';
+import { excludePatterns } from './exclusions.ts';
+import { readJobResult } from './results.ts';
+
+export interface BackupContext {
+  name: string;
+  uid: string;
+  spec: BackupRequestSpec;
+  location: ObjectLocation;
+}
+
+export type BackupStepResult = DatabaseResult | DocumentLibraryResult;
+
+/** What the local provider cannot do with this spec (checked before anything starts). */
+export function localBackupProblems(spec: BackupRequestSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  if (spec.database.type !== 'dump') {
+    problems.push({ field: 'spec.database.type', message: `the local provider makes logical dumps; "${spec.database.type}" needs a cloud provider, use "dump"` });
+  }
+  if (!spec.database.databaseName) problems.push({ field: 'spec.database.databaseName', message: 'required for a dump: name the Liferay database (e.g. lportal)' });
+  if (!spec.database.credentialsSecretRef) problems.push({ field: 'spec.database.credentialsSecretRef', message: 'required by the local provider: a Secret in this namespace with the database username and password' });
+  return problems;
+}
+
+const dbLabel = (spec: BackupRequestSpec) => ({ 'backup.liferay.cloud/project': spec.projectId, 'backup.liferay.cloud/environment': spec.environment });
+
+export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig): BackupStep[] {
+  const { spec, location } = ctx;
+  const dumpJob = jobName(ctx.name, 'db', ctx.uid);
+  const copyJob = jobName(ctx.name, 'dl', ctx.uid);
+  const dbName = spec.database.databaseName ?? '';
+  const secret = spec.database.credentialsSecretRef ?? { name: '' };
+  const artifact = artifactKey(location, spec.database.engine);
+  const sourcePrefix = (spec.documentLibrary.sourcePrefix ?? '').replace(/\/+$/, '');
+  return [
+    {
+      name: 'export', phase: 'ExportInProgress', operationId: dumpJob,
+      children: [buildJob({
+        name: dumpJob, step: 'export', script: 'backup-database', labels: dbLabel(spec),
+        env: [
+          ...databaseEnv(spec.database.engine, spec.database.instanceId, dbName, secret),
+          { name: 'LC2_ARTIFACT', value: `${location.bucket}/${artifact}` },
+          { name: 'LC2_ARTIFACT_KEY', value: artifact },
+          { name: 'LC2_RESULT', value: `${location.bucket}/${resultKey(location, 'export')}` },
+        ],
+      }, config)],
+    },
+    {
+      name: 'transfer', phase: 'TransferInProgress', operationId: copyJob,
+      children: [buildJob({
+        name: copyJob, step: 'transfer', script: 'copy-document-library', labels: dbLabel(spec),
+        env: [
+          { name: 'LC2_DL_SOURCE', value: `${spec.documentLibrary.sourceBucket}/${sourcePrefix}` },
+          { name: 'LC2_DL_DEST', value: `${location.bucket}/${documentLibraryPrefix(location)}` },
+          { name: 'LC2_EXCLUDES', value: excludePatterns(spec.documentLibrary.excludeGeneratedFiles, spec.documentLibrary.excludePatterns).join('\n') },
+          { name: 'LC2_RESULT', value: `${location.bucket}/${resultKey(location, 'transfer')}` },
+        ],
+      }, config)],
+    },
+  ];
+}
+
+/** Job state from the request's children; once complete, the Job's result object from storage. */
+export async function observeBackupStep(
+  step: BackupStepName, ctx: BackupContext, job: KubeObject | undefined, store: ObjectStore,
+): Promise<Observation<BackupStepResult>> {
+  const state = jobState(job);
+  if (state.state === 'missing' || state.state === 'running') {
+    return { state: 'running', message: state.state === 'missing' ? 'Job is being created' : 'Job is running' };
+  }
+  const result = await readJobResult(store, ctx.location.bucket, resultKey(ctx.location, step));
+  if (state.state === 'failed') {
+    if (result.kind === 'failed') return { state: 'failed', reason: result.reason, message: result.message, retryable: false };
+    return { state: 'failed', reason: `Job${state.reason}`, message: `Job ${job?.metadata.name}: ${state.message}; see its Pod logs`, retryable: false };
+  }
+  if (result.kind === 'missing' || result.kind === 'invalid' || result.kind === 'failed') {
+    const why = result.kind === 'invalid' ? `is invalid (${result.message})` : result.kind === 'failed' ? `reports failure (${result.message})` : 'is missing';
+    return { state: 'failed', reason: 'ResultMissing', message: `Job ${job?.metadata.name} completed but its result object ${resultKey(ctx.location, step)} ${why}`, retryable: false };
+  }
+  const r = result.value;
+  if (step === 'export') {
+    if (r.sizeBytes === undefined || !r.sha256 || !r.artifact) {
+      return { state: 'failed', reason: 'ResultMissing', message: 'database result lacks artifact, size or checksum', retryable: false };
+    }
+    const db: DatabaseResult = {
+      engine: ctx.spec.database.engine,
+      format: ctx.spec.database.engine === 'postgresql' ? 'pg_dump-custom+zstd' : 'mysqldump-sql+zstd',
+      artifact: r.artifact, sizeBytes: r.sizeBytes, sha256: r.sha256, tool: r.tool ?? '',
+    };
+    return { state: 'done', result: db, completedAt: r.completedAt ?? '' };
+  }
+  const dl: DocumentLibraryResult = {
+    objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0, tool: r.tool ?? '',
+    excludedPatterns: excludePatterns(ctx.spec.documentLibrary.excludeGeneratedFiles, ctx.spec.documentLibrary.excludePatterns),
+  };
+  return { state: 'done', result: dl, completedAt: r.completedAt ?? '' };
+}

@@ -1,0 +1,12 @@
+// Settings of the local provider, read from the hook server's environment (hooks/server/config.ts).
+import type { StorageConfig } from '../storage/objectStore.ts';
+
+export interface LocalProviderConfig {
+  /** Image with bash, pg_dump/pg_restore, mariadb-dump/mariadb, zstd and rclone (images/tools/Dockerfile). */
+  image: string;
+  storage: StorageConfig;
+  backoffLimit: number;
+  /** Hard limit for one Job; a stuck dump must not hold a project's concurrency slot forever. */
+  activeDeadlineSeconds: number;
+  transfers: number;
+}

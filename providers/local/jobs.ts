@@ -1,0 +1,106 @@
+// Pure builders of the batch/v1 Jobs the local provider runs. The Job carries its whole script
+// (scripts/*.sh) inline, so what a test runs is exactly what the cluster runs. Credentials are only
+// ever secretKeyRefs; no secret value is ever part of a Job spec.
+import { readFileSync } from 'node:fs';
+import type { KubeObject } from '../../hooks/contract/types.ts';
+import type { SecretRef } from '../../hooks/api.ts';
+import type { LocalProviderConfig } from './config.ts';
+
+export type ScriptName = 'backup-database' | 'copy-document-library' | 'restore-database' | 'restore-document-library';
+
+const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.sh`, import.meta.url), 'utf8');
+const LIB = script('lib');
+const SCRIPTS: Record<ScriptName, string> = {
+  'backup-database': script('backup-database'),
+  'copy-document-library': script('copy-document-library'),
+  'restore-database': script('restore-database'),
+  'restore-document-library': script('restore-document-library'),
+};
+
+export const REFUSED_EXIT_CODE = 3;
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef: { name: string; key: string } };
+}
+
+/** Job names: readable, ≤ 63 characters (the job-name label limit), unique per parent UID. */
+export function jobName(parentName: string, step: string, uid: string): string {
+  const head = parentName.slice(0, 40).replace(/[-.]+$/, '');
+  return `${head}-${step}-${uid.replace(/-/g, '').slice(0, 8)}`;
+}
+
+/** rclone remote "store:" for the configured storage. */
+export function storageEnv(config: LocalProviderConfig): EnvVar[] {
+  const s = config.storage;
+  if (s.kind === 'file') {
+    return [{ name: 'RCLONE_CONFIG_STORE_TYPE', value: 'alias' }, { name: 'RCLONE_CONFIG_STORE_REMOTE', value: s.root }];
+  }
+  return [
+    { name: 'RCLONE_CONFIG_STORE_TYPE', value: 's3' },
+    { name: 'RCLONE_CONFIG_STORE_PROVIDER', value: 'Other' },
+    { name: 'RCLONE_CONFIG_STORE_ENDPOINT', value: s.endpoint },
+    { name: 'RCLONE_CONFIG_STORE_REGION', value: s.region },
+    { name: 'RCLONE_CONFIG_STORE_FORCE_PATH_STYLE', value: 'true' },
+    { name: 'RCLONE_CONFIG_STORE_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: s.secretName, key: s.accessKeyIdKey } } },
+    { name: 'RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: s.secretName, key: s.secretAccessKeyKey } } },
+  ];
+}
+
+export function databaseEnv(engine: string, instanceId: string, databaseName: string, secret: SecretRef): EnvVar[] {
+  const [host, port] = instanceId.split(':');
+  return [
+    { name: 'LC2_DB_ENGINE', value: engine },
+    { name: 'LC2_DB_HOST', value: host ?? instanceId },
+    { name: 'LC2_DB_PORT', value: port ?? (engine === 'postgresql' ? '5432' : '3306') },
+    { name: 'LC2_DB_NAME', value: databaseName },
+    { name: 'LC2_DB_USER', valueFrom: { secretKeyRef: { name: secret.name, key: secret.usernameKey ?? 'username' } } },
+    { name: 'LC2_DB_PASSWORD', valueFrom: { secretKeyRef: { name: secret.name, key: secret.passwordKey ?? 'password' } } },
+  ];
+}
+
+export interface JobParams {
+  name: string;
+  step: string;
+  script: ScriptName;
+  env: EnvVar[];
+  labels: Record<string, string>;
+}
+
+export function buildJob(p: JobParams, config: LocalProviderConfig): KubeObject {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: p.name,
+      labels: { 'app.kubernetes.io/name': 'lc2-backup', 'app.kubernetes.io/component': p.step, ...p.labels },
+    },
+    spec: {
+      backoffLimit: config.backoffLimit,
+      activeDeadlineSeconds: config.activeDeadlineSeconds,
+      // Refusals and corrupt artifacts exit 3: fail at once instead of retrying a hopeless run.
+      podFailurePolicy: {
+        rules: [{ action: 'FailJob', onExitCodes: { containerName: 'lc2', operator: 'In', values: [REFUSED_EXIT_CODE] } }],
+      },
+      template: {
+        metadata: { labels: { 'app.kubernetes.io/name': 'lc2-backup', 'app.kubernetes.io/component': p.step } },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [{
+            name: 'lc2',
+            image: config.image,
+            command: ['/bin/bash', '-c', `${LIB}\n${SCRIPTS[p.script]}`, p.script],
+            env: [{ name: 'LC2_STEP', value: p.step }, { name: 'LC2_TRANSFERS', value: String(config.transfers) }, ...p.env, ...storageEnv(config)],
+            resources: { requests: { cpu: '500m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          }],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '1Gi' } }],
+        },
+      },
+    },
+  };
+}

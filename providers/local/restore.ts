@@ -1,0 +1,81 @@
+// The local provider's restore: a Job that verifies the dump's SHA-256 and restores it into a NEW
+// database, then a Job that copies the backed-up document library into a NEW prefix.
+import type { RestoreRequestSpec, RestoreSource } from '../../hooks/api.ts';
+import type { KubeObject } from '../../hooks/contract/types.ts';
+import { jobState } from '../../hooks/contract/job.ts';
+import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../types.ts';
+import type { ObjectStore } from '../storage/objectStore.ts';
+import type { LocalProviderConfig } from './config.ts';
+import { buildJob, databaseEnv, jobName } from './jobs.ts';
+import { readJobResult } from './results.ts';
+
+export interface RestoreContext { name: string; uid: string; spec: RestoreRequestSpec; source: RestoreSource }
+export interface RestoreStepResult { sha256?: string; objectCount?: number; totalBytes?: number; tool: string }
+
+export function localRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
+  return spec.database.credentialsSecretRef ? [] : [{
+    field: 'spec.database.credentialsSecretRef',
+    message: 'required by the local provider: a Secret in this namespace with a user that may create the new database',
+  }];
+}
+
+export const restoreResultKey = (source: RestoreSource, step: RestoreStepName): string => `${source.resultsPrefix}${step}.json`;
+
+export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConfig): RestoreStep[] {
+  const { spec, source } = ctx;
+  const dbJob = jobName(ctx.name, 'rdb', ctx.uid);
+  const dlJob = jobName(ctx.name, 'rdl', ctx.uid);
+  const approve = { name: 'LC2_APPROVE_OVERWRITE', value: spec.approveOverwrite ? 'true' : 'false' };
+  const labels = { 'backup.liferay.cloud/project': spec.projectId, 'backup.liferay.cloud/environment': spec.environment };
+  const destPrefix = spec.documentLibrary.destinationPrefix.replace(/\/+$/, '');
+  return [
+    {
+      name: 'database', phase: 'RestoringDatabase', operationId: dbJob,
+      children: [buildJob({
+        name: dbJob, step: 'restore-database', script: 'restore-database', labels,
+        env: [
+          ...databaseEnv(source.engine, spec.database.instanceId, spec.database.databaseName, spec.database.credentialsSecretRef ?? { name: '' }),
+          { name: 'LC2_ARTIFACT', value: `${source.bucket}/${source.artifact}` },
+          { name: 'LC2_EXPECTED_SHA256', value: source.sha256 },
+          approve,
+          { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'database')}` },
+        ],
+      }, config)],
+    },
+    {
+      name: 'documentLibrary', phase: 'RestoringDocumentLibrary', operationId: dlJob,
+      children: [buildJob({
+        name: dlJob, step: 'restore-document-library', script: 'restore-document-library', labels,
+        env: [
+          { name: 'LC2_DL_SOURCE', value: `${source.bucket}/${source.documentLibraryPrefix}` },
+          { name: 'LC2_DL_DEST', value: `${spec.documentLibrary.destinationBucket}/${destPrefix}/` },
+          approve,
+          { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'documentLibrary')}` },
+        ],
+      }, config)],
+    },
+  ];
+}
+
+export async function observeRestoreStep(
+  step: RestoreStepName, source: RestoreSource, job: KubeObject | undefined, store: ObjectStore,
+): Promise<Observation<RestoreStepResult>> {
+  const state = jobState(job);
+  if (state.state === 'missing' || state.state === 'running') {
+    return { state: 'running', message: state.state === 'missing' ? 'Job is being created' : 'Job is running' };
+  }
+  const key = restoreResultKey(source, step);
+  const result = await readJobResult(store, source.bucket, key);
+  if (result.kind === 'failed') return { state: 'failed', reason: result.reason, message: result.message, retryable: false };
+  if (state.state === 'failed') {
+    return { state: 'failed', reason: `Job${state.reason}`, message: `Job ${job?.metadata.name}: ${state.message}; see its Pod logs`, retryable: false };
+  }
+  if (result.kind !== 'ok') {
+    return { state: 'failed', reason: 'ResultMissing', message: `Job ${job?.metadata.name} completed but its result object ${key} is ${result.kind}`, retryable: false };
+  }
+  const r = result.value;
+  return {
+    state: 'done', completedAt: r.completedAt ?? '',
+    result: { tool: r.tool ?? '', ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.objectCount !== undefined ? { objectCount: r.objectCount, totalBytes: r.totalBytes ?? 0 } : {}) },
+  };
+}

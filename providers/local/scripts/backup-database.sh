@@ -1,0 +1,25 @@
+# Dump the database (pg_dump custom format / mysqldump single transaction), compress with zstd on
+# all cores, hash with SHA-256 and stream to storage in one pass: nothing touches the local disk.
+db_client_env
+started=$(now)
+mkfifo "$work/hash"
+sha256sum <"$work/hash" | cut -d' ' -f1 >"$work/sha256" &
+hasher=$!
+log "dumping $LC2_DB_ENGINE database $LC2_DB_NAME to $LC2_ARTIFACT"
+case "$LC2_DB_ENGINE" in
+  postgresql)
+    tool=$(pg_dump --version)
+    # -Z0: compression happens in zstd (multi-threaded, faster and smaller than pg_dump's zlib).
+    pg_dump --format=custom --compress=0 --dbname="$LC2_DB_NAME" ;;
+  mysql)
+    tool=$("$(mysqldump_bin)" --version)
+    "$(mysqldump_bin)" "${mysql_args[@]}" --single-transaction --quick --routines --triggers --events \
+      --hex-blob --no-tablespaces --default-character-set=utf8mb4 "$LC2_DB_NAME" ;;
+esac | zstd -q -T0 -"${LC2_ZSTD_LEVEL:-3}" | tee "$work/hash" \
+  | rclone rcat --s3-chunk-size "${LC2_UPLOAD_CHUNK:-64M}" "store:$LC2_ARTIFACT"
+wait "$hasher"
+sha=$(cat "$work/sha256")
+size=$(size_of "$LC2_ARTIFACT")
+[ -n "$size" ] || { log "artifact missing after upload"; exit 1; }
+log "uploaded $size bytes sha256 $sha"
+put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"artifact\":\"$LC2_ARTIFACT_KEY\",\"sizeBytes\":$size,\"sha256\":\"$sha\",\"tool\":$(jstr "$tool")}"

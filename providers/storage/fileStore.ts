@@ -1,0 +1,58 @@
+// A local directory standing in for S3 (demo, single-machine use): bucket = sub-directory.
+import { mkdir, readFile, readdir, rm, stat, writeFile, rename } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { ObjectInfo, ObjectStore } from './objectStore.ts';
+
+export class FileObjectStore implements ObjectStore {
+  private readonly root: string;
+  constructor(root: string) { this.root = resolve(root); }
+
+  private path(bucket: string, key: string): string {
+    const p = resolve(this.root, bucket, key);
+    if (!p.startsWith(resolve(this.root, bucket) + sep)) throw new Error(`key escapes the bucket: ${key}`);
+    return p;
+  }
+
+  async get(bucket: string, key: string): Promise<Buffer | null> {
+    try { return await readFile(this.path(bucket, key)); } catch (e) { if (isNotFound(e)) return null; throw e; }
+  }
+
+  async put(bucket: string, key: string, body: string): Promise<void> {
+    const p = this.path(bucket, key);
+    await mkdir(dirname(p), { recursive: true });
+    const tmp = `${p}.tmp-${process.pid}`;
+    await writeFile(tmp, body);
+    await rename(tmp, p);
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo | null> {
+    try {
+      const s = await stat(this.path(bucket, key));
+      return s.isFile() ? { key, size: s.size } : null;
+    } catch (e) { if (isNotFound(e)) return null; throw e; }
+  }
+
+  async list(bucket: string, prefix: string, after = '', limit = 1000): Promise<ObjectInfo[]> {
+    const base = resolve(this.root, bucket);
+    const all: ObjectInfo[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try { entries = await readdir(dir, { withFileTypes: true }); } catch (e) { if (isNotFound(e)) return; throw e; }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else all.push({ key: relative(base, full).split(sep).join('/'), size: (await stat(full)).size });
+      }
+    };
+    await walk(base);
+    return all.filter((o) => o.key.startsWith(prefix) && o.key > after).sort((a, b) => (a.key < b.key ? -1 : 1)).slice(0, limit);
+  }
+
+  async deleteMany(bucket: string, keys: string[]): Promise<void> {
+    await Promise.all(keys.map((k) => rm(this.path(bucket, k), { force: true })));
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'ENOENT';
+}

@@ -1,0 +1,17 @@
+// The few object-store calls the hook itself makes: small result objects, manifests, existence
+// checks and deletes. Backup data never passes through here.
+export interface ObjectInfo { key: string; size: number }
+
+export interface ObjectStore {
+  /** The object's bytes, or null if it does not exist. */
+  get(bucket: string, key: string): Promise<Buffer | null>;
+  put(bucket: string, key: string, body: string, contentType: string): Promise<void>;
+  head(bucket: string, key: string): Promise<ObjectInfo | null>;
+  /** One page of keys under a prefix, in key order, starting after `after`. */
+  list(bucket: string, prefix: string, after?: string, limit?: number): Promise<ObjectInfo[]>;
+  deleteMany(bucket: string, keys: string[]): Promise<void>;
+}
+
+export type StorageConfig =
+  | { kind: 's3'; endpoint: string; region: string; secretName: string; accessKeyIdKey: string; secretAccessKeyKey: string }
+  | { kind: 'file'; root: string };

@@ -1,0 +1,63 @@
+// S3-compatible object store (MinIO, moto, AWS) for the hook's small reads and writes. Every call
+// has a short timeout so a sync stays well inside Metacontroller's webhook timeout.
+import {
+  S3Client, GetObjectCommand, PutObjectCommand, HeadObjectCommand, ListObjectsV2Command, DeleteObjectsCommand,
+} from '@aws-sdk/client-s3';
+import type { ObjectInfo, ObjectStore } from './objectStore.ts';
+
+export interface S3StoreOptions { endpoint?: string; region: string; timeoutMs?: number }
+
+export class S3ObjectStore implements ObjectStore {
+  private readonly client: S3Client;
+  private readonly timeoutMs: number;
+
+  constructor(options: S3StoreOptions) {
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.client = new S3Client({
+      region: options.region,
+      ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
+      maxAttempts: 2,
+    });
+  }
+
+  private signal(): AbortSignal { return AbortSignal.timeout(this.timeoutMs); }
+
+  async get(bucket: string, key: string): Promise<Buffer | null> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: this.signal() });
+      return Buffer.from(await out.Body!.transformToByteArray());
+    } catch (e) { if (isNotFound(e)) return null; throw e; }
+  }
+
+  async put(bucket: string, key: string, body: string, contentType: string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+      { abortSignal: this.signal() });
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo | null> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: this.signal() });
+      return { key, size: out.ContentLength ?? 0 };
+    } catch (e) { if (isNotFound(e)) return null; throw e; }
+  }
+
+  async list(bucket: string, prefix: string, after?: string, limit = 1000): Promise<ObjectInfo[]> {
+    const out = await this.client.send(new ListObjectsV2Command({
+      Bucket: bucket, Prefix: prefix, MaxKeys: limit, ...(after ? { StartAfter: after } : {}),
+    }), { abortSignal: this.signal() });
+    return (out.Contents ?? []).map((o) => ({ key: o.Key ?? '', size: o.Size ?? 0 }));
+  }
+
+  async deleteMany(bucket: string, keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      await this.client.send(new DeleteObjectsCommand({
+        Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+      }), { abortSignal: this.signal() });
+    }
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return err?.name === 'NoSuchKey' || err?.name === 'NotFound' || err?.$metadata?.httpStatusCode === 404;
+}
