@@ -5,14 +5,17 @@ started=$(now)
 mkfifo "$work/hash"
 sha256sum <"$work/hash" | cut -d' ' -f1 >"$work/sha256" &
 hasher=$!
+case "$LC2_DB_ENGINE" in
+  postgresql) tool=$(pg_dump --version) ;;
+  mysql) tool=$("$(mysqldump_bin)" --version) ;;
+esac
 log "dumping $LC2_DB_ENGINE database $LC2_DB_NAME to $LC2_ARTIFACT"
+# The case runs inside the pipeline (a subshell): it may only write the dump to stdout.
 case "$LC2_DB_ENGINE" in
   postgresql)
-    tool=$(pg_dump --version)
     # -Z0: compression happens in zstd (multi-threaded, faster and smaller than pg_dump's zlib).
     pg_dump --format=custom --compress=0 --dbname="$LC2_DB_NAME" ;;
   mysql)
-    tool=$("$(mysqldump_bin)" --version)
     "$(mysqldump_bin)" "${mysql_args[@]}" --single-transaction --quick --routines --triggers --events \
       --hex-blob --no-tablespaces --default-character-set=utf8mb4 "$LC2_DB_NAME" ;;
 esac | zstd -q -T0 -"${LC2_ZSTD_LEVEL:-3}" | tee "$work/hash" \

@@ -1,0 +1,137 @@
+// End to end on real parts: the hook server, a driver playing Metacontroller, each Job's real
+// command (pg_dump / mariadb-dump / rclone / zstd) against the machine's PostgreSQL and MariaDB and
+// a moto S3 server. Assertions are on the data itself.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { MetacontrollerDriver } from './support/driver.ts';
+import { TestEnv, uniqueName } from './support/env.ts';
+import { backupRequest, restoreRequest } from './support/resources.ts';
+import { createSampleDatabase, dropDatabase, localMariadb, localPostgres, sampleDocumentLibrary, tableFingerprint, type DbTarget } from '../demo/sample.ts';
+import { schemaErrors } from '../hooks/validation/jsonSchemas.ts';
+import { API_VERSION } from '../hooks/contract/objects.ts';
+import type { BackupRequestStatus, RestoreRequestStatus } from '../hooks/api.ts';
+import type { Manifest } from '../hooks/backup/manifest.ts';
+
+const env = new TestEnv();
+const files = sampleDocumentLibrary(60);
+const originals = files.filter((f) => !f.generated);
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const dbs: Array<[DbTarget, string]> = [];
+
+before(async () => {
+  await env.start();
+  for (const b of ['liferay-dl', 'lc2-backups', 'restored-dl']) await env.createBucket(b);
+  await env.upload('liferay-dl', files);
+});
+after(async () => {
+  await env.stop();
+  for (const [t, n] of dbs) dropDatabase(t, n);
+});
+
+for (const target of [localPostgres, localMariadb]) {
+  describe(`local provider, ${target.engine}`, () => {
+    const source = uniqueName('lc2_src');
+    const restored = uniqueName('lc2_restored');
+    dbs.push([target, source], [target, restored]);
+    const br = backupRequest(`nightly-${target.engine}`, {
+      database: { engine: target.engine, type: 'dump', instanceId: `${target.host}:${target.port}`, databaseName: source, credentialsSecretRef: { name: 'db-credentials' } },
+    });
+    let backup: MetacontrollerDriver;
+
+    it('backs up to Succeeded with the dump, exactly the original files and a valid manifest', async () => {
+      createSampleDatabase(target, source, 500);
+      backup = new MetacontrollerDriver(br, { hookUrl: env.hookUrl, syncPath: '/backuprequest/sync', secrets: env.secrets(target) });
+      assert.equal(await backup.runToCompletion(), 'Succeeded', JSON.stringify(backup.status));
+      const status = backup.status as BackupRequestStatus;
+      assert.deepEqual(backup.jobRuns.map((r) => r.exitCode), [0, 0]);
+
+      const manifest = JSON.parse((await env.read('lc2-backups', status.manifest!.key)).toString()) as Manifest;
+      assert.deepEqual(schemaErrors('manifest', manifest), []);
+      assert.equal(manifest.projectId, 'retail');
+      assert.equal(manifest.initiator, 'alice@example.com');
+      assert.ok(status.manifest!.key.startsWith(`retail/prd/${status.backupId}/`));
+
+      const artifact = await env.read('lc2-backups', manifest.database.artifact!);
+      assert.equal(artifact.length, manifest.database.sizeBytes);
+      assert.equal(sha256(artifact), manifest.database.sha256);
+
+      const dlKeys = await env.keys('lc2-backups', manifest.documentLibrary.prefix);
+      const expected = originals.map((f) => `${manifest.documentLibrary.prefix}${f.key.slice('document_library/'.length)}`).sort();
+      assert.deepEqual(dlKeys, expected, 'the copy holds exactly the original (non-generated) files');
+      for (const f of originals) {
+        const copy = await env.read('lc2-backups', `${manifest.documentLibrary.prefix}${f.key.slice('document_library/'.length)}`);
+        assert.ok(copy.equals(f.body), `${f.key} is byte-identical`);
+      }
+      assert.equal(manifest.documentLibrary.objectCount, originals.length);
+      assert.equal(manifest.documentLibrary.totalBytes, originals.reduce((n, f) => n + f.body.length, 0));
+      assert.ok(manifest.documentLibrary.excludedPatterns.includes('0/document_preview/**'));
+    });
+
+    it('restores into a NEW database and prefix with identical rows and files', async () => {
+      const rr = restoreRequest(`restore-${target.engine}`, {
+        source: { backupRef: { name: br.metadata.name } },
+        database: { instanceId: `${target.host}:${target.port}`, databaseName: restored, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}/document_library` },
+      });
+      const restore = new MetacontrollerDriver(rr, {
+        hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(target),
+        related: () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${br.metadata.name}`]: backup.parent } }),
+      });
+      assert.equal(await restore.runToCompletion(), 'Succeeded', JSON.stringify(restore.status));
+      assert.deepEqual(tableFingerprint(target, restored), tableFingerprint(target, source));
+      const status = restore.status as RestoreRequestStatus;
+      assert.equal(status.database?.verifiedSha256, (backup.status as BackupRequestStatus).database?.sha256);
+      const keys = await env.keys('restored-dl', `${target.engine}/document_library/`);
+      assert.deepEqual(keys, originals.map((f) => `${target.engine}/${f.key}`).sort());
+      for (const f of originals.slice(0, 10)) assert.ok((await env.read('restored-dl', `${target.engine}/${f.key}`)).equals(f.body));
+    });
+
+    it('refuses to restore over the now non-empty database, and leaves it untouched', async () => {
+      sql_mark(target, restored);
+      const before = tableFingerprint(target, restored);
+      const rr = restoreRequest(`restore-again-${target.engine}`, {
+        source: { backupRef: { name: br.metadata.name } },
+        database: { instanceId: `${target.host}:${target.port}`, databaseName: restored, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}-again/document_library` },
+      });
+      const restore = new MetacontrollerDriver(rr, {
+        hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(target),
+        related: () => ({ [`BackupRequest.${API_VERSION}`]: { [br.metadata.name]: backup.parent } }),
+        hookVersion: 'v1',
+      });
+      assert.equal(await restore.runToCompletion(), 'Failed');
+      const ready = (restore.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
+      assert.equal(ready?.reason, 'TargetNotEmpty');
+      assert.match(ready?.message ?? '', new RegExp(`database ${restored} .* already has \\d+ tables; .*approveOverwrite`));
+      assert.equal(restore.jobRuns.length, 1, 'a refusal is not retried');
+      assert.deepEqual(tableFingerprint(target, restored), before);
+      assert.deepEqual(await env.keys('restored-dl', `${target.engine}-again/`), [], 'no document-library step after the refusal');
+    });
+  });
+}
+
+// Touch the restored database so a wrong "already restored" shortcut could not pass the refusal test.
+function sql_mark(target: DbTarget, db: string): void { assert.ok(tableFingerprint(target, db).DLFileEntry!.startsWith('500:')); }
+
+describe('exactly once under repeated syncs and hook restarts', () => {
+  it('runs each Job once and writes the manifest once with 5 syncs per step and a restart before each', async () => {
+    const source = uniqueName('lc2_once');
+    dbs.push([localPostgres, source]);
+    createSampleDatabase(localPostgres, source, 50);
+    const br = backupRequest('once', { database: { engine: 'postgresql', type: 'dump', instanceId: '127.0.0.1:5432', databaseName: source, credentialsSecretRef: { name: 'db-credentials' } } });
+    const driver = new MetacontrollerDriver(br, { hookUrl: env.hookUrl, syncPath: '/backuprequest/sync', secrets: env.secrets(localPostgres) });
+    const starts = env.hookStarts;
+    assert.equal(await driver.runToCompletion({ syncsPerStep: 5, beforeSync: () => env.restartHook() }), 'Succeeded');
+    assert.ok(env.hookStarts - starts >= 15, 'the hook server was restarted before every sync');
+    const runs = new Map<string, number>();
+    for (const r of driver.jobRuns) runs.set(r.job, (runs.get(r.job) ?? 0) + 1);
+    assert.deepEqual([...runs.values()], [1, 1], `each Job ran once: ${JSON.stringify([...runs])}`);
+    const status = driver.status as BackupRequestStatus;
+    assert.equal(env.store.puts.get(`lc2-backups/${status.manifest!.key}`), 1, 'manifest written once');
+    const settled = JSON.stringify(driver.status);
+    await driver.sync();
+    assert.equal(JSON.stringify(driver.status), JSON.stringify({ ...JSON.parse(settled) }), 'a terminal backup is a fixed point');
+    assert.equal(driver.children.size, 2, 'finished Jobs are kept, not deleted');
+  });
+});
