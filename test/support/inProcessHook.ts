@@ -1,0 +1,30 @@
+// The hook server on a loopback port with a file-backed store: enough for contract tests that
+// never run a Job.
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../../hooks/server/app.ts';
+import { backupShell, restoreShell } from '../../providers/registry.ts';
+import { FileObjectStore } from '../../providers/storage/fileStore.ts';
+import type { ObjectStore } from '../../providers/storage/objectStore.ts';
+import type { LocalProviderConfig } from '../../providers/local/config.ts';
+
+export interface Hook { url: string; root: string; store: ObjectStore; close(): Promise<void> }
+
+export async function startHook(options: { store?: ObjectStore; now?: () => string } = {}): Promise<Hook> {
+  const root = mkdtempSync(join(tmpdir(), 'lc2-store-'));
+  const store = options.store ?? new FileObjectStore(root);
+  const local: LocalProviderConfig = { image: 'tools:test', storage: { kind: 'file', root }, backoffLimit: 2, activeDeadlineSeconds: 3600, transfers: 4 };
+  const app = createApp({ backup: backupShell({ local }, store, options.now), restore: restoreShell({ local }, store, options.now) });
+  const server: Server = createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const addr = server.address();
+  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  return { url, root, store, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+export async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.status, body: await res.json() as Record<string, unknown> };
+}
