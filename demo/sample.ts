@@ -17,7 +17,7 @@ export const localMariadb: DbTarget = { engine: 'mysql', host: '127.0.0.1', port
 export function sql(target: DbTarget, database: string, statement: string): string {
   if (target.engine === 'postgresql') {
     return execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-h', target.host, '-p', String(target.port), '-U', target.user, '-d', database, '-c', statement],
-      { env: { ...process.env, PGPASSWORD: target.password }, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
+      { env: { ...process.env, PGPASSWORD: target.password, PGOPTIONS: '-c client_min_messages=warning' }, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
   }
   return execFileSync('mysql', ['-N', '-B', '--protocol=tcp', '-h', target.host, '-P', String(target.port), '-u', target.user, ...(database ? ['-D', database] : []), '-e', statement],
     { env: { ...process.env, MYSQL_PWD: target.password }, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();

@@ -1,0 +1,82 @@
+// The main job on embedded defaults: a real backup and restore of a sample Liferay environment
+// through the real hook server. A local directory stands in for the buckets; PostgreSQL is the
+// machine's (127.0.0.1:5432, user postgres; override with PGHOST/PGPORT/PGUSER/PGPASSWORD).
+// Metacontroller is played by the same driver the tests use; each Job's real command runs locally.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { startServer } from '../hooks/main.ts';
+import { loadConfig } from '../hooks/server/config.ts';
+import { configureLog } from '../hooks/server/log.ts';
+import { MetacontrollerDriver } from '../test/support/driver.ts';
+import { API_VERSION } from '../hooks/contract/objects.ts';
+import type { BackupRequest, BackupRequestStatus, RestoreRequest, RestoreRequestStatus } from '../hooks/api.ts';
+import { createSampleDatabase, dropDatabase, sampleDocumentLibrary, tableFingerprint, type DbTarget } from './sample.ts';
+
+const root = resolve(process.env.LC2_DEMO_DIR ?? '.demo');
+const buckets = join(root, 'buckets');
+const pg: DbTarget = {
+  engine: 'postgresql', host: process.env.PGHOST ?? '127.0.0.1', port: Number(process.env.PGPORT ?? 5432),
+  user: process.env.PGUSER ?? 'postgres', password: process.env.PGPASSWORD ?? '',
+};
+const files = Number(process.env.LC2_DEMO_FILES ?? 200);
+const say = (line: string) => console.log(line);
+
+configureLog({ level: 'warn' });
+rmSync(root, { recursive: true, force: true });
+say(`LC2 backup demo — buckets in ${buckets}`);
+
+say(`1. sample Liferay environment: database lc2_demo_lportal (${files} DLFileEntry/DLFileVersion rows) + document_library/`);
+createSampleDatabase(pg, 'lc2_demo_lportal', files);
+const library = sampleDocumentLibrary(files);
+for (const f of library) {
+  const path = join(buckets, 'liferay-dl', f.key);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, f.body);
+}
+const originals = library.filter((f) => !f.generated).length;
+say(`   ${library.length} files: ${originals} originals, ${library.length - originals} generated previews/thumbnails/adaptive renditions`);
+
+const server = await startServer(loadConfig({ ...process.env, PORT: '0', LC2_STORAGE_URL: `file://${buckets}` }));
+const hookUrl = () => `http://127.0.0.1:${server.port}`;
+say(`2. hook server listening on ${hookUrl()}`);
+const secrets = { 'lportal-db': { username: pg.user, password: pg.password } };
+const meta = (name: string) => ({ name, namespace: 'proj-retail-prd', uid: crypto.randomUUID(), generation: 1 });
+
+const backup: BackupRequest = {
+  apiVersion: API_VERSION, kind: 'BackupRequest', metadata: meta('retail-prd-demo'),
+  spec: {
+    projectId: 'retail', environment: 'prd', provider: 'local', initiator: 'demo',
+    database: { engine: 'postgresql', type: 'dump', instanceId: `${pg.host}:${pg.port}`, databaseName: 'lc2_demo_lportal', credentialsSecretRef: { name: 'lportal-db' } },
+    documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: 'document_library/', destinationBucket: 'lc2-backups', excludeGeneratedFiles: true },
+  },
+};
+say('3. BackupRequest retail-prd-demo');
+const br = new MetacontrollerDriver(backup, { hookUrl, syncPath: '/backuprequest/sync', secrets, onProgress: (l) => say(`   ${l}`) });
+const phase = await br.runToCompletion();
+const bs = br.status as BackupRequestStatus;
+say(`   ${phase}: ${bs.conditions?.find((c) => c.type === 'Ready')?.message}`);
+if (phase !== 'Succeeded') { for (const r of br.jobRuns) say(r.stderr); await server.close(); process.exit(1); }
+
+say('4. RestoreRequest into a NEW database (lc2_demo_restored) and a NEW prefix');
+dropDatabase(pg, 'lc2_demo_restored');
+const restore: RestoreRequest = {
+  apiVersion: API_VERSION, kind: 'RestoreRequest', metadata: meta('retail-prd-restore'),
+  spec: {
+    projectId: 'retail', environment: 'prd', provider: 'local', source: { backupRef: { name: 'retail-prd-demo' } },
+    database: { instanceId: `${pg.host}:${pg.port}`, databaseName: 'lc2_demo_restored', credentialsSecretRef: { name: 'lportal-db' } },
+    documentLibrary: { destinationBucket: 'liferay-dl-restored', destinationPrefix: 'document_library' },
+  },
+};
+const rr = new MetacontrollerDriver(restore, {
+  hookUrl, syncPath: '/restorerequest/sync', secrets, onProgress: (l) => say(`   ${l}`),
+  related: () => ({ [`BackupRequest.${API_VERSION}`]: { 'proj-retail-prd/retail-prd-demo': br.parent } }),
+});
+const restored = await rr.runToCompletion();
+const rs = rr.status as RestoreRequestStatus;
+say(`   ${restored}: ${rs.conditions?.find((c) => c.type === 'Ready')?.message}`);
+
+const same = JSON.stringify(tableFingerprint(pg, 'lc2_demo_restored')) === JSON.stringify(tableFingerprint(pg, 'lc2_demo_lportal'));
+say(`5. check: restored tables ${same ? 'identical to' : 'DIFFERENT FROM'} the source; ${rs.documentLibrary?.objectCount ?? 0}/${originals} original files restored`);
+say(`   manifest: ${join(buckets, bs.manifest!.bucket, bs.manifest!.key)}`);
+await server.close();
+process.exit(restored === 'Succeeded' && same && rs.documentLibrary?.objectCount === originals ? 0 : 1);
