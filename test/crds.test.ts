@@ -44,3 +44,17 @@ describe('CRDs', () => {
     assert.equal(result.value.database.credentialsSecretRef?.passwordKey, 'password');
   });
 });
+
+describe('examples/', () => {
+  it('every example validates against its CRD schema and the cross-field rules', async () => {
+    const { readdirSync } = await import('node:fs');
+    const dir = new URL('../examples/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    assert.ok(files.length >= 2);
+    for (const f of files) {
+      const doc = YAML.parse(readFileSync(new URL(f, dir), 'utf8')) as { kind: Kind; spec: unknown };
+      const result = validateSpec(doc.kind, doc.spec);
+      assert.ok(result.ok, `${f}: ${JSON.stringify(result)}`);
+    }
+  });
+});

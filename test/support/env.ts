@@ -8,12 +8,9 @@ import { backupShell, restoreShell } from '../../providers/registry.ts';
 import { S3ObjectStore } from '../../providers/storage/s3Store.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
-import { startMoto, type Moto } from './processes.ts';
+import { startS3, type S3Server } from './processes.ts';
 import type { SampleFile } from '../../demo/sample.ts';
 
-process.env.AWS_ACCESS_KEY_ID ??= 'test';
-process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
-process.env.AWS_REGION ??= 'us-east-1';
 
 export const uniqueName = (prefix: string): string => `${prefix}_${randomBytes(4).toString('hex')}`;
 export const uid = (): string => {
@@ -34,7 +31,7 @@ export class CountingStore implements ObjectStore {
 }
 
 export class TestEnv {
-  moto!: Moto;
+  s3server!: S3Server;
   s3!: S3Client;
   store!: CountingStore;
   local!: LocalProviderConfig;
@@ -43,12 +40,17 @@ export class TestEnv {
   hookStarts = 0;
 
   async start(): Promise<void> {
-    this.moto = await startMoto();
-    this.s3 = new S3Client({ endpoint: this.moto.endpoint, forcePathStyle: true, region: 'us-east-1' });
-    this.store = new CountingStore(new S3ObjectStore({ endpoint: this.moto.endpoint, region: 'us-east-1' }));
+    this.s3server = await startS3();
+    const { endpoint, accessKeyId, secretAccessKey } = this.s3server;
+    // The hook's S3 client takes its credentials from the default AWS chain, as in a cluster.
+    process.env.AWS_ACCESS_KEY_ID = accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = secretAccessKey;
+    process.env.AWS_REGION = 'us-east-1';
+    this.s3 = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId, secretAccessKey } });
+    this.store = new CountingStore(new S3ObjectStore({ endpoint, region: 'us-east-1' }));
     this.local = {
       image: 'lc2-backup-tools:test',
-      storage: { kind: 's3', endpoint: this.moto.endpoint, region: 'us-east-1', secretName: 'lc2-storage', accessKeyIdKey: 'accessKeyId', secretAccessKeyKey: 'secretAccessKey' },
+      storage: { kind: 's3', endpoint, region: 'us-east-1', secretName: 'lc2-storage', accessKeyIdKey: 'accessKeyId', secretAccessKeyKey: 'secretAccessKey' },
       backoffLimit: 1, activeDeadlineSeconds: 3600, transfers: 8,
     };
     await this.startHook();
@@ -79,7 +81,7 @@ export class TestEnv {
 
   async stop(): Promise<void> {
     await this.stopHook();
-    await this.moto?.stop();
+    await this.s3server?.stop();
   }
 
   async createBucket(name: string): Promise<void> { await this.s3.send(new CreateBucketCommand({ Bucket: name })); }
@@ -107,6 +109,7 @@ export class TestEnv {
   }
 
   secrets(db: { user: string; password: string }): Record<string, Record<string, string>> {
-    return { 'db-credentials': { username: db.user, password: db.password }, 'lc2-storage': { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const { accessKeyId, secretAccessKey } = this.s3server;
+    return { 'db-credentials': { username: db.user, password: db.password }, 'lc2-storage': { accessKeyId, secretAccessKey } };
   }
 }

@@ -1,6 +1,9 @@
 // Starting and stopping the real servers tests need (moto, the hook server in a child process).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,17 +28,31 @@ export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void
   throw new Error(`${url} did not answer within ${timeoutMs} ms: ${String(last)}`);
 }
 
-export interface Moto { endpoint: string; stop(): Promise<void>; requests(): Promise<number> }
+export interface S3Server { kind: 'moto' | 'minio'; endpoint: string; accessKeyId: string; secretAccessKey: string; stop(): Promise<void> }
 
-/** A real moto server (S3 + RDS emulator) on a free loopback port. */
-export async function startMoto(): Promise<Moto> {
+/**
+ * A real S3 server on a free loopback port: moto (preinstalled on the project's machines; it also
+ * emulates RDS) or, where moto is missing, MinIO built by scripts/bootstrap.sh into .cache/bin.
+ */
+export async function startS3(): Promise<S3Server> {
   const port = await freePort();
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let lines = 0;
-  child.stderr?.on('data', (d: Buffer) => { lines += d.toString().split('\n').filter((l) => l.includes('HTTP/1.1"')).length; });
   const endpoint = `http://127.0.0.1:${port}`;
+  const minio = new URL('../../.cache/bin/minio', import.meta.url).pathname;
+  if (!commandExists('moto_server') && existsSync(minio)) {
+    const dir = mkdtempSync(join(tmpdir(), 'lc2-minio-'));
+    const child = spawn(minio, ['server', '--quiet', '--address', `127.0.0.1:${port}`, dir], {
+      stdio: 'ignore', env: { ...process.env, MINIO_ROOT_USER: 'lc2-test', MINIO_ROOT_PASSWORD: 'lc2-test-secret' },
+    });
+    await waitForHttp(`${endpoint}/minio/health/live`);
+    return { kind: 'minio', endpoint, accessKeyId: 'lc2-test', secretAccessKey: 'lc2-test-secret', stop: async () => { await stopProcess(child); rmSync(dir, { recursive: true, force: true }); } };
+  }
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   await waitForHttp(`${endpoint}/moto-api/`);
-  return { endpoint, stop: () => stopProcess(child), requests: async () => lines };
+  return { kind: 'moto', endpoint, accessKeyId: 'test', secretAccessKey: 'test', stop: () => stopProcess(child) };
+}
+
+function commandExists(name: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, name)));
 }
 
 export function stopProcess(child: ChildProcess): Promise<void> {

@@ -4,6 +4,8 @@
 # anything else is an infrastructure error that the Job's backoffLimit retries.
 set -Eeuo pipefail
 export RCLONE_CONFIG=/dev/null
+# The Pod's root filesystem is read-only: caches go to the /tmp emptyDir.
+export HOME="${HOME:-/tmp}" XDG_CACHE_HOME="${TMPDIR:-/tmp}/.cache"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 log() { printf '{"time":"%s","level":"info","step":"%s","msg":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${LC2_STEP:-}" "$*" >&2; }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian machine needs before the demo or the tests: command-line tools from
+# Debian, PostgreSQL and MariaDB running on loopback, an S3 server (moto if installed, else MinIO
+# built once from the Go module proxy into .cache/bin), and the npm packages (which bring Node 22).
+# Idempotent: on a prepared machine it only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for pair in rclone:rclone zstd:zstd psql:postgresql-client mariadb:mariadb-client pg_dump:postgresql-client; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
+done
+[ -d /usr/lib/postgresql ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${need_apt[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# PostgreSQL on 127.0.0.1:5432 with trust for loopback (tests and demo connect as postgres, no password).
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  version=$(ls /etc/postgresql | sort -n | tail -n1)
+  hba=/etc/postgresql/$version/main/pg_hba.conf
+  grep -q '^host all all 127.0.0.1/32 trust' "$hba" || sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+# MariaDB on 127.0.0.1:3306, root without password over TCP.
+if ! mariadb --protocol=tcp -h 127.0.0.1 -u root -e 'select 1' >/dev/null 2>&1; then
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql --bind-address=127.0.0.1
+  for _ in $(seq 1 30); do mariadb -u root -e 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+  mariadb -u root -e "create user if not exists 'root'@'127.0.0.1' identified by ''; grant all on *.* to 'root'@'127.0.0.1' with grant option" || true
+fi
+
+# S3 server for the tests: moto when present (it also emulates RDS for the AWS provider), else MinIO.
+if ! command -v moto_server >/dev/null 2>&1 && [ ! -x .cache/bin/minio ]; then
+  echo "bootstrap: moto not found; building MinIO from the Go module proxy (once, into .cache/bin)"
+  GOBIN="$PWD/.cache/bin" go install github.com/minio/minio@latest
+fi
+
+[ -d node_modules/node ] && [ package-lock.json -ot node_modules/.package-lock.json ] || npm ci --no-audit --no-fund

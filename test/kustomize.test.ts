@@ -1,0 +1,48 @@
+// The deployment manifests render with `kubectl kustomize`, follow the contract's rules (OnDelete
+// children, no rolling strategies, hook v2) and point at routes the hook server really serves.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import YAML from 'yaml';
+import { startHook, post, type Hook } from './support/inProcessHook.ts';
+import { backupRequest, restoreRequest } from './support/resources.ts';
+
+type Doc = { kind: string; metadata: { name: string }; spec: Record<string, unknown> };
+const render = (dir: string): Doc[] => YAML.parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJSON() as Doc);
+
+let hook: Hook;
+before(async () => { hook = await startHook(); });
+after(async () => { await hook.close(); });
+
+describe('kustomize', () => {
+  for (const dir of ['kustomize/base', 'kustomize/overlays/local']) {
+    it(`${dir} renders CRDs, CompositeControllers and a locked-down hook Deployment`, () => {
+      const docs = render(dir);
+      const kinds = docs.map((d) => d.kind);
+      assert.equal(kinds.filter((k) => k === 'CustomResourceDefinition').length, 3);
+      assert.equal(kinds.filter((k) => k === 'CompositeController').length, 2);
+      const deploy = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'lc2-backup-hooks')!;
+      const pod = (deploy.spec.template as { spec: { automountServiceAccountToken: boolean; securityContext: { runAsNonRoot: boolean }; containers: Array<{ securityContext: { readOnlyRootFilesystem: boolean }; resources: { limits: object }; readinessProbe: object; livenessProbe: object }> } }).spec;
+      assert.equal(pod.automountServiceAccountToken, false);
+      assert.equal(pod.securityContext.runAsNonRoot, true);
+      assert.equal(pod.containers[0]!.securityContext.readOnlyRootFilesystem, true);
+      assert.ok(pod.containers[0]!.resources.limits && pod.containers[0]!.readinessProbe && pod.containers[0]!.livenessProbe);
+      assert.ok(!kinds.includes('Secret'), 'no credential is committed');
+    });
+  }
+
+  it('CompositeControllers: OnDelete children, no rolling strategy, every hook URL served by the hook server', async () => {
+    const controllers = render('metacontroller').filter((d) => d.kind === 'CompositeController');
+    for (const cc of controllers) {
+      for (const child of cc.spec.childResources as Array<{ updateStrategy: { method: string } }>) assert.equal(child.updateStrategy.method, 'OnDelete');
+      assert.equal(cc.spec.generateSelector, true);
+      for (const [name, h] of Object.entries(cc.spec.hooks as Record<string, { version: string; webhook: { url: string } }>)) {
+        assert.equal(h.version, 'v2');
+        const path = new URL(h.webhook.url).pathname;
+        const parent = path.startsWith('/backuprequest') ? backupRequest('x') : restoreRequest('x', {});
+        const res = await post(`${hook.url}${path}`, { parent, children: {}, related: {}, finalizing: name === 'finalize' });
+        assert.equal(res.status, 200, `${cc.metadata.name} ${name} → ${path}`);
+      }
+    }
+  });
+});
