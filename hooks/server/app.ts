@@ -75,6 +75,7 @@ function responseProblems(kind: Kind, out: SyncResponse): string[] {
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false); // Metacontroller never sends If-None-Match here; hashing every body costs CPU
   app.use(express.json({ limit: deps.bodyLimit ?? '32mb' }));
 
   const backup: Handler = async (req, finalize) => {

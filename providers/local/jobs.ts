@@ -10,12 +10,11 @@ export type ScriptName = 'backup-database' | 'copy-document-library' | 'restore-
 
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.sh`, import.meta.url), 'utf8');
 const LIB = script('lib');
-const SCRIPTS: Record<ScriptName, string> = {
-  'backup-database': script('backup-database'),
-  'copy-document-library': script('copy-document-library'),
-  'restore-database': script('restore-database'),
-  'restore-document-library': script('restore-document-library'),
-};
+// Whole Job scripts, assembled once: the prelude plus the step's script.
+const SCRIPTS: Record<ScriptName, string> = Object.fromEntries(
+  (['backup-database', 'copy-document-library', 'restore-database', 'restore-document-library'] as const)
+    .map((name) => [name, `${LIB}\n${script(name)}`]),
+) as Record<ScriptName, string>;
 
 export const REFUSED_EXIT_CODE = 3;
 
@@ -92,7 +91,7 @@ export function buildJob(p: JobParams, config: LocalProviderConfig): KubeObject 
           containers: [{
             name: 'lc2',
             image: config.image,
-            command: ['/bin/bash', '-c', `${LIB}\n${SCRIPTS[p.script]}`, p.script],
+            command: ['/bin/bash', '-c', SCRIPTS[p.script], p.script],
             env: [{ name: 'LC2_STEP', value: p.step }, { name: 'LC2_TRANSFERS', value: String(config.transfers) }, ...p.env, ...storageEnv(config)],
             resources: { requests: { cpu: '500m', memory: '256Mi' }, limits: { memory: '1Gi' } },
             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
