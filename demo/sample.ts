@@ -29,8 +29,13 @@ export function dropDatabase(target: DbTarget, name: string): void {
 }
 
 /** Creates `name` with DLFileEntry/DLFileVersion rows for `files` documents (server-side generated). */
-export function createSampleDatabase(target: DbTarget, name: string, files: number, payloadBytes = 64): void {
+export function createSampleDatabase(target: DbTarget, name: string, files: number, payloadBytes = 64, payload: 'repetitive' | 'varied' = 'repetitive'): void {
   dropDatabase(target, name);
+  // 'varied' descriptions are hex digests (about 2:1 compressible, like real text), 'repetitive' ones compress to nothing.
+  const blocks = Math.ceil(payloadBytes / 32);
+  const pgDescription = payload === 'varied'
+    ? Array.from({ length: blocks }, (_, k) => `md5((i * ${blocks} + ${k})::text)`).join(' || ')
+    : `repeat(md5(i::text), ${blocks})`;
   if (target.engine === 'postgresql') {
     sql(target, 'postgres', `create database "${name}"`);
     sql(target, name, `
@@ -42,7 +47,7 @@ export function createSampleDatabase(target: DbTarget, name: string, files: numb
         version varchar(75) not null, size_ bigint not null, checksum varchar(75), changeLog text);
       create index ix_dlfileversion_entry on DLFileVersion (fileEntryId);
       insert into DLFileEntry select i, ${GROUP_ID}, ${COMPANY_ID}, ${GROUP_ID}, 0, (30000 + i)::text, 'document-' || i || '.pdf',
-        'Document ' || i, 'application/pdf', 1000 + i, '1.0', repeat(md5(i::text), ${Math.ceil(payloadBytes / 32)})
+        'Document ' || i, 'application/pdf', 1000 + i, '1.0', ${pgDescription}
         from generate_series(1, ${files}) i;
       insert into DLFileVersion select i, i, '1.0', 1000 + i, md5(i::text), 'initial upload' from generate_series(1, ${files}) i;`);
     return;

@@ -5,18 +5,20 @@ import { createApp } from './server/app.ts';
 import { log } from './server/log.ts';
 import { backupShell, restoreShell } from '../providers/registry.ts';
 import { FileObjectStore } from '../providers/storage/fileStore.ts';
-import { S3ObjectStore } from '../providers/storage/s3Store.ts';
 import type { ObjectStore } from '../providers/storage/objectStore.ts';
 import type { ServerConfig } from './server/config.ts';
 
-export function storeFor(config: ServerConfig): ObjectStore {
+export async function storeFor(config: ServerConfig): Promise<ObjectStore> {
   const s = config.storage;
   if (!s) return new FileObjectStore('/nonexistent-lc2-storage');
-  return s.kind === 'file' ? new FileObjectStore(s.root) : new S3ObjectStore({ endpoint: s.endpoint, region: s.region });
+  if (s.kind === 'file') return new FileObjectStore(s.root);
+  // Loaded only when used: the AWS SDK is most of the server's memory.
+  const { S3ObjectStore } = await import('../providers/storage/s3Store.ts');
+  return new S3ObjectStore({ endpoint: s.endpoint, region: s.region });
 }
 
-export function startServer(config: ServerConfig): Promise<{ port: number; close(): Promise<void> }> {
-  const store = storeFor(config);
+export async function startServer(config: ServerConfig): Promise<{ port: number; close(): Promise<void> }> {
+  const store = await storeFor(config);
   const settings = config.local ? { local: config.local } : {};
   const app = createApp({ backup: backupShell(settings, store), restore: restoreShell(settings, store), bodyLimit: config.bodyLimit });
   const server = createServer(app);

@@ -2,7 +2,7 @@
 // is one provider operation with an ID derived from the resource UID. `children` is pure (the Jobs
 // a local step needs); `start` and `observe` are the imperative shell around one operation. Both
 // must be idempotent: a sync may run them any number of times, concurrently, after a crash.
-import type { BackupPhase, ProviderName, RestorePhase } from '../hooks/api.ts';
+import type { BackupPhase, RestorePhase } from '../hooks/api.ts';
 import type { KubeObject } from '../hooks/contract/types.ts';
 
 export type Observation<R> =
@@ -27,5 +27,3 @@ export type RestoreStep = Step<RestoreStepName, RestorePhase>;
 
 /** Why a provider refuses a spec before anything starts (bad input, not a transient failure). */
 export interface SpecProblem { field: string; message: string }
-
-export interface ProviderInfo { name: ProviderName }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { MetacontrollerDriver } from './support/driver.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
-import { createSampleDatabase, dropDatabase, localMariadb, localPostgres, sampleDocumentLibrary, tableFingerprint, type DbTarget } from '../demo/sample.ts';
+import { createSampleDatabase, dropDatabase, localMariadb, localPostgres, sampleDocumentLibrary, sql, tableFingerprint, type DbTarget } from '../demo/sample.ts';
 import { schemaErrors } from '../hooks/validation/jsonSchemas.ts';
 import { API_VERSION } from '../hooks/contract/objects.ts';
 import type { BackupRequestStatus, RestoreRequestStatus } from '../hooks/api.ts';
@@ -88,7 +88,7 @@ for (const target of [localPostgres, localMariadb]) {
     });
 
     it('refuses to restore over the now non-empty database, and leaves it untouched', async () => {
-      sql_mark(target, restored);
+      assertRestored(target, restored);
       const before = tableFingerprint(target, restored);
       const rr = restoreRequest(`restore-again-${target.engine}`, {
         source: { backupRef: { name: br.metadata.name } },
@@ -108,11 +108,28 @@ for (const target of [localPostgres, localMariadb]) {
       assert.deepEqual(tableFingerprint(target, restored), before);
       assert.deepEqual(await env.keys('restored-dl', `${target.engine}-again/`), [], 'no document-library step after the refusal');
     });
+
+    it('with spec.approveOverwrite: true, restores over the existing database', async () => {
+      sql(target, restored, 'delete from DLFileVersion where fileVersionId > 250');
+      assert.notDeepEqual(tableFingerprint(target, restored), tableFingerprint(target, source));
+      const rr = restoreRequest(`restore-approved-${target.engine}`, {
+        approveOverwrite: true,
+        source: { backupRef: { name: br.metadata.name } },
+        database: { instanceId: `${target.host}:${target.port}`, databaseName: restored, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}/document_library` },
+      });
+      const restore = new MetacontrollerDriver(rr, {
+        hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(target),
+        related: () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${br.metadata.name}`]: backup.parent } }),
+      });
+      assert.equal(await restore.runToCompletion(), 'Succeeded', JSON.stringify(restore.status));
+      assert.deepEqual(tableFingerprint(target, restored), tableFingerprint(target, source));
+    });
   });
 }
 
-// Touch the restored database so a wrong "already restored" shortcut could not pass the refusal test.
-function sql_mark(target: DbTarget, db: string): void { assert.ok(tableFingerprint(target, db).DLFileEntry!.startsWith('500:')); }
+// The refusal test starts from a restored, non-empty database.
+function assertRestored(target: DbTarget, db: string): void { assert.ok(tableFingerprint(target, db).DLFileEntry!.startsWith('500:')); }
 
 describe('exactly once under repeated syncs and hook restarts', () => {
   it('runs each Job once and writes the manifest once with 5 syncs per step and a restart before each', async () => {

@@ -21,10 +21,6 @@ export function removeCondition(existing: Condition[] | undefined, type: string)
   return (existing ?? []).filter((c) => c.type !== type);
 }
 
-export function findCondition(existing: Condition[] | undefined, type: string): Condition | undefined {
-  return existing?.find((c) => c.type === type);
-}
-
 /** Ready/Reconciling/Stalled (the kstatus convention) for a resource in flight, done or failed. */
 export function lifecycleConditions(
   existing: Condition[] | undefined,

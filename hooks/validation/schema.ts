@@ -93,14 +93,25 @@ export function describeError(root: string, e: ErrorObject, data: unknown): stri
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
+// A sync decides several times over the same request object: validate each spec object once.
+const memo = new Map<Kind, WeakMap<object, Validated<unknown>>>();
+
 /** Validates and defaults a copy of `spec`; errors name the field and what is wrong. */
 export function validateSpec<T>(kind: Kind, spec: unknown): Validated<T> {
   if (spec === undefined || spec === null) return { ok: false, errors: ['spec: required field is missing'] };
+  let cache = memo.get(kind);
+  if (!cache) { cache = new WeakMap(); memo.set(kind, cache); }
+  if (typeof spec === 'object') {
+    const hit = cache.get(spec);
+    if (hit) return hit as Validated<T>;
+  }
   const copy = structuredClone(spec);
   const fn = validator(kind, 'spec');
-  if (fn(copy)) return { ok: true, value: copy as T };
-  const errors = [...new Set((fn.errors ?? []).map((e) => describeError('spec', e, copy)))];
-  return { ok: false, errors };
+  const result: Validated<T> = fn(copy)
+    ? { ok: true, value: copy as T }
+    : { ok: false, errors: [...new Set((fn.errors ?? []).map((e) => describeError('spec', e, copy)))] };
+  if (typeof spec === 'object') cache.set(spec, result);
+  return result;
 }
 
 /** Used by tests and the response check: would the API server accept this status? */

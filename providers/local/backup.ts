@@ -3,14 +3,13 @@
 // observeBackupStep reads once the Job has completed.
 import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult, ObjectLocation } from '../../hooks/api.ts';
 import type { KubeObject } from '../../hooks/contract/types.ts';
-import { jobState } from '../../hooks/contract/job.ts';
 import { artifactKey, documentLibraryPrefix, resultKey } from '../../hooks/backup/layout.ts';
 import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../types.ts';
 import type { ObjectStore } from '../storage/objectStore.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
 import { excludePatterns } from './exclusions.ts';
-import { readJobResult } from './results.ts';
+import { observeJob } from './results.ts';
 
 export interface BackupContext {
   name: string;
@@ -70,24 +69,13 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
   ];
 }
 
-/** Job state from the request's children; once complete, the Job's result object from storage. */
+/** The Job's observation, turned into this step's result. */
 export async function observeBackupStep(
   step: BackupStepName, ctx: BackupContext, job: KubeObject | undefined, store: ObjectStore,
 ): Promise<Observation<BackupStepResult>> {
-  const state = jobState(job);
-  if (state.state === 'missing' || state.state === 'running') {
-    return { state: 'running', message: state.state === 'missing' ? 'Job is being created' : 'Job is running' };
-  }
-  const result = await readJobResult(store, ctx.location.bucket, resultKey(ctx.location, step));
-  if (state.state === 'failed') {
-    if (result.kind === 'failed') return { state: 'failed', reason: result.reason, message: result.message, retryable: false };
-    return { state: 'failed', reason: `Job${state.reason}`, message: `Job ${job?.metadata.name}: ${state.message}; see its Pod logs`, retryable: false };
-  }
-  if (result.kind === 'missing' || result.kind === 'invalid' || result.kind === 'failed') {
-    const why = result.kind === 'invalid' ? `is invalid (${result.message})` : result.kind === 'failed' ? `reports failure (${result.message})` : 'is missing';
-    return { state: 'failed', reason: 'ResultMissing', message: `Job ${job?.metadata.name} completed but its result object ${resultKey(ctx.location, step)} ${why}`, retryable: false };
-  }
-  const r = result.value;
+  const obs = await observeJob(job, store, ctx.location.bucket, resultKey(ctx.location, step));
+  if (obs.state !== 'done') return obs;
+  const r = obs.result;
   if (step === 'export') {
     if (r.sizeBytes === undefined || !r.sha256 || !r.artifact) {
       return { state: 'failed', reason: 'ResultMissing', message: 'database result lacks artifact, size or checksum', retryable: false };
@@ -97,11 +85,11 @@ export async function observeBackupStep(
       format: ctx.spec.database.engine === 'postgresql' ? 'pg_dump-custom+zstd' : 'mysqldump-sql+zstd',
       artifact: r.artifact, sizeBytes: r.sizeBytes, sha256: r.sha256, tool: r.tool ?? '',
     };
-    return { state: 'done', result: db, completedAt: r.completedAt ?? '' };
+    return { state: 'done', result: db, completedAt: obs.completedAt };
   }
   const dl: DocumentLibraryResult = {
     objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0, tool: r.tool ?? '',
     excludedPatterns: excludePatterns(ctx.spec.documentLibrary.excludeGeneratedFiles, ctx.spec.documentLibrary.excludePatterns),
   };
-  return { state: 'done', result: dl, completedAt: r.completedAt ?? '' };
+  return { state: 'done', result: dl, completedAt: obs.completedAt };
 }

@@ -2,12 +2,11 @@
 // database, then a Job that copies the backed-up document library into a NEW prefix.
 import type { RestoreRequestSpec, RestoreSource } from '../../hooks/api.ts';
 import type { KubeObject } from '../../hooks/contract/types.ts';
-import { jobState } from '../../hooks/contract/job.ts';
 import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../types.ts';
 import type { ObjectStore } from '../storage/objectStore.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
-import { readJobResult } from './results.ts';
+import { observeJob } from './results.ts';
 
 export interface RestoreContext { name: string; uid: string; spec: RestoreRequestSpec; source: RestoreSource }
 export interface RestoreStepResult { sha256?: string; objectCount?: number; totalBytes?: number; tool: string }
@@ -60,22 +59,11 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
 export async function observeRestoreStep(
   step: RestoreStepName, source: RestoreSource, job: KubeObject | undefined, store: ObjectStore,
 ): Promise<Observation<RestoreStepResult>> {
-  const state = jobState(job);
-  if (state.state === 'missing' || state.state === 'running') {
-    return { state: 'running', message: state.state === 'missing' ? 'Job is being created' : 'Job is running' };
-  }
-  const key = restoreResultKey(source, step);
-  const result = await readJobResult(store, source.bucket, key);
-  if (result.kind === 'failed') return { state: 'failed', reason: result.reason, message: result.message, retryable: false };
-  if (state.state === 'failed') {
-    return { state: 'failed', reason: `Job${state.reason}`, message: `Job ${job?.metadata.name}: ${state.message}; see its Pod logs`, retryable: false };
-  }
-  if (result.kind !== 'ok') {
-    return { state: 'failed', reason: 'ResultMissing', message: `Job ${job?.metadata.name} completed but its result object ${key} is ${result.kind}`, retryable: false };
-  }
-  const r = result.value;
+  const obs = await observeJob(job, store, source.bucket, restoreResultKey(source, step));
+  if (obs.state !== 'done') return obs;
+  const r = obs.result;
   return {
-    state: 'done', completedAt: r.completedAt ?? '',
+    state: 'done', completedAt: obs.completedAt,
     result: { tool: r.tool ?? '', ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.objectCount !== undefined ? { objectCount: r.objectCount, totalBytes: r.totalBytes ?? 0 } : {}) },
   };
 }

@@ -1,6 +1,9 @@
 // Reading the small result object a Job writes (schemas/job-result.v1.json).
 import { schemaErrors } from '../../hooks/validation/jsonSchemas.ts';
 import type { ObjectStore } from '../storage/objectStore.ts';
+import type { KubeObject } from '../../hooks/contract/types.ts';
+import { jobState } from '../../hooks/contract/job.ts';
+import type { Observation } from '../types.ts';
 
 export interface JobResult {
   version: 1; step: string; status: 'succeeded' | 'failed';
@@ -24,4 +27,25 @@ export async function readJobResult(store: ObjectStore, bucket: string, key: str
   const r = value as JobResult;
   if (r.status === 'failed') return { kind: 'failed', reason: r.reason ?? 'Failed', message: r.message ?? '' };
   return { kind: 'ok', value: r };
+}
+
+/**
+ * One local step's observation: the Job's state from the request's children and, once it finished,
+ * the result object it wrote. A refusal recorded by the Job (exit 3) wins over the Job's generic reason.
+ */
+export async function observeJob(job: KubeObject | undefined, store: ObjectStore, bucket: string, key: string): Promise<Observation<JobResult>> {
+  const state = jobState(job);
+  if (state.state === 'missing' || state.state === 'running') {
+    return { state: 'running', message: state.state === 'missing' ? 'Job is being created' : 'Job is running' };
+  }
+  const result = await readJobResult(store, bucket, key);
+  if (result.kind === 'failed') return { state: 'failed', reason: result.reason, message: result.message, retryable: false };
+  if (state.state === 'failed') {
+    return { state: 'failed', reason: `Job${state.reason}`, message: `Job ${job?.metadata.name}: ${state.message}; see its Pod logs`, retryable: false };
+  }
+  if (result.kind !== 'ok') {
+    const why = result.kind === 'invalid' ? `is invalid (${result.message})` : 'is missing';
+    return { state: 'failed', reason: 'ResultMissing', message: `Job ${job?.metadata.name} completed but its result object ${key} ${why}`, retryable: false };
+  }
+  return { state: 'done', result: result.value, completedAt: result.value.completedAt ?? '' };
 }
