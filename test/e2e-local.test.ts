@@ -38,6 +38,18 @@ for (const target of [localPostgres, localMariadb]) {
       database: { engine: target.engine, type: 'dump', instanceId: `${target.host}:${target.port}`, databaseName: source, credentialsSecretRef: { name: 'db-credentials' } },
     });
     let backup: MetacontrollerDriver;
+    const restoreDriver = (name: string, spec: Record<string, unknown>, hookVersion: 'v1' | 'v2' = 'v2') => new MetacontrollerDriver(
+      restoreRequest(name, {
+        source: { backupRef: { name: br.metadata.name } },
+        database: { instanceId: `${target.host}:${target.port}`, databaseName: restored, credentialsSecretRef: { name: 'db-credentials' } },
+        ...spec,
+      }),
+      {
+        hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(target), hookVersion,
+        // Metacontroller keys related objects like children: namespace/name in v2, name in v1.
+        related: () => ({ [`BackupRequest.${API_VERSION}`]: { [hookVersion === 'v2' ? `proj-retail-prd/${br.metadata.name}` : br.metadata.name]: backup.parent } }),
+      },
+    );
 
     it('backs up to Succeeded with the dump, exactly the original files and a valid manifest', async () => {
       createSampleDatabase(target, source, 500);
@@ -69,15 +81,7 @@ for (const target of [localPostgres, localMariadb]) {
     });
 
     it('restores into a NEW database and prefix with identical rows and files', async () => {
-      const rr = restoreRequest(`restore-${target.engine}`, {
-        source: { backupRef: { name: br.metadata.name } },
-        database: { instanceId: `${target.host}:${target.port}`, databaseName: restored, credentialsSecretRef: { name: 'db-credentials' } },
-        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}/document_library` },
-      });
-      const restore = new MetacontrollerDriver(rr, {
-        hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(target),
-        related: () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${br.metadata.name}`]: backup.parent } }),
-      });
+      const restore = restoreDriver(`restore-${target.engine}`, { documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}/document_library` } });
       assert.equal(await restore.runToCompletion(), 'Succeeded', JSON.stringify(restore.status));
       assert.deepEqual(tableFingerprint(target, restored), tableFingerprint(target, source));
       const status = restore.status as RestoreRequestStatus;
@@ -90,16 +94,7 @@ for (const target of [localPostgres, localMariadb]) {
     it('refuses to restore over the now non-empty database, and leaves it untouched', async () => {
       assertRestored(target, restored);
       const before = tableFingerprint(target, restored);
-      const rr = restoreRequest(`restore-again-${target.engine}`, {
-        source: { backupRef: { name: br.metadata.name } },
-        database: { instanceId: `${target.host}:${target.port}`, databaseName: restored, credentialsSecretRef: { name: 'db-credentials' } },
-        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}-again/document_library` },
-      });
-      const restore = new MetacontrollerDriver(rr, {
-        hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(target),
-        related: () => ({ [`BackupRequest.${API_VERSION}`]: { [br.metadata.name]: backup.parent } }),
-        hookVersion: 'v1',
-      });
+      const restore = restoreDriver(`restore-again-${target.engine}`, { documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}-again/document_library` } }, 'v1');
       assert.equal(await restore.runToCompletion(), 'Failed');
       const ready = (restore.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
       assert.equal(ready?.reason, 'TargetNotEmpty');
@@ -112,16 +107,7 @@ for (const target of [localPostgres, localMariadb]) {
     it('with spec.approveOverwrite: true, restores over the existing database', async () => {
       sql(target, restored, 'delete from DLFileVersion where fileVersionId > 250');
       assert.notDeepEqual(tableFingerprint(target, restored), tableFingerprint(target, source));
-      const rr = restoreRequest(`restore-approved-${target.engine}`, {
-        approveOverwrite: true,
-        source: { backupRef: { name: br.metadata.name } },
-        database: { instanceId: `${target.host}:${target.port}`, databaseName: restored, credentialsSecretRef: { name: 'db-credentials' } },
-        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}/document_library` },
-      });
-      const restore = new MetacontrollerDriver(rr, {
-        hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(target),
-        related: () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${br.metadata.name}`]: backup.parent } }),
-      });
+      const restore = restoreDriver(`restore-approved-${target.engine}`, { approveOverwrite: true, documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}/document_library` } });
       assert.equal(await restore.runToCompletion(), 'Succeeded', JSON.stringify(restore.status));
       assert.deepEqual(tableFingerprint(target, restored), tableFingerprint(target, source));
     });

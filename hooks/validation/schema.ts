@@ -46,16 +46,15 @@ ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeI
 ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** 31 });
 ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
 
-const compiled = new Map<string, ValidateFunction>();
-function validator(kind: Kind, part: 'spec' | 'status'): ValidateFunction {
-  const key = `${kind}.${part}`;
-  let fn = compiled.get(key);
-  if (!fn) {
+// Compiled once when the module loads, so the state machines that validate stay free of I/O.
+const compiled = new Map<string, ValidateFunction>(
+  (Object.keys(CRD_FILES) as Kind[]).flatMap((kind) => {
     const root = crdSchema(kind) as { properties: Record<string, unknown> };
-    fn = ajv.compile(toJsonSchema(root.properties[part]) as Schema);
-    compiled.set(key, fn);
-  }
-  return fn;
+    return (['spec', 'status'] as const).map((part) => [`${kind}.${part}`, ajv.compile(toJsonSchema(root.properties[part]) as Schema)] as const);
+  }),
+);
+function validator(kind: Kind, part: 'spec' | 'status'): ValidateFunction {
+  return compiled.get(`${kind}.${part}`)!;
 }
 
 // A pattern error is clearer with a hint than with the regular expression alone.
