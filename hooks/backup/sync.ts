@@ -9,7 +9,7 @@ import type { BackupStepName, Observation } from '../../providers/types.ts';
 import type { BackupContext, BackupStepResult } from '../../providers/local/backup.ts';
 import type { KubeObject } from '../contract/types.ts';
 import { validateSpec } from '../validation/schema.ts';
-import { decideBackup, type BackupDecision, type BackupObservations, type BackupPlanner, type ManifestCheck } from './machine.ts';
+import { decideBackup, type BackupObservations, type BackupPlanner, type ManifestCheck } from './machine.ts';
 import { isOwnBackupFolder } from './layout.ts';
 import type { Manifest } from './manifest.ts';
 
@@ -24,7 +24,7 @@ export interface BackupShell {
 
 const MAX_ROUNDS = 6;
 
-export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupShell): Promise<SyncResponse & { decision: BackupDecision }> {
+export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupShell): Promise<SyncResponse> {
   const jobs = objectsOf(req.children, 'Job', 'batch/v1');
   const provider = typeof req.parent.spec?.provider === 'string' ? req.parent.spec.provider : '';
   const now = shell.now();
@@ -41,7 +41,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
     decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now });
   }
   if (decision.need) throw new Error('backup decision did not settle: a bug in the state machine');
-  return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}), decision };
+  return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}) };
 }
 
 /** A storage hiccup while observing is not a failed backup: report it and look again later. */

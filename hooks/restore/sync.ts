@@ -9,7 +9,7 @@ import type { RestoreStepResult } from '../../providers/local/restore.ts';
 import { schemaErrors } from '../validation/jsonSchemas.ts';
 import type { Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
-import { decideRestore, type ManifestRead, type RestoreDecision, type RestoreInput, type RestorePlanner } from './machine.ts';
+import { decideRestore, type ManifestRead, type RestoreInput, type RestorePlanner } from './machine.ts';
 
 export interface RestoreShell {
   planner(provider: string): RestorePlanner | { unavailable: string };
@@ -23,7 +23,7 @@ export function customizeRestore(parent: RestoreRequest): CustomizeResponse {
   return { relatedResources: ref ? [{ apiVersion: API_VERSION, resource: 'backuprequests', names: [ref] }] : [] };
 }
 
-export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: RestoreShell): Promise<SyncResponse & { decision: RestoreDecision }> {
+export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: RestoreShell): Promise<SyncResponse> {
   const jobs = objectsOf(req.children, 'Job', 'batch/v1');
   const ref = req.parent.spec?.source?.backupRef?.name;
   const backup = ref ? objectsOf(req.related, 'BackupRequest', API_VERSION).get(ref) as BackupRequest | undefined : undefined;
@@ -45,7 +45,7 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
     decision = decideRestore(input);
   }
   if (decision.need) throw new Error('restore decision did not settle: a bug in the state machine');
-  return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}), decision };
+  return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}) };
 }
 
 export async function readManifest(store: ObjectStore, bucket: string, key: string): Promise<ManifestRead> {

@@ -80,12 +80,12 @@ export function createApp(deps: AppDeps): express.Express {
 
   const backup: Handler = async (req, finalize) => {
     const r = req as SyncRequest<BackupRequest>;
-    return finalize ? finalizeBackup(r, deps.backup) : (({ decision: _d, ...rest }) => rest)(await syncBackup(r, deps.backup));
+    return finalize ? finalizeBackup(r, deps.backup) : syncBackup(r, deps.backup);
   };
   const restore: Handler = async (req, finalize) => {
     const r = req as SyncRequest<RestoreRequest>;
     if (finalize) return { status: r.parent.status ?? {}, children: [], finalized: true };
-    return (({ decision: _d, ...rest }) => rest)(await syncRestore(r, deps.restore));
+    return syncRestore(r, deps.restore);
   };
 
   app.post('/backuprequest/sync', hook('backuprequest', 'BackupRequest', 'sync', backup));
