@@ -1,5 +1,6 @@
 // Hook sync throughput and latency for an in-progress BackupRequest (its dump Job running): the hook
-// server pinned to core 0, wrk (Debian package) on core 1, 16 connections. For scale, the same wrk
+// server pinned to core 0, wrk (Debian package) on core 1, 16 connections (saturation) and 5 (Metacontroller's
+// default --workers per controller). For scale, the same wrk
 // run against a bare node:http server answering {"ok":true} on the same core, and the pure decision
 // alone (no HTTP). Goal: ≥ 3,000 syncs/s and p99 < 10 ms.
 import { execFileSync, spawn } from 'node:child_process';
@@ -13,8 +14,8 @@ import { localBackupProblems, localBackupSteps } from '../providers/local/backup
 
 const work = mkdtempSync(join(tmpdir(), 'lc2-bench-'));
 
-function wrk(url: string, seconds: number, script?: string): { rps: number; p50: number; p99: number } {
-  const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', '-c16', `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url], { encoding: 'utf8' });
+function wrk(url: string, seconds: number, script?: string, connections = 16): { rps: number; p50: number; p99: number } {
+  const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url], { encoding: 'utf8' });
   const ms = (label: string) => {
     const m = out.match(new RegExp(`${label}%\\s+([\\d.]+)(us|ms|s)`));
     if (!m) return NaN;
@@ -40,6 +41,8 @@ export async function benchHookSync(seconds = 10): Promise<Record<string, unknow
   writeFileSync(script, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`);
   wrk(url, 2, script); // warm-up (JIT)
   const hookFigures = wrk(url, seconds, script);
+  // Metacontroller calls one controller's hook from --workers (default 5) goroutines at most.
+  const hookAtWorkers = wrk(url, seconds, script, 5);
   await stopProcess(hook);
 
   const barePort = await freePort();
@@ -59,7 +62,8 @@ export async function benchHookSync(seconds = 10): Promise<Record<string, unknow
   const decideUs = Number(process.hrtime.bigint() - t0) / n / 1000;
 
   return {
-    hook: { syncsPerSecond: hookFigures.rps, p50ms: hookFigures.p50, p99ms: hookFigures.p99, requestBytes: body.length },
+    hook: { connections: 16, syncsPerSecond: hookFigures.rps, p50ms: hookFigures.p50, p99ms: hookFigures.p99, requestBytes: body.length },
+    hookAtMetacontrollerWorkers: { connections: 5, syncsPerSecond: hookAtWorkers.rps, p50ms: hookAtWorkers.p50, p99ms: hookAtWorkers.p99 },
     bareNodeHttpSameMachine: { requestsPerSecond: bareFigures.rps, p50ms: bareFigures.p50, p99ms: bareFigures.p99 },
     hookVsBareNode: +(hookFigures.rps / bareFigures.rps).toFixed(2),
     pureDecision: { microsecondsPerSync: +decideUs.toFixed(1), syncsPerSecondOneCore: Math.round(1e6 / decideUs) },
