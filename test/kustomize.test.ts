@@ -15,7 +15,7 @@ before(async () => { hook = await startHook(); });
 after(async () => { await hook.close(); });
 
 describe('kustomize', () => {
-  for (const dir of ['kustomize/base', 'kustomize/overlays/local']) {
+  for (const dir of ['kustomize/base', 'kustomize/overlays/local', 'kustomize/overlays/aws', 'kustomize/overlays/gcp', 'kustomize/overlays/azure']) {
     it(`${dir} renders CRDs, CompositeControllers and a locked-down hook Deployment`, () => {
       const docs = render(dir);
       const kinds = docs.map((d) => d.kind);
