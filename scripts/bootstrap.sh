@@ -41,4 +41,12 @@ if ! command -v moto_server >/dev/null 2>&1 && [ ! -x .cache/bin/minio ]; then
   GOBIN="$PWD/.cache/bin" go install github.com/minio/minio@latest
 fi
 
+# A real kube-apiserver for the Kubernetes tests, built once from the Go module proxy (test/apiserver).
+if [ ! -x .cache/bin/kube-apiserver ] || [ test/apiserver/go.mod -nt .cache/bin/kube-apiserver ]; then
+  echo "bootstrap: building kube-apiserver from the Go module proxy (cold: several minutes; cached in .cache/bin)"
+  started=$(date +%s)
+  (cd test/apiserver && go build -o ../../.cache/bin/kube-apiserver .)
+  echo "bootstrap: kube-apiserver built in $(( $(date +%s) - started ))s"
+fi
+
 [ -d node_modules/node ] && [ package-lock.json -ot node_modules/.package-lock.json ] || npm ci --no-audit --no-fund

@@ -2,24 +2,12 @@
 // hook exactly the documented request (children keyed Kind.apiVersion, v1 or v2 keys, related
 // objects, finalizing), applies the answer (creates missing children, deletes omitted ones, never
 // updates existing Jobs: OnDelete), replaces the status and adds observedGeneration. Nothing runs
-// Jobs here, so the driver runs each Job's real command as a local process (bash + pg_dump/
-// mysqldump/rclone against the machine's databases and storage) and writes the Job status.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Jobs here, so the driver runs each Job's real command as a local process (jobRunner.ts) and
+// writes the Job status.
 import type { KubeObject, ObjectGroups, SyncResponse } from '../../hooks/contract/types.ts';
+import { runJobToCompletion, type JobRun, type Secrets } from './jobRunner.ts';
 
 export type HookVersion = 'v1' | 'v2';
-
-interface Container { command: string[]; env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }> }
-interface JobSpec {
-  backoffLimit?: number;
-  podFailurePolicy?: { rules: Array<{ action: string; onExitCodes: { values: number[] } }> };
-  template: { spec: { containers: Container[] } };
-}
-
-export interface JobRun { job: string; exitCode: number; stderr: string }
 
 export interface DriverOptions {
   hookUrl: () => string;
@@ -27,7 +15,7 @@ export interface DriverOptions {
   syncPath: string;
   hookVersion?: HookVersion;
   /** Secrets of the namespace, by name (what the kubelet would resolve for secretKeyRefs). */
-  secrets: Record<string, Record<string, string>>;
+  secrets: Secrets;
   /** Related objects by group key, as the customize hook would have Metacontroller fetch them. */
   related?: () => ObjectGroups;
   onProgress?: (line: string) => void;
@@ -85,55 +73,17 @@ export class MetacontrollerDriver {
     return body;
   }
 
-  /** Run every Job that has no status yet, like the Job controller would (honours backoffLimit and podFailurePolicy). */
+  /** Run every Job that has no status yet, like the Job controller would. */
   async runPendingJobs(): Promise<number> {
     let ran = 0;
     for (const job of this.children.values()) {
       if (job.kind !== 'Job' || job.status) continue;
-      const spec = job.spec as JobSpec;
-      const attempts = (spec.backoffLimit ?? 6) + 1;
-      const failFast = new Set(spec.podFailurePolicy?.rules.filter((r) => r.action === 'FailJob').flatMap((r) => r.onExitCodes.values) ?? []);
-      let last: JobRun | undefined;
-      for (let attempt = 0; attempt < attempts; attempt += 1) {
-        this.options.onProgress?.(`  Job ${job.metadata.name}: running${attempt ? ` (retry ${attempt})` : ''}`);
-        last = await this.runJob(job);
-        this.jobRuns.push(last);
-        if (last.exitCode === 0 || failFast.has(last.exitCode)) break;
-      }
-      const now = new Date().toISOString();
-      job.status = last!.exitCode === 0
-        ? { succeeded: 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True' }] }
-        : { failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: failFast.has(last!.exitCode) ? 'PodFailurePolicy' : 'BackoffLimitExceeded', message: failFast.has(last!.exitCode) ? `Container lc2 failed with exit code ${last!.exitCode}` : 'Job has reached the specified backoff limit' }] };
-      this.options.onProgress?.(`  Job ${job.metadata.name}: ${last!.exitCode === 0 ? 'complete' : `failed (exit ${last!.exitCode})`}`);
+      const outcome = await runJobToCompletion(job, this.options.secrets, this.options.onProgress);
+      this.jobRuns.push(...outcome.runs);
+      job.status = outcome.status;
       ran += 1;
     }
     return ran;
-  }
-
-  private runJob(job: KubeObject): Promise<JobRun> {
-    const container = (job.spec as JobSpec).template.spec.containers[0]!;
-    const home = mkdtempSync(join(tmpdir(), 'lc2-job-'));
-    // A clean environment like a Pod's: only PATH, HOME and what the Job spec declares.
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TMPDIR: home };
-    for (const e of container.env ?? []) {
-      if (e.value !== undefined) env[e.name] = e.value;
-      else if (e.valueFrom) {
-        const v = this.options.secrets[e.valueFrom.secretKeyRef.name]?.[e.valueFrom.secretKeyRef.key];
-        if (v === undefined) throw new Error(`Job ${job.metadata.name}: secret ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key} not found (CreateContainerConfigError)`);
-        env[e.name] = v;
-      }
-    }
-    const [cmd, ...args] = container.command;
-    return new Promise((resolve) => {
-      const child = spawn(cmd!, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stderr += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      child.on('close', (code) => {
-        rmSync(home, { recursive: true, force: true });
-        resolve({ job: job.metadata.name, exitCode: code ?? 1, stderr });
-      });
-    });
   }
 
   /** Metacontroller's loop: sync, run Jobs, sync again ... until the parent is terminal. */
