@@ -1,0 +1,191 @@
+// The Kubernetes surface on a real kube-apiserver (+ etcd): CRDs, CEL rules, the status
+// subresource, printer columns, kubectl explain, and every kustomize overlay by server-side dry run.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import YAML from 'yaml';
+import { startKube, apiServerAvailable, type Kube } from './support/kube.ts';
+import { backupRequest, restoreRequest } from './support/resources.ts';
+import { crdSchema } from '../hooks/validation/schema.ts';
+import { KubeMetacontroller } from './support/kubeMetacontroller.ts';
+import { TestEnv, uniqueName } from './support/env.ts';
+import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary, tableFingerprint } from '../demo/sample.ts';
+
+let kube: Kube;
+const NS = 'proj-retail-prd';
+
+before(async () => {
+  assert.ok(apiServerAvailable(), 'kube-apiserver is not built: run bash scripts/bootstrap.sh');
+  kube = await startKube();
+  kube.kubectl(['apply', '--server-side', '-k', 'crds/']);
+  kube.kubectl(['wait', '--for', 'condition=Established', '--timeout=60s', 'crd/backuprequests.backup.liferay.cloud', 'crd/restorerequests.backup.liferay.cloud', 'crd/backupschedules.backup.liferay.cloud']);
+  kube.kubectl(['create', 'namespace', NS]);
+});
+after(async () => { await kube?.stop(); });
+
+const apply = (obj: object, extra: string[] = []) => kube.kubectl(['apply', '-n', NS, ...extra, '-f', '-'], JSON.stringify(obj));
+function rejected(obj: object): string {
+  try { apply(obj, ['--dry-run=server']); } catch (e) { return (e as Error).message; }
+  return '';
+}
+
+describe('CRDs on a real API server', () => {
+  it('every example is accepted by a server-side dry run', () => {
+    const out = kube.kubectl(['apply', '-n', NS, '--dry-run=server', '-f', 'examples/']);
+    assert.match(out, /backuprequest\.backup\.liferay\.cloud\/\S+ created \(server dry run\)/);
+    assert.match(out, /restorerequest\.backup\.liferay\.cloud\/\S+ created \(server dry run\)/);
+  });
+
+  const invalid: Array<[string, object, RegExp]> = [
+    ['engine enum', backupRequest('x', { database: { engine: 'oracle', type: 'dump', instanceId: 'db' } } as never), /spec\.database\.engine: Unsupported value: "oracle"/],
+    ['prefix traversal', backupRequest('x', { documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: '../other', destinationBucket: 'lc2-backups' } }), /spec\.documentLibrary\.sourcePrefix: Invalid value: "\.\.\/other"/],
+    ['other project\'s prefix (CEL)', backupRequest('x', { documentLibrary: { sourceBucket: 'liferay-dl', destinationBucket: 'lc2-backups', destinationPrefix: 'other/prd' } }), /spec\.documentLibrary\.destinationPrefix: Invalid value: .*must be the project's own path/],
+    ['retention bound', backupRequest('x', { retentionDays: 100000 }), /spec\.retentionDays: Invalid value: 100000: spec\.retentionDays in body should be less than or equal to 3650/],
+    ['missing database', { ...backupRequest('x'), spec: { projectId: 'retail', environment: 'prd', provider: 'local', documentLibrary: { sourceBucket: 'aaa', destinationBucket: 'bbb' } } }, /spec\.database: Required value/],
+    ['restore with two sources (CEL)', restoreRequest('x', { source: { backupRef: { name: 'a' }, manifest: { bucket: 'lc2-backups', key: 'retail/prd/a/manifest.json' } } }), /spec\.source: Invalid value: .*exactly one of backupRef or manifest/],
+    ['schedule cron shape', { apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupSchedule', metadata: { name: 'x' }, spec: { schedule: 'every night', template: { spec: backupRequest('x').spec } } }, /spec\.schedule: Invalid value: "every night"/],
+  ];
+  for (const [title, obj, message] of invalid) {
+    it(`rejects ${title} with a message naming the field`, () => assert.match(rejected(obj), message));
+  }
+
+  it('status subresource: printer columns show real values; kubectl get lc2 lists every kind', () => {
+    apply(backupRequest('nightly-1'));
+    const status = { phase: 'Succeeded', totalSize: '1.2 GiB', backupId: 'nightly-1-abc', conditions: [{ type: 'Ready', status: 'True', reason: 'BackupSucceeded', message: 'backup complete', lastTransitionTime: '2026-11-23T02:10:00Z' }] };
+    kube.kubectl(['patch', '-n', NS, 'br', 'nightly-1', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+    const row = kube.kubectl(['get', '-n', NS, 'br', 'nightly-1', '--no-headers']).trim().split(/\s{2,}/);
+    assert.deepEqual(row.slice(0, 6), ['nightly-1', 'Succeeded', 'retail', 'prd', 'local', '1.2 GiB']);
+    const wide = kube.kubectl(['get', '-n', NS, 'backuprequests', '-o', 'wide']);
+    assert.match(wide, /MESSAGE/);
+    assert.match(wide, /backup complete/);
+    apply(restoreRequest('restore-1', { source: { backupRef: { name: 'nightly-1' } } }));
+    const all = kube.kubectl(['get', 'lc2', '-n', NS]);
+    assert.match(all, /backuprequest\.backup\.liferay\.cloud\/nightly-1/);
+    assert.match(all, /restorerequest\.backup\.liferay\.cloud\/restore-1/);
+    assert.match(kube.kubectl(['get', 'backuprequests,backupschedules,restorerequests', '-n', NS]), /nightly-1\s+Succeeded/);
+  });
+
+  it('a status the hook did not declare is refused (schema covers status)', () => {
+    assert.throws(() => kube.kubectl(['patch', '-n', NS, 'br', 'nightly-1', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Exploded"}}']), /status\.phase: Unsupported value: "Exploded"/);
+  });
+
+  it('spec is immutable once the backup started (CEL transition rule), editable while Pending', () => {
+    apply(backupRequest('editable'));
+    kube.kubectl(['patch', '-n', NS, 'br', 'editable', '--type=merge', '-p', '{"spec":{"retentionDays":7}}']);
+    kube.kubectl(['patch', '-n', NS, 'br', 'editable', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"ExportInProgress"}}']);
+    assert.throws(() => kube.kubectl(['patch', '-n', NS, 'br', 'editable', '--type=merge', '-p', '{"spec":{"retentionDays":30}}']), /spec is immutable once the backup has started/);
+  });
+
+  it('kubectl explain describes every spec field', () => {
+    const fields = Object.keys((crdSchema('BackupRequest') as { properties: { spec: { properties: object } } }).properties.spec.properties);
+    const explained = kube.kubectl(['explain', 'backuprequest.spec']);
+    for (const f of fields) assert.match(explained, new RegExp(`^\\s+${f}\\t?\\s*<`, 'm'), f);
+    assert.match(kube.kubectl(['explain', 'backuprequest.spec.documentLibrary.excludeGeneratedFiles']), /Skip Liferay's generated thumbnails/);
+  });
+});
+
+describe('kustomize overlays on the API server (server-side dry run)', () => {
+  before(() => {
+    // Metacontroller is not installed here: a stand-in CRD lets CompositeControllers be validated for shape only.
+    kube.kubectl(['apply', '-f', '-'], YAML.stringify({
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+      metadata: { name: 'compositecontrollers.metacontroller.k8s.io', annotations: { 'api-approved.kubernetes.io': 'unapproved, test stand-in for Metacontroller' } },
+      spec: { group: 'metacontroller.k8s.io', scope: 'Cluster', names: { kind: 'CompositeController', plural: 'compositecontrollers', singular: 'compositecontroller' },
+        versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+    }));
+    kube.kubectl(['wait', '--for', 'condition=Established', '--timeout=60s', 'crd/compositecontrollers.metacontroller.k8s.io']);
+    kube.kubectl(['create', 'namespace', 'lc2-system']);
+    kube.kubectl(['create', 'namespace', 'argocd']);
+  });
+  for (const overlay of ['base', 'overlays/local', 'overlays/aws', 'overlays/gcp', 'overlays/azure']) {
+    it(`kustomize/${overlay} is accepted`, () => {
+      const out = kube.kubectl(['apply', '--server-side', '--dry-run=server', '-k', `kustomize/${overlay}`]);
+      assert.match(out, /deployment\.apps\/lc2-backup-hooks serverside-applied \(server dry run\)/);
+      assert.match(out, /networkpolicy\.networking\.k8s\.io\/lc2-backup-hooks serverside-applied/);
+    });
+  }
+  it('argocd/ (the health checks ConfigMap) is accepted', () => {
+    assert.match(kube.kubectl(['apply', '--server-side', '--dry-run=server', '-k', 'argocd']), /configmap\/argocd-cm serverside-applied/);
+  });
+});
+
+
+describe('end to end through the API server', () => {
+  // A namespace of its own: the CRD tests above leave parents behind that the driver would also sync.
+  const E2E_NS = 'proj-retail-e2e';
+  const env = new TestEnv();
+  const source = uniqueName('lc2_kube_src');
+  const restored = uniqueName('lc2_kube_restored');
+  const files = sampleDocumentLibrary(30);
+  let mc: KubeMetacontroller;
+
+  before(async () => {
+    kube.kubectl(['create', 'namespace', E2E_NS]);
+    await env.start();
+    for (const b of ['liferay-dl', 'lc2-backups', 'restored-dl']) await env.createBucket(b);
+    await env.upload('liferay-dl', files);
+    createSampleDatabase(localPostgres, source, 300);
+    mc = new KubeMetacontroller({
+      kubeconfig: kube.kubeconfig, namespace: E2E_NS, hookUrl: env.hookUrl, secrets: env.secrets(localPostgres),
+      controllers: [
+        { name: 'lc2-backuprequest', kind: 'BackupRequest', plural: 'backuprequests', syncPath: '/backuprequest/sync', finalizePath: '/backuprequest/finalize' },
+        { name: 'lc2-restorerequest', kind: 'RestoreRequest', plural: 'restorerequests', syncPath: '/restorerequest/sync', customizePath: '/restorerequest/customize' },
+      ],
+    });
+    await mc.start();
+  });
+  after(async () => {
+    mc?.stop();
+    await env.stop();
+    dropDatabase(localPostgres, source);
+    dropDatabase(localPostgres, restored);
+  });
+
+  async function waitForPhase(resource: string, name: string, phases: string[], timeoutMs = 120_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let phase = '';
+    while (Date.now() < deadline) {
+      phase = kube.kubectl(['get', '-n', E2E_NS, resource, name, '-o', 'jsonpath={.status.phase}']);
+      if (phases.includes(phase)) return phase;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`${resource}/${name} stayed in phase "${phase}"; driver problems: ${mc.problems.join('; ')}`);
+  }
+
+  it('kubectl apply a BackupRequest → Succeeded in kubectl get; a RestoreRequest from it restores identical data', async () => {
+    const br = backupRequest('kube-e2e', { database: { engine: 'postgresql', type: 'dump', instanceId: '127.0.0.1:5432', databaseName: source, credentialsSecretRef: { name: 'db-credentials' } } });
+    kube.kubectl(['apply', '-n', E2E_NS, '-f', '-'], YAML.stringify({ apiVersion: br.apiVersion, kind: br.kind, metadata: { name: br.metadata.name }, spec: br.spec }));
+    assert.equal(await waitForPhase('br', 'kube-e2e', ['Succeeded', 'Failed']), 'Succeeded');
+    const row = kube.kubectl(['get', '-n', E2E_NS, 'br', 'kube-e2e', '--no-headers']).trim().split(/\s{2,}/);
+    assert.equal(row[1], 'Succeeded');
+    assert.match(row[5]!, /KiB|MiB/);
+    const observed = JSON.parse(kube.kubectl(['get', '-n', E2E_NS, 'br', 'kube-e2e', '-o', 'json'])) as { metadata: { generation: number; finalizers: string[] }; status: { observedGeneration: number } };
+    assert.equal(observed.status.observedGeneration, observed.metadata.generation);
+    assert.deepEqual(observed.metadata.finalizers, ['metacontroller.io/compositecontroller-lc2-backuprequest']);
+    const jobs = JSON.parse(kube.kubectl(['get', '-n', E2E_NS, 'jobs', '-o', 'json'])) as { items: Array<{ metadata: { name: string; ownerReferences: Array<{ kind: string; name: string; controller: boolean }> } }> };
+    const owned = jobs.items.filter((j) => j.metadata.ownerReferences.some((o) => o.kind === 'BackupRequest' && o.name === 'kube-e2e' && o.controller));
+    assert.equal(owned.length, 2, 'dump and copy Jobs, owned by the BackupRequest');
+
+    const rr = restoreRequest('kube-e2e-restore', {
+      source: { backupRef: { name: 'kube-e2e' } },
+      database: { instanceId: '127.0.0.1:5432', databaseName: restored, credentialsSecretRef: { name: 'db-credentials' } },
+      documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: 'document_library' },
+    });
+    kube.kubectl(['apply', '-n', E2E_NS, '-f', '-'], YAML.stringify({ apiVersion: rr.apiVersion, kind: rr.kind, metadata: { name: rr.metadata.name }, spec: rr.spec }));
+    assert.equal(await waitForPhase('rr', 'kube-e2e-restore', ['Succeeded', 'Failed']), 'Succeeded');
+    assert.deepEqual(tableFingerprint(localPostgres, restored), tableFingerprint(localPostgres, source));
+    assert.deepEqual(await env.keys('restored-dl', 'document_library/'), files.filter((f) => !f.generated).map((f) => f.key).sort());
+    const runs = new Map<string, number>();
+    for (const r of mc.jobRuns) runs.set(r.job, (runs.get(r.job) ?? 0) + 1);
+    assert.deepEqual([...runs.values()], [1, 1, 1, 1], 'each Job ran exactly once');
+    assert.deepEqual(mc.problems, []);
+  });
+
+  it('deleting a BackupRequest with deletionPolicy Retain keeps its data and lets the object go', async () => {
+    const manifestKey = JSON.parse(kube.kubectl(['get', '-n', E2E_NS, 'br', 'kube-e2e', '-o', 'jsonpath={.status.manifest}'])) as { key: string };
+    kube.kubectl(['delete', '-n', E2E_NS, 'br', 'kube-e2e', '--wait=false']);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && kube.kubectl(['get', '-n', E2E_NS, 'br', '--ignore-not-found', '-o', 'name']).includes('kube-e2e')) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(kube.kubectl(['get', '-n', E2E_NS, 'br', 'kube-e2e', '--ignore-not-found', '-o', 'name']).trim(), '');
+    assert.ok((await env.read('lc2-backups', manifestKey.key)).length > 0, 'the manifest (and backup) are kept');
+  });
+});

@@ -1,0 +1,195 @@
+// Metacontroller's part, played against a real API server (docs/metacontroller-contract.md §2):
+// watches parents and Jobs with @kubernetes/client-node, sends the hook the documented request
+// (children owned by the parent and labelled controller-uid, keyed namespace/name as in hook v2;
+// related objects from the customize hook), then deletes omitted children, creates missing ones
+// with a controller ownerReference (OnDelete: existing ones are never updated), adds/removes the
+// finalizer around the finalize hook, replaces status through the /status subresource with
+// observedGeneration, and honours resyncAfterSeconds. No kubelet runs here, so the Jobs' commands
+// run as local processes (jobRunner.ts) and their status is written through Job /status.
+import { KubeConfig, Watch, CustomObjectsApi, BatchV1Api, type V1Job } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeObject } from '../../hooks/contract/types.ts';
+import { API_VERSION, GROUP } from '../../hooks/contract/objects.ts';
+import { runJobToCompletion, type JobRun, type Secrets } from './jobRunner.ts';
+
+export interface ControllerSpec {
+  name: string;
+  kind: string;
+  plural: string;
+  syncPath: string;
+  finalizePath?: string;
+  customizePath?: string;
+}
+
+interface Parent extends KubeObject { metadata: KubeObject['metadata'] & { finalizers?: string[]; resourceVersion?: string } }
+
+export class KubeMetacontroller {
+  readonly jobRuns: JobRun[] = [];
+  syncs = 0;
+  private readonly objects: CustomObjectsApi;
+  private readonly batch: BatchV1Api;
+  private readonly watch: Watch;
+  private readonly aborts: AbortController[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly queue = new Map<string, ControllerSpec>();
+  private readonly running = new Set<string>();
+  private readonly jobsStarted = new Set<string>();
+  private readonly errors: string[] = [];
+  private stopped = false;
+  private readonly options: { kubeconfig: string; namespace: string; hookUrl: () => string; secrets: Secrets; controllers: ControllerSpec[]; onProgress?: (line: string) => void };
+
+  constructor(options: KubeMetacontroller['options']) {
+    this.options = options;
+    const kc = new KubeConfig();
+    kc.loadFromFile(options.kubeconfig);
+    this.objects = kc.makeApiClient(CustomObjectsApi);
+    this.batch = kc.makeApiClient(BatchV1Api);
+    this.watch = new Watch(kc);
+  }
+
+  async start(): Promise<void> {
+    const ns = this.options.namespace;
+    for (const c of this.options.controllers) {
+      this.aborts.push(await this.watch.watch(`/apis/${GROUP}/v1alpha1/namespaces/${ns}/${c.plural}`, {}, (type, obj: Parent) => {
+        if (type === 'ERROR') this.errors.push(`watch ${c.plural}: ${JSON.stringify(obj)}`);
+        else if (obj?.metadata?.name) this.enqueue(c, obj.metadata.name);
+      }, (err) => this.watchEnded(err)));
+    }
+    this.aborts.push(await this.watch.watch(`/apis/batch/v1/namespaces/${ns}/jobs`, {}, (type, job: V1Job) => {
+      if (type === 'ERROR') { this.errors.push(`watch jobs: ${JSON.stringify(job)}`); return; }
+      if (!job?.spec) return;
+      if (type !== 'DELETED') void this.maybeRunJob(job).catch((e: Error) => this.errors.push(`job ${job.metadata?.name}: ${e.message}`));
+      const owner = job.metadata?.ownerReferences?.find((o) => o.controller);
+      const c = this.options.controllers.find((x) => x.kind === owner?.kind);
+      if (c && owner) this.enqueue(c, owner.name);
+    }, (err) => this.watchEnded(err)));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const a of this.aborts) a.abort();
+    for (const t of this.timers) clearTimeout(t);
+  }
+
+  /** Problems met while syncing (the hook answering non-200, API errors): a test asserts none. */
+  get problems(): readonly string[] { return this.errors; }
+
+  private watchEnded(err: unknown): void {
+    if (!this.stopped && err) this.errors.push(`watch ended: ${String(err)}`);
+  }
+
+  private enqueue(c: ControllerSpec, name: string): void {
+    if (this.stopped) return;
+    this.queue.set(`${c.plural}/${name}`, c);
+    setImmediate(() => void this.drain());
+  }
+
+  // Like client-go's workqueue: one sync per key at a time; events during a sync cause one more.
+  private async drain(): Promise<void> {
+    for (const [key, c] of [...this.queue]) {
+      if (this.running.has(key)) continue;
+      this.queue.delete(key);
+      this.running.add(key);
+      try { await this.sync(c, key.slice(c.plural.length + 1)); } catch (e) {
+        this.errors.push(`${key}: ${(e as Error).message}`);
+        this.later(c, key.slice(c.plural.length + 1), 1);
+      } finally {
+        this.running.delete(key);
+        if (this.queue.has(key)) setImmediate(() => void this.drain());
+      }
+    }
+  }
+
+  private later(c: ControllerSpec, name: string, seconds: number): void {
+    const t = setTimeout(() => { this.timers.delete(t); this.enqueue(c, name); }, seconds * 1000);
+    this.timers.add(t);
+  }
+
+  private async post(path: string, body: object): Promise<Record<string, unknown>> {
+    const res = await fetch(`${this.options.hookUrl()}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = await res.json() as Record<string, unknown>;
+    if (res.status !== 200) throw new Error(`hook ${path} answered ${res.status}: ${String(json.error)}`);
+    return json;
+  }
+
+  private async sync(c: ControllerSpec, name: string): Promise<void> {
+    const ns = this.options.namespace;
+    let parent: Parent;
+    try {
+      parent = await this.objects.getNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: ns, plural: c.plural, name }) as Parent;
+    } catch (e) { if ((e as { code?: number }).code === 404) return; throw e; }
+    const uid = parent.metadata.uid!;
+    const finalizer = `metacontroller.io/compositecontroller-${c.name}`;
+    const deleting = !!parent.metadata.deletionTimestamp;
+    if (c.finalizePath && !deleting && !parent.metadata.finalizers?.includes(finalizer)) {
+      parent = await this.objects.patchNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: ns, plural: c.plural, name, body: [{ op: 'add', path: '/metadata/finalizers', value: [...(parent.metadata.finalizers ?? []), finalizer] }] }) as Parent;
+    }
+    if (deleting && !parent.metadata.finalizers?.includes(finalizer)) return;
+
+    const jobs = (await this.batch.listNamespacedJob({ namespace: ns, labelSelector: `controller-uid=${uid}` })).items
+      .filter((j) => j.metadata?.ownerReferences?.some((o) => o.uid === uid && o.controller));
+    const related: Record<string, Record<string, KubeObject>> = {};
+    if (c.customizePath) {
+      const rules = (await this.post(c.customizePath, { controller: { metadata: { name: c.name } }, parent })).relatedResources as Array<{ resource: string; names?: string[] }>;
+      for (const rule of rules) {
+        for (const n of rule.names ?? []) {
+          try {
+            const obj = await this.objects.getNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: ns, plural: rule.resource, name: n }) as KubeObject;
+            (related[`${obj.kind}.${API_VERSION}`] ??= {})[`${ns}/${n}`] = obj;
+          } catch (e) { if ((e as { code?: number }).code !== 404) throw e; }
+        }
+      }
+    }
+    const request = {
+      controller: { apiVersion: 'metacontroller.k8s.io/v1alpha1', kind: 'CompositeController', metadata: { name: c.name } },
+      parent, children: { 'Job.batch/v1': Object.fromEntries(jobs.map((j) => [`${ns}/${j.metadata!.name}`, j])) }, related, finalizing: deleting,
+    };
+    this.syncs += 1;
+    const answer = await this.post(deleting && c.finalizePath ? c.finalizePath : c.syncPath, request);
+    const desired = answer.children as KubeObject[];
+    if (typeof answer.resyncAfterSeconds === 'number' && answer.resyncAfterSeconds > 0) this.later(c, name, answer.resyncAfterSeconds);
+
+    if (!deleting || c.finalizePath) {
+      const wanted = new Set(desired.map((d) => d.metadata.name));
+      for (const j of jobs) {
+        if (!wanted.has(j.metadata!.name!) && !j.metadata!.deletionTimestamp) {
+          await this.batch.deleteNamespacedJob({ name: j.metadata!.name!, namespace: ns, propagationPolicy: 'Background' });
+        }
+      }
+      const have = new Set(jobs.map((j) => j.metadata!.name));
+      for (const d of desired) {
+        if (have.has(d.metadata.name)) continue; // OnDelete: never update an existing child
+        const body = {
+          ...d,
+          metadata: {
+            ...d.metadata, namespace: ns, labels: { ...d.metadata.labels, 'controller-uid': uid },
+            ownerReferences: [{ apiVersion: parent.apiVersion, kind: parent.kind, name, uid, controller: true, blockOwnerDeletion: true }],
+          },
+        } as V1Job;
+        try { await this.batch.createNamespacedJob({ namespace: ns, body }); } catch (e) { if ((e as { code?: number }).code !== 409) throw e; }
+      }
+    }
+    if (deleting && answer.finalized === true) {
+      await this.objects.patchNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: ns, plural: c.plural, name, body: [{ op: 'replace', path: '/metadata/finalizers', value: (parent.metadata.finalizers ?? []).filter((f) => f !== finalizer) }] });
+      return;
+    }
+    const status = { ...(answer.status as object), observedGeneration: parent.metadata.generation };
+    const live = await this.objects.getNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: ns, plural: c.plural, name }) as Parent;
+    if (!isDeepStrictEqual(live.status, status)) {
+      const before = (live.status as { phase?: string } | undefined)?.phase;
+      await this.objects.replaceNamespacedCustomObjectStatus({ group: GROUP, version: 'v1alpha1', namespace: ns, plural: c.plural, name, body: { ...live, status } });
+      const after = (status as { phase?: string }).phase;
+      if (after !== before) this.options.onProgress?.(`${c.kind} ${name}: ${before ?? '-'} -> ${after}`);
+    }
+  }
+
+  private async maybeRunJob(job: V1Job): Promise<void> {
+    const name = job.metadata!.name!;
+    if (job.status?.conditions?.length || this.jobsStarted.has(name) || this.stopped) return;
+    this.jobsStarted.add(name);
+    const outcome = await runJobToCompletion(job as unknown as KubeObject, this.options.secrets, this.options.onProgress);
+    this.jobRuns.push(...outcome.runs);
+    const live = await this.batch.readNamespacedJob({ name, namespace: this.options.namespace });
+    await this.batch.replaceNamespacedJobStatus({ name, namespace: this.options.namespace, body: { ...live, status: outcome.status as V1Job['status'] } });
+  }
+}
