@@ -131,3 +131,27 @@ export interface RestoreRequestStatus {
 }
 
 export type RestoreRequest = KubeObject<RestoreRequestSpec, RestoreRequestStatus>;
+
+export interface BackupScheduleSpec {
+  schedule: string;
+  timeZone?: string;
+  suspend?: boolean;
+  startingDeadlineSeconds?: number;
+  concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
+  retention?: { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; maxAgeDays?: number };
+  template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: BackupRequestSpec };
+}
+
+export interface BackupScheduleStatus {
+  observedGeneration?: number;
+  lastScheduleTime?: string;
+  nextScheduleTime?: string;
+  lastSuccessfulBackup?: string;
+  lastSuccessfulTime?: string;
+  skippedRuns?: number;
+  active?: string[];
+  deletedByRetention?: string[];
+  conditions?: Condition[];
+}
+
+export type BackupSchedule = KubeObject<BackupScheduleSpec, BackupScheduleStatus>;

@@ -6,9 +6,17 @@ import YAML from 'yaml';
 
 type Json = Record<string, unknown>;
 
+/** The schema without `default`s: a schedule leaves defaulting to each BackupRequest it creates. */
+function withoutDefaults(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutDefaults);
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(Object.entries(node as Json).filter(([k]) => k !== 'default').map(([k, v]) => [k, withoutDefaults(v)]));
+}
+
 export function scheduleCrd(backupRequestCrd: Json): Json {
   const version = (backupRequestCrd.spec as { versions: Json[] }).versions[0] as Json;
-  const brSpec = ((version.schema as Json).openAPIV3Schema as { properties: Json }).properties.spec as Json;
+  // Without defaults, an unset deletionPolicy stays unset, and the schedule can default it to Delete.
+  const brSpec = withoutDefaults(((version.schema as Json).openAPIV3Schema as { properties: Json }).properties.spec) as Json;
   const brStatus = ((version.schema as Json).openAPIV3Schema as { properties: Json }).properties.status as { properties: Json };
   const cronPattern = '^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\\S+\\s+){4}\\S+)$';
   return {
@@ -49,7 +57,8 @@ export function scheduleCrd(backupRequestCrd: Json): Json {
                 startingDeadlineSeconds: { type: 'integer', minimum: 0, maximum: 604800 },
                 concurrencyPolicy: { type: 'string', enum: ['Allow', 'Forbid', 'Replace'], default: 'Forbid' },
                 retention: {
-                  type: 'object', description: 'Which finished backups of this schedule to keep.',
+                  type: 'object',
+                  description: 'Which finished backups of this schedule to keep; the others are deleted with their data (the template deletionPolicy defaults to Delete for scheduled backups).',
                   properties: {
                     keepLast: { type: 'integer', minimum: 1, maximum: 1000 },
                     keepDaily: { type: 'integer', minimum: 0, maximum: 3650 },
@@ -81,6 +90,7 @@ export function scheduleCrd(backupRequestCrd: Json): Json {
                 lastSuccessfulTime: { type: 'string', format: 'date-time' },
                 skippedRuns: { type: 'integer', format: 'int64', minimum: 0 },
                 active: { type: 'array', items: { type: 'string' } },
+                deletedByRetention: { type: 'array', items: { type: 'string' }, description: 'Backups this schedule is deleting under its retention policy.' },
                 conditions: brStatus.properties.conditions,
               },
             },

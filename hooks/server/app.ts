@@ -6,6 +6,8 @@ import type { BackupRequest, RestoreRequest } from '../api.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
 import { finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
 import { customizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
+import { syncSchedule } from '../schedule/sync.ts';
+import type { BackupSchedule } from '../api.ts';
 import { statusErrors, type Kind } from '../validation/schema.ts';
 import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
 import { log } from './log.ts';
@@ -13,6 +15,8 @@ import { log } from './log.ts';
 export interface AppDeps {
   backup: BackupShell;
   restore: RestoreShell;
+  /** The clock of the schedule hook (tests pass their own). */
+  clock?: () => number;
   bodyLimit?: string;
   ready?: () => boolean;
 }
@@ -92,6 +96,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/backuprequest/finalize', hook('backuprequest', 'BackupRequest', 'finalize', backup));
   app.post('/restorerequest/sync', hook('restorerequest', 'RestoreRequest', 'sync', restore));
   app.post('/restorerequest/finalize', hook('restorerequest', 'RestoreRequest', 'finalize', restore));
+  // Deleting a schedule needs no clean-up of its own: its BackupRequests are garbage-collected
+  // children, and each one's finalize hook applies its own deletion policy.
+  const schedule: Handler = async (req, finalize) => finalize
+    ? { status: req.parent.status ?? {}, children: [], finalized: true }
+    : syncSchedule(req as SyncRequest<BackupSchedule>, (deps.clock ?? Date.now)());
+  app.post('/backupschedule/sync', hook('backupschedule', 'BackupSchedule', 'sync', schedule));
   app.post('/restorerequest/customize', (req: Request, res: Response) => {
     const body = req.body as { parent?: RestoreRequest } | undefined;
     if (!body?.parent) { res.status(400).json({ error: 'expected a customize request with parent' }); return; }
