@@ -36,7 +36,8 @@ for (const f of library) {
 const originals = library.filter((f) => !f.generated).length;
 say(`   ${library.length} files: ${originals} originals, ${library.length - originals} generated previews/thumbnails/adaptive renditions`);
 
-const server = await startServer(loadConfig({ ...process.env, PORT: '0', LC2_STORAGE_URL: `file://${buckets}` }));
+// One machine, one tenant: the tenant boundary (BackupTenant objects) needs a cluster.
+const server = await startServer(loadConfig({ ...process.env, PORT: '0', LC2_STORAGE_URL: `file://${buckets}`, LC2_TENANCY: 'off' }));
 const hookUrl = () => `http://127.0.0.1:${server.port}`;
 say(`2. hook server listening on ${hookUrl()}`);
 const secrets = { 'lportal-db': { username: pg.user, password: pg.password } };

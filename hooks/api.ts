@@ -86,6 +86,8 @@ export interface BackupRequestStatus {
   database?: DatabaseResult;
   documentLibrary?: DocumentLibraryResult;
   manifest?: { bucket: string; key: string; schemaVersion: string };
+  /** While Queued: place among this project's waiting backups, and why it waits. */
+  queue?: { position: number; reason: string };
   conditions?: Condition[];
 }
 
@@ -155,3 +157,12 @@ export interface BackupScheduleStatus {
 }
 
 export type BackupSchedule = KubeObject<BackupScheduleSpec, BackupScheduleStatus>;
+
+export interface BackupTenantSpec {
+  namespaces: string[];
+  maxConcurrentBackups?: number;
+  databaseInstances?: string[];
+  documentLibraryBuckets?: string[];
+  backupBuckets?: string[];
+}
+export type BackupTenant = KubeObject<BackupTenantSpec>;

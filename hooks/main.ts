@@ -20,7 +20,8 @@ export async function storeFor(config: ServerConfig): Promise<ObjectStore> {
 export async function startServer(config: ServerConfig): Promise<{ port: number; close(): Promise<void> }> {
   const store = await storeFor(config);
   const settings = config.local ? { local: config.local } : {};
-  const app = createApp({ backup: backupShell(settings, store), restore: restoreShell(settings, store), bodyLimit: config.bodyLimit });
+  const now = () => new Date().toISOString();
+  const app = createApp({ backup: backupShell(settings, store, now, config.policy), restore: restoreShell(settings, store, now, config.policy), bodyLimit: config.bodyLimit });
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
   return new Promise((resolve) => {

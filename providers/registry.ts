@@ -2,7 +2,7 @@
 // providers arrive with their own issues; until then a request for one fails with a clear reason.
 import type { BackupPlanner } from '../hooks/backup/machine.ts';
 import type { RestorePlanner } from '../hooks/restore/machine.ts';
-import type { BackupShell } from '../hooks/backup/sync.ts';
+import type { BackupShell, ServicePolicy } from '../hooks/backup/sync.ts';
 import type { RestoreShell } from '../hooks/restore/sync.ts';
 import type { ObjectStore } from './storage/objectStore.ts';
 import type { LocalProviderConfig } from './local/config.ts';
@@ -11,13 +11,16 @@ import { localRestoreProblems, localRestoreSteps, observeRestoreStep } from './l
 
 export interface ProviderSettings { local?: LocalProviderConfig }
 
+/** Secure by default: the tenant boundary is enforced unless a single-tenant setup turns it off. */
+export const DEFAULT_POLICY: ServicePolicy = { tenancy: 'enforce', maxConcurrentPerProject: 2, maxConcurrentGlobal: 20 };
+
 const unavailable = (provider: string, settings: ProviderSettings) => ({
   unavailable: provider === 'local'
     ? 'the local provider is not configured on this hook server (set LC2_STORAGE_URL and LC2_TOOLS_IMAGE)'
     : `provider "${provider}" is not available in this release; use "local"`,
 });
 
-export function backupShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString()): BackupShell {
+export function backupShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString(), policy: ServicePolicy = DEFAULT_POLICY): BackupShell {
   const local = settings.local;
   const planner: BackupPlanner | undefined = local && {
     problems: localBackupProblems,
@@ -26,11 +29,11 @@ export function backupShell(settings: ProviderSettings, store: ObjectStore, now:
   return {
     planner: (provider) => (provider === 'local' && planner ? planner : unavailable(provider, settings)),
     observeStep: (step, ctx, job) => observeBackupStep(step, ctx, job, store),
-    store, now, deleteBudgetMs: 5000,
+    store, now, deleteBudgetMs: 5000, policy,
   };
 }
 
-export function restoreShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString()): RestoreShell {
+export function restoreShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString(), policy: ServicePolicy = DEFAULT_POLICY): RestoreShell {
   const local = settings.local;
   const planner: RestorePlanner | undefined = local && {
     problems: localRestoreProblems,
@@ -39,6 +42,6 @@ export function restoreShell(settings: ProviderSettings, store: ObjectStore, now
   return {
     planner: (provider) => (provider === 'local' && planner ? planner : unavailable(provider, settings)),
     observeStep: (step, source, job) => observeRestoreStep(step, source, job, store),
-    store, now,
+    store, now, policy,
   };
 }

@@ -3,7 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { startHook, post, type Hook } from './support/inProcessHook.ts';
+import { startHook, post, TEST_POLICY, type Hook } from './support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { createApp } from '../hooks/server/app.ts';
 import { backupShell, restoreShell } from '../providers/registry.ts';
@@ -203,9 +203,9 @@ describe('HTTP level', () => {
       head: async () => { throw new Error('boom'); }, list: async () => { throw new Error('boom'); }, deleteMany: async () => { throw new Error('boom'); },
     };
     const local = { image: 'x', storage: { kind: 'file' as const, root: '/nonexistent' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
-    const shell = backupShell({ local }, failing);
+    const shell = backupShell({ local }, failing, undefined, TEST_POLICY);
     const broken = { ...shell, planner: () => { throw new Error('planner exploded'); } };
-    const app = createApp({ backup: broken, restore: restoreShell({ local }, failing) });
+    const app = createApp({ backup: broken, restore: restoreShell({ local }, failing, undefined, TEST_POLICY) });
     const server = createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
@@ -251,7 +251,10 @@ describe('HTTP level', () => {
 
   it('customize asks for exactly the referenced BackupRequest', async () => {
     const res = await post(`${hook.url}/restorerequest/customize`, { controller: {}, parent: restoreRequest('r', { source: { backupRef: { name: 'nightly-1' } } }) });
-    assert.deepEqual(res.body, { relatedResources: [{ apiVersion: 'backup.liferay.cloud/v1alpha1', resource: 'backuprequests', names: ['nightly-1'] }] });
+    assert.deepEqual(res.body, { relatedResources: [
+      { apiVersion: 'backup.liferay.cloud/v1alpha1', resource: 'backuprequests', names: ['nightly-1'] },
+      { apiVersion: 'backup.liferay.cloud/v1alpha1', resource: 'backuptenants', names: ['retail'] },
+    ] });
   });
 
   it('a restore waits (not fails) while its backup is still running, and fails if it belongs to another project', async () => {

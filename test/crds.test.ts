@@ -12,7 +12,15 @@ type Crd = { spec: { names: { shortNames: string[]; categories: string[] }; vers
 const load = (kind: Kind): Crd => YAML.parse(readFileSync(new URL(`../crds/${CRD_FILES[kind]}`, import.meta.url), 'utf8')) as Crd;
 
 describe('CRDs', () => {
-  for (const kind of Object.keys(CRD_FILES) as Kind[]) {
+  it('BackupTenant: cluster-scoped, lc2 category, spec only (owned by the platform team)', () => {
+    const crd = load('BackupTenant') as Crd & { spec: { scope: string } };
+    assert.equal(crd.spec.scope, 'Cluster');
+    assert.deepEqual(crd.spec.names.categories, ['lc2']);
+    assert.ok(validateSpec('BackupTenant', { namespaces: ['proj-retail-prd'] }).ok);
+    assert.equal(validateSpec('BackupTenant', { namespaces: [] }).ok, false);
+  });
+
+  for (const kind of (Object.keys(CRD_FILES) as Kind[]).filter((k) => k !== 'BackupTenant')) {
     it(`${kind}: status subresource, short name, lc2 category, Age column, schema compiles`, () => {
       const crd = load(kind);
       const v = crd.spec.versions[0]!;

@@ -38,7 +38,7 @@ describe('CRDs on a real API server', () => {
   const invalid: Array<[string, object, RegExp]> = [
     ['engine enum', backupRequest('x', { database: { engine: 'oracle', type: 'dump', instanceId: 'db' } } as never), /spec\.database\.engine: Unsupported value: "oracle"/],
     ['prefix traversal', backupRequest('x', { documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: '../other', destinationBucket: 'lc2-backups' } }), /spec\.documentLibrary\.sourcePrefix: Invalid value: "\.\.\/other"/],
-    ['other project\'s prefix (CEL)', backupRequest('x', { documentLibrary: { sourceBucket: 'liferay-dl', destinationBucket: 'lc2-backups', destinationPrefix: 'other/prd' } }), /spec\.documentLibrary\.destinationPrefix: Invalid value: .*must be the project's own path/],
+    ['other project\'s prefix (CEL)', backupRequest('x', { documentLibrary: { sourceBucket: 'liferay-dl', destinationBucket: 'lc2-backups', destinationPrefix: 'other/prd' } }), /spec\.documentLibrary\.destinationPrefix: Invalid value: .*must be the environment's own path/],
     ['retention bound', backupRequest('x', { retentionDays: 100000 }), /spec\.retentionDays: Invalid value: 100000: spec\.retentionDays in body should be less than or equal to 3650/],
     ['missing database', { ...backupRequest('x'), spec: { projectId: 'retail', environment: 'prd', provider: 'local', documentLibrary: { sourceBucket: 'aaa', destinationBucket: 'bbb' } } }, /spec\.database: Required value/],
     ['restore with two sources (CEL)', restoreRequest('x', { source: { backupRef: { name: 'a' }, manifest: { bucket: 'lc2-backups', key: 'retail/prd/a/manifest.json' } } }), /spec\.source: Invalid value: .*exactly one of backupRef or manifest/],
@@ -127,7 +127,7 @@ describe('end to end through the API server', () => {
     mc = new KubeMetacontroller({
       kubeconfig: kube.kubeconfig, namespace: E2E_NS, hookUrl: env.hookUrl, secrets: env.secrets(localPostgres),
       controllers: [
-        { name: 'lc2-backuprequest', kind: 'BackupRequest', plural: 'backuprequests', syncPath: '/backuprequest/sync', finalizePath: '/backuprequest/finalize' },
+        { name: 'lc2-backuprequest', kind: 'BackupRequest', plural: 'backuprequests', syncPath: '/backuprequest/sync', finalizePath: '/backuprequest/finalize', customizePath: '/backuprequest/customize' },
         { name: 'lc2-restorerequest', kind: 'RestoreRequest', plural: 'restorerequests', syncPath: '/restorerequest/sync', customizePath: '/restorerequest/customize' },
       ],
     });

@@ -19,7 +19,7 @@ describe('kustomize', () => {
     it(`${dir} renders CRDs, CompositeControllers and a locked-down hook Deployment`, () => {
       const docs = render(dir);
       const kinds = docs.map((d) => d.kind);
-      assert.equal(kinds.filter((k) => k === 'CustomResourceDefinition').length, 3);
+      assert.equal(kinds.filter((k) => k === 'CustomResourceDefinition').length, 4);
       assert.equal(kinds.filter((k) => k === 'CompositeController').length, 3);
       const deploy = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'lc2-backup-hooks')!;
       const pod = (deploy.spec.template as { spec: { automountServiceAccountToken: boolean; securityContext: { runAsNonRoot: boolean }; containers: Array<{ securityContext: { readOnlyRootFilesystem: boolean }; resources: { limits: object }; readinessProbe: object; livenessProbe: object }> } }).spec;

@@ -16,6 +16,8 @@ import { humanBytes } from '../status/format.ts';
 import { backupIdOf, backupLocation, manifestKey } from './layout.ts';
 import { buildManifest, MANIFEST_SCHEMA_VERSION, type Manifest } from './manifest.ts';
 import { backupSpecProblems } from './rules.ts';
+import type { Admission } from './admission.ts';
+import type { Refusal } from './tenancy.ts';
 
 export const IN_FLIGHT_RESYNC_SECONDS = 30;
 
@@ -44,6 +46,8 @@ export interface BackupInput {
   planner: BackupPlanner | { unavailable: string };
   observations: BackupObservations;
   now: string;
+  /** Consulted only before the first step starts: the tenant boundary and the concurrency queue. */
+  gate?: { refusal?: Refusal; admission?: Admission };
 }
 
 export interface BackupDecision {
@@ -94,7 +98,20 @@ export function decideBackup(input: BackupInput): BackupDecision {
     return fail(prior, 'InvalidSpec', problems.map((p) => `${p.field}: ${p.message}`).join('; '), childrenFor(prior.operations));
   }
 
-  let status: BackupRequestStatus = { ...prior, backupId, location, startTime: prior.startTime ?? now };
+  const notStarted = Object.keys(prior.operations ?? {}).length === 0;
+  if (notStarted && input.gate?.refusal) return fail(prior, input.gate.refusal.reason, input.gate.refusal.message);
+  const admission = input.gate?.admission;
+  if (notStarted && admission && !admission.admitted) {
+    const message = `queued, position ${admission.position}: ${admission.reason}`;
+    return {
+      status: { ...prior, phase: 'Queued', backupId, location, queue: { position: admission.position, reason: admission.reason },
+        conditions: lifecycleConditions(prior.conditions, 'inProgress', 'Queued', message, now, generation) },
+      children: [],
+      resyncAfterSeconds: IN_FLIGHT_RESYNC_SECONDS,
+    };
+  }
+  const { queue: _queued, ...unqueued } = prior;
+  let status: BackupRequestStatus = { ...unqueued, backupId, location, startTime: prior.startTime ?? now };
   const inFlight = (reason: string, message: string, need?: BackupNeed): BackupDecision => ({
     status: { ...status, conditions: lifecycleConditions(status.conditions, 'inProgress', reason, message, now, generation) },
     children: childrenFor(status.operations),

@@ -6,8 +6,9 @@ import type { SpecProblem } from '../../providers/types.ts';
 export function backupSpecProblems(spec: BackupRequestSpec): SpecProblem[] {
   const problems: SpecProblem[] = [];
   const prefix = spec.documentLibrary.destinationPrefix?.replace(/\/+$/, '');
-  if (prefix !== undefined && prefix !== spec.projectId && !prefix.startsWith(`${spec.projectId}/`)) {
-    problems.push({ field: 'spec.documentLibrary.destinationPrefix', message: `"${prefix}" is outside the project's own path: it must start with "${spec.projectId}/"` });
+  const own = `${spec.projectId}/${spec.environment}`;
+  if (prefix !== undefined && prefix !== own && !prefix.startsWith(`${own}/`)) {
+    problems.push({ field: 'spec.documentLibrary.destinationPrefix', message: `"${prefix}" is outside the environment's own path: it must be "${own}" or start with "${own}/"` });
   }
   if (spec.database.databasesToIgnore?.length && spec.database.engine !== 'mysql') {
     problems.push({ field: 'spec.database.databasesToIgnore', message: 'only applies to mysql' });

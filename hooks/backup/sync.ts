@@ -1,9 +1,11 @@
 // The imperative shell around decideBackup: gathers what the machine asks for (Job state and result
 // objects, manifest write + verification), performs the one side effect it owns (writing
 // manifest.json), and answers Metacontroller with the complete status and children.
-import type { BackupRequest, BackupRequestSpec } from '../api.ts';
-import type { SyncRequest, SyncResponse } from '../contract/types.ts';
-import { objectsOf } from '../contract/objects.ts';
+import type { BackupRequest, BackupRequestSpec, BackupTenant } from '../api.ts';
+import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
+import { API_VERSION, groupKey, objectsOf } from '../contract/objects.ts';
+import { admission, type Admission } from './admission.ts';
+import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { BackupStepName, Observation } from '../../providers/types.ts';
 import type { BackupContext, BackupStepResult } from '../../providers/local/backup.ts';
@@ -20,6 +22,41 @@ export interface BackupShell {
   now(): string;
   /** Time budget for deleting a backup's objects in one finalize call. */
   deleteBudgetMs: number;
+  policy: ServicePolicy;
+}
+
+export interface ServicePolicy {
+  tenancy: TenancyMode;
+  /** Running backups per project unless its BackupTenant says otherwise. */
+  maxConcurrentPerProject: number;
+  /** Running backups across all projects (protects cloud API quotas). */
+  maxConcurrentGlobal: number;
+}
+
+/** Related objects every BackupRequest sync needs: its project's BackupTenant and all BackupRequests (for the queue). */
+export function customizeBackup(parent: BackupRequest): CustomizeResponse {
+  const project = typeof parent.spec?.projectId === 'string' ? parent.spec.projectId : '';
+  return {
+    relatedResources: [
+      ...(project ? [{ apiVersion: API_VERSION, resource: 'backuptenants', names: [project] }] : []),
+      { apiVersion: API_VERSION, resource: 'backuprequests', labelSelector: {}, namespaceSelector: {} },
+    ],
+  };
+}
+
+/** Tenancy and queue position from the related objects (pure helpers; the machine decides). */
+function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy): { refusal?: ReturnType<typeof backupTenancyRefusal>; admission?: Admission } {
+  const parent = req.parent;
+  const spec = validateSpec<BackupRequestSpec>('BackupRequest', parent.spec);
+  if (!spec.ok) return {};
+  const tenant = objectsOf(req.related, 'BackupTenant', API_VERSION).get(spec.value.projectId) as BackupTenant | undefined;
+  const refusal = backupTenancyRefusal(parent.metadata.namespace ?? '', spec.value, tenant, policy.tenancy);
+  // Without the related BackupRequests (a controller without the customize hook) there is no queue.
+  if (!req.related?.[groupKey('BackupRequest', API_VERSION)]) return refusal ? { refusal } : {};
+  const all = [...objectsOf(req.related, 'BackupRequest', API_VERSION).values()] as BackupRequest[];
+  const limit = tenant?.spec?.maxConcurrentBackups;
+  const perProject = (p: string) => (p === spec.value.projectId && limit ? limit : policy.maxConcurrentPerProject);
+  return { ...(refusal ? { refusal } : {}), admission: admission(parent, all, { perProject, global: policy.maxConcurrentGlobal }) };
 }
 
 const MAX_ROUNDS = 6;
@@ -29,7 +66,8 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
   const provider = typeof req.parent.spec?.provider === 'string' ? req.parent.spec.provider : '';
   const now = shell.now();
   const observations: BackupObservations = {};
-  let decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now });
+  const gate = gateFor(req, shell.policy);
+  let decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now, gate });
   for (let round = 0; decision.need && round < MAX_ROUNDS; round += 1) {
     const need = decision.need;
     if (need.kind === 'observeStep') {
@@ -38,7 +76,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
     } else {
       observations.manifest = await writeAndVerifyManifest(shell.store, need.bucket, need.key, need.manifest);
     }
-    decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now });
+    decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now, gate });
   }
   if (decision.need) throw new Error('backup decision did not settle: a bug in the state machine');
   return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}) };

@@ -38,6 +38,11 @@ export interface SyncResponse<Status = unknown> {
   finalized?: boolean;
 }
 
+export interface LabelSelector { matchLabels?: Record<string, string> }
+
 export interface CustomizeResponse {
-  relatedResources: Array<{ apiVersion: string; resource: string; names?: string[]; namespace?: string }>;
+  relatedResources: Array<{
+    apiVersion: string; resource: string; names?: string[]; namespace?: string;
+    labelSelector?: LabelSelector; namespaceSelector?: LabelSelector;
+  }>;
 }

@@ -10,6 +10,7 @@ import type { Manifest } from '../backup/manifest.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { lifecycleConditions } from '../status/conditions.ts';
 import { IN_FLIGHT_RESYNC_SECONDS, isTerminal } from '../backup/machine.ts';
+import type { Refusal } from '../backup/tenancy.ts';
 
 export interface RestorePlanner {
   problems(spec: RestoreRequestSpec): SpecProblem[];
@@ -30,6 +31,8 @@ export interface RestoreInput {
   planner: RestorePlanner | { unavailable: string };
   observations: { manifest?: ManifestRead; steps?: Partial<Record<RestoreStepName, Observation<RestoreStepResult>>> };
   now: string;
+  /** The tenant boundary, consulted before the restore starts. */
+  refusal?: Refusal;
 }
 
 export interface RestoreDecision {
@@ -78,6 +81,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   });
 
   if (!status.source) {
+    if (input.refusal) return fail(status, input.refusal.reason, input.refusal.message);
     const location = resolveManifestLocation(spec!, input.backup);
     if ('wait' in location) return waiting(location.reason, location.wait);
     if ('fail' in location) return fail(status, location.reason, location.fail);

@@ -1,6 +1,9 @@
 // The imperative shell around decideRestore (manifest reads, Job observation) plus the customize
 // hook that asks Metacontroller for the referenced BackupRequest.
-import type { BackupRequest, RestoreRequest, RestoreSource } from '../api.ts';
+import type { BackupRequest, BackupTenant, RestoreRequest, RestoreRequestSpec, RestoreSource } from '../api.ts';
+import { validateSpec } from '../validation/schema.ts';
+import { restoreTenancyRefusal } from '../backup/tenancy.ts';
+import type { ServicePolicy } from '../backup/sync.ts';
 import type { CustomizeResponse, KubeObject, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, objectsOf } from '../contract/objects.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
@@ -16,11 +19,18 @@ export interface RestoreShell {
   observeStep(step: RestoreStepName, source: RestoreSource, job: KubeObject | undefined): Promise<Observation<RestoreStepResult>>;
   store: ObjectStore;
   now(): string;
+  policy: ServicePolicy;
 }
 
 export function customizeRestore(parent: RestoreRequest): CustomizeResponse {
   const ref = parent.spec?.source?.backupRef?.name;
-  return { relatedResources: ref ? [{ apiVersion: API_VERSION, resource: 'backuprequests', names: [ref] }] : [] };
+  const project = typeof parent.spec?.projectId === 'string' ? parent.spec.projectId : '';
+  return {
+    relatedResources: [
+      ...(ref ? [{ apiVersion: API_VERSION, resource: 'backuprequests', names: [ref] }] : []),
+      ...(project ? [{ apiVersion: API_VERSION, resource: 'backuptenants', names: [project] }] : []),
+    ],
+  };
 }
 
 export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: RestoreShell): Promise<SyncResponse> {
@@ -28,8 +38,12 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
   const ref = req.parent.spec?.source?.backupRef?.name;
   const backup = ref ? objectsOf(req.related, 'BackupRequest', API_VERSION).get(ref) as BackupRequest | undefined : undefined;
   const provider = typeof req.parent.spec?.provider === 'string' ? req.parent.spec.provider : '';
+  const spec = validateSpec<RestoreRequestSpec>('RestoreRequest', req.parent.spec);
+  const tenant = spec.ok ? objectsOf(req.related, 'BackupTenant', API_VERSION).get(spec.value.projectId) as BackupTenant | undefined : undefined;
+  const refusal = spec.ok ? restoreTenancyRefusal(req.parent.metadata.namespace ?? '', spec.value, tenant, shell.policy.tenancy) : undefined;
   const input: RestoreInput = {
     parent: req.parent, backup, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations: {}, now: shell.now(),
+    ...(refusal ? { refusal } : {}),
   };
   let decision = decideRestore(input);
   for (let round = 0; decision.need && round < 6; round += 1) {

@@ -4,7 +4,7 @@
 import express, { type Request, type Response } from 'express';
 import type { BackupRequest, RestoreRequest } from '../api.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
-import { finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
+import { customizeBackup, finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
 import { customizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
 import { syncSchedule } from '../schedule/sync.ts';
 import type { BackupSchedule } from '../api.ts';
@@ -102,11 +102,13 @@ export function createApp(deps: AppDeps): express.Express {
     ? { status: req.parent.status ?? {}, children: [], finalized: true }
     : syncSchedule(req as SyncRequest<BackupSchedule>, (deps.clock ?? Date.now)());
   app.post('/backupschedule/sync', hook('backupschedule', 'BackupSchedule', 'sync', schedule));
-  app.post('/restorerequest/customize', (req: Request, res: Response) => {
-    const body = req.body as { parent?: RestoreRequest } | undefined;
+  const customize = <P>(fn: (parent: P) => unknown) => (req: Request, res: Response) => {
+    const body = req.body as { parent?: P } | undefined;
     if (!body?.parent) { res.status(400).json({ error: 'expected a customize request with parent' }); return; }
-    res.status(200).json(customizeRestore(body.parent));
-  });
+    res.status(200).json(fn(body.parent));
+  };
+  app.post('/backuprequest/customize', customize<BackupRequest>(customizeBackup));
+  app.post('/restorerequest/customize', customize<RestoreRequest>(customizeRestore));
 
   app.get('/healthz', (_req, res) => { res.status(200).json({ ok: true }); });
   app.get('/readyz', (_req, res) => {

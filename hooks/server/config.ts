@@ -1,12 +1,14 @@
 // Hook server settings from the environment, with embedded defaults for a single machine.
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
 import type { StorageConfig } from '../../providers/storage/objectStore.ts';
+import type { ServicePolicy } from '../backup/sync.ts';
 
 export interface ServerConfig {
   port: number;
   bodyLimit: string;
   storage: StorageConfig | undefined;
   local: LocalProviderConfig | undefined;
+  policy: ServicePolicy;
 }
 
 export function storageFromUrl(url: string | undefined, env: NodeJS.ProcessEnv): StorageConfig | undefined {
@@ -33,7 +35,14 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const storage = storageFromUrl(env.LC2_STORAGE_URL, env);
+  const tenancy = env.LC2_TENANCY ?? 'enforce';
+  if (tenancy !== 'enforce' && tenancy !== 'off') throw new Error(`LC2_TENANCY must be enforce or off, got ${tenancy}`);
   return {
+    policy: {
+      tenancy,
+      maxConcurrentPerProject: int(env, 'LC2_MAX_CONCURRENT_PER_PROJECT', 2),
+      maxConcurrentGlobal: int(env, 'LC2_MAX_CONCURRENT_GLOBAL', 20),
+    },
     port: int(env, 'PORT', 8080),
     bodyLimit: env.LC2_BODY_LIMIT ?? '32mb',
     storage,

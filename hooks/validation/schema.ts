@@ -12,6 +12,7 @@ export const CRD_FILES = {
   BackupRequest: 'backuprequests.yaml',
   RestoreRequest: 'restorerequests.yaml',
   BackupSchedule: 'backupschedules.yaml',
+  BackupTenant: 'backuptenants.yaml',
 } as const;
 export type Kind = keyof typeof CRD_FILES;
 
@@ -50,7 +51,8 @@ ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\
 const compiled = new Map<string, ValidateFunction>(
   (Object.keys(CRD_FILES) as Kind[]).flatMap((kind) => {
     const root = crdSchema(kind) as { properties: Record<string, unknown> };
-    return (['spec', 'status'] as const).map((part) => [`${kind}.${part}`, ajv.compile(toJsonSchema(root.properties[part]) as Schema)] as const);
+    return (['spec', 'status'] as const).filter((part) => root.properties[part])
+      .map((part) => [`${kind}.${part}`, ajv.compile(toJsonSchema(root.properties[part]) as Schema)] as const);
   }),
 );
 function validator(kind: Kind, part: 'spec' | 'status'): ValidateFunction {

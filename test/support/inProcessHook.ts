@@ -5,18 +5,24 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../hooks/server/app.ts';
-import { backupShell, restoreShell } from '../../providers/registry.ts';
+import { backupShell, restoreShell, DEFAULT_POLICY } from '../../providers/registry.ts';
+import type { ServicePolicy } from '../../hooks/backup/sync.ts';
 import { FileObjectStore } from '../../providers/storage/fileStore.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
 
 export interface Hook { url: string; root: string; store: ObjectStore; close(): Promise<void> }
 
-export async function startHook(options: { store?: ObjectStore; now?: () => string } = {}): Promise<Hook> {
+/** Tests that are not about tenancy run single-tenant; test/tenancy.test.ts turns it on. */
+export const TEST_POLICY: ServicePolicy = { ...DEFAULT_POLICY, tenancy: 'off' };
+
+export async function startHook(options: { store?: ObjectStore; now?: () => string; policy?: ServicePolicy } = {}): Promise<Hook> {
   const root = mkdtempSync(join(tmpdir(), 'lc2-store-'));
   const store = options.store ?? new FileObjectStore(root);
   const local: LocalProviderConfig = { image: 'tools:test', storage: { kind: 'file', root }, backoffLimit: 2, activeDeadlineSeconds: 3600, transfers: 4 };
-  const app = createApp({ backup: backupShell({ local }, store, options.now), restore: restoreShell({ local }, store, options.now) });
+  const now = options.now ?? (() => new Date().toISOString());
+  const policy = options.policy ?? TEST_POLICY;
+  const app = createApp({ backup: backupShell({ local }, store, now, policy), restore: restoreShell({ local }, store, now, policy) });
   const server: Server = createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const addr = server.address();

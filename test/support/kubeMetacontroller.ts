@@ -131,11 +131,22 @@ export class KubeMetacontroller {
     const related: Record<string, Record<string, KubeObject>> = {};
     if (c.customizePath) {
       const rules = (await this.post(c.customizePath, { controller: { metadata: { name: c.name } }, parent })).relatedResources as Array<{ resource: string; names?: string[] }>;
+      const clusterScoped = (resource: string) => resource === 'backuptenants';
       for (const rule of rules) {
-        for (const n of rule.names ?? []) {
+        const add = (obj: KubeObject) => {
+          (related[`${obj.kind}.${API_VERSION}`] ??= {})[obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name] = obj;
+        };
+        if (!rule.names) {
+          // A selector rule (v2: every namespace): list them all, as Metacontroller's informer would.
+          const list = await this.objects.listClusterCustomObject({ group: GROUP, version: 'v1alpha1', plural: rule.resource }) as { items: KubeObject[] };
+          list.items.forEach(add);
+          continue;
+        }
+        for (const n of rule.names) {
           try {
-            const obj = await this.objects.getNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: ns, plural: rule.resource, name: n }) as KubeObject;
-            (related[`${obj.kind}.${API_VERSION}`] ??= {})[`${ns}/${n}`] = obj;
+            add(clusterScoped(rule.resource)
+              ? await this.objects.getClusterCustomObject({ group: GROUP, version: 'v1alpha1', plural: rule.resource, name: n }) as KubeObject
+              : await this.objects.getNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: ns, plural: rule.resource, name: n }) as KubeObject);
           } catch (e) { if ((e as { code?: number }).code !== 404) throw e; }
         }
       }
