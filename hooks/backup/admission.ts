@@ -1,10 +1,11 @@
 // Per-project concurrency and fairness, computed statelessly from every BackupRequest Metacontroller
 // sends as related objects (customize hook), so it holds with any number of hook replicas. Pure.
 //
-// At most `limit(project)` backups of a project and `global` in all run at once. Waiting backups
-// are admitted in round-robin order across projects: a backup's rank is the number of its
-// project's backups already running plus those waiting ahead of it (FIFO by creation time), so one
-// tenant with 500 queued backups never delays another tenant's first one.
+// At most `perProject(p)` backups of a project and `global` in all run at once. Waiting backups are
+// admitted round-robin across projects: a backup's rank is how many of its project's backups of
+// the current burst come before it (running, waiting, or finished since the burst began), so every
+// project's first backup starts before any project's second, and one tenant with 500 queued
+// backups never delays another tenant's first. Ties go first-come, first-served.
 import type { BackupRequest } from '../api.ts';
 
 export interface AdmissionPolicy { perProject: (projectId: string) => number; global: number }
@@ -13,39 +14,56 @@ export type Admission = { admitted: true } | { admitted: false; position: number
 const terminal = (b: BackupRequest) => b.status?.phase === 'Succeeded' || b.status?.phase === 'Failed';
 const started = (b: BackupRequest) => Object.keys(b.status?.operations ?? {}).length > 0;
 const project = (b: BackupRequest) => (typeof b.spec?.projectId === 'string' ? b.spec.projectId : '');
-const key = (b: BackupRequest) => `${b.metadata.namespace ?? ''}/${b.metadata.name}`;
 const created = (b: BackupRequest) => b.metadata.creationTimestamp ?? '';
+export const admissionKey = (b: BackupRequest): string => `${b.metadata.namespace ?? ''}/${b.metadata.name}`;
+const fifo = (a: BackupRequest, b: BackupRequest) => created(a).localeCompare(created(b)) || admissionKey(a).localeCompare(admissionKey(b));
 
-export function admission(self: BackupRequest, all: readonly BackupRequest[], policy: AdmissionPolicy): Admission {
-  const byKey = new Map(all.map((b) => [key(b), b]));
-  byKey.set(key(self), self);
-  const live = [...byKey.values()].filter((b) => !terminal(b) && !b.metadata.deletionTimestamp);
-  const running = live.filter(started);
+/** Admission of every waiting backup, by key. */
+export function admissionPlan(all: readonly BackupRequest[], policy: AdmissionPolicy): Map<string, Admission> {
+  const live = all.filter((b) => !b.metadata.deletionTimestamp);
+  const waiting = live.filter((b) => !terminal(b) && !started(b)).sort(fifo);
+  const plan = new Map<string, Admission>();
+  if (waiting.length === 0) return plan;
+  const burstStart = created(waiting[0]!);
+  const running = live.filter((b) => !terminal(b) && started(b));
   const runningIn = new Map<string, number>();
   for (const b of running) runningIn.set(project(b), (runningIn.get(project(b)) ?? 0) + 1);
 
-  const fifo = (a: BackupRequest, b: BackupRequest) => created(a).localeCompare(created(b)) || key(a).localeCompare(key(b));
-  const waiting = live.filter((b) => !started(b)).sort(fifo);
-  const ahead = new Map<string, number>();
-  const ranked = waiting.map((b) => {
+  // Rank = the project's burst members created before this one.
+  const burst = live.filter((b) => !terminal(b) || (b.status?.completionTime ?? '') >= burstStart).sort(fifo);
+  const seen = new Map<string, number>();
+  const rank = new Map<string, number>();
+  for (const b of burst) {
     const p = project(b);
-    const index = ahead.get(p) ?? 0;
-    ahead.set(p, index + 1);
-    return { b, p, index, rank: (runningIn.get(p) ?? 0) + index };
-  }).sort((x, y) => x.rank - y.rank || fifo(x.b, y.b));
+    rank.set(admissionKey(b), seen.get(p) ?? 0);
+    seen.set(p, (seen.get(p) ?? 0) + 1);
+  }
+  const ordered = [...waiting].sort((a, b) => rank.get(admissionKey(a))! - rank.get(admissionKey(b))! || fifo(a, b));
 
   let free = policy.global - running.length;
   const admittedIn = new Map<string, number>();
-  for (const { b, p, index } of ranked) {
+  const queuedIn = new Map<string, number>();
+  for (const b of ordered) {
+    const p = project(b);
     const busy = (runningIn.get(p) ?? 0) + (admittedIn.get(p) ?? 0);
-    const fits = free > 0 && busy < policy.perProject(p);
-    if (fits) { free -= 1; admittedIn.set(p, (admittedIn.get(p) ?? 0) + 1); }
-    if (key(b) !== key(self)) continue;
-    if (fits) return { admitted: true };
+    if (free > 0 && busy < policy.perProject(p)) {
+      free -= 1;
+      admittedIn.set(p, (admittedIn.get(p) ?? 0) + 1);
+      plan.set(admissionKey(b), { admitted: true });
+      continue;
+    }
+    const position = (queuedIn.get(p) ?? 0) + 1;
+    queuedIn.set(p, position);
     const reason = busy >= policy.perProject(p)
-      ? `${runningIn.get(p) ?? 0} of project ${p}'s ${policy.perProject(p)} allowed backups are running`
+      ? `${busy} of project ${p}'s ${policy.perProject(p)} allowed backups are running`
       : `all ${policy.global} backup slots of this service are in use`;
-    return { admitted: false, position: index + 1 - (admittedIn.get(p) ?? 0), reason };
+    plan.set(admissionKey(b), { admitted: false, position, reason });
   }
-  return { admitted: true }; // self is already running (or finished): nothing to wait for
+  return plan;
+}
+
+/** Admission of one backup, seen together with all the others. */
+export function admission(self: BackupRequest, all: readonly BackupRequest[], policy: AdmissionPolicy): Admission {
+  const others = all.filter((b) => admissionKey(b) !== admissionKey(self));
+  return admissionPlan([...others, self], policy).get(admissionKey(self)) ?? { admitted: true };
 }

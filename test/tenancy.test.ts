@@ -1,0 +1,81 @@
+// The tenant boundary through the hook server with tenancy enforced: every cross-tenant attempt is
+// refused with a reason, creates no Job and makes no storage call.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHook, post, TEST_POLICY, type Hook } from './support/inProcessHook.ts';
+import { backupRequest, restoreRequest } from './support/resources.ts';
+import type { ObjectStore } from '../providers/storage/objectStore.ts';
+import type { BackupTenant } from '../hooks/api.ts';
+
+const tenant = (name: string, spec: BackupTenant['spec']): BackupTenant => ({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupTenant', metadata: { name }, spec });
+const retail = tenant('retail', { namespaces: ['proj-retail-prd'], databaseInstances: ['127.0.0.1:5432'], documentLibraryBuckets: ['liferay-dl', 'restored-dl'], backupBuckets: ['lc2-backups'] });
+const other = tenant('other', { namespaces: ['proj-other-prd'], databaseInstances: ['other-db:5432'], documentLibraryBuckets: ['other-dl'], backupBuckets: ['other-backups'] });
+const related = (...ts: BackupTenant[]) => ({ 'BackupTenant.backup.liferay.cloud/v1alpha1': Object.fromEntries(ts.map((t) => [t.metadata.name, t])) });
+
+let hook: Hook;
+const calls: string[] = [];
+before(async () => {
+  const spy: ObjectStore = {
+    get: async () => { calls.push('get'); return null; }, put: async () => { calls.push('put'); },
+    head: async () => { calls.push('head'); return null; }, list: async () => { calls.push('list'); return []; }, deleteMany: async () => { calls.push('delete'); },
+  };
+  hook = await startHook({ store: spy, policy: { ...TEST_POLICY, tenancy: 'enforce' } });
+});
+after(async () => { await hook.close(); });
+
+type Spec = { [k: string]: unknown; database: Record<string, unknown>; documentLibrary: Record<string, unknown> };
+const cases: Array<[string, (s: Spec) => void, string, RegExp, object?, string?]> = [
+  ['another project\'s database instance', (s) => { s.database.instanceId = 'other-db:5432'; }, 'InstanceNotAllowed', /spec\.database\.instanceId: other-db:5432 is not one of project retail's database instances/],
+  ['another project\'s document library', (s) => { s.documentLibrary.sourceBucket = 'other-dl'; }, 'BucketNotAllowed', /sourceBucket: other-dl is not one of project retail's document-library buckets/],
+  ['another project\'s backup bucket', (s) => { s.documentLibrary.destinationBucket = 'other-backups'; }, 'BucketNotAllowed', /destinationBucket: other-backups is not one of project retail's backup buckets/],
+  ['claiming another project from its own namespace', (s) => { s.projectId = 'other'; s.database.instanceId = 'other-db:5432'; s.documentLibrary.sourceBucket = 'other-dl'; s.documentLibrary.destinationBucket = 'other-backups'; }, 'NamespaceNotAllowed', /namespace proj-retail-prd does not belong to project other/],
+  ['a project nobody mapped', (s) => { s.projectId = 'ghost'; }, 'TenantNotFound', /no BackupTenant named "ghost"/],
+  ['another environment\'s prefix', (s) => { s.documentLibrary.destinationPrefix = 'retail/uat'; }, 'InvalidSpec', /destinationPrefix: "retail\/uat" is outside the environment's own path/],
+  ['another project\'s prefix', (s) => { s.documentLibrary.destinationPrefix = 'other/prd'; }, 'InvalidSpec', /outside the environment's own path/],
+  ['.. in the prefix', (s) => { s.documentLibrary.destinationPrefix = 'retail/prd/../../other/prd'; }, 'InvalidSpec', /destinationPrefix: .* is not valid/],
+  ['URL-encoded .. in the prefix', (s) => { s.documentLibrary.destinationPrefix = 'retail/prd/%2e%2e/%2e%2e/other'; }, 'InvalidSpec', /is not valid/],
+  ['URL-encoded slash in the source prefix', (s) => { s.documentLibrary.sourcePrefix = '..%2fother-dl'; }, 'InvalidSpec', /sourcePrefix: .* is not valid/],
+];
+
+describe('tenant boundary (backups)', () => {
+  for (const [title, mutate, reason, message] of cases) {
+    it(`refuses ${title}: ${reason}, no Job, no storage call`, async () => {
+      const parent = backupRequest('cross');
+      mutate(parent.spec as unknown as Spec);
+      calls.length = 0;
+      const res = await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: related(retail, other) });
+      const status = res.body.status as { phase: string; conditions: Array<{ type: string; reason: string; message: string }> };
+      assert.equal(status.phase, 'Failed');
+      const ready = status.conditions.find((c) => c.type === 'Ready')!;
+      assert.equal(ready.reason, reason);
+      assert.match(ready.message, message);
+      assert.deepEqual(res.body.children, []);
+      assert.deepEqual(calls, [], 'no provider or storage call');
+    });
+  }
+
+  it('a request inside its tenant starts', async () => {
+    const res = await post(`${hook.url}/backuprequest/sync`, { parent: backupRequest('inside'), children: {}, related: related(retail, other) });
+    assert.equal((res.body.status as { phase: string }).phase, 'ExportInProgress');
+    assert.equal((res.body.children as unknown[]).length, 1);
+  });
+});
+
+describe('tenant boundary (restores)', () => {
+  it('refuses restoring into another project\'s instance or bucket, or from its backups', async () => {
+    const attempts: Array<[object, RegExp]> = [
+      [{ database: { instanceId: 'other-db:5432', databaseName: 'x', credentialsSecretRef: { name: 'db' } } }, /instanceId: other-db:5432 is not one of project retail's database instances/],
+      [{ documentLibrary: { destinationBucket: 'other-dl', destinationPrefix: 'document_library' } }, /destinationBucket: other-dl is not one of project retail's document-library buckets/],
+      [{ source: { manifest: { bucket: 'other-backups', key: 'other/prd/b-1/manifest.json' } } }, /source\.manifest\.bucket: other-backups is not one of project retail's backup buckets/],
+    ];
+    for (const [spec, message] of attempts) {
+      calls.length = 0;
+      const res = await post(`${hook.url}/restorerequest/sync`, { parent: restoreRequest('cross', spec as Record<string, unknown>), children: {}, related: related(retail, other) });
+      const status = res.body.status as { phase: string; conditions: Array<{ type: string; message: string }> };
+      assert.equal(status.phase, 'Failed');
+      assert.match(status.conditions.find((c) => c.type === 'Ready')!.message, message);
+      assert.deepEqual(res.body.children, []);
+      assert.deepEqual(calls, []);
+    }
+  });
+});
