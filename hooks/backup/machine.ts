@@ -11,7 +11,7 @@ import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../..
 import type { BackupContext, BackupStepResult } from '../../providers/local/backup.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { schemaErrors } from '../validation/jsonSchemas.ts';
-import { lifecycleConditions } from '../status/conditions.ts';
+import { lifecycleConditions, setCondition } from '../status/conditions.ts';
 import { humanBytes } from '../status/format.ts';
 import { backupIdOf, backupLocation, manifestKey } from './layout.ts';
 import { buildManifest, MANIFEST_SCHEMA_VERSION, type Manifest } from './manifest.ts';
@@ -31,11 +31,14 @@ export type ManifestCheck = { ok: true } | { ok: false; message: string; retryab
 
 export type BackupNeed =
   | { kind: 'observeStep'; step: BackupStep; ctx: BackupContext }
-  | { kind: 'writeManifest'; bucket: string; key: string; manifest: Manifest };
+  | { kind: 'writeManifest'; bucket: string; key: string; manifest: Manifest }
+  | { kind: 'deleteData'; location: { bucket: string; prefix: string } };
 
 export interface BackupObservations {
   steps?: Partial<Record<BackupStepName, Observation<BackupStepResult>>>;
   manifest?: ManifestCheck;
+  /** After a deleteData need: whether the backup's folder is now empty. */
+  dataDeleted?: boolean;
 }
 
 export interface BackupInput {
@@ -90,7 +93,7 @@ export function decideBackup(input: BackupInput): BackupDecision {
     return s.children.filter((c) => op.state === 'Running' || input.existingChildren.has(c.metadata.name));
   });
 
-  if (isTerminal(prior.phase)) return { status: prior, children: childrenFor(prior.operations) };
+  if (isTerminal(prior.phase)) return expire(input, prior, childrenFor(prior.operations));
 
   if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '), childrenFor(prior.operations));
   if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);
@@ -169,6 +172,36 @@ export function decideBackup(input: BackupInput): BackupDecision {
   return {
     status: { ...status, conditions: lifecycleConditions(status.conditions, 'succeeded', 'BackupSucceeded', message, now, generation) },
     children: childrenFor(status.operations),
+  };
+}
+
+const DAY = 86_400_000;
+const MAX_WAIT_SECONDS = 86_400;
+
+/**
+ * retentionDays of a standalone backup: a hook cannot delete its own parent, so when the time is up
+ * the backup's data is deleted (the Delete path) and the resource stays as the record, with
+ * Expired=True. Backups made by a schedule are expired by the schedule, which deletes the resource.
+ */
+function expire(input: BackupInput, prior: BackupRequestStatus, children: KubeObject[]): BackupDecision {
+  const { parent } = input;
+  const days = parent.spec?.retentionDays;
+  const fromSchedule = parent.metadata.ownerReferences?.some((o) => o.controller && o.kind === 'BackupSchedule');
+  const expired = prior.conditions?.some((c) => c.type === 'Expired' && c.status === 'True');
+  if (prior.phase !== 'Succeeded' || typeof days !== 'number' || fromSchedule || expired || !prior.completionTime || !prior.location) {
+    return { status: prior, children };
+  }
+  const expiresAt = Date.parse(prior.completionTime) + days * DAY;
+  const now = Date.parse(input.now);
+  if (now < expiresAt) return { status: prior, children, resyncAfterSeconds: Math.min(MAX_WAIT_SECONDS, Math.ceil((expiresAt - now) / 1000) + 1) };
+  const deleted = input.observations.dataDeleted;
+  if (deleted === undefined) return { status: prior, children, need: { kind: 'deleteData', location: prior.location } };
+  if (!deleted) return { status: prior, children, resyncAfterSeconds: 1 };
+  const message = `retentionDays ${days} passed on ${new Date(expiresAt).toISOString()}: the backup's data was deleted; this resource remains as its record`;
+  return {
+    status: { ...prior, conditions: setCondition(setCondition(prior.conditions, { type: 'Expired', status: 'True', reason: 'RetentionExpired', message }, input.now, parent.metadata.generation),
+      { type: 'Ready', status: 'False', reason: 'RetentionExpired', message }, input.now, parent.metadata.generation) },
+    children,
   };
 }
 

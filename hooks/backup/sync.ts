@@ -73,8 +73,11 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
     if (need.kind === 'observeStep') {
       const job = need.step.children.map((c) => jobs.get(c.metadata.name)).find(Boolean);
       observations.steps = { ...observations.steps, [need.step.name]: await observeSafely(() => shell.observeStep(need.step.name, need.ctx, job)) };
-    } else {
+    } else if (need.kind === 'writeManifest') {
       observations.manifest = await writeAndVerifyManifest(shell.store, need.bucket, need.key, need.manifest);
+    } else {
+      observations.dataDeleted = isOwnBackupFolder(need.location, req.parent.status?.backupId)
+        && await deleteBackupFolder(shell.store, need.location, shell.deleteBudgetMs);
     }
     decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now, gate });
   }
@@ -115,14 +118,19 @@ export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: Bac
   }
   // Stop the Jobs first: a dump still running must not write after its folder was emptied.
   if (objectsOf(req.children, 'Job', 'batch/v1').size > 0) return { status, children: [], finalized: false, resyncAfterSeconds: 5 };
-  const { bucket, prefix } = status.location;
-  const deadline = Date.now() + shell.deleteBudgetMs;
+  const done = await deleteBackupFolder(shell.store, status.location, shell.deleteBudgetMs);
+  return done ? { status, children: [], finalized: true } : { status, children: [], finalized: false, resyncAfterSeconds: 1 };
+}
+
+/** Deletes one backup's folder in pages until it is empty (true) or the time budget is spent (false). */
+async function deleteBackupFolder(store: ObjectStore, location: { bucket: string; prefix: string }, budgetMs: number): Promise<boolean> {
+  const deadline = Date.now() + budgetMs;
   while (Date.now() < deadline) {
-    const page = await shell.store.list(bucket, prefix, undefined, 1000);
-    if (page.length === 0) return { status, children: [], finalized: true };
-    await shell.store.deleteMany(bucket, page.map((o) => o.key).filter((k) => k.startsWith(prefix)));
+    const page = await store.list(location.bucket, location.prefix, undefined, 1000);
+    if (page.length === 0) return true;
+    await store.deleteMany(location.bucket, page.map((o) => o.key).filter((k) => k.startsWith(location.prefix)));
   }
-  return { status, children: [], finalized: false, resyncAfterSeconds: 1 };
+  return false;
 }
 
 export function errorName(e: unknown): string {
