@@ -37,7 +37,7 @@ const originals = library.filter((f) => !f.generated).length;
 say(`   ${library.length} files: ${originals} originals, ${library.length - originals} generated previews/thumbnails/adaptive renditions`);
 
 // One machine, one tenant: the tenant boundary (BackupTenant objects) needs a cluster.
-const server = await startServer(loadConfig({ ...process.env, PORT: '0', LC2_STORAGE_URL: `file://${buckets}`, LC2_TENANCY: 'off' }));
+const server = await startServer(loadConfig({ ...process.env, PORT: '0', LC2_STORAGE_URL: `file://${buckets}`, LC2_TENANCY: 'off', LC2_ARCHIVE_DIR: join(root, 'archive') }));
 const hookUrl = () => `http://127.0.0.1:${server.port}`;
 say(`2. hook server listening on ${hookUrl()}`);
 const secrets = { 'lportal-db': { username: pg.user, password: pg.password } };
@@ -57,6 +57,8 @@ const phase = await br.runToCompletion();
 const bs = br.status as BackupRequestStatus;
 say(`   ${phase}: ${bs.conditions?.find((c) => c.type === 'Ready')?.message}`);
 if (phase !== 'Succeeded') { for (const r of br.jobRuns) say(r.stderr); await server.close(); process.exit(1); }
+await br.sync(); // the echo of the final status write: the finished backup goes into the history
+say(`   history: ${(br.status as BackupRequestStatus).conditions?.find((c) => c.type === 'Archived')?.message ?? 'not archived'} (PGlite in ${join(root, 'archive')})`);
 
 say('4. RestoreRequest into a NEW database (lc2_demo_restored) and a NEW prefix');
 dropDatabase(pg, 'lc2_demo_restored');

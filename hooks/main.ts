@@ -7,6 +7,8 @@ import { backupShell, restoreShell } from '../providers/registry.ts';
 import { FileObjectStore } from '../providers/storage/fileStore.ts';
 import type { ObjectStore } from '../providers/storage/objectStore.ts';
 import type { ServerConfig } from './server/config.ts';
+import { connect } from './archive/db.ts';
+import { Archive } from './archive/store.ts';
 
 export async function storeFor(config: ServerConfig): Promise<ObjectStore> {
   const s = config.storage;
@@ -21,7 +23,9 @@ export async function startServer(config: ServerConfig): Promise<{ port: number;
   const store = await storeFor(config);
   const settings = config.local ? { local: config.local } : {};
   const now = () => new Date().toISOString();
-  const app = createApp({ backup: backupShell(settings, store, now, config.policy), restore: restoreShell(settings, store, now, config.policy), bodyLimit: config.bodyLimit });
+  const sql = config.archive ? await connect(config.archive.url, config.archive.dir) : undefined;
+  const archive = sql ? new Archive(sql) : undefined;
+  const app = createApp({ backup: backupShell(settings, store, now, config.policy, archive), restore: restoreShell(settings, store, now, config.policy), bodyLimit: config.bodyLimit });
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
   return new Promise((resolve) => {
@@ -29,7 +33,7 @@ export async function startServer(config: ServerConfig): Promise<{ port: number;
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       log('info', 'hook server listening', { port, storage: config.storage?.kind ?? 'none', localProvider: !!config.local });
-      resolve({ port, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) });
+      resolve({ port, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => { void (sql?.close() ?? Promise.resolve()).finally(() => r()); }); }) });
     });
   });
 }

@@ -5,6 +5,7 @@ import type { RestorePlanner } from '../hooks/restore/machine.ts';
 import type { BackupShell, ServicePolicy } from '../hooks/backup/sync.ts';
 import type { RestoreShell } from '../hooks/restore/sync.ts';
 import type { ObjectStore } from './storage/objectStore.ts';
+import type { Archive } from '../hooks/archive/store.ts';
 import type { LocalProviderConfig } from './local/config.ts';
 import { localBackupProblems, localBackupSteps, observeBackupStep } from './local/backup.ts';
 import { localRestoreProblems, localRestoreSteps, observeRestoreStep } from './local/restore.ts';
@@ -20,7 +21,7 @@ const unavailable = (provider: string, settings: ProviderSettings) => ({
     : `provider "${provider}" is not available in this release; use "local"`,
 });
 
-export function backupShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString(), policy: ServicePolicy = DEFAULT_POLICY): BackupShell {
+export function backupShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString(), policy: ServicePolicy = DEFAULT_POLICY, archive?: Archive): BackupShell {
   const local = settings.local;
   const planner: BackupPlanner | undefined = local && {
     problems: localBackupProblems,
@@ -29,7 +30,7 @@ export function backupShell(settings: ProviderSettings, store: ObjectStore, now:
   return {
     planner: (provider) => (provider === 'local' && planner ? planner : unavailable(provider, settings)),
     observeStep: (step, ctx, job) => observeBackupStep(step, ctx, job, store),
-    store, now, deleteBudgetMs: 5000, policy,
+    store, now, deleteBudgetMs: 5000, policy, ...(archive ? { archive } : {}),
   };
 }
 

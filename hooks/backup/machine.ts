@@ -18,6 +18,7 @@ import { buildManifest, MANIFEST_SCHEMA_VERSION, type Manifest } from './manifes
 import { backupSpecProblems } from './rules.ts';
 import type { Admission } from './admission.ts';
 import type { Refusal } from './tenancy.ts';
+import { backupRecord, type ArchiveRecord } from '../archive/records.ts';
 
 export const IN_FLIGHT_RESYNC_SECONDS = 30;
 
@@ -32,13 +33,16 @@ export type ManifestCheck = { ok: true } | { ok: false; message: string; retryab
 export type BackupNeed =
   | { kind: 'observeStep'; step: BackupStep; ctx: BackupContext }
   | { kind: 'writeManifest'; bucket: string; key: string; manifest: Manifest }
-  | { kind: 'deleteData'; location: { bucket: string; prefix: string } };
+  | { kind: 'deleteData'; location: { bucket: string; prefix: string } }
+  | { kind: 'archive'; record: ArchiveRecord };
 
 export interface BackupObservations {
   steps?: Partial<Record<BackupStepName, Observation<BackupStepResult>>>;
   manifest?: ManifestCheck;
   /** After a deleteData need: whether the backup's folder is now empty. */
   dataDeleted?: boolean;
+  /** After an archive need: whether the row was written. */
+  archived?: { ok: true } | { ok: false; message: string };
 }
 
 export interface BackupInput {
@@ -51,6 +55,8 @@ export interface BackupInput {
   now: string;
   /** Consulted only before the first step starts: the tenant boundary and the concurrency queue. */
   gate?: { refusal?: Refusal; admission?: Admission };
+  /** Whether finished backups are written to the archive (PostgreSQL history). */
+  archiving?: boolean;
 }
 
 export interface BackupDecision {
@@ -93,7 +99,7 @@ export function decideBackup(input: BackupInput): BackupDecision {
     return s.children.filter((c) => op.state === 'Running' || input.existingChildren.has(c.metadata.name));
   });
 
-  if (isTerminal(prior.phase)) return expire(input, prior, childrenFor(prior.operations));
+  if (isTerminal(prior.phase)) return finished(input, prior, childrenFor(prior.operations));
 
   if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '), childrenFor(prior.operations));
   if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);
@@ -177,6 +183,24 @@ export function decideBackup(input: BackupInput): BackupDecision {
 
 const DAY = 86_400_000;
 const MAX_WAIT_SECONDS = 86_400;
+const ARCHIVE_RETRY_SECONDS = 60;
+
+/**
+ * A finished backup: archived once (never blocking or failing the backup: an unreachable archive
+ * only sets Archived=False and retries later), then subject to its retentionDays.
+ */
+function finished(input: BackupInput, prior: BackupRequestStatus, children: KubeObject[]): BackupDecision {
+  const archived = prior.conditions?.some((c) => c.type === 'Archived' && c.status === 'True');
+  if (!input.archiving || archived) return expire(input, prior, children);
+  const result = input.observations.archived;
+  if (!result) return { status: prior, children, need: { kind: 'archive', record: backupRecord({ ...input.parent, status: prior }) } };
+  const condition = result.ok
+    ? { type: 'Archived', status: 'True' as const, reason: 'Archived', message: 'recorded in the backup history' }
+    : { type: 'Archived', status: 'False' as const, reason: 'ArchiveUnavailable', message: `not yet recorded in the backup history (${result.message}); retrying` };
+  const status = { ...prior, conditions: setCondition(prior.conditions, condition, input.now, input.parent.metadata.generation) };
+  if (!result.ok) return { status, children, resyncAfterSeconds: ARCHIVE_RETRY_SECONDS };
+  return expire({ ...input, parent: { ...input.parent, status } }, status, children);
+}
 
 /**
  * retentionDays of a standalone backup: a hook cannot delete its own parent, so when the time is up

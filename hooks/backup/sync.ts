@@ -5,6 +5,7 @@ import type { BackupRequest, BackupRequestSpec, BackupTenant } from '../api.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, groupKey, objectsOf } from '../contract/objects.ts';
 import { admission, type Admission } from './admission.ts';
+import type { Archive } from '../archive/store.ts';
 import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { BackupStepName, Observation } from '../../providers/types.ts';
@@ -23,6 +24,8 @@ export interface BackupShell {
   /** Time budget for deleting a backup's objects in one finalize call. */
   deleteBudgetMs: number;
   policy: ServicePolicy;
+  /** The backup history; absent when archiving is off. */
+  archive?: Archive;
 }
 
 export interface ServicePolicy {
@@ -67,7 +70,8 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
   const now = shell.now();
   const observations: BackupObservations = {};
   const gate = gateFor(req, shell.policy);
-  let decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now, gate });
+  const archiving = !!shell.archive;
+  let decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now, gate, archiving });
   for (let round = 0; decision.need && round < MAX_ROUNDS; round += 1) {
     const need = decision.need;
     if (need.kind === 'observeStep') {
@@ -75,11 +79,15 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
       observations.steps = { ...observations.steps, [need.step.name]: await observeSafely(() => shell.observeStep(need.step.name, need.ctx, job)) };
     } else if (need.kind === 'writeManifest') {
       observations.manifest = await writeAndVerifyManifest(shell.store, need.bucket, need.key, need.manifest);
-    } else {
+    } else if (need.kind === 'deleteData') {
       observations.dataDeleted = isOwnBackupFolder(need.location, req.parent.status?.backupId)
         && await deleteBackupFolder(shell.store, need.location, shell.deleteBudgetMs);
+    } else {
+      try { await shell.archive!.upsert(need.record); observations.archived = { ok: true }; } catch (e) {
+        observations.archived = { ok: false, message: errorName(e) };
+      }
     }
-    decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now, gate });
+    decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now, gate, archiving });
   }
   if (decision.need) throw new Error('backup decision did not settle: a bug in the state machine');
   return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}) };
@@ -111,6 +119,8 @@ export async function writeAndVerifyManifest(store: ObjectStore, bucket: string,
 
 export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: BackupShell): Promise<SyncResponse> {
   const status = req.parent.status ?? {};
+  // The history keeps the row and records the deletion (best effort: deletion never waits on it).
+  if (shell.archive && req.parent.metadata.uid) await shell.archive.markDeleted(req.parent.metadata.uid, shell.now()).catch(() => undefined);
   const validated = validateSpec<BackupRequestSpec>('BackupRequest', req.parent.spec);
   const policy = validated.ok ? validated.value.deletionPolicy : 'Retain';
   if (policy !== 'Delete' || !status.location || !isOwnBackupFolder(status.location, status.backupId)) {

@@ -1,0 +1,67 @@
+// Archive rows, built purely from a terminal resource or from a manifest (for rebuilds).
+import type { BackupRequest, RestoreRequest } from '../api.ts';
+import type { Manifest } from '../backup/manifest.ts';
+
+export interface ArchiveRecord {
+  uid: string;
+  kind: 'BackupRequest' | 'RestoreRequest';
+  namespace: string;
+  name: string;
+  backupId: string | null;
+  projectId: string;
+  environment: string;
+  provider: string;
+  phase: string;
+  reason: string | null;
+  message: string | null;
+  initiator: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  durationSeconds: number | null;
+  databaseBytes: number | null;
+  dlObjects: number | null;
+  dlBytes: number | null;
+  manifestBucket: string | null;
+  manifestKey: string | null;
+  deletedAt: string | null;
+  source: 'cluster' | 'manifest';
+}
+
+const seconds = (a?: string | null, b?: string | null) => (a && b ? (Date.parse(b) - Date.parse(a)) / 1000 : null);
+
+export function backupRecord(br: BackupRequest, deletedAt: string | null = null): ArchiveRecord {
+  const s = br.status ?? {};
+  const ready = s.conditions?.find((c) => c.type === 'Ready');
+  return {
+    uid: br.metadata.uid ?? '', kind: 'BackupRequest', namespace: br.metadata.namespace ?? '', name: br.metadata.name,
+    backupId: s.backupId ?? null, projectId: br.spec?.projectId ?? '', environment: br.spec?.environment ?? '', provider: br.spec?.provider ?? '',
+    phase: s.phase ?? 'Pending', reason: ready?.reason ?? null, message: ready?.message ?? null, initiator: br.spec?.initiator ?? null,
+    startedAt: s.startTime ?? null, completedAt: s.completionTime ?? null, durationSeconds: seconds(s.startTime, s.completionTime),
+    databaseBytes: s.database?.sizeBytes ?? null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
+    manifestBucket: s.manifest?.bucket ?? null, manifestKey: s.manifest?.key ?? null, deletedAt, source: 'cluster',
+  };
+}
+
+export function restoreRecord(rr: RestoreRequest): ArchiveRecord {
+  const s = rr.status ?? {};
+  const ready = s.conditions?.find((c) => c.type === 'Ready');
+  return {
+    uid: rr.metadata.uid ?? '', kind: 'RestoreRequest', namespace: rr.metadata.namespace ?? '', name: rr.metadata.name,
+    backupId: s.backupId ?? null, projectId: rr.spec?.projectId ?? '', environment: rr.spec?.environment ?? '', provider: rr.spec?.provider ?? '',
+    phase: s.phase ?? 'Pending', reason: ready?.reason ?? null, message: ready?.message ?? null, initiator: rr.spec?.initiator ?? null,
+    startedAt: s.startTime ?? null, completedAt: s.completionTime ?? null, durationSeconds: seconds(s.startTime, s.completionTime),
+    databaseBytes: null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
+    manifestBucket: s.source?.manifest.bucket ?? null, manifestKey: s.source?.manifest.key ?? null, deletedAt: null, source: 'cluster',
+  };
+}
+
+/** A row from a manifest alone: what a rebuild can know about a successful backup. */
+export function manifestRecord(m: Manifest, bucket: string, key: string): ArchiveRecord {
+  return {
+    uid: m.source.uid, kind: 'BackupRequest', namespace: m.source.namespace, name: m.source.name, backupId: m.backupId,
+    projectId: m.projectId, environment: m.environment, provider: m.provider, phase: 'Succeeded', reason: 'BackupSucceeded', message: null,
+    initiator: m.initiator ?? null, startedAt: m.startedAt, completedAt: m.completedAt, durationSeconds: seconds(m.startedAt, m.completedAt),
+    databaseBytes: m.database.sizeBytes, dlObjects: m.documentLibrary.objectCount, dlBytes: m.documentLibrary.totalBytes,
+    manifestBucket: bucket, manifestKey: key, deletedAt: null, source: 'manifest',
+  };
+}

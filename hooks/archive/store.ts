@@ -1,0 +1,54 @@
+// Writing and reading backup_history. Upserts are idempotent by resource UID: replaying a terminal
+// sync any number of times, from any replica, leaves one row with the same content.
+import type { Sql } from './db.ts';
+import type { ArchiveRecord } from './records.ts';
+import { migrate } from './migrate.ts';
+
+const COLUMNS = [
+  ['uid', 'uid'], ['kind', 'kind'], ['namespace', 'namespace'], ['name', 'name'], ['backup_id', 'backupId'], ['project_id', 'projectId'],
+  ['environment', 'environment'], ['provider', 'provider'], ['phase', 'phase'], ['reason', 'reason'], ['message', 'message'],
+  ['initiator', 'initiator'], ['started_at', 'startedAt'], ['completed_at', 'completedAt'], ['duration_seconds', 'durationSeconds'],
+  ['database_bytes', 'databaseBytes'], ['dl_objects', 'dlObjects'], ['dl_bytes', 'dlBytes'], ['manifest_bucket', 'manifestBucket'],
+  ['manifest_key', 'manifestKey'], ['deleted_at', 'deletedAt'], ['source', 'source'],
+] as const satisfies ReadonlyArray<readonly [string, keyof ArchiveRecord]>;
+
+const UPSERT = `insert into backup_history (${COLUMNS.map(([c]) => c).join(', ')}, total_bytes)
+  values (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}, coalesce($16::bigint, 0) + coalesce($18::bigint, 0))
+  on conflict (uid) do update set ${COLUMNS.filter(([c]) => c !== 'uid' && c !== 'deleted_at' && c !== 'source').map(([c]) => `${c} = excluded.${c}`).join(', ')},
+    total_bytes = excluded.total_bytes,
+    -- a deletion, once recorded, stays recorded; a cluster row is never downgraded to a manifest row
+    deleted_at = coalesce(excluded.deleted_at, backup_history.deleted_at),
+    source = case when backup_history.source = 'cluster' then 'cluster' else excluded.source end,
+    archived_at = now()`;
+
+export class Archive {
+  private readonly sql: Sql;
+  private migrated: Promise<unknown> | undefined;
+  constructor(sql: Sql) { this.sql = sql; }
+
+  /** Migrations run on first use, so a database that is down at start-up delays nothing. */
+  private ready(): Promise<unknown> {
+    this.migrated ??= migrate(this.sql).catch((e: unknown) => { this.migrated = undefined; throw e; });
+    return this.migrated;
+  }
+
+  async upsert(r: ArchiveRecord): Promise<void> {
+    await this.ready();
+    await this.sql.query(UPSERT, COLUMNS.map(([, k]) => r[k]));
+  }
+
+  async markDeleted(uid: string, at: string): Promise<void> {
+    await this.ready();
+    await this.sql.query('update backup_history set deleted_at = coalesce(deleted_at, $2) where uid = $1', [uid, at]);
+  }
+
+  async get(uid: string): Promise<Record<string, unknown> | undefined> {
+    await this.ready();
+    return (await this.sql.query('select * from backup_history where uid = $1', [uid]))[0];
+  }
+
+  async count(): Promise<number> {
+    await this.ready();
+    return Number((await this.sql.query<{ n: string | number }>('select count(*) as n from backup_history'))[0]!.n);
+  }
+}

@@ -1,0 +1,132 @@
+// The backup history on real PostgreSQL (a cluster of the test's own, stopped and started) and on
+// PGlite: migrations under an advisory lock from two processes, exactly one row per finished
+// backup however often it is synced, and archival that never blocks a backup.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createServer } from 'node:http';
+import { createPgCluster, type PgCluster } from './support/pgCluster.ts';
+import { connect, type Sql } from '../hooks/archive/db.ts';
+import { Archive } from '../hooks/archive/store.ts';
+import { migrationFiles } from '../hooks/archive/migrate.ts';
+import { createApp } from '../hooks/server/app.ts';
+import { backupShell, restoreShell } from '../providers/registry.ts';
+import { FileObjectStore } from '../providers/storage/fileStore.ts';
+import { TEST_POLICY, post } from './support/inProcessHook.ts';
+import { backupRequest } from './support/resources.ts';
+import type { BackupRequest, BackupRequestStatus } from '../hooks/api.ts';
+
+let pg: PgCluster;
+before(async () => { pg = await createPgCluster(); });
+after(() => { pg?.remove(); });
+
+function succeeded(name: string): BackupRequest {
+  const b = backupRequest(name);
+  return {
+    ...b, status: {
+      phase: 'Succeeded', backupId: `${name}-1`, startTime: '2026-11-23T02:00:00Z', completionTime: '2026-11-23T02:10:00Z',
+      location: { bucket: 'lc2-backups', prefix: `retail/prd/${name}-1/` }, totalSize: '1.0 KiB',
+      database: { engine: 'postgresql', format: 'f', artifact: 'a', sizeBytes: 1000, sha256: 'c'.repeat(64), tool: 't' },
+      documentLibrary: { objectCount: 3, totalBytes: 24, excludedPatterns: [], tool: 't' },
+      conditions: [{ type: 'Ready', status: 'True', reason: 'BackupSucceeded', message: 'done', lastTransitionTime: '2026-11-23T02:10:00Z' }],
+    },
+  };
+}
+
+async function hookWith(archive: Archive) {
+  const store = new FileObjectStore(mkdtempSync(join(tmpdir(), 'lc2-arch-')));
+  const local = { image: 'x', storage: { kind: 'file' as const, root: '/x' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
+  const now = () => new Date().toISOString();
+  const server = createServer(createApp({ backup: backupShell({ local }, store, now, TEST_POLICY, archive), restore: restoreShell({ local }, store, now, TEST_POLICY) }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return { url, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+describe('archive', () => {
+  it('migrations run concurrently from two processes without harm', async () => {
+    const script = `import { connect } from './hooks/archive/db.ts'; import { migrate } from './hooks/archive/migrate.ts';
+      const sql = await connect(process.argv[1]); console.log(JSON.stringify(await migrate(sql))); await sql.close();`;
+    const run = () => promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, pg.url], { cwd: new URL('..', import.meta.url).pathname });
+    const outputs = (await Promise.all([run(), run()])).map((o) => JSON.parse(o.stdout) as string[]);
+    assert.deepEqual(outputs.flat().sort(), migrationFiles().map((m) => m.name).sort(), 'each migration applied by exactly one process');
+    const sql = await connect(pg.url);
+    const rows = await sql.query<{ version: number }>('select version from schema_migrations');
+    assert.equal(rows.length, migrationFiles().length);
+    await sql.close();
+  });
+
+  it('a finished backup is archived once, however often and from however many syncs', async () => {
+    const sql = await connect(pg.url);
+    const archive = new Archive(sql);
+    const hook = await hookWith(archive);
+    try {
+      const parent = succeeded('once');
+      const answers = await Promise.all(Array.from({ length: 5 }, () => post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} })));
+      for (const a of answers) assert.equal((a.body.status as BackupRequestStatus).conditions!.find((c) => c.type === 'Archived')?.status, 'True');
+      const rows = await sql.query<{ n: string }>('select count(*)::text as n from backup_history where uid = $1', [parent.metadata.uid]);
+      assert.equal(rows[0]!.n, '1');
+      const row = await archive.get(parent.metadata.uid!);
+      assert.equal(row?.phase, 'Succeeded');
+      assert.equal(Number(row?.total_bytes), 1024);
+      assert.equal(Number(row?.duration_seconds), 600);
+      // Once Archived=True is in status, syncs write nothing more.
+      const archivedStatus = answers[0]!.body.status as BackupRequestStatus;
+      await sql.query('delete from backup_history where uid = $1', [parent.metadata.uid]);
+      await post(`${hook.url}/backuprequest/sync`, { parent: { ...parent, status: archivedStatus }, children: {}, related: {} });
+      assert.equal(await archive.get(parent.metadata.uid!), undefined);
+    } finally { await hook.close(); await sql.close(); }
+  });
+
+  it('PostgreSQL down: the backup stays Succeeded with Archived=False, and is archived once it is back', async () => {
+    const sql = await connect(pg.url);
+    const archive = new Archive(sql);
+    const hook = await hookWith(archive);
+    try {
+      pg.stop();
+      const parent = succeeded('outage');
+      const down = await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
+      const status = down.body.status as BackupRequestStatus;
+      assert.equal(down.status, 200);
+      assert.equal(status.phase, 'Succeeded');
+      const archived = status.conditions!.find((c) => c.type === 'Archived')!;
+      assert.equal(archived.status, 'False');
+      assert.equal(archived.reason, 'ArchiveUnavailable');
+      assert.equal(down.body.resyncAfterSeconds, 60);
+      pg.start();
+      const up = await post(`${hook.url}/backuprequest/sync`, { parent: { ...parent, status }, children: {}, related: {} });
+      assert.equal((up.body.status as BackupRequestStatus).conditions!.find((c) => c.type === 'Archived')!.status, 'True');
+      assert.equal((await archive.get(parent.metadata.uid!))?.phase, 'Succeeded');
+    } finally { await hook.close(); await sql.close(); }
+  });
+
+  it('deleting a backup records the deletion in its row', async () => {
+    const sql = await connect(pg.url);
+    const archive = new Archive(sql);
+    const hook = await hookWith(archive);
+    try {
+      const parent = succeeded('gone');
+      await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
+      const fin = await post(`${hook.url}/backuprequest/finalize`, { parent, children: {}, related: {}, finalizing: true });
+      assert.equal(fin.body.finalized, true);
+      assert.ok((await archive.get(parent.metadata.uid!))?.deleted_at);
+    } finally { await hook.close(); await sql.close(); }
+  });
+
+  it('PGlite (the embedded default) holds the same history', async () => {
+    const sql: Sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-pglite-')));
+    const archive = new Archive(sql);
+    const hook = await hookWith(archive);
+    try {
+      const parent = succeeded('embedded');
+      await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
+      await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
+      assert.equal(await archive.count(), 1);
+      assert.equal((await archive.get(parent.metadata.uid!))?.backup_id, 'embedded-1');
+    } finally { await hook.close(); await sql.close(); }
+  });
+});
