@@ -130,3 +130,45 @@ describe('archive', () => {
     } finally { await hook.close(); await sql.close(); }
   });
 });
+
+describe('rebuild from manifests', () => {
+  it('1,000 manifests (plus corrupt and foreign files) rebuild the archive they came from', async () => {
+    const { buildManifest } = await import('../hooks/backup/manifest.ts');
+    const { backupRecord } = await import('../hooks/archive/records.ts');
+    const { rebuildFromManifests } = await import('../hooks/archive/rebuild.ts');
+    const root = mkdtempSync(join(tmpdir(), 'lc2-rebuild-'));
+    const store = new FileObjectStore(root);
+    const sql = await connect(pg.url);
+    const archive = new Archive(sql);
+    try {
+      await sql.query('truncate backup_history').catch(() => undefined);
+      for (let i = 0; i < 1000; i += 1) {
+        const br = succeeded(`b${String(i).padStart(4, '0')}`);
+        const status = { ...br.status!, operations: { transfer: { id: 't', state: 'Succeeded' as const, completionTime: br.status!.completionTime! } },
+          manifest: { bucket: 'lc2-backups', key: `${br.status!.location!.prefix}manifest.json`, schemaVersion: 'backup.liferay.cloud/manifest/v1' } };
+        const manifest = buildManifest(br, br.spec!, status);
+        assert.ok(typeof manifest !== 'string');
+        await store.put('lc2-backups', status.manifest.key, JSON.stringify(manifest));
+        await archive.upsert(backupRecord({ ...br, status }));
+      }
+      await store.put('lc2-backups', 'retail/prd/broken-1/manifest.json', '{"schemaVersion": ');
+      await store.put('lc2-backups', 'retail/prd/alien-1/manifest.json', '{"hello": "world"}');
+      await store.put('lc2-backups', 'retail/prd/b0001-1/database.pgdump.zst', 'x');
+      await store.put('lc2-backups', 'retail/prd/README.txt', 'foreign');
+      const columns = 'uid, kind, namespace, name, backup_id, project_id, environment, provider, phase, reason, initiator, started_at, completed_at, duration_seconds, database_bytes, dl_objects, dl_bytes, total_bytes, manifest_bucket, manifest_key';
+      const before = await sql.query(`select ${columns} from backup_history order by uid`);
+      await sql.query('truncate backup_history');
+      const report = await rebuildFromManifests(store, 'lc2-backups', 'retail/', archive);
+      assert.equal(report.found, 1002);
+      assert.equal(report.archived, 1000);
+      assert.equal(report.skipped, 2);
+      assert.deepEqual(report.unparseable.map((u) => u.key).sort(), ['retail/prd/alien-1/manifest.json', 'retail/prd/broken-1/manifest.json']);
+      const after = await sql.query(`select ${columns} from backup_history order by uid`);
+      assert.equal(after.length, 1000);
+      assert.deepEqual(after, before);
+      const again = await rebuildFromManifests(store, 'lc2-backups', 'retail/', archive);
+      assert.equal(again.archived, 1000);
+      assert.equal(await archive.count(), 1000, 'idempotent');
+    } finally { await sql.close(); }
+  });
+});
