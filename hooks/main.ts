@@ -9,6 +9,7 @@ import type { ObjectStore } from '../providers/storage/objectStore.ts';
 import type { ServerConfig } from './server/config.ts';
 import { connect } from './archive/db.ts';
 import { Archive } from './archive/store.ts';
+import { staticTokens } from './api/router.ts';
 
 export async function storeFor(config: ServerConfig): Promise<ObjectStore> {
   const s = config.storage;
@@ -25,7 +26,10 @@ export async function startServer(config: ServerConfig): Promise<{ port: number;
   const now = () => new Date().toISOString();
   const sql = config.archive ? await connect(config.archive.url, config.archive.dir) : undefined;
   const archive = sql ? new Archive(sql) : undefined;
-  const app = createApp({ backup: backupShell(settings, store, now, config.policy, archive), restore: restoreShell(settings, store, now, config.policy), bodyLimit: config.bodyLimit });
+  const app = createApp({
+    backup: backupShell(settings, store, now, config.policy, archive), restore: restoreShell(settings, store, now, config.policy),
+    bodyLimit: config.bodyLimit, ...(archive ? { history: { archive, authenticate: staticTokens(config.apiTokens) } } : {}),
+  });
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
   return new Promise((resolve) => {

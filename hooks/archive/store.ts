@@ -47,6 +47,12 @@ export class Archive {
     return (await this.sql.query('select * from backup_history where uid = $1', [uid]))[0];
   }
 
+  /** Runs read queries once the schema is in place. */
+  async read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    await this.ready();
+    return fn(this.sql);
+  }
+
   async count(): Promise<number> {
     await this.ready();
     return Number((await this.sql.query<{ n: string | number }>('select count(*) as n from backup_history'))[0]!.n);

@@ -7,12 +7,16 @@ import type { SyncRequest, SyncResponse } from '../contract/types.ts';
 import { customizeBackup, finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
 import { customizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
 import { syncSchedule } from '../schedule/sync.ts';
+import { historyRouter, type Authenticate } from '../api/router.ts';
+import type { Archive } from '../archive/store.ts';
 import type { BackupSchedule } from '../api.ts';
 import { statusErrors, type Kind } from '../validation/schema.ts';
 import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
 import { log } from './log.ts';
 
 export interface AppDeps {
+  /** The history REST API, when an archive is configured. */
+  history?: { archive: Archive; authenticate: Authenticate };
   backup: BackupShell;
   restore: RestoreShell;
   /** The clock of the schedule hook (tests pass their own). */
@@ -109,6 +113,8 @@ export function createApp(deps: AppDeps): express.Express {
   };
   app.post('/backuprequest/customize', customize<BackupRequest>(customizeBackup));
   app.post('/restorerequest/customize', customize<RestoreRequest>(customizeRestore));
+
+  if (deps.history) app.use('/api/v1', historyRouter(deps.history.archive, deps.history.authenticate));
 
   app.get('/healthz', (_req, res) => { res.status(200).json({ ok: true }); });
   app.get('/readyz', (_req, res) => {

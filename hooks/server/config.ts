@@ -11,6 +11,8 @@ export interface ServerConfig {
   policy: ServicePolicy;
   /** PostgreSQL URL of the archive, or a PGlite directory when no URL is set; undefined = off. */
   archive: { url?: string; dir: string } | undefined;
+  /** JSON: bearer token → projects it may read ("*" = all). Never logged. */
+  apiTokens: string | undefined;
 }
 
 export function storageFromUrl(url: string | undefined, env: NodeJS.ProcessEnv): StorageConfig | undefined {
@@ -40,6 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const tenancy = env.LC2_TENANCY ?? 'enforce';
   if (tenancy !== 'enforce' && tenancy !== 'off') throw new Error(`LC2_TENANCY must be enforce or off, got ${tenancy}`);
   return {
+    apiTokens: env.LC2_API_TOKENS,
     archive: env.LC2_ARCHIVE === 'off' ? undefined : { ...(env.LC2_ARCHIVE_URL ? { url: env.LC2_ARCHIVE_URL } : {}), dir: env.LC2_ARCHIVE_DIR ?? '.lc2-archive' },
     policy: {
       tenancy,
