@@ -200,7 +200,7 @@ describe('HTTP level', () => {
   it('an internal error is a 500 with no status and no children, never a partial 200', async () => {
     const failing: ObjectStore = {
       get: async () => { throw new Error('boom'); }, put: async () => { throw new Error('boom'); },
-      head: async () => { throw new Error('boom'); }, list: async () => { throw new Error('boom'); }, deleteMany: async () => { throw new Error('boom'); },
+      head: async () => { throw new Error('boom'); }, list: async () => { throw new Error('boom'); }, deleteMany: async () => { throw new Error('boom'); }, sha256: async () => { throw new Error('boom'); },
     };
     const local = { image: 'x', storage: { kind: 'file' as const, root: '/nonexistent' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
     const shell = backupShell({ local }, failing, undefined, TEST_POLICY);
@@ -227,7 +227,7 @@ describe('HTTP level', () => {
     const calls: string[] = [];
     const spy: ObjectStore = {
       get: async () => { calls.push('get'); return null; }, put: async () => { calls.push('put'); },
-      head: async () => { calls.push('head'); return null; }, list: async () => { calls.push('list'); return []; }, deleteMany: async () => { calls.push('delete'); },
+      head: async () => { calls.push('head'); return null; }, list: async () => { calls.push('list'); return []; }, deleteMany: async () => { calls.push('delete'); }, sha256: async () => { calls.push('sha256'); return null; },
     };
     const h = await startHook({ store: spy });
     try {

@@ -17,7 +17,7 @@ const calls: string[] = [];
 before(async () => {
   const spy: ObjectStore = {
     get: async () => { calls.push('get'); return null; }, put: async () => { calls.push('put'); },
-    head: async () => { calls.push('head'); return null; }, list: async () => { calls.push('list'); return []; }, deleteMany: async () => { calls.push('delete'); },
+    head: async () => { calls.push('head'); return null; }, list: async () => { calls.push('list'); return []; }, deleteMany: async () => { calls.push('delete'); }, sha256: async () => { calls.push('sha256'); return null; },
   };
   hook = await startHook({ store: spy, policy: { ...TEST_POLICY, tenancy: 'enforce' } });
 });

@@ -1,6 +1,8 @@
 // A local directory standing in for S3 (demo, single-machine use): bucket = sub-directory.
 import { mkdir, readFile, readdir, rm, stat, writeFile, rename } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { ObjectInfo, ObjectStore } from './objectStore.ts';
 
 export class FileObjectStore implements ObjectStore {
@@ -46,6 +48,14 @@ export class FileObjectStore implements ObjectStore {
     };
     await walk(base);
     return all.filter((o) => o.key.startsWith(prefix) && o.key > after).sort((a, b) => (a.key < b.key ? -1 : 1)).slice(0, limit);
+  }
+
+  async sha256(bucket: string, key: string): Promise<string | null> {
+    const path = this.path(bucket, key);
+    if (!(await this.head(bucket, key))) return null;
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    return hash.digest('hex');
   }
 
   async deleteMany(bucket: string, keys: string[]): Promise<void> {

@@ -10,6 +10,8 @@ export interface ObjectStore {
   /** One page of keys under a prefix, in key order, starting after `after`. */
   list(bucket: string, prefix: string, after?: string, limit?: number): Promise<ObjectInfo[]>;
   deleteMany(bucket: string, keys: string[]): Promise<void>;
+  /** SHA-256 of an object, streamed (never held in memory); null if it does not exist. */
+  sha256(bucket: string, key: string): Promise<string | null>;
 }
 
 export type StorageConfig =

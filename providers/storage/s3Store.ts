@@ -3,6 +3,7 @@
 import {
   S3Client, GetObjectCommand, PutObjectCommand, HeadObjectCommand, ListObjectsV2Command, DeleteObjectsCommand,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import type { ObjectInfo, ObjectStore } from './objectStore.ts';
 
 export interface S3StoreOptions { endpoint?: string; region: string; timeoutMs?: number }
@@ -46,6 +47,16 @@ export class S3ObjectStore implements ObjectStore {
       Bucket: bucket, Prefix: prefix, MaxKeys: limit, ...(after ? { StartAfter: after } : {}),
     }), { abortSignal: this.signal() });
     return (out.Contents ?? []).map((o) => ({ key: o.Key ?? '', size: o.Size ?? 0 }));
+  }
+
+  async sha256(bucket: string, key: string): Promise<string | null> {
+    try {
+      // No timeout here: a whole artifact is read (CLI verify), never inside a hook call.
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const hash = createHash('sha256');
+      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+      return hash.digest('hex');
+    } catch (e) { if (isNotFound(e)) return null; throw e; }
   }
 
   async deleteMany(bucket: string, keys: string[]): Promise<void> {

@@ -28,6 +28,7 @@ export class CountingStore implements ObjectStore {
   head(b: string, k: string) { return this.inner.head(b, k); }
   list(b: string, p: string, a?: string, l?: number) { return this.inner.list(b, p, a, l); }
   deleteMany(b: string, k: string[]) { return this.inner.deleteMany(b, k); }
+  sha256(b: string, k: string) { return this.inner.sha256(b, k); }
   async put(b: string, k: string, body: string, t: string) { this.puts.set(`${b}/${k}`, (this.puts.get(`${b}/${k}`) ?? 0) + 1); await this.inner.put(b, k, body, t); }
 }
 

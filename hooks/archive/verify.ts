@@ -1,0 +1,35 @@
+// Checks a backup's artifacts against its manifest: the manifest validates, the database artifact
+// exists with the recorded size and SHA-256, and the document-library copy holds the recorded
+// number of objects and bytes.
+import type { ObjectStore } from '../../providers/storage/objectStore.ts';
+import { readManifest } from '../restore/sync.ts';
+
+export interface Verification { ok: boolean; checks: Array<{ check: string; ok: boolean; detail: string }> }
+
+export async function verifyBackup(store: ObjectStore, bucket: string, manifestKey: string): Promise<Verification> {
+  const checks: Verification['checks'] = [];
+  const read = await readManifest(store, bucket, manifestKey);
+  checks.push({ check: 'manifest', ok: read.ok, detail: read.ok ? `${bucket}/${manifestKey} is a valid ${read.manifest.schemaVersion}` : read.message });
+  if (!read.ok) return { ok: false, checks };
+  const m = read.manifest;
+  if (m.database.artifact) {
+    const head = await store.head(m.location.bucket, m.database.artifact);
+    checks.push({ check: 'database size', ok: head?.size === m.database.sizeBytes, detail: head ? `${head.size} bytes, manifest says ${m.database.sizeBytes}` : `${m.database.artifact} is missing` });
+    if (head && m.database.sha256) {
+      const sha = await store.sha256(m.location.bucket, m.database.artifact);
+      checks.push({ check: 'database sha256', ok: sha === m.database.sha256, detail: sha === m.database.sha256 ? sha : `${sha ?? 'missing'}, manifest says ${m.database.sha256}` });
+    }
+  }
+  let objects = 0;
+  let bytes = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.list(m.location.bucket, m.documentLibrary.prefix, after, 1000);
+    if (page.length === 0) break;
+    objects += page.length;
+    bytes += page.reduce((n, o) => n + o.size, 0);
+    after = page[page.length - 1]!.key;
+  }
+  checks.push({ check: 'document library', ok: objects === m.documentLibrary.objectCount && bytes === m.documentLibrary.totalBytes, detail: `${objects} objects / ${bytes} bytes, manifest says ${m.documentLibrary.objectCount} / ${m.documentLibrary.totalBytes}` });
+  return { ok: checks.every((c) => c.ok), checks };
+}

@@ -1,0 +1,77 @@
+// lc2-backup, run as the real command against a directory store and an embedded PGlite archive.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { buildManifest } from '../hooks/backup/manifest.ts';
+import { backupRequest } from './support/resources.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'lc2-cli-'));
+const env = { ...process.env, LC2_STORAGE_URL: `file://${join(root, 'buckets')}`, LC2_ARCHIVE_DIR: join(root, 'archive') };
+const cli = async (...args: string[]) => {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['bin/lc2-backup.ts', ...args], { env, cwd: new URL('..', import.meta.url).pathname });
+    return { code: 0, stdout };
+  } catch (e) { const err = e as { code: number; stdout: string; stderr: string }; return { code: err.code, stdout: err.stdout + err.stderr }; }
+};
+const write = (key: string, body: string | Buffer) => { const p = join(root, 'buckets', 'lc2-backups', key); mkdirSync(dirname(p), { recursive: true }); writeFileSync(p, body); };
+
+const br = backupRequest('nightly');
+const prefix = 'retail/prd/nightly-1/';
+const dump = Buffer.from('pretend this is a zstd pg_dump');
+
+before(() => {
+  write(`${prefix}database.pgdump.zst`, dump);
+  write(`${prefix}dl/20097/20121/30001/1.0`, 'original one');
+  write(`${prefix}dl/20097/20121/30002/1.0`, 'original two');
+  const status = {
+    backupId: 'nightly-1', location: { bucket: 'lc2-backups', prefix }, startTime: '2026-11-23T02:00:00Z',
+    operations: { transfer: { id: 't', state: 'Succeeded' as const, completionTime: '2026-11-23T02:05:00Z' } },
+    database: { engine: 'postgresql' as const, format: 'pg_dump-custom+zstd', artifact: `${prefix}database.pgdump.zst`, sizeBytes: dump.length, sha256: createHash('sha256').update(dump).digest('hex'), tool: 'pg_dump 15' },
+    documentLibrary: { objectCount: 2, totalBytes: 24, excludedPatterns: [], tool: 'rclone' },
+  };
+  write(`${prefix}manifest.json`, JSON.stringify(buildManifest(br, br.spec!, status)));
+  write('retail/prd/README.txt', 'not a manifest');
+});
+
+describe('lc2-backup CLI', () => {
+  it('rebuild-archive, history, show, summary', async () => {
+    const rebuilt = await cli('rebuild-archive', '--bucket', 'lc2-backups');
+    assert.equal(rebuilt.code, 0, rebuilt.stdout);
+    assert.match(rebuilt.stdout, /found 1 manifests, archived 1, skipped 4 other files, 0 unparseable/);
+    const history = await cli('history', '--project', 'retail');
+    assert.match(history.stdout, /^COMPLETEDAT\s+PROJECTID\s+ENVIRONMENT\s+KIND\s+NAME\s+PHASE/m);
+    assert.match(history.stdout, /2026-11-23T02:05:00.000Z\s+retail\s+prd\s+BackupRequest\s+nightly\s+Succeeded\s+54/);
+    const items = JSON.parse((await cli('history', '-o', 'json')).stdout) as Array<{ uid: string }>;
+    assert.equal(items.length, 1);
+    assert.equal(items[0]!.uid, br.metadata.uid);
+    assert.match((await cli('show', br.metadata.uid!)).stdout, /backupId\s+nightly-1/);
+    assert.equal((await cli('show', 'no-such-uid')).code, 1);
+    const summary = JSON.parse((await cli('summary', '-o', 'json')).stdout) as Array<{ successRate: number; totalBytes: number }>;
+    assert.deepEqual(summary.map((s) => [s.successRate, s.totalBytes]), [[1, dump.length + 24]]);
+  });
+
+  it('verify passes on intact artifacts and fails (exit 1) on a corrupt dump', async () => {
+    const ok = await cli('verify', '--bucket', 'lc2-backups', '--manifest', `${prefix}manifest.json`);
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.match(ok.stdout, /database sha256\s+ok/);
+    write(`${prefix}database.pgdump.zst`, Buffer.from('pretend this is a zstd pg_dumq'));
+    const bad = await cli('verify', '--bucket', 'lc2-backups', '--manifest', `${prefix}manifest.json`, '-o', 'json');
+    assert.equal(bad.code, 1);
+    const result = JSON.parse(bad.stdout) as { ok: boolean; checks: Array<{ check: string; ok: boolean }> };
+    assert.deepEqual(result.checks.filter((c) => !c.ok).map((c) => c.check), ['database sha256']);
+  });
+
+  it('usage errors exit 2 with a message', async () => {
+    const r = await cli('frobnicate');
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /unknown command "frobnicate"/);
+    assert.equal((await cli('verify', '--bucket', 'x')).code, 2);
+    assert.equal((await cli('history', '--limit', '9999')).code, 2);
+    assert.equal((await cli('history', '--bogus')).code, 2);
+  });
+});
