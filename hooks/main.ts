@@ -27,7 +27,7 @@ export async function startServer(config: ServerConfig): Promise<{ port: number;
   const sql = config.archive ? await connect(config.archive.url, config.archive.dir) : undefined;
   const archive = sql ? new Archive(sql) : undefined;
   const app = createApp({
-    backup: backupShell(settings, store, now, config.policy, archive), restore: restoreShell(settings, store, now, config.policy),
+    backup: backupShell(settings, store, now, config.policy, archive), restore: restoreShell(settings, store, now, config.policy, archive),
     bodyLimit: config.bodyLimit, ...(archive ? { history: { archive, authenticate: staticTokens(config.apiTokens) } } : {}),
   });
   const server = createServer(app);

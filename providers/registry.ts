@@ -34,7 +34,7 @@ export function backupShell(settings: ProviderSettings, store: ObjectStore, now:
   };
 }
 
-export function restoreShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString(), policy: ServicePolicy = DEFAULT_POLICY): RestoreShell {
+export function restoreShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString(), policy: ServicePolicy = DEFAULT_POLICY, archive?: Archive): RestoreShell {
   const local = settings.local;
   const planner: RestorePlanner | undefined = local && {
     problems: localRestoreProblems,
@@ -43,6 +43,6 @@ export function restoreShell(settings: ProviderSettings, store: ObjectStore, now
   return {
     planner: (provider) => (provider === 'local' && planner ? planner : unavailable(provider, settings)),
     observeStep: (step, source, job) => observeRestoreStep(step, source, job, store),
-    store, now, policy,
+    store, now, policy, ...(archive ? { archive } : {}),
   };
 }

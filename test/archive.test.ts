@@ -41,7 +41,7 @@ async function hookWith(archive: Archive) {
   const store = new FileObjectStore(mkdtempSync(join(tmpdir(), 'lc2-arch-')));
   const local = { image: 'x', storage: { kind: 'file' as const, root: '/x' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
   const now = () => new Date().toISOString();
-  const server = createServer(createApp({ backup: backupShell({ local }, store, now, TEST_POLICY, archive), restore: restoreShell({ local }, store, now, TEST_POLICY) }));
+  const server = createServer(createApp({ backup: backupShell({ local }, store, now, TEST_POLICY, archive), restore: restoreShell({ local }, store, now, TEST_POLICY, archive) }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   return { url, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
@@ -114,6 +114,24 @@ describe('archive', () => {
       const fin = await post(`${hook.url}/backuprequest/finalize`, { parent, children: {}, related: {}, finalizing: true });
       assert.equal(fin.body.finalized, true);
       assert.ok((await archive.get(parent.metadata.uid!))?.deleted_at);
+    } finally { await hook.close(); await sql.close(); }
+  });
+
+  it('a finished restore is archived too, one row', async () => {
+    const sql = await connect(pg.url);
+    const archive = new Archive(sql);
+    const hook = await hookWith(archive);
+    try {
+      const { restoreRequest } = await import('./support/resources.ts');
+      const rr = restoreRequest('restored', {});
+      const parent = { ...rr, status: { phase: 'Failed' as const, startTime: '2026-11-23T03:00:00Z', completionTime: '2026-11-23T03:01:00Z',
+        conditions: [{ type: 'Ready', status: 'False' as const, reason: 'TargetNotEmpty', message: 'database restored already has 2 tables', lastTransitionTime: '2026-11-23T03:01:00Z' }] } };
+      for (let i = 0; i < 3; i += 1) await post(`${hook.url}/restorerequest/sync`, { parent, children: {}, related: {} });
+      const row = await archive.get(rr.metadata.uid!);
+      assert.equal(row?.kind, 'RestoreRequest');
+      assert.equal(row?.reason, 'TargetNotEmpty');
+      const n = await sql.query<{ n: string }>('select count(*)::text as n from backup_history where uid = $1', [rr.metadata.uid]);
+      assert.equal(n[0]!.n, '1');
     } finally { await hook.close(); await sql.close(); }
   });
 

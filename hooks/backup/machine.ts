@@ -19,6 +19,7 @@ import { backupSpecProblems } from './rules.ts';
 import type { Admission } from './admission.ts';
 import type { Refusal } from './tenancy.ts';
 import { backupRecord, type ArchiveRecord } from '../archive/records.ts';
+import { archiveStep, type ArchiveResult } from '../archive/step.ts';
 
 export const IN_FLIGHT_RESYNC_SECONDS = 30;
 
@@ -42,7 +43,7 @@ export interface BackupObservations {
   /** After a deleteData need: whether the backup's folder is now empty. */
   dataDeleted?: boolean;
   /** After an archive need: whether the row was written. */
-  archived?: { ok: true } | { ok: false; message: string };
+  archived?: ArchiveResult;
 }
 
 export interface BackupInput {
@@ -183,23 +184,13 @@ export function decideBackup(input: BackupInput): BackupDecision {
 
 const DAY = 86_400_000;
 const MAX_WAIT_SECONDS = 86_400;
-const ARCHIVE_RETRY_SECONDS = 60;
-
-/**
- * A finished backup: archived once (never blocking or failing the backup: an unreachable archive
- * only sets Archived=False and retries later), then subject to its retentionDays.
- */
+/** A finished backup: archived once, then subject to its retentionDays. */
 function finished(input: BackupInput, prior: BackupRequestStatus, children: KubeObject[]): BackupDecision {
-  const archived = prior.conditions?.some((c) => c.type === 'Archived' && c.status === 'True');
-  if (!input.archiving || archived) return expire(input, prior, children);
-  const result = input.observations.archived;
-  if (!result) return { status: prior, children, need: { kind: 'archive', record: backupRecord({ ...input.parent, status: prior }) } };
-  const condition = result.ok
-    ? { type: 'Archived', status: 'True' as const, reason: 'Archived', message: 'recorded in the backup history' }
-    : { type: 'Archived', status: 'False' as const, reason: 'ArchiveUnavailable', message: `not yet recorded in the backup history (${result.message}); retrying` };
-  const status = { ...prior, conditions: setCondition(prior.conditions, condition, input.now, input.parent.metadata.generation) };
-  if (!result.ok) return { status, children, resyncAfterSeconds: ARCHIVE_RETRY_SECONDS };
-  return expire({ ...input, parent: { ...input.parent, status } }, status, children);
+  const step = archiveStep(prior, !!input.archiving, input.observations.archived, () => backupRecord({ ...input.parent, status: prior }), input.now, input.parent.metadata.generation);
+  if (step.kind === 'need') return { status: prior, children, need: { kind: 'archive', record: step.record } };
+  if (step.kind === 'done') return expire(input, prior, children);
+  if (step.retryAfterSeconds) return { status: step.status, children, resyncAfterSeconds: step.retryAfterSeconds };
+  return expire({ ...input, parent: { ...input.parent, status: step.status } }, step.status, children);
 }
 
 /**

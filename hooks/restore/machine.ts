@@ -11,6 +11,8 @@ import { validateSpec } from '../validation/schema.ts';
 import { lifecycleConditions } from '../status/conditions.ts';
 import { IN_FLIGHT_RESYNC_SECONDS, isTerminal } from '../backup/machine.ts';
 import type { Refusal } from '../backup/tenancy.ts';
+import { restoreRecord, type ArchiveRecord } from '../archive/records.ts';
+import { archiveStep, type ArchiveResult } from '../archive/step.ts';
 
 export interface RestorePlanner {
   problems(spec: RestoreRequestSpec): SpecProblem[];
@@ -21,7 +23,8 @@ export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reaso
 
 export type RestoreNeed =
   | { kind: 'readManifest'; bucket: string; key: string }
-  | { kind: 'observeStep'; step: RestoreStep; source: RestoreSource };
+  | { kind: 'observeStep'; step: RestoreStep; source: RestoreSource }
+  | { kind: 'archive'; record: ArchiveRecord };
 
 export interface RestoreInput {
   parent: RestoreRequest;
@@ -29,8 +32,10 @@ export interface RestoreInput {
   backup: BackupRequest | undefined;
   existingChildren: ReadonlySet<string>;
   planner: RestorePlanner | { unavailable: string };
-  observations: { manifest?: ManifestRead; steps?: Partial<Record<RestoreStepName, Observation<RestoreStepResult>>> };
+  observations: { manifest?: ManifestRead; steps?: Partial<Record<RestoreStepName, Observation<RestoreStepResult>>>; archived?: ArchiveResult };
   now: string;
+  /** Whether finished restores are written to the archive. */
+  archiving?: boolean;
   /** The tenant boundary, consulted before the restore starts. */
   refusal?: Refusal;
 }
@@ -67,7 +72,12 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     children: childrenFor(status),
   });
 
-  if (isTerminal(prior.phase)) return { status: prior, children: childrenFor(prior) };
+  if (isTerminal(prior.phase)) {
+    const step = archiveStep(prior, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: prior }), now, generation);
+    if (step.kind === 'need') return { status: prior, children: childrenFor(prior), need: { kind: 'archive', record: step.record } };
+    if (step.kind === 'done') return { status: prior, children: childrenFor(prior) };
+    return { status: step.status, children: childrenFor(prior), ...(step.retryAfterSeconds ? { resyncAfterSeconds: step.retryAfterSeconds } : {}) };
+  }
   if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '));
   if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);
   if (problems.length > 0) return fail(prior, 'InvalidSpec', problems.map((p) => `${p.field}: ${p.message}`).join('; '));

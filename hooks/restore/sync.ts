@@ -4,6 +4,7 @@ import type { BackupRequest, BackupTenant, RestoreRequest, RestoreRequestSpec, R
 import { validateSpec } from '../validation/schema.ts';
 import { restoreTenancyRefusal } from '../backup/tenancy.ts';
 import type { ServicePolicy } from '../backup/sync.ts';
+import type { Archive } from '../archive/store.ts';
 import type { CustomizeResponse, KubeObject, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, objectsOf } from '../contract/objects.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
@@ -12,6 +13,7 @@ import type { RestoreStepResult } from '../../providers/local/restore.ts';
 import { schemaErrors } from '../validation/jsonSchemas.ts';
 import type { Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
+import type { ArchiveResult } from '../archive/step.ts';
 import { decideRestore, type ManifestRead, type RestoreInput, type RestorePlanner } from './machine.ts';
 
 export interface RestoreShell {
@@ -20,6 +22,7 @@ export interface RestoreShell {
   store: ObjectStore;
   now(): string;
   policy: ServicePolicy;
+  archive?: Archive;
 }
 
 export function customizeRestore(parent: RestoreRequest): CustomizeResponse {
@@ -43,13 +46,17 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
   const refusal = spec.ok ? restoreTenancyRefusal(req.parent.metadata.namespace ?? '', spec.value, tenant, shell.policy.tenancy) : undefined;
   const input: RestoreInput = {
     parent: req.parent, backup, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations: {}, now: shell.now(),
-    ...(refusal ? { refusal } : {}),
+    ...(refusal ? { refusal } : {}), archiving: !!shell.archive,
   };
   let decision = decideRestore(input);
   for (let round = 0; decision.need && round < 6; round += 1) {
     const need = decision.need;
     if (need.kind === 'readManifest') {
       input.observations = { ...input.observations, manifest: await readManifest(shell.store, need.bucket, need.key) };
+    } else if (need.kind === 'archive') {
+      let archived: ArchiveResult;
+      try { await shell.archive!.upsert(need.record); archived = { ok: true }; } catch (e) { archived = { ok: false, message: errorName(e) }; }
+      input.observations = { ...input.observations, archived };
     } else {
       const job = need.step.children.map((c) => jobs.get(c.metadata.name)).find(Boolean);
       let obs: Observation<RestoreStepResult>;
