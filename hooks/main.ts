@@ -10,6 +10,17 @@ import type { ServerConfig } from './server/config.ts';
 import { connect } from './archive/db.ts';
 import { Archive } from './archive/store.ts';
 import { staticTokens } from './api/router.ts';
+import { kubernetesCreator, tokenReview } from './api/kubernetes.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/** The cluster's API when running in a Pod (or with KUBECONFIG set); the hooks themselves never need it. */
+async function kubernetesApi(): Promise<KubeConfig | undefined> {
+  if (!process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) return undefined;
+  const { KubeConfig: Config } = await import('@kubernetes/client-node');
+  const kc = new Config();
+  kc.loadFromDefault();
+  return kc;
+}
 
 export async function storeFor(config: ServerConfig): Promise<ObjectStore> {
   const s = config.storage;
@@ -26,9 +37,11 @@ export async function startServer(config: ServerConfig): Promise<{ port: number;
   const now = () => new Date().toISOString();
   const sql = config.archive ? await connect(config.archive.url, config.archive.dir) : undefined;
   const archive = sql ? new Archive(sql) : undefined;
+  const kube = await kubernetesApi();
+  const authenticate = config.apiTokens || !kube ? staticTokens(config.apiTokens) : tokenReview(kube);
   const app = createApp({
     backup: backupShell(settings, store, now, config.policy, archive), restore: restoreShell(settings, store, now, config.policy, archive),
-    bodyLimit: config.bodyLimit, ...(archive ? { history: { archive, authenticate: staticTokens(config.apiTokens) } } : {}),
+    bodyLimit: config.bodyLimit, ...(archive ? { history: { archive, authenticate, ...(kube ? { create: kubernetesCreator(kube) } : {}) } } : {}),
   });
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;

@@ -7,6 +7,18 @@ import { startKube, apiServerAvailable, type Kube } from './support/kube.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { crdSchema } from '../hooks/validation/schema.ts';
 import { KubeMetacontroller } from './support/kubeMetacontroller.ts';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { connect, type Sql } from '../hooks/archive/db.ts';
+import { Archive } from '../hooks/archive/store.ts';
+import { backupRecord } from '../hooks/archive/records.ts';
+import { createApp } from '../hooks/server/app.ts';
+import { backupShell, restoreShell } from '../providers/registry.ts';
+import { FileObjectStore } from '../providers/storage/fileStore.ts';
+import { kubernetesCreator, tokenReview } from '../hooks/api/kubernetes.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary, tableFingerprint } from '../demo/sample.ts';
 
@@ -15,7 +27,10 @@ const NS = 'proj-retail-prd';
 
 before(async () => {
   assert.ok(apiServerAvailable(), 'kube-apiserver is not built: run bash scripts/bootstrap.sh');
-  kube = await startKube();
+  kube = await startKube({
+    'alice-token': { name: 'alice', groups: ['lc2:project:retail'] },
+    'bob-token': { name: 'bob', groups: ['lc2:project:outlet'] },
+  });
   kube.kubectl(['apply', '--server-side', '-k', 'crds/']);
   kube.kubectl(['wait', '--for', 'condition=Established', '--timeout=60s', 'crd/backuprequests.backup.liferay.cloud', 'crd/restorerequests.backup.liferay.cloud', 'crd/backupschedules.backup.liferay.cloud']);
   kube.kubectl(['create', 'namespace', NS]);
@@ -187,5 +202,61 @@ describe('end to end through the API server', () => {
     while (Date.now() < deadline && kube.kubectl(['get', '-n', E2E_NS, 'br', '--ignore-not-found', '-o', 'name']).includes('kube-e2e')) await new Promise((r) => setTimeout(r, 200));
     assert.equal(kube.kubectl(['get', '-n', E2E_NS, 'br', 'kube-e2e', '--ignore-not-found', '-o', 'name']).trim(), '');
     assert.ok((await env.read('lc2-backups', manifestKey.key)).length > 0, 'the manifest (and backup) are kept');
+  });
+});
+
+describe('history REST API with Kubernetes identities', () => {
+  let server: Server;
+  let base = '';
+  let sql: Sql;
+  before(async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kube.kubeconfig);
+    sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-api-pglite-')));
+    const archive = new Archive(sql);
+    await archive.upsert({ ...backupRecord({ ...backupRequest('r1'), status: { phase: 'Succeeded', completionTime: '2026-11-23T02:00:00Z' } }) });
+    await archive.upsert({ ...backupRecord({ ...backupRequest('o1', { projectId: 'outlet' }), status: { phase: 'Succeeded', completionTime: '2026-11-23T02:00:00Z' } }) });
+    const local = { image: 'x', storage: { kind: 'file' as const, root: '/x' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
+    const store = new FileObjectStore('/nonexistent');
+    server = createServer(createApp({
+      backup: backupShell({ local }, store), restore: restoreShell({ local }, store),
+      history: { archive, authenticate: tokenReview(kc), create: kubernetesCreator(kc) },
+    }));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/v1`;
+  });
+  after(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((r) => server?.close(() => r()));
+    await sql?.close();
+  });
+  const call = async (method: string, path: string, token: string, body?: object) => {
+    const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    return { status: res.status, body: await res.json() as Record<string, unknown> };
+  };
+
+  it('TokenReview: a user sees the projects of its lc2:project:<id> groups, an unknown token nothing', async () => {
+    const alice = (await call('GET', '/backups', 'alice-token')).body.items as Array<{ projectId: string }>;
+    assert.deepEqual(alice.map((x) => x.projectId), ['retail']);
+    const bob = (await call('GET', '/backups', 'bob-token')).body.items as Array<{ projectId: string }>;
+    assert.deepEqual(bob.map((x) => x.projectId), ['outlet']);
+    assert.equal((await call('GET', '/backups', 'mallory-token')).status, 401);
+  });
+
+  it('POST /backups creates a BackupRequest through the API server, only for the caller\'s projects', async () => {
+    const spec = backupRequest('x').spec;
+    const created = await call('POST', '/backups', 'alice-token', { namespace: NS, spec });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.match(String(created.body.name), /^retail-prd-/);
+    assert.match(kube.kubectl(['get', '-n', NS, 'br', String(created.body.name), '-o', 'jsonpath={.spec.projectId}']), /^retail$/);
+    const forbidden = await call('POST', '/backups', 'bob-token', { namespace: NS, spec });
+    assert.equal(forbidden.status, 403);
+    const invalid = await call('POST', '/backups', 'alice-token', { namespace: NS, spec: { ...spec, provider: 'nope' } });
+    assert.equal(invalid.status, 400);
+    assert.match((invalid.body.error as { message: string }).message, /body\.spec\.provider: "nope" is not one of/);
+    const duplicate = await call('POST', '/backups', 'alice-token', { namespace: NS, name: String(created.body.name), spec });
+    assert.equal(duplicate.status, 409);
+    const restore = await call('POST', '/restores', 'alice-token', { namespace: NS, spec: restoreRequest('r', { source: { backupRef: { name: String(created.body.name) } } }).spec });
+    assert.equal(restore.status, 201, JSON.stringify(restore.body));
   });
 });

@@ -23,7 +23,7 @@ describe('kustomize', () => {
       assert.equal(kinds.filter((k) => k === 'CompositeController').length, 3);
       const deploy = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'lc2-backup-hooks')!;
       const pod = (deploy.spec.template as { spec: { automountServiceAccountToken: boolean; securityContext: { runAsNonRoot: boolean }; containers: Array<{ securityContext: { readOnlyRootFilesystem: boolean }; resources: { limits: object }; readinessProbe: object; livenessProbe: object }> } }).spec;
-      assert.equal(pod.automountServiceAccountToken, false);
+      assert.equal(pod.automountServiceAccountToken, true, 'the REST API uses TokenReview');
       assert.equal(pod.securityContext.runAsNonRoot, true);
       assert.equal(pod.containers[0]!.securityContext.readOnlyRootFilesystem, true);
       assert.ok(pod.containers[0]!.resources.limits && pod.containers[0]!.readinessProbe && pod.containers[0]!.livenessProbe);

@@ -6,10 +6,13 @@ import { Router, type Request, type Response } from 'express';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Archive } from '../archive/store.ts';
 import { getHistory, listHistory, summarize } from '../archive/queries.ts';
-import { describeError } from '../validation/schema.ts';
+import { describeError, validateSpec } from '../validation/schema.ts';
+import { backupSpecProblems } from '../backup/rules.ts';
+import type { BackupRequestSpec, RestoreRequestSpec } from '../api.ts';
+import type { CreateResource } from './kubernetes.ts';
 
 export const OPENAPI = JSON.parse(readFileSync(new URL('./openapi.json', import.meta.url), 'utf8')) as {
-  paths: Record<string, { get: { parameters: Array<{ name: string; in: string; schema: object }> } }>;
+  paths: Record<string, { get?: { parameters: Array<{ name: string; in: string; schema: object }> } }>;
 };
 
 /** Bearer token → the projects it may read ('*' = all). Static tokens for local use (docs/api.md). */
@@ -18,7 +21,7 @@ export type Authenticate = (token: string) => Promise<readonly string[] | '*' | 
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
 ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
 function queryValidator(path: string): ValidateFunction {
-  const params = OPENAPI.paths[path]!.get.parameters.filter((p) => p.in === 'query');
+  const params = OPENAPI.paths[path]!.get!.parameters.filter((p) => p.in === 'query');
   return ajv.compile({ type: 'object', additionalProperties: false, properties: Object.fromEntries(params.map((p) => [p.name, p.schema])) });
 }
 
@@ -33,7 +36,10 @@ function decodeCursor(text: string): { completedAt: string; uid: string } | unde
   return undefined;
 }
 
-export function historyRouter(archive: Archive, authenticate: Authenticate): Router {
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export function historyRouter(archive: Archive, authenticate: Authenticate, create?: CreateResource): Router {
   const router = Router();
   const validateList = queryValidator('/api/v1/backups');
   const validateSummary = queryValidator('/api/v1/summary');
@@ -84,6 +90,35 @@ export function historyRouter(archive: Archive, authenticate: Authenticate): Rou
     }));
     res.json({ items });
   });
+
+  // Requests go through the Kubernetes API: the resource stays the source of truth, and the API
+  // server's own validation (CRD schema, CEL) applies on top of this check.
+  const requestRoute = (kind: 'BackupRequest' | 'RestoreRequest') => async (req: Request, res: Response) => {
+    if (!create) { fail(res, 501, 'NotImplemented', 'this server has no Kubernetes API access configured'); return; }
+    const body = req.body as { namespace?: unknown; name?: unknown; spec?: unknown } | undefined;
+    if (typeof body?.namespace !== 'string' || !DNS_LABEL.test(body.namespace)) { fail(res, 400, 'BadRequest', 'body.namespace: required, a namespace name'); return; }
+    if (body.name !== undefined && (typeof body.name !== 'string' || !DNS_NAME.test(body.name))) { fail(res, 400, 'BadRequest', 'body.name: must be a DNS subdomain name'); return; }
+    const checkedSpec = validateSpec<BackupRequestSpec | RestoreRequestSpec>(kind, body.spec);
+    if (!checkedSpec.ok) { fail(res, 400, 'BadRequest', checkedSpec.errors.join('; ').replaceAll('spec.', 'body.spec.')); return; }
+    const spec = checkedSpec.value;
+    const problems = kind === 'BackupRequest' ? backupSpecProblems(spec as BackupRequestSpec) : [];
+    if (problems.length) { fail(res, 400, 'BadRequest', problems.map((p) => `${p.field.replace('spec.', 'body.spec.')}: ${p.message}`).join('; ')); return; }
+    const projects = res.locals.projects as readonly string[] | '*';
+    if (projects !== '*' && !projects.includes(spec.projectId)) { fail(res, 403, 'Forbidden', `this token may not request backups or restores of project ${spec.projectId}`); return; }
+    try {
+      const created = await create(kind, body.namespace, body.name as string | undefined, `${spec.projectId}-${spec.environment}-`, body.spec as object);
+      res.status(201).json({ kind, ...created });
+    } catch (e) {
+      const code = (e as { code?: number }).code;
+      const message = String((e as { body?: string }).body ?? (e as Error).message).slice(0, 2000);
+      if (code === 409) fail(res, 409, 'AlreadyExists', `a ${kind} of that name already exists in ${body.namespace}`);
+      else if (code === 422 || code === 400) fail(res, 400, 'BadRequest', `the Kubernetes API refused it: ${message}`);
+      else if (code === 404) fail(res, 400, 'BadRequest', `namespace ${body.namespace} does not exist`);
+      else fail(res, 503, 'Unavailable', 'the Kubernetes API is unavailable; try again later');
+    }
+  };
+  router.post('/backups', requestRoute('BackupRequest'));
+  router.post('/restores', requestRoute('RestoreRequest'));
 
   router.get('/openapi.json', (_req, res) => { res.json(OPENAPI); });
   router.use((_req: Request, res: Response) => fail(res, 404, 'NotFound', 'no such API path'));

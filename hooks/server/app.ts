@@ -8,6 +8,7 @@ import { customizeBackup, finalizeBackup, syncBackup, type BackupShell } from '.
 import { customizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
 import { syncSchedule } from '../schedule/sync.ts';
 import { historyRouter, type Authenticate } from '../api/router.ts';
+import type { CreateResource } from '../api/kubernetes.ts';
 import type { Archive } from '../archive/store.ts';
 import type { BackupSchedule } from '../api.ts';
 import { statusErrors, type Kind } from '../validation/schema.ts';
@@ -16,7 +17,7 @@ import { log } from './log.ts';
 
 export interface AppDeps {
   /** The history REST API, when an archive is configured. */
-  history?: { archive: Archive; authenticate: Authenticate };
+  history?: { archive: Archive; authenticate: Authenticate; create?: CreateResource };
   backup: BackupShell;
   restore: RestoreShell;
   /** The clock of the schedule hook (tests pass their own). */
@@ -114,7 +115,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/backuprequest/customize', customize<BackupRequest>(customizeBackup));
   app.post('/restorerequest/customize', customize<RestoreRequest>(customizeRestore));
 
-  if (deps.history) app.use('/api/v1', historyRouter(deps.history.archive, deps.history.authenticate));
+  if (deps.history) app.use('/api/v1', historyRouter(deps.history.archive, deps.history.authenticate, deps.history.create));
 
   app.get('/healthz', (_req, res) => { res.status(200).json({ ok: true }); });
   app.get('/readyz', (_req, res) => {

@@ -31,7 +31,8 @@ async function waitReady(probe: () => boolean, timeoutMs: number, child: ChildPr
   throw new Error(`kube-apiserver not ready after ${timeoutMs} ms:\n${log().slice(-3000)}`);
 }
 
-export async function startKube(): Promise<Kube> {
+/** Extra users of the static token file: token → groups (e.g. lc2:project:retail). */
+export async function startKube(users: Record<string, { name: string; groups: string[] }> = {}): Promise<Kube> {
   const dir = mkdtempSync(join(tmpdir(), 'lc2-kube-'));
   const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
   const etcd = spawn('etcd', [
@@ -42,7 +43,8 @@ export async function startKube(): Promise<Kube> {
   ], { stdio: 'ignore' });
 
   const token = randomBytes(24).toString('hex');
-  writeFileSync(join(dir, 'tokens.csv'), `${token},lc2-admin,lc2-admin,"system:masters"\n`);
+  writeFileSync(join(dir, 'tokens.csv'), [`${token},lc2-admin,lc2-admin,"system:masters"`,
+    ...Object.entries(users).map(([t, u]) => `${t},${u.name},${u.name},"${u.groups.join(',')}"`)].join('\n') + '\n');
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
   writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
