@@ -1,6 +1,8 @@
 // `npm run bench`: every benchmark, figures printed as JSON. Not part of the tests.
 import { benchHookSync } from './hook-sync.ts';
 import { benchLocalBackup } from './local-backup.ts';
+import { benchArchive } from './archive.ts';
 
 console.log(JSON.stringify({ hookSync: await benchHookSync(10) }, null, 2));
 console.log(JSON.stringify({ localBackup: await benchLocalBackup() }, null, 2));
+console.log(JSON.stringify({ archive: await benchArchive() }, null, 2));

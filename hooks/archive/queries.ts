@@ -47,8 +47,9 @@ function where(f: Omit<ListFilter, 'limit' | 'cursor'>, params: unknown[]): stri
   if (f.provider) add('provider = ?', f.provider);
   if (f.phase) add('phase = ?', f.phase);
   if (f.kind) add('kind = ?', f.kind);
-  if (f.from) add('completed_at >= ?::timestamptz', f.from);
-  if (f.to) add('completed_at < ?::timestamptz', f.to);
+  // The same expression as the sort, so the order indexes (migration 002) serve time windows too.
+  if (f.from) add("coalesce(completed_at, 'epoch'::timestamptz) >= ?::timestamptz", f.from);
+  if (f.to) add("coalesce(completed_at, 'epoch'::timestamptz) < ?::timestamptz", f.to);
   return clauses.length ? `where ${clauses.join(' and ')}` : '';
 }
 
