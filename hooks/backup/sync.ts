@@ -82,6 +82,8 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
     } else if (need.kind === 'deleteData') {
       observations.dataDeleted = isOwnBackupFolder(need.location, req.parent.status?.backupId)
         && await deleteBackupFolder(shell.store, need.location, shell.deleteBudgetMs);
+      // The history keeps the row and says when the data went (best effort).
+      if (observations.dataDeleted && shell.archive && req.parent.metadata.uid) await shell.archive.markDeleted(req.parent.metadata.uid, now).catch(() => undefined);
     } else {
       try { await shell.archive!.upsert(need.record); observations.archived = { ok: true }; } catch (e) {
         observations.archived = { ok: false, message: errorName(e) };
