@@ -1,12 +1,13 @@
 // A PostgreSQL cluster of the test's own (initdb on a free port, as the postgres user), so a test
 // can stop and start it without touching the machine's server.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './processes.ts';
 
-const BIN = '/usr/lib/postgresql/15/bin';
+// The newest installed server version (Debian keeps one directory per major version).
+const BIN = `/usr/lib/postgresql/${readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))[0]}/bin`;
 const asPostgres = (args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', ...args], { stdio: 'pipe', encoding: 'utf8' });
 
 export interface PgCluster { url: string; start(): void; stop(): void; remove(): void }
