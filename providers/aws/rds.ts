@@ -1,0 +1,76 @@
+// RDS snapshots for the AWS provider (issue 4 groundwork). The snapshot identifier is derived from
+// the BackupRequest UID, so "start" repeated after a crash, a timeout or a stale read is a no-op:
+// "already exists" means started - after checking, by tag, that the snapshot is ours.
+import {
+  RDSClient, CreateDBSnapshotCommand, CreateDBClusterSnapshotCommand, DescribeDBSnapshotsCommand, DescribeDBClusterSnapshotsCommand,
+  type Tag,
+} from '@aws-sdk/client-rds';
+import type { Observation } from '../types.ts';
+
+export const UID_TAG = 'lc2.backup.liferay.cloud/uid';
+
+/** RDS identifier rules: letter first, letters/digits/hyphens, no "--", no trailing hyphen, ≤ 63. */
+export function snapshotIdentifier(uid: string, step = 's'): string {
+  return `lc2-${step}-${uid.toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 63).replace(/-+$/, '');
+}
+
+export interface SnapshotTarget { instanceId: string; cluster: boolean; snapshotId: string; uid: string; tags: Record<string, string> }
+export interface SnapshotResult { snapshotId: string; arn: string; allocatedStorageGb: number; createdAt: string }
+
+const tagList = (t: SnapshotTarget): Tag[] => Object.entries({ ...t.tags, [UID_TAG]: t.uid }).map(([Key, Value]) => ({ Key, Value }));
+const RETRYABLE = new Set(['ThrottlingException', 'Throttling', 'RequestLimitExceeded', 'TooManyRequestsException', 'InternalFailure', 'ServiceUnavailable', 'TimeoutError', 'InvalidDBInstanceStateFault', 'InvalidDBClusterStateFault']);
+
+export function classify(e: unknown): { reason: string; message: string; retryable: boolean } {
+  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = err.name ?? 'Error';
+  const status = err.$metadata?.httpStatusCode ?? 0;
+  const hints: Record<string, string> = {
+    DBInstanceNotFoundFault: 'check spec.database.instanceId: no such RDS instance in this account and region',
+    DBClusterNotFoundFault: 'check spec.database.instanceId: no such Aurora cluster in this account and region',
+    AccessDenied: 'the hook\'s IAM role lacks rds:CreateDBSnapshot/DescribeDBSnapshots (or the cluster equivalents)',
+    AccessDeniedException: 'the hook\'s IAM role lacks rds:CreateDBSnapshot/DescribeDBSnapshots (or the cluster equivalents)',
+    SnapshotQuotaExceededFault: 'the account\'s manual snapshot quota is reached: delete old snapshots or raise the quota',
+  };
+  return { reason: name.replace(/Fault$|Exception$/, '') || 'Error', message: hints[name] ?? `${name}: ${err.message ?? ''}`.slice(0, 500), retryable: RETRYABLE.has(name) || status >= 500 || status === 429 };
+}
+
+/** Idempotent start. Throws on a snapshot of that name that belongs to someone else. */
+export async function startSnapshot(rds: RDSClient, t: SnapshotTarget, signal?: AbortSignal): Promise<void> {
+  try {
+    if (t.cluster) await rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: t.instanceId, DBClusterSnapshotIdentifier: t.snapshotId, Tags: tagList(t) }), { ...(signal ? { abortSignal: signal } : {}) });
+    else await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: t.instanceId, DBSnapshotIdentifier: t.snapshotId, Tags: tagList(t) }), { ...(signal ? { abortSignal: signal } : {}) });
+  } catch (e) {
+    const name = (e as { name?: string }).name;
+    if (name !== 'DBSnapshotAlreadyExistsFault' && name !== 'DBClusterSnapshotAlreadyExistsFault') throw e;
+    const tags = await snapshotTags(rds, t);
+    if (tags[UID_TAG] !== t.uid) {
+      throw Object.assign(new Error(`snapshot ${t.snapshotId} exists but was not made for this BackupRequest (tag ${UID_TAG} is ${tags[UID_TAG] ?? 'missing'})`), { name: 'SnapshotOwnershipConflict' });
+    }
+  }
+}
+
+async function snapshotTags(rds: RDSClient, t: SnapshotTarget): Promise<Record<string, string>> {
+  const list = t.cluster
+    ? (await rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: t.snapshotId }))).DBClusterSnapshots?.[0]?.TagList
+    : (await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: t.snapshotId }))).DBSnapshots?.[0]?.TagList;
+  return Object.fromEntries((list ?? []).map((x) => [x.Key ?? '', x.Value ?? '']));
+}
+
+const FAILED = new Set(['failed', 'deleted', 'deleting', 'incompatible-restore', 'incompatible-parameters', 'incompatible-network']);
+
+export async function observeSnapshot(rds: RDSClient, t: SnapshotTarget, signal?: AbortSignal): Promise<Observation<SnapshotResult>> {
+  const opts = signal ? { abortSignal: signal } : {};
+  const s = t.cluster
+    ? (await rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: t.snapshotId }), opts)).DBClusterSnapshots?.[0]
+    : (await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: t.snapshotId }), opts)).DBSnapshots?.[0];
+  const status = (s?.Status ?? '').toLowerCase();
+  const arn = (s as { DBSnapshotArn?: string; DBClusterSnapshotArn?: string } | undefined);
+  if (status === 'available') {
+    return { state: 'done', completedAt: (s?.SnapshotCreateTime ?? new Date()).toISOString(), result: {
+      snapshotId: t.snapshotId, arn: arn?.DBSnapshotArn ?? arn?.DBClusterSnapshotArn ?? '', allocatedStorageGb: s?.AllocatedStorage ?? 0,
+      createdAt: (s?.SnapshotCreateTime ?? new Date()).toISOString(),
+    } };
+  }
+  if (FAILED.has(status)) return { state: 'failed', reason: 'SnapshotFailed', message: `RDS snapshot ${t.snapshotId} is ${status}`, retryable: false };
+  return { state: 'running', message: `RDS snapshot ${t.snapshotId} ${status || 'starting'}${s?.PercentProgress !== undefined ? `, ${s.PercentProgress}%` : ''}` };
+}
