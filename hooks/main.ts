@@ -28,7 +28,10 @@ export async function storeFor(config: ServerConfig): Promise<ObjectStore> {
   if (s.kind === 'file') return new FileObjectStore(s.root);
   // Loaded only when used: the AWS SDK is most of the server's memory.
   const { S3ObjectStore } = await import('../providers/storage/s3Store.ts');
-  return new S3ObjectStore({ endpoint: s.endpoint, region: s.region });
+  // The local provider's store has keys of its own, so they never replace the AWS credential chain.
+  const id = process.env.LC2_STORAGE_ACCESS_KEY_ID;
+  const secret = process.env.LC2_STORAGE_SECRET_ACCESS_KEY;
+  return new S3ObjectStore({ endpoint: s.endpoint, region: s.region, ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret } } : {}) });
 }
 
 export async function startServer(config: ServerConfig): Promise<{ port: number; close(): Promise<void> }> {

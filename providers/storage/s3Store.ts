@@ -6,7 +6,13 @@ import {
 import { createHash } from 'node:crypto';
 import type { ObjectInfo, ObjectStore } from './objectStore.ts';
 
-export interface S3StoreOptions { endpoint?: string; region: string; timeoutMs?: number }
+export interface S3StoreOptions {
+  endpoint?: string;
+  region: string;
+  timeoutMs?: number;
+  /** Explicit keys for an S3-compatible store (MinIO); without them the default AWS chain (IRSA, ...). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
 
 export class S3ObjectStore implements ObjectStore {
   private readonly client: S3Client;
@@ -17,6 +23,7 @@ export class S3ObjectStore implements ObjectStore {
     this.client = new S3Client({
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
       maxAttempts: 2,
     });
   }
