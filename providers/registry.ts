@@ -15,9 +15,9 @@ export interface ProviderSettings { local?: LocalProviderConfig }
 /** Secure by default: the tenant boundary is enforced unless a single-tenant setup turns it off. */
 export const DEFAULT_POLICY: ServicePolicy = { tenancy: 'enforce', maxConcurrentPerProject: 2, maxConcurrentGlobal: 20 };
 
-const unavailable = (provider: string, settings: ProviderSettings) => ({
+const unavailable = (provider: string) => ({
   unavailable: provider === 'local'
-    ? 'the local provider is not configured on this hook server (set LC2_STORAGE_URL and LC2_TOOLS_IMAGE)'
+    ? 'the local provider is not configured on this hook server: set LC2_STORAGE_URL (and LC2_TOOLS_IMAGE for your image)'
     : `provider "${provider}" is not available in this release; use "local"`,
 });
 
@@ -28,7 +28,7 @@ export function backupShell(settings: ProviderSettings, store: ObjectStore, now:
     steps: (ctx) => localBackupSteps(ctx, local),
   };
   return {
-    planner: (provider) => (provider === 'local' && planner ? planner : unavailable(provider, settings)),
+    planner: (provider) => (provider === 'local' && planner ? planner : unavailable(provider)),
     observeStep: (step, ctx, job) => observeBackupStep(step, ctx, job, store),
     store, now, deleteBudgetMs: 5000, policy, ...(archive ? { archive } : {}),
   };
@@ -41,7 +41,7 @@ export function restoreShell(settings: ProviderSettings, store: ObjectStore, now
     steps: (ctx) => localRestoreSteps(ctx, local),
   };
   return {
-    planner: (provider) => (provider === 'local' && planner ? planner : unavailable(provider, settings)),
+    planner: (provider) => (provider === 'local' && planner ? planner : unavailable(provider)),
     observeStep: (step, source, job) => observeRestoreStep(step, source, job, store),
     store, now, policy, ...(archive ? { archive } : {}),
   };

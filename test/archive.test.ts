@@ -47,6 +47,14 @@ async function hookWith(archive: Archive) {
   return { url, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }
 
+/** A hook server whose archive is PostgreSQL at `url` (or PGlite in `dir`), for the length of `fn`. */
+async function withArchive(fn: (ctx: { sql: Sql; archive: Archive; url: string }) => Promise<void>, where: { url: string } | { dir: string } = { url: pg.url }): Promise<void> {
+  const sql = 'url' in where ? await connect(where.url) : await connect(undefined, where.dir);
+  const archive = new Archive(sql);
+  const hook = await hookWith(archive);
+  try { await fn({ sql, archive, url: hook.url }); } finally { await hook.close(); await sql.close(); }
+}
+
 describe('archive', () => {
   it('migrations run concurrently from two processes without harm', async () => {
     const script = `import { connect } from './hooks/archive/db.ts'; import { migrate } from './hooks/archive/migrate.ts';
@@ -61,12 +69,9 @@ describe('archive', () => {
   });
 
   it('a finished backup is archived once, however often and from however many syncs', async () => {
-    const sql = await connect(pg.url);
-    const archive = new Archive(sql);
-    const hook = await hookWith(archive);
-    try {
+    await withArchive(async ({ sql, archive, url: hookUrl }) => {
       const parent = succeeded('once');
-      const answers = await Promise.all(Array.from({ length: 5 }, () => post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} })));
+      const answers = await Promise.all(Array.from({ length: 5 }, () => post(`${hookUrl}/backuprequest/sync`, { parent, children: {}, related: {} })));
       for (const a of answers) assert.equal((a.body.status as BackupRequestStatus).conditions!.find((c) => c.type === 'Archived')?.status, 'True');
       const rows = await sql.query<{ n: string }>('select count(*)::text as n from backup_history where uid = $1', [parent.metadata.uid]);
       assert.equal(rows[0]!.n, '1');
@@ -77,19 +82,16 @@ describe('archive', () => {
       // Once Archived=True is in status, syncs write nothing more.
       const archivedStatus = answers[0]!.body.status as BackupRequestStatus;
       await sql.query('delete from backup_history where uid = $1', [parent.metadata.uid]);
-      await post(`${hook.url}/backuprequest/sync`, { parent: { ...parent, status: archivedStatus }, children: {}, related: {} });
+      await post(`${hookUrl}/backuprequest/sync`, { parent: { ...parent, status: archivedStatus }, children: {}, related: {} });
       assert.equal(await archive.get(parent.metadata.uid!), undefined);
-    } finally { await hook.close(); await sql.close(); }
+    });
   });
 
   it('PostgreSQL down: the backup stays Succeeded with Archived=False, and is archived once it is back', async () => {
-    const sql = await connect(pg.url);
-    const archive = new Archive(sql);
-    const hook = await hookWith(archive);
-    try {
+    await withArchive(async ({ archive, url: hookUrl }) => {
       pg.stop();
       const parent = succeeded('outage');
-      const down = await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
+      const down = await post(`${hookUrl}/backuprequest/sync`, { parent, children: {}, related: {} });
       const status = down.body.status as BackupRequestStatus;
       assert.equal(down.status, 200);
       assert.equal(status.phase, 'Succeeded');
@@ -98,54 +100,45 @@ describe('archive', () => {
       assert.equal(archived.reason, 'ArchiveUnavailable');
       assert.equal(down.body.resyncAfterSeconds, 60);
       pg.start();
-      const up = await post(`${hook.url}/backuprequest/sync`, { parent: { ...parent, status }, children: {}, related: {} });
+      const up = await post(`${hookUrl}/backuprequest/sync`, { parent: { ...parent, status }, children: {}, related: {} });
       assert.equal((up.body.status as BackupRequestStatus).conditions!.find((c) => c.type === 'Archived')!.status, 'True');
       assert.equal((await archive.get(parent.metadata.uid!))?.phase, 'Succeeded');
-    } finally { await hook.close(); await sql.close(); }
+    });
   });
 
   it('deleting a backup records the deletion in its row', async () => {
-    const sql = await connect(pg.url);
-    const archive = new Archive(sql);
-    const hook = await hookWith(archive);
-    try {
+    await withArchive(async ({ archive, url: hookUrl }) => {
       const parent = succeeded('gone');
-      await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
-      const fin = await post(`${hook.url}/backuprequest/finalize`, { parent, children: {}, related: {}, finalizing: true });
+      await post(`${hookUrl}/backuprequest/sync`, { parent, children: {}, related: {} });
+      const fin = await post(`${hookUrl}/backuprequest/finalize`, { parent, children: {}, related: {}, finalizing: true });
       assert.equal(fin.body.finalized, true);
       assert.ok((await archive.get(parent.metadata.uid!))?.deleted_at);
-    } finally { await hook.close(); await sql.close(); }
+    });
   });
 
   it('a finished restore is archived too, one row', async () => {
-    const sql = await connect(pg.url);
-    const archive = new Archive(sql);
-    const hook = await hookWith(archive);
-    try {
+    await withArchive(async ({ sql, archive, url: hookUrl }) => {
       const { restoreRequest } = await import('./support/resources.ts');
       const rr = restoreRequest('restored', {});
       const parent = { ...rr, status: { phase: 'Failed' as const, startTime: '2026-11-23T03:00:00Z', completionTime: '2026-11-23T03:01:00Z',
         conditions: [{ type: 'Ready', status: 'False' as const, reason: 'TargetNotEmpty', message: 'database restored already has 2 tables', lastTransitionTime: '2026-11-23T03:01:00Z' }] } };
-      for (let i = 0; i < 3; i += 1) await post(`${hook.url}/restorerequest/sync`, { parent, children: {}, related: {} });
+      for (let i = 0; i < 3; i += 1) await post(`${hookUrl}/restorerequest/sync`, { parent, children: {}, related: {} });
       const row = await archive.get(rr.metadata.uid!);
       assert.equal(row?.kind, 'RestoreRequest');
       assert.equal(row?.reason, 'TargetNotEmpty');
       const n = await sql.query<{ n: string }>('select count(*)::text as n from backup_history where uid = $1', [rr.metadata.uid]);
       assert.equal(n[0]!.n, '1');
-    } finally { await hook.close(); await sql.close(); }
+    });
   });
 
   it('PGlite (the embedded default) holds the same history', async () => {
-    const sql: Sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-pglite-')));
-    const archive = new Archive(sql);
-    const hook = await hookWith(archive);
-    try {
+    await withArchive(async ({ archive, url: hookUrl }) => {
       const parent = succeeded('embedded');
-      await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
-      await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
+      await post(`${hookUrl}/backuprequest/sync`, { parent, children: {}, related: {} });
+      await post(`${hookUrl}/backuprequest/sync`, { parent, children: {}, related: {} });
       assert.equal(await archive.count(), 1);
       assert.equal((await archive.get(parent.metadata.uid!))?.backup_id, 'embedded-1');
-    } finally { await hook.close(); await sql.close(); }
+    }, { dir: mkdtempSync(join(tmpdir(), 'lc2-pglite-')) });
   });
 });
 
