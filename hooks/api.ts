@@ -21,6 +21,10 @@ export interface BackupRequestSpec {
     databaseName?: string;
     databasesToIgnore?: string[];
     credentialsSecretRef?: SecretRef;
+    /** AWS: instanceId names an Aurora DB cluster, not a DB instance. */
+    cluster?: boolean;
+    /** AWS: also export the snapshot to S3 (Parquet) beside the backup; role and key default from the server config. */
+    export?: { iamRoleArn?: string; kmsKeyId?: string };
   };
   documentLibrary: {
     sourceBucket: string;
@@ -29,6 +33,8 @@ export interface BackupRequestSpec {
     destinationPrefix?: string;
     excludeGeneratedFiles?: boolean;
     excludePatterns?: string[];
+    /** Cloud providers: objects unchanged since the environment's last full backup are referenced, not copied. */
+    incremental?: boolean;
   };
 }
 
@@ -48,6 +54,12 @@ export interface OperationStatus {
   startTime?: string;
   completionTime?: string;
   message?: string;
+  /** Provider bookkeeping between syncs (e.g. the copy cursor); opaque to the machine, never secret. */
+  progress?: Record<string, unknown>;
+  /** Transient failures in a row (throttling, 5xx, timeouts); any answer resets it. */
+  attempts?: number;
+  /** No provider call for this operation before this time (backoff after a transient failure). */
+  notBefore?: string;
 }
 
 export interface ObjectLocation { bucket: string; prefix: string }
@@ -61,17 +73,31 @@ export type BackupPhase = (typeof BACKUP_PHASES)[number];
 export interface DatabaseResult {
   engine: Engine;
   format: string;
-  artifact: string;
+  /** Object key of a dump (type dump). */
+  artifact?: string;
+  /** Provider snapshot identifier and ARN (type snapshot). */
+  snapshotId?: string;
+  snapshotArn?: string;
   sizeBytes: number;
-  sha256: string;
+  sha256?: string;
   tool: string;
 }
+
+/** The portable export of a snapshot (AWS StartExportTask), beside the backup. */
+export interface DatabaseExportResult { taskId: string; bucket: string; prefix: string; extractedGb?: number; warning?: string }
 
 export interface DocumentLibraryResult {
   objectCount: number;
   totalBytes: number;
   excludedPatterns: string[];
   tool: string;
+  /** Cloud copies: objects copied by this backup, found already copied (replays), and left out by the exclusions. */
+  copiedObjects?: number;
+  excludedObjects?: number;
+  /** Incremental: objects not copied because the base backup holds them unchanged. */
+  referencedObjects?: number;
+  referencedBytes?: number;
+  base?: { backupId: string; prefix: string };
 }
 
 export interface BackupRequestStatus {
@@ -84,8 +110,11 @@ export interface BackupRequestStatus {
   totalSize?: string;
   operations?: Record<string, OperationStatus>;
   database?: DatabaseResult;
+  databaseExport?: DatabaseExportResult;
   documentLibrary?: DocumentLibraryResult;
   manifest?: { bucket: string; key: string; schemaVersion: string };
+  /** Incremental backups: the full backup chosen as base when this one started. */
+  incrementalBase?: { backupId: string; prefix: string };
   /** While Queued: place among this project's waiting backups, and why it waits. */
   queue?: { position: number; reason: string };
   conditions?: Condition[];
@@ -100,7 +129,7 @@ export interface RestoreRequestSpec {
   initiator?: string;
   approveOverwrite?: boolean;
   source: { backupRef?: { name: string }; manifest?: { bucket: string; key: string } };
-  database: { instanceId: string; databaseName: string; credentialsSecretRef?: SecretRef };
+  database: { instanceId: string; databaseName: string; credentialsSecretRef?: SecretRef; instanceClass?: string; subnetGroupName?: string };
   documentLibrary: { destinationBucket: string; destinationPrefix: string };
 }
 
@@ -112,9 +141,15 @@ export interface RestoreSource {
   manifest: { bucket: string; key: string };
   engine: Engine;
   bucket: string;
-  artifact: string;
-  sha256: string;
+  /** A dump (local provider) ... */
+  artifact?: string;
+  sha256?: string;
+  /** ... or a provider snapshot (cloud). */
+  snapshotId?: string;
+  cluster?: boolean;
   documentLibraryPrefix: string;
+  /** Incremental backups: where the referenced objects live, and the index naming them. */
+  base?: { prefix: string; refsPrefix: string };
   /** Where this restore's Jobs write their result objects (inside the backup's own folder). */
   resultsPrefix: string;
 }
@@ -127,7 +162,7 @@ export interface RestoreRequestStatus {
   startTime?: string;
   completionTime?: string;
   operations?: Record<string, OperationStatus>;
-  database?: { databaseName: string; verifiedSha256: string; tool: string };
+  database?: { instanceId?: string; databaseName: string; verifiedSha256?: string; tool: string };
   documentLibrary?: { bucket: string; prefix: string; objectCount: number; totalBytes: number };
   conditions?: Condition[];
 }

@@ -2,11 +2,14 @@
 // is one provider operation with an ID derived from the resource UID. `children` is pure (the Jobs
 // a local step needs); `start` and `observe` are the imperative shell around one operation. Both
 // must be idempotent: a sync may run them any number of times, concurrently, after a crash.
-import type { BackupPhase, RestorePhase } from '../hooks/api.ts';
+import type {
+  BackupPhase, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource,
+} from '../hooks/api.ts';
 import type { KubeObject } from '../hooks/contract/types.ts';
 
 export type Observation<R> =
-  | { state: 'running'; message?: string }
+  /** progress is kept in status for the next sync; resyncAfterSeconds asks to be called again sooner. */
+  | { state: 'running'; message?: string; progress?: Record<string, unknown>; resyncAfterSeconds?: number }
   | { state: 'done'; result: R; completedAt: string }
   | { state: 'failed'; reason: string; message: string; retryable: boolean };
 
@@ -27,3 +30,21 @@ export type RestoreStep = Step<RestoreStepName, RestorePhase>;
 
 /** Why a provider refuses a spec before anything starts (bad input, not a transient failure). */
 export interface SpecProblem { field: string; message: string }
+
+/** What a backup step is planned from: the resource, its validated spec and its frozen location. */
+export interface BackupContext {
+  name: string;
+  uid: string;
+  spec: BackupRequestSpec;
+  location: ObjectLocation;
+  /** Incremental backups: the full backup whose unchanged objects are referenced, not copied. */
+  base?: { backupId: string; prefix: string };
+  /** The database step's result, once it finished (the export step exports that snapshot). */
+  database?: DatabaseResult;
+}
+
+/** A finished backup step adds these to status (the database, its export, or the document library). */
+export type BackupStepResult = Pick<BackupRequestStatus, 'database' | 'databaseExport' | 'documentLibrary'>;
+
+export interface RestoreContext { name: string; uid: string; spec: RestoreRequestSpec; source: RestoreSource }
+export interface RestoreStepResult { sha256?: string; instanceId?: string; objectCount?: number; totalBytes?: number; tool: string }

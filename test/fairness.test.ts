@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideBackup, type BackupObservations, type BackupPlanner } from '../hooks/backup/machine.ts';
 import { admissionPlan, admission, admissionKey } from '../hooks/backup/admission.ts';
-import { localBackupProblems, localBackupSteps, type BackupStepResult } from '../providers/local/backup.ts';
+import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
+import type { BackupStepResult } from '../providers/types.ts';
 import { statusErrors } from '../hooks/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
 import { startHook, post, TEST_POLICY } from './support/inProcessHook.ts';
@@ -13,8 +14,8 @@ import type { BackupRequest } from '../hooks/api.ts';
 
 const config = { image: 'x', storage: { kind: 'file' as const, root: '/s' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
 const planner: BackupPlanner = { problems: localBackupProblems, steps: (ctx) => localBackupSteps(ctx, config) };
-const db: BackupStepResult = { engine: 'postgresql', format: 'f', artifact: 'k', sizeBytes: 5, sha256: 'b'.repeat(64), tool: 't' };
-const dl: BackupStepResult = { objectCount: 2, totalBytes: 9, excludedPatterns: [], tool: 't' };
+const db: BackupStepResult = { database: { engine: 'postgresql', format: 'f', artifact: 'k', sizeBytes: 5, sha256: 'b'.repeat(64), tool: 't' } };
+const dl: BackupStepResult = { documentLibrary: { objectCount: 2, totalBytes: 9, excludedPatterns: [], tool: 't' } };
 
 function br(project: string, i: number, created: number): BackupRequest {
   const b = backupRequest(`${project}-${String(i).padStart(2, '0')}`, { projectId: project, environment: 'prd', documentLibrary: { sourceBucket: 'liferay-dl', destinationBucket: 'lc2-backups' } });

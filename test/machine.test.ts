@@ -10,7 +10,7 @@ import { localBackupProblems, localBackupSteps } from '../providers/local/backup
 import { statusErrors } from '../hooks/validation/schema.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import type { Observation } from '../providers/types.ts';
-import type { BackupStepResult } from '../providers/local/backup.ts';
+import type { BackupStepResult } from '../providers/types.ts';
 
 const config = { image: 'x', storage: { kind: 'file' as const, root: '/s' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
 const planner: BackupPlanner = { problems: localBackupProblems, steps: (ctx) => localBackupSteps(ctx, config) };
@@ -20,12 +20,14 @@ function rng(seed: number): () => number {
   return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
 }
 
-const db: BackupStepResult = { engine: 'postgresql', format: 'f', artifact: 'k', sizeBytes: 5, sha256: 'b'.repeat(64), tool: 't' };
-const dl: BackupStepResult = { objectCount: 2, totalBytes: 9, excludedPatterns: [], tool: 't' };
+const db: BackupStepResult = { database: { engine: 'postgresql', format: 'f', artifact: 'k', sizeBytes: 5, sha256: 'b'.repeat(64), tool: 't' } };
+const dl: BackupStepResult = { documentLibrary: { objectCount: 2, totalBytes: 9, excludedPatterns: [], tool: 't' } };
 
 function randomObservation(r: () => number, step: 'export' | 'transfer' | 'snapshot'): Observation<BackupStepResult> {
   const x = r();
-  if (x < 0.5) return { state: 'running' };
+  if (x < 0.4) return { state: 'running' };
+  if (x < 0.5) return { state: 'running', progress: { after: `k${Math.floor(r() * 100)}` }, resyncAfterSeconds: 1 };
+  if (x < 0.55) return { state: 'failed', reason: 'Throttling', message: 'slow down', retryable: true };
   if (x < 0.6) return { state: 'failed', reason: 'JobFailed', message: 'boom', retryable: false };
   return { state: 'done', result: step === 'export' ? db : dl, completedAt: '2026-11-23T03:00:00Z' };
 }
@@ -60,7 +62,8 @@ describe('BackupRequest machine (pure)', () => {
           terminalStatus ??= JSON.stringify(d.status);
           assert.equal(d.resyncAfterSeconds, undefined, 'no resync once terminal');
         } else {
-          assert.equal(d.resyncAfterSeconds, 30, 'resync while in flight');
+          // In flight: 30 s, sooner when a step asks (progress) or at the end of a backoff (≤ 5 min).
+          assert.ok(d.resyncAfterSeconds !== undefined && d.resyncAfterSeconds >= 1 && d.resyncAfterSeconds <= 300, `resync while in flight: ${d.resyncAfterSeconds}`);
         }
         parent = { ...parent, status: d.status };
       }

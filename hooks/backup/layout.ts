@@ -15,6 +15,8 @@ export function backupLocation(spec: BackupRequestSpec, backupId: string): Objec
 export const artifactKey = (loc: ObjectLocation, engine: Engine): string =>
   `${loc.prefix}database.${engine === 'postgresql' ? 'pgdump' : 'sql'}.zst`;
 export const documentLibraryPrefix = (loc: ObjectLocation): string => `${loc.prefix}dl/`;
+/** Incremental backups: pages of relative keys held by the base backup instead of this one. */
+export const refsPrefix = (loc: ObjectLocation): string => `${loc.prefix}refs/`;
 export const resultKey = (loc: ObjectLocation, step: string): string => `${loc.prefix}results/${step}.json`;
 export const manifestKey = (loc: ObjectLocation): string => `${loc.prefix}manifest.json`;
 

@@ -8,7 +8,7 @@
 import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus } from '../api.ts';
 import type { KubeObject } from '../contract/types.ts';
 import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../../providers/types.ts';
-import type { BackupContext, BackupStepResult } from '../../providers/local/backup.ts';
+import type { BackupContext, BackupStepResult } from '../../providers/types.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { schemaErrors } from '../validation/jsonSchemas.ts';
 import { lifecycleConditions, setCondition } from '../status/conditions.ts';
@@ -19,6 +19,7 @@ import { backupSpecProblems } from './rules.ts';
 import type { Admission } from './admission.ts';
 import type { Refusal } from './tenancy.ts';
 import { backupRecord, type ArchiveRecord } from '../archive/records.ts';
+import { advance, waitSeconds } from '../status/operations.ts';
 import { archiveStep, type ArchiveResult } from '../archive/step.ts';
 
 export const IN_FLIGHT_RESYNC_SECONDS = 30;
@@ -32,7 +33,7 @@ export interface BackupPlanner {
 export type ManifestCheck = { ok: true } | { ok: false; message: string; retryable: boolean };
 
 export type BackupNeed =
-  | { kind: 'observeStep'; step: BackupStep; ctx: BackupContext }
+  | { kind: 'observeStep'; step: BackupStep; op: OperationStatus; ctx: BackupContext }
   | { kind: 'writeManifest'; bucket: string; key: string; manifest: Manifest }
   | { kind: 'deleteData'; location: { bucket: string; prefix: string } }
   | { kind: 'archive'; record: ArchiveRecord };
@@ -42,6 +43,8 @@ export interface BackupObservations {
   manifest?: ManifestCheck;
   /** After a deleteData need: whether the backup's folder is now empty. */
   dataDeleted?: boolean;
+  /** When not deleted: how long to wait (dependents or a provider refusing take long; a page of deletes does not). */
+  deleteRetryAfterSeconds?: number;
   /** After an archive need: whether the row was written. */
   archived?: ArchiveResult;
 }
@@ -58,6 +61,8 @@ export interface BackupInput {
   gate?: { refusal?: Refusal; admission?: Admission };
   /** Whether finished backups are written to the archive (PostgreSQL history). */
   archiving?: boolean;
+  /** The environment's newest succeeded full backup (same provider), for incremental backups. */
+  previousFull?: { backupId: string; prefix: string };
 }
 
 export interface BackupDecision {
@@ -90,8 +95,9 @@ export function decideBackup(input: BackupInput): BackupDecision {
   const problems: SpecProblem[] = spec ? [...backupSpecProblems(spec), ...(planner?.problems(spec) ?? [])] : [];
   const backupId = prior.backupId ?? backupIdOf(parent.metadata.name, uid);
   const location = prior.location ?? (spec ? backupLocation(spec, backupId) : undefined);
-  const steps = spec && planner && location && problems.length === 0
-    ? planner.steps({ name: parent.metadata.name, uid, spec, location }) : [];
+  const base = prior.incrementalBase ?? (spec?.documentLibrary.incremental ? input.previousFull : undefined);
+  const ctx = spec && location ? { name: parent.metadata.name, uid, spec, location, ...(base ? { base } : {}) } : undefined;
+  const steps = ctx && planner && problems.length === 0 ? planner.steps(ctx) : [];
   const started = (s: BackupStep, ops: Record<string, OperationStatus> | undefined) => ops?.[s.name];
   // A finished step's Job is only kept, never re-created: a re-run would overwrite a recorded artifact.
   const childrenFor = (ops: Record<string, OperationStatus> | undefined): KubeObject[] => steps.flatMap((s) => {
@@ -121,7 +127,8 @@ export function decideBackup(input: BackupInput): BackupDecision {
     };
   }
   const { queue: _queued, ...unqueued } = prior;
-  let status: BackupRequestStatus = { ...unqueued, backupId, location, startTime: prior.startTime ?? now };
+  // The base of an incremental backup is chosen once, when it starts, and kept.
+  let status: BackupRequestStatus = { ...unqueued, backupId, location, startTime: prior.startTime ?? now, ...(base ? { incrementalBase: base } : {}) };
   const inFlight = (reason: string, message: string, need?: BackupNeed): BackupDecision => ({
     status: { ...status, conditions: lifecycleConditions(status.conditions, 'inProgress', reason, message, now, generation) },
     children: childrenFor(status.operations),
@@ -133,22 +140,29 @@ export function decideBackup(input: BackupInput): BackupDecision {
   for (const step of steps) {
     const op = started(step, status.operations);
     if (op?.state === 'Succeeded') continue;
+    const doing = (id: string) => `${describeStep(step.name, spec!)} (operation ${id})`;
     if (!op) {
+      // The operation ID is in status before any provider call: a start is only ever a replay of this one.
+      // A Job's events wake the parent; a cloud step is started by the next sync, right away.
       setOp(step.name, { id: step.operationId, state: 'Running', startTime: now });
       status = { ...status, phase: step.phase };
-      return inFlight(step.phase, `${describeStep(step.name, spec!)} (operation ${step.operationId})`);
+      return { ...inFlight(step.phase, doing(step.operationId)), ...(step.children.length ? {} : { resyncAfterSeconds: 1 }) };
     }
     if (op.state === 'Failed') return fail(status, 'StepFailed', op.message ?? `${step.name} failed`, childrenFor(status.operations));
     status = { ...status, phase: step.phase };
+    const wait = waitSeconds(op, now);
+    if (wait > 0) return { ...inFlight(step.phase, `${doing(op.id)}: waiting ${wait}s after a transient failure (attempt ${op.attempts ?? 0})`), resyncAfterSeconds: wait };
     const obs = input.observations.steps?.[step.name];
-    if (!obs) return inFlight(step.phase, `${describeStep(step.name, spec!)} (operation ${op.id})`, { kind: 'observeStep', step, ctx: { name: parent.metadata.name, uid, spec: spec!, location: location! } });
-    if (obs.state === 'running') return inFlight(step.phase, `${describeStep(step.name, spec!)} (operation ${op.id})${obs.message ? `: ${obs.message}` : ''}`);
-    if (obs.state === 'failed') {
-      setOp(step.name, { ...op, state: 'Failed', completionTime: now, message: obs.message });
-      return fail(status, obs.reason, `${step.name} failed: ${obs.message}`, childrenFor(status.operations));
+    if (!obs) return inFlight(step.phase, doing(op.id), { kind: 'observeStep', step, op, ctx: { ...ctx!, ...(status.database ? { database: status.database } : {}) } });
+    const next = advance(op, obs, now, uid);
+    setOp(step.name, next.op);
+    if (next.kind === 'failed') return fail(status, next.reason, `${step.name} failed: ${next.message}`, childrenFor(status.operations));
+    if (next.kind === 'retry') return { ...inFlight(step.phase, `${doing(op.id)}: ${next.message}`), resyncAfterSeconds: next.resyncAfterSeconds };
+    if (next.kind === 'running') {
+      const d = inFlight(step.phase, `${doing(op.id)}${next.message ? `: ${next.message}` : ''}`);
+      return next.resyncAfterSeconds ? { ...d, resyncAfterSeconds: next.resyncAfterSeconds } : d;
     }
-    setOp(step.name, { ...op, state: 'Succeeded', completionTime: obs.completedAt });
-    status = 'sha256' in obs.result ? { ...status, database: obs.result } : { ...status, documentLibrary: obs.result };
+    status = { ...status, ...next.result };
   }
 
   // Every data step is done: write manifest.json and prove that data and manifest are there.
@@ -211,7 +225,7 @@ function expire(input: BackupInput, prior: BackupRequestStatus, children: KubeOb
   if (now < expiresAt) return { status: prior, children, resyncAfterSeconds: Math.min(MAX_WAIT_SECONDS, Math.ceil((expiresAt - now) / 1000) + 1) };
   const deleted = input.observations.dataDeleted;
   if (deleted === undefined) return { status: prior, children, need: { kind: 'deleteData', location: prior.location } };
-  if (!deleted) return { status: prior, children, resyncAfterSeconds: 1 };
+  if (!deleted) return { status: prior, children, resyncAfterSeconds: input.observations.deleteRetryAfterSeconds ?? 1 };
   const message = `retentionDays ${days} passed on ${new Date(expiresAt).toISOString()}: the backup's data was deleted; this resource remains as its record`;
   return {
     status: { ...prior, conditions: setCondition(setCondition(prior.conditions, { type: 'Expired', status: 'True', reason: 'RetentionExpired', message }, input.now, parent.metadata.generation),

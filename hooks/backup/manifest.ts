@@ -1,7 +1,7 @@
 // manifest.json content, built purely from the resource and its status so every sync (and every
 // concurrent hook replica) writes byte-identical content.
 import type { BackupRequest, BackupRequestSpec, BackupRequestStatus } from '../api.ts';
-import { documentLibraryPrefix, manifestKey } from './layout.ts';
+import { documentLibraryPrefix, manifestKey, refsPrefix } from './layout.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 'backup.liferay.cloud/manifest/v1';
 
@@ -18,10 +18,13 @@ export interface Manifest {
   location: { bucket: string; prefix: string };
   database: {
     engine: string; type: string; instanceId: string; databaseName?: string; format: string;
-    artifact?: string; snapshotId?: string; sizeBytes: number; sha256?: string;
+    artifact?: string; snapshotId?: string; snapshotArn?: string; cluster?: boolean; export?: { taskId: string; prefix: string };
+    sizeBytes: number; sha256?: string;
   };
   documentLibrary: {
     sourceBucket: string; sourcePrefix: string; prefix: string; objectCount: number; totalBytes: number; excludedPatterns: string[];
+    copiedObjects?: number; excludedObjects?: number; referencedObjects?: number; referencedBytes?: number;
+    base?: { backupId: string; prefix: string; refsPrefix: string };
   };
   operations: Record<string, string>;
   tools: Record<string, string>;
@@ -45,15 +48,27 @@ export function buildManifest(parent: BackupRequest, spec: BackupRequestSpec, st
     database: {
       engine: db.engine, type: spec.database.type, instanceId: spec.database.instanceId,
       ...(spec.database.databaseName ? { databaseName: spec.database.databaseName } : {}),
-      format: db.format, artifact: db.artifact, sizeBytes: db.sizeBytes, sha256: db.sha256,
+      format: db.format,
+      ...(db.artifact ? { artifact: db.artifact } : {}),
+      ...(db.snapshotId ? { snapshotId: db.snapshotId, cluster: !!spec.database.cluster } : {}),
+      ...(db.snapshotArn ? { snapshotArn: db.snapshotArn } : {}),
+      ...(status.databaseExport ? { export: { taskId: status.databaseExport.taskId, prefix: status.databaseExport.prefix } } : {}),
+      sizeBytes: db.sizeBytes,
+      ...(db.sha256 ? { sha256: db.sha256 } : {}),
     },
     documentLibrary: {
       sourceBucket: spec.documentLibrary.sourceBucket, sourcePrefix: spec.documentLibrary.sourcePrefix ?? '',
       prefix: documentLibraryPrefix(location), objectCount: dl.objectCount, totalBytes: dl.totalBytes,
       excludedPatterns: dl.excludedPatterns,
+      ...(dl.copiedObjects !== undefined ? { copiedObjects: dl.copiedObjects } : {}),
+      ...(dl.excludedObjects !== undefined ? { excludedObjects: dl.excludedObjects } : {}),
+      ...(dl.base ? {
+        referencedObjects: dl.referencedObjects ?? 0, referencedBytes: dl.referencedBytes ?? 0,
+        base: { ...dl.base, refsPrefix: refsPrefix(location) },
+      } : {}),
     },
     operations: Object.fromEntries(Object.entries(status.operations ?? {}).filter(([k]) => k !== 'manifest').map(([k, v]) => [k, v.id])),
-    tools: { export: db.tool, transfer: dl.tool },
+    tools: { [spec.database.type === 'snapshot' ? 'snapshot' : 'export']: db.tool, transfer: dl.tool },
   };
 }
 

@@ -5,7 +5,7 @@
 import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../api.ts';
 import type { KubeObject } from '../contract/types.ts';
 import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../../providers/types.ts';
-import type { RestoreContext, RestoreStepResult } from '../../providers/local/restore.ts';
+import type { RestoreContext, RestoreStepResult } from '../../providers/types.ts';
 import type { Manifest } from '../backup/manifest.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { lifecycleConditions } from '../status/conditions.ts';
@@ -13,6 +13,7 @@ import { IN_FLIGHT_RESYNC_SECONDS, isTerminal } from '../backup/machine.ts';
 import type { Refusal } from '../backup/tenancy.ts';
 import { restoreRecord, type ArchiveRecord } from '../archive/records.ts';
 import { archiveStep, type ArchiveResult } from '../archive/step.ts';
+import { advance, waitSeconds } from '../status/operations.ts';
 
 export interface RestorePlanner {
   problems(spec: RestoreRequestSpec): SpecProblem[];
@@ -23,7 +24,7 @@ export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reaso
 
 export type RestoreNeed =
   | { kind: 'readManifest'; bucket: string; key: string }
-  | { kind: 'observeStep'; step: RestoreStep; source: RestoreSource }
+  | { kind: 'observeStep'; step: RestoreStep; op: OperationStatus; ctx: RestoreContext }
   | { kind: 'archive'; record: ArchiveRecord };
 
 export interface RestoreInput {
@@ -102,15 +103,20 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     if (m.projectId !== spec!.projectId) {
       return fail(status, 'ProjectMismatch', `backup ${m.backupId} belongs to project "${m.projectId}", not "${spec!.projectId}": restores never cross tenants`);
     }
-    if (!m.database.artifact || !m.database.sha256) {
-      return fail(status, 'UnsupportedBackup', `backup ${m.backupId} has no database dump with a checksum (type ${m.database.type}); the ${spec!.provider} provider restores dumps`);
+    if (m.provider !== spec!.provider) {
+      return fail(status, 'ProviderMismatch', `backup ${m.backupId} was made by the ${m.provider} provider; restore it with provider "${m.provider}"`);
     }
+    const dump = m.database.artifact && m.database.sha256 ? { artifact: m.database.artifact, sha256: m.database.sha256 } : undefined;
+    const snapshot = m.database.snapshotId ? { snapshotId: m.database.snapshotId, cluster: !!m.database.cluster } : undefined;
+    if (!dump && !snapshot) return fail(status, 'UnsupportedBackup', `backup ${m.backupId} has neither a database dump with a checksum nor a snapshot`);
+    const base = m.documentLibrary.base;
     status = {
       ...status, backupId: m.backupId,
       source: {
         manifest: { bucket: location.bucket, key: location.key }, engine: m.database.engine as RestoreSource['engine'],
-        bucket: m.location.bucket, artifact: m.database.artifact, sha256: m.database.sha256,
+        bucket: m.location.bucket, ...(dump ?? {}), ...(snapshot ?? {}),
         documentLibraryPrefix: m.documentLibrary.prefix, resultsPrefix: `${m.location.prefix}restores/${restoreIdOf(name, uid)}/`,
+        ...(base ? { base: { prefix: base.prefix, refsPrefix: base.refsPrefix } } : {}),
       },
     };
   }
@@ -121,22 +127,29 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     const op = status.operations?.[step.name];
     if (op?.state === 'Succeeded') continue;
     status = { ...status, phase: step.phase };
+    const doing = (id: string) => `${describe(step.name, spec!, source)} (operation ${id})`;
     if (!op) {
+      // The operation ID is in status before any provider call: a start is only ever a replay of this one.
+      // A Job's events wake the parent; a cloud step is started by the next sync, right away.
       setOp(step.name, { id: step.operationId, state: 'Running', startTime: now });
-      return waiting(step.phase, `${describe(step.name, spec!)} (operation ${step.operationId})`);
+      return { ...waiting(step.phase, doing(step.operationId)), ...(step.children.length ? {} : { resyncAfterSeconds: 1 }) };
     }
     if (op.state === 'Failed') return fail(status, 'StepFailed', op.message ?? `${step.name} failed`);
+    const wait = waitSeconds(op, now);
+    if (wait > 0) return { ...waiting(step.phase, `${doing(op.id)}: waiting ${wait}s after a transient failure`), resyncAfterSeconds: wait };
     const obs = input.observations.steps?.[step.name];
-    if (!obs) return waiting(step.phase, `${describe(step.name, spec!)} (operation ${op.id})`, { kind: 'observeStep', step, source });
-    if (obs.state === 'running') return waiting(step.phase, `${describe(step.name, spec!)} (operation ${op.id})${obs.message ? `: ${obs.message}` : ''}`);
-    if (obs.state === 'failed') {
-      setOp(step.name, { ...op, state: 'Failed', completionTime: now, message: obs.message });
-      return fail(status, obs.reason, `${step.name} restore failed: ${obs.message}`);
+    if (!obs) return waiting(step.phase, doing(op.id), { kind: 'observeStep', step, op, ctx: { name, uid, spec: spec!, source } });
+    const next = advance(op, obs, now, uid);
+    setOp(step.name, next.op);
+    if (next.kind === 'failed') return fail(status, next.reason, `${step.name} restore failed: ${next.message}`);
+    if (next.kind === 'retry') return { ...waiting(step.phase, `${doing(op.id)}: ${next.message}`), resyncAfterSeconds: next.resyncAfterSeconds };
+    if (next.kind === 'running') {
+      const d = waiting(step.phase, `${doing(op.id)}${next.message ? `: ${next.message}` : ''}`);
+      return next.resyncAfterSeconds ? { ...d, resyncAfterSeconds: next.resyncAfterSeconds } : d;
     }
-    setOp(step.name, { ...op, state: 'Succeeded', completionTime: obs.completedAt });
-    const r = obs.result;
+    const r = next.result;
     status = step.name === 'database'
-      ? { ...status, database: { databaseName: spec!.database.databaseName, verifiedSha256: r.sha256 ?? '', tool: r.tool } }
+      ? { ...status, database: { databaseName: spec!.database.databaseName, ...(r.instanceId ? { instanceId: r.instanceId } : {}), ...(r.sha256 ? { verifiedSha256: r.sha256 } : {}), tool: r.tool } }
       : { ...status, documentLibrary: { bucket: spec!.documentLibrary.destinationBucket, prefix: spec!.documentLibrary.destinationPrefix, objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0 } };
   }
   const done = status.operations?.documentLibrary?.completionTime ?? now;
@@ -167,7 +180,8 @@ function restoreSpecProblems(spec: RestoreRequestSpec): SpecProblem[] {
   return n === 1 ? [] : [{ field: 'spec.source', message: 'needs exactly one of backupRef or manifest' }];
 }
 
-function describe(step: RestoreStepName, spec: RestoreRequestSpec): string {
+function describe(step: RestoreStepName, spec: RestoreRequestSpec, source: RestoreSource): string {
+  if (step === 'database' && source.snapshotId) return `restoring snapshot ${source.snapshotId} into the new ${source.cluster ? 'cluster' : 'instance'} ${spec.database.instanceId}`;
   return step === 'database'
     ? `verifying the dump and restoring it into database ${spec.database.databaseName} on ${spec.database.instanceId}`
     : `copying the document library to ${spec.documentLibrary.destinationBucket}/${spec.documentLibrary.destinationPrefix}`;

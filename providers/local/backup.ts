@@ -1,24 +1,15 @@
 // The local provider's backup: step "export" is a Job running pg_dump/mysqldump, step "transfer" a
 // Job running rclone over the document library. Each Job writes a small result object that
 // observeBackupStep reads once the Job has completed.
-import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult, ObjectLocation } from '../../hooks/api.ts';
+import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult } from '../../hooks/api.ts';
 import type { KubeObject } from '../../hooks/contract/types.ts';
 import { artifactKey, documentLibraryPrefix, resultKey } from '../../hooks/backup/layout.ts';
-import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../types.ts';
+import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem } from '../types.ts';
 import type { ObjectStore } from '../storage/objectStore.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
 import { excludePatterns } from './exclusions.ts';
 import { observeJob } from './results.ts';
-
-export interface BackupContext {
-  name: string;
-  uid: string;
-  spec: BackupRequestSpec;
-  location: ObjectLocation;
-}
-
-export type BackupStepResult = DatabaseResult | DocumentLibraryResult;
 
 /** What the local provider cannot do with this spec (checked before anything starts). */
 export function localBackupProblems(spec: BackupRequestSpec): SpecProblem[] {
@@ -85,11 +76,11 @@ export async function observeBackupStep(
       format: ctx.spec.database.engine === 'postgresql' ? 'pg_dump-custom+zstd' : 'mysqldump-sql+zstd',
       artifact: r.artifact, sizeBytes: r.sizeBytes, sha256: r.sha256, tool: r.tool ?? '',
     };
-    return { state: 'done', result: db, completedAt: obs.completedAt };
+    return { state: 'done', result: { database: db }, completedAt: obs.completedAt };
   }
   const dl: DocumentLibraryResult = {
     objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0, tool: r.tool ?? '',
     excludedPatterns: excludePatterns(ctx.spec.documentLibrary.excludeGeneratedFiles, ctx.spec.documentLibrary.excludePatterns),
   };
-  return { state: 'done', result: dl, completedAt: obs.completedAt };
+  return { state: 'done', result: { documentLibrary: dl }, completedAt: obs.completedAt };
 }

@@ -2,14 +2,12 @@
 // database, then a Job that copies the backed-up document library into a NEW prefix.
 import type { RestoreRequestSpec, RestoreSource } from '../../hooks/api.ts';
 import type { KubeObject } from '../../hooks/contract/types.ts';
-import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../types.ts';
+import type { Observation, RestoreContext, RestoreStep, RestoreStepName, RestoreStepResult, SpecProblem } from '../types.ts';
 import type { ObjectStore } from '../storage/objectStore.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
 import { observeJob } from './results.ts';
 
-export interface RestoreContext { name: string; uid: string; spec: RestoreRequestSpec; source: RestoreSource }
-export interface RestoreStepResult { sha256?: string; objectCount?: number; totalBytes?: number; tool: string }
 
 export function localRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
   return spec.database.credentialsSecretRef ? [] : [{
