@@ -36,7 +36,7 @@ export async function storeFor(config: ServerConfig): Promise<ObjectStore> {
 
 export async function startServer(config: ServerConfig): Promise<{ port: number; close(): Promise<void> }> {
   const store = await storeFor(config);
-  const settings = config.local ? { local: config.local } : {};
+  const settings = { ...(config.local ? { local: config.local } : {}), ...(config.aws ? { aws: config.aws } : {}) };
   const now = () => new Date().toISOString();
   const sql = config.archive ? await connect(config.archive.url, config.archive.dir) : undefined;
   const archive = sql ? new Archive(sql) : undefined;
@@ -52,7 +52,7 @@ export async function startServer(config: ServerConfig): Promise<{ port: number;
     server.listen(config.port, () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
-      log('info', 'hook server listening', { port, storage: config.storage?.kind ?? 'none', localProvider: !!config.local });
+      log('info', 'hook server listening', { port, storage: config.storage?.kind ?? 'none', localProvider: !!config.local, awsProvider: config.aws?.region ?? false });
       resolve({ port, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => { void (sql?.close() ?? Promise.resolve()).finally(() => r()); }); }) });
     });
   });

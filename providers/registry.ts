@@ -1,16 +1,22 @@
-// Which providers this build can run, wired to their configuration and object store. Cloud
-// providers arrive with their own issues; until then a request for one fails with a clear reason.
-import type { BackupPlanner } from '../hooks/backup/machine.ts';
-import type { RestorePlanner } from '../hooks/restore/machine.ts';
-import type { BackupShell, ServicePolicy } from '../hooks/backup/sync.ts';
-import type { RestoreShell } from '../hooks/restore/sync.ts';
+// Which providers this build can run, wired to their configuration and object store. A provider
+// that is not configured (or not built yet) fails a request for it with a clear reason.
+import type { BackupRuntime, ServicePolicy, BackupShell } from '../hooks/backup/sync.ts';
+import type { RestoreRuntime, RestoreShell } from '../hooks/restore/sync.ts';
 import type { ObjectStore } from './storage/objectStore.ts';
 import type { Archive } from '../hooks/archive/store.ts';
 import type { LocalProviderConfig } from './local/config.ts';
+import type { AwsProviderConfig } from './aws/config.ts';
 import { localBackupProblems, localBackupSteps, observeBackupStep } from './local/backup.ts';
 import { localRestoreProblems, localRestoreSteps, observeRestoreStep } from './local/restore.ts';
+import { awsClients } from './aws/clients.ts';
+import { awsBackupProblems, awsBackupSteps, deleteAwsExternal, observeAwsBackupStep } from './aws/backup.ts';
+import { awsRestoreProblems, awsRestoreSteps, observeAwsRestoreStep } from './aws/restore.ts';
+import { S3ObjectStore } from './storage/s3Store.ts';
 
-export interface ProviderSettings { local?: LocalProviderConfig }
+export interface ProviderSettings {
+  local?: LocalProviderConfig;
+  aws?: AwsProviderConfig;
+}
 
 /** Secure by default: the tenant boundary is enforced unless a single-tenant setup turns it off. */
 export const DEFAULT_POLICY: ServicePolicy = { tenancy: 'enforce', maxConcurrentPerProject: 2, maxConcurrentGlobal: 20 };
@@ -18,31 +24,62 @@ export const DEFAULT_POLICY: ServicePolicy = { tenancy: 'enforce', maxConcurrent
 const unavailable = (provider: string) => ({
   unavailable: provider === 'local'
     ? 'the local provider is not configured on this hook server: set LC2_STORAGE_URL (and LC2_TOOLS_IMAGE for your image)'
-    : `provider "${provider}" is not available in this release; use "local"`,
+    : provider === 'aws'
+      ? 'the aws provider is not configured on this hook server: set LC2_AWS_REGION (credentials come from the default AWS chain, e.g. IRSA)'
+      : `provider "${provider}" is not available in this release; use "local" or "aws"`,
 });
 
-export function backupShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString(), policy: ServicePolicy = DEFAULT_POLICY, archive?: Archive): BackupShell {
+interface Runtimes { backup: Map<string, BackupRuntime>; restore: Map<string, RestoreRuntime> }
+
+/** Built once per server: cloud clients are shared by every sync. */
+export function runtimes(settings: ProviderSettings, localStore: ObjectStore): Runtimes {
+  const backup = new Map<string, BackupRuntime>();
+  const restore = new Map<string, RestoreRuntime>();
   const local = settings.local;
-  const planner: BackupPlanner | undefined = local && {
-    problems: localBackupProblems,
-    steps: (ctx) => localBackupSteps(ctx, local),
-  };
+  if (local) {
+    backup.set('local', {
+      planner: { problems: localBackupProblems, steps: (ctx) => localBackupSteps(ctx, local) },
+      store: localStore,
+      observeStep: (step, ctx, job) => observeBackupStep(step.name, ctx, job, localStore),
+    });
+    restore.set('local', {
+      planner: { problems: localRestoreProblems, steps: (ctx) => localRestoreSteps(ctx, local) },
+      store: localStore,
+      observeStep: (step, ctx, job) => observeRestoreStep(step.name, ctx.source, job, localStore),
+    });
+  }
+  const aws = settings.aws;
+  if (aws) {
+    const clients = awsClients(aws);
+    // Manifests live beside the data in the customer's AWS bucket, reached with the same credential chain.
+    const store = new S3ObjectStore({ region: aws.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}), timeoutMs: aws.callTimeoutMs });
+    backup.set('aws', {
+      planner: { problems: awsBackupProblems(aws), steps: awsBackupSteps },
+      store,
+      observeStep: (step, ctx, _job, op) => observeAwsBackupStep(step, ctx, op, clients, aws),
+      deleteExternal: (parent) => deleteAwsExternal(parent, clients),
+    });
+    restore.set('aws', {
+      planner: { problems: awsRestoreProblems, steps: awsRestoreSteps },
+      store,
+      observeStep: (step, ctx, _job, op) => observeAwsRestoreStep(step, ctx, op, clients, aws),
+    });
+  }
+  return { backup, restore };
+}
+
+export function backupShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString(), policy: ServicePolicy = DEFAULT_POLICY, archive?: Archive): BackupShell {
+  const { backup } = runtimes(settings, store);
   return {
-    planner: (provider) => (provider === 'local' && planner ? planner : unavailable(provider)),
-    observeStep: (step, ctx, job) => observeBackupStep(step, ctx, job, store),
-    store, now, deleteBudgetMs: 5000, policy, ...(archive ? { archive } : {}),
+    runtime: (provider) => backup.get(provider) ?? unavailable(provider),
+    now, deleteBudgetMs: 5000, policy, ...(archive ? { archive } : {}),
   };
 }
 
 export function restoreShell(settings: ProviderSettings, store: ObjectStore, now: () => string = () => new Date().toISOString(), policy: ServicePolicy = DEFAULT_POLICY, archive?: Archive): RestoreShell {
-  const local = settings.local;
-  const planner: RestorePlanner | undefined = local && {
-    problems: localRestoreProblems,
-    steps: (ctx) => localRestoreSteps(ctx, local),
-  };
+  const { restore } = runtimes(settings, store);
   return {
-    planner: (provider) => (provider === 'local' && planner ? planner : unavailable(provider)),
-    observeStep: (step, source, job) => observeRestoreStep(step, source, job, store),
-    store, now, policy, ...(archive ? { archive } : {}),
+    runtime: (provider) => restore.get(provider) ?? unavailable(provider),
+    now, policy, ...(archive ? { archive } : {}),
   };
 }

@@ -71,12 +71,15 @@ describe('malformed BackupRequest specs', () => {
     assert.ok(!JSON.stringify(res.body).includes('hunter2'));
   });
 
-  it('a provider that is not available yet fails with a clear reason', async () => {
-    const parent = backupRequest('aws', { provider: 'aws', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } });
+  it('a provider that is not configured (or not built yet) fails with a clear reason', async () => {
+    const aws = backupRequest('aws', { provider: 'aws', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } });
+    const awsAnswer = await post(`${hook.url}/backuprequest/sync`, { parent: aws, children: {}, related: {} });
+    assert.match(JSON.stringify(awsAnswer.body.status), /the aws provider is not configured on this hook server: set LC2_AWS_REGION/);
+    const parent = backupRequest('gcp', { provider: 'gcp', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } });
     const res = await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
     const ready = (res.body.status as { conditions: Array<{ type: string; reason: string; message: string }> }).conditions.find((c) => c.type === 'Ready')!;
     assert.equal(ready.reason, 'ProviderUnavailable');
-    assert.match(ready.message, /provider "aws" is not available in this release/);
+    assert.match(ready.message, /provider "gcp" is not available in this release/);
     assert.deepEqual(res.body.children, []);
   });
 });

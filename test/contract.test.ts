@@ -204,7 +204,7 @@ describe('HTTP level', () => {
     };
     const local = { image: 'x', storage: { kind: 'file' as const, root: '/nonexistent' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
     const shell = backupShell({ local }, failing, undefined, TEST_POLICY);
-    const broken = { ...shell, planner: () => { throw new Error('planner exploded'); } };
+    const broken = { ...shell, runtime: () => { throw new Error('planner exploded'); } };
     const app = createApp({ backup: broken, restore: restoreShell({ local }, failing, undefined, TEST_POLICY) });
     const server = createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

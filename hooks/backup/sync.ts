@@ -8,18 +8,29 @@ import { admission, type Admission } from './admission.ts';
 import type { Archive } from '../archive/store.ts';
 import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
-import type { BackupStepName, Observation } from '../../providers/types.ts';
-import type { BackupContext, BackupStepResult } from '../../providers/local/backup.ts';
+import type { BackupContext, BackupStep, BackupStepResult, Observation } from '../../providers/types.ts';
+import type { OperationStatus } from '../api.ts';
+import { dependentsOf, previousFull } from './incremental.ts';
 import type { KubeObject } from '../contract/types.ts';
 import { validateSpec } from '../validation/schema.ts';
+import { setCondition } from '../status/conditions.ts';
 import { decideBackup, type BackupObservations, type BackupPlanner, type ManifestCheck } from './machine.ts';
 import { isOwnBackupFolder } from './layout.ts';
 import type { Manifest } from './manifest.ts';
 
-export interface BackupShell {
-  planner(provider: string): BackupPlanner | { unavailable: string };
-  observeStep(step: BackupStepName, ctx: BackupContext, job: KubeObject | undefined): Promise<Observation<BackupStepResult>>;
+/** One provider as the backup shell uses it. */
+export interface BackupRuntime {
+  planner: BackupPlanner;
+  /** Where this provider's backups live: manifests are written and verified, folders deleted, here. */
   store: ObjectStore;
+  /** Starts (idempotently, by operation ID) and observes one step; `op.progress` is what the last sync recorded. */
+  observeStep(step: BackupStep, ctx: BackupContext, job: KubeObject | undefined, op: OperationStatus): Promise<Observation<BackupStepResult>>;
+  /** Deletes what the backup made outside its folder (an RDS snapshot); true once it is gone. */
+  deleteExternal?(parent: BackupRequest): Promise<boolean>;
+}
+
+export interface BackupShell {
+  runtime(provider: string): BackupRuntime | { unavailable: string };
   now(): string;
   /** Time budget for deleting a backup's objects in one finalize call. */
   deleteBudgetMs: number;
@@ -67,21 +78,31 @@ const MAX_ROUNDS = 6;
 export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupShell): Promise<SyncResponse> {
   const jobs = objectsOf(req.children, 'Job', 'batch/v1');
   const provider = typeof req.parent.spec?.provider === 'string' ? req.parent.spec.provider : '';
+  const runtime = shell.runtime(provider);
+  const rt = 'unavailable' in runtime ? undefined : runtime;
   const now = shell.now();
   const observations: BackupObservations = {};
   const gate = gateFor(req, shell.policy);
-  const archiving = !!shell.archive;
-  let decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now, gate, archiving });
+  const all = [...objectsOf(req.related, 'BackupRequest', API_VERSION).values()] as BackupRequest[];
+  const base = req.parent.spec?.documentLibrary?.incremental ? previousFull(req.parent, all) : undefined;
+  const decide = () => decideBackup({
+    parent: req.parent, existingChildren: new Set(jobs.keys()), planner: rt ? rt.planner : runtime as { unavailable: string },
+    observations, now, gate, archiving: !!shell.archive, ...(base ? { previousFull: base } : {}),
+  });
+  let decision = decide();
   for (let round = 0; decision.need && round < MAX_ROUNDS; round += 1) {
     const need = decision.need;
     if (need.kind === 'observeStep') {
       const job = need.step.children.map((c) => jobs.get(c.metadata.name)).find(Boolean);
-      observations.steps = { ...observations.steps, [need.step.name]: await observeSafely(() => shell.observeStep(need.step.name, need.ctx, job)) };
+      observations.steps = { ...observations.steps, [need.step.name]: await observeSafely(() => rt!.observeStep(need.step, need.ctx, job, need.op)) };
     } else if (need.kind === 'writeManifest') {
-      observations.manifest = await writeAndVerifyManifest(shell.store, need.bucket, need.key, need.manifest);
+      observations.manifest = await writeAndVerifyManifest(rt!.store, need.bucket, need.key, need.manifest);
     } else if (need.kind === 'deleteData') {
-      observations.dataDeleted = isOwnBackupFolder(need.location, req.parent.status?.backupId)
-        && await deleteBackupFolder(shell.store, need.location, shell.deleteBudgetMs);
+      // An incremental backup still refers to this one's data: it stays until they are gone.
+      const wait = dependentsOf(req.parent, all).length > 0 || !rt || !isOwnBackupFolder(need.location, req.parent.status?.backupId) ? 300
+        : await deleteBackupData(rt, req.parent, need.location, shell.deleteBudgetMs);
+      observations.dataDeleted = wait === 0;
+      if (wait > 0) observations.deleteRetryAfterSeconds = wait;
       // The history keeps the row and says when the data went (best effort).
       if (observations.dataDeleted && shell.archive && req.parent.metadata.uid) await shell.archive.markDeleted(req.parent.metadata.uid, now).catch(() => undefined);
     } else {
@@ -89,7 +110,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
         observations.archived = { ok: false, message: errorName(e) };
       }
     }
-    decision = decideBackup({ parent: req.parent, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations, now, gate, archiving });
+    decision = decide();
   }
   if (decision.need) throw new Error('backup decision did not settle: a bug in the state machine');
   return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}) };
@@ -128,10 +149,27 @@ export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: Bac
   if (policy !== 'Delete' || !status.location || !isOwnBackupFolder(status.location, status.backupId)) {
     return { status, children: [], finalized: true };
   }
+  const blocked = (reason: string, message: string, seconds: number): SyncResponse => ({
+    status: { ...status, conditions: setCondition(status.conditions, { type: 'Ready', status: 'False', reason, message }, shell.now(), req.parent.metadata.generation) },
+    children: [], finalized: false, resyncAfterSeconds: seconds,
+  });
   // Stop the Jobs first: a dump still running must not write after its folder was emptied.
   if (objectsOf(req.children, 'Job', 'batch/v1').size > 0) return { status, children: [], finalized: false, resyncAfterSeconds: 5 };
-  const done = await deleteBackupFolder(shell.store, status.location, shell.deleteBudgetMs);
-  return done ? { status, children: [], finalized: true } : { status, children: [], finalized: false, resyncAfterSeconds: 1 };
+  const dependents = dependentsOf(req.parent, [...objectsOf(req.related, 'BackupRequest', API_VERSION).values()] as BackupRequest[]);
+  if (dependents.length > 0) {
+    return blocked('DeletionWaitsForDependents', `deletionPolicy Delete: the data is kept while incremental backups refer to it (${dependents.slice(0, 5).join(', ')}${dependents.length > 5 ? ', ...' : ''})`, 300);
+  }
+  const runtime = shell.runtime(validated.ok ? validated.value.provider : '');
+  if ('unavailable' in runtime) return blocked('DeletionBlocked', `deletionPolicy Delete, but the data cannot be deleted: ${runtime.unavailable}`, 300);
+  const wait = await deleteBackupData(runtime, req.parent, status.location, shell.deleteBudgetMs);
+  return wait === 0 ? { status, children: [], finalized: true } : { status, children: [], finalized: false, resyncAfterSeconds: wait };
+}
+
+/** Everything one backup made: its folder (pages under a time budget), then what lives outside it. 0 = all gone, else seconds to wait. */
+async function deleteBackupData(rt: BackupRuntime, parent: BackupRequest, location: { bucket: string; prefix: string }, budgetMs: number): Promise<number> {
+  if (!await deleteBackupFolder(rt.store, location, budgetMs)) return 1;
+  // A provider refusing or throttling the deletion is asked again later, not in a tight loop.
+  return !rt.deleteExternal || await rt.deleteExternal(parent) ? 0 : 30;
 }
 
 /** Deletes one backup's folder in pages until it is empty (true) or the time budget is spent (false). */

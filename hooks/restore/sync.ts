@@ -1,6 +1,6 @@
 // The imperative shell around decideRestore (manifest reads, Job observation) plus the customize
 // hook that asks Metacontroller for the referenced BackupRequest.
-import type { BackupRequest, BackupTenant, RestoreRequest, RestoreRequestSpec, RestoreSource } from '../api.ts';
+import type { BackupRequest, BackupTenant, OperationStatus, RestoreRequest, RestoreRequestSpec } from '../api.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { restoreTenancyRefusal } from '../backup/tenancy.ts';
 import type { ServicePolicy } from '../backup/sync.ts';
@@ -8,18 +8,23 @@ import type { Archive } from '../archive/store.ts';
 import type { CustomizeResponse, KubeObject, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, objectsOf } from '../contract/objects.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
-import type { Observation, RestoreStepName } from '../../providers/types.ts';
-import type { RestoreStepResult } from '../../providers/local/restore.ts';
+import type { Observation, RestoreContext, RestoreStep, RestoreStepResult } from '../../providers/types.ts';
 import { schemaErrors } from '../validation/jsonSchemas.ts';
 import type { Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
 import type { ArchiveResult } from '../archive/step.ts';
 import { decideRestore, type ManifestRead, type RestoreInput, type RestorePlanner } from './machine.ts';
 
-export interface RestoreShell {
-  planner(provider: string): RestorePlanner | { unavailable: string };
-  observeStep(step: RestoreStepName, source: RestoreSource, job: KubeObject | undefined): Promise<Observation<RestoreStepResult>>;
+/** One provider as the restore shell uses it. */
+export interface RestoreRuntime {
+  planner: RestorePlanner;
+  /** Where this provider's backups (and their manifests) live. */
   store: ObjectStore;
+  observeStep(step: RestoreStep, ctx: RestoreContext, job: KubeObject | undefined, op: OperationStatus): Promise<Observation<RestoreStepResult>>;
+}
+
+export interface RestoreShell {
+  runtime(provider: string): RestoreRuntime | { unavailable: string };
   now(): string;
   policy: ServicePolicy;
   archive?: Archive;
@@ -44,15 +49,17 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
   const spec = validateSpec<RestoreRequestSpec>('RestoreRequest', req.parent.spec);
   const tenant = spec.ok ? objectsOf(req.related, 'BackupTenant', API_VERSION).get(spec.value.projectId) as BackupTenant | undefined : undefined;
   const refusal = spec.ok ? restoreTenancyRefusal(req.parent.metadata.namespace ?? '', spec.value, tenant, shell.policy.tenancy) : undefined;
+  const runtime = shell.runtime(provider);
+  const rt = 'unavailable' in runtime ? undefined : runtime;
   const input: RestoreInput = {
-    parent: req.parent, backup, existingChildren: new Set(jobs.keys()), planner: shell.planner(provider), observations: {}, now: shell.now(),
+    parent: req.parent, backup, existingChildren: new Set(jobs.keys()), planner: rt ? rt.planner : runtime as { unavailable: string }, observations: {}, now: shell.now(),
     ...(refusal ? { refusal } : {}), archiving: !!shell.archive,
   };
   let decision = decideRestore(input);
   for (let round = 0; decision.need && round < 6; round += 1) {
     const need = decision.need;
     if (need.kind === 'readManifest') {
-      input.observations = { ...input.observations, manifest: await readManifest(shell.store, need.bucket, need.key) };
+      input.observations = { ...input.observations, manifest: await readManifest(rt!.store, need.bucket, need.key) };
     } else if (need.kind === 'archive') {
       let archived: ArchiveResult;
       try { await shell.archive!.upsert(need.record); archived = { ok: true }; } catch (e) { archived = { ok: false, message: errorName(e) }; }
@@ -60,7 +67,7 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
     } else {
       const job = need.step.children.map((c) => jobs.get(c.metadata.name)).find(Boolean);
       let obs: Observation<RestoreStepResult>;
-      try { obs = await shell.observeStep(need.step.name, need.source, job); } catch (e) { obs = { state: 'running', message: `cannot read the step's result yet (${errorName(e)}); retrying` }; }
+      try { obs = await rt!.observeStep(need.step, need.ctx, job, need.op); } catch (e) { obs = { state: 'running', message: `cannot read the step's result yet (${errorName(e)}); retrying` }; }
       input.observations = { ...input.observations, steps: { ...input.observations.steps, [need.step.name]: obs } };
     }
     decision = decideRestore(input);

@@ -1,5 +1,6 @@
 // Hook server settings from the environment, with embedded defaults for a single machine.
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
+import type { AwsProviderConfig } from '../../providers/aws/config.ts';
 import type { StorageConfig } from '../../providers/storage/objectStore.ts';
 import type { ServicePolicy } from '../backup/sync.ts';
 
@@ -8,6 +9,8 @@ export interface ServerConfig {
   bodyLimit: string;
   storage: StorageConfig | undefined;
   local: LocalProviderConfig | undefined;
+  /** On when LC2_AWS_REGION is set. */
+  aws: AwsProviderConfig | undefined;
   policy: ServicePolicy;
   /** PostgreSQL URL of the archive, or a PGlite directory when no URL is set; undefined = off. */
   archive: { url?: string; dir: string } | undefined;
@@ -52,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     port: int(env, 'PORT', 8080),
     bodyLimit: env.LC2_BODY_LIMIT ?? '32mb',
     storage,
+    aws: awsFrom(env),
     local: storage && {
       image: env.LC2_TOOLS_IMAGE ?? 'ghcr.io/liferay-cloud/lc2-backup-tools:0.1.0',
       storage,
@@ -59,5 +63,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       activeDeadlineSeconds: int(env, 'LC2_JOB_DEADLINE_SECONDS', 86400),
       transfers: int(env, 'LC2_TRANSFERS', 32),
     },
+  };
+}
+
+const MiB = 1024 ** 2;
+
+function awsFrom(env: NodeJS.ProcessEnv): AwsProviderConfig | undefined {
+  const region = env.LC2_AWS_REGION;
+  if (!region) return undefined;
+  const threshold = int(env, 'LC2_AWS_MULTIPART_THRESHOLD_MB', 256) * MiB;
+  const partSize = int(env, 'LC2_AWS_PART_SIZE_MB', 128) * MiB;
+  // S3's limits: parts of 5 MiB to 5 GiB, a single CopyObject up to 5 GiB.
+  if (partSize < 5 * MiB || partSize > 5 * 1024 * MiB) throw new Error('LC2_AWS_PART_SIZE_MB must be between 5 and 5120');
+  if (threshold > 5 * 1024 * MiB) throw new Error('LC2_AWS_MULTIPART_THRESHOLD_MB must be at most 5120 (the CopyObject limit)');
+  const budget = int(env, 'LC2_AWS_STEP_BUDGET_MS', 15_000);
+  if (budget > 20_000) throw new Error('LC2_AWS_STEP_BUDGET_MS must stay well under the 30 s sync webhook timeout (at most 20000)');
+  return {
+    region,
+    ...(env.LC2_AWS_ENDPOINT ? { endpoint: env.LC2_AWS_ENDPOINT } : {}),
+    ...(env.LC2_AWS_EXPORT_ROLE_ARN ? { exportRoleArn: env.LC2_AWS_EXPORT_ROLE_ARN } : {}),
+    ...(env.LC2_AWS_EXPORT_KMS_KEY ? { exportKmsKeyId: env.LC2_AWS_EXPORT_KMS_KEY } : {}),
+    copy: { parallelism: Math.max(1, int(env, 'LC2_AWS_COPY_PARALLELISM', 32)), multipartThreshold: threshold, partSize, pageSize: Math.min(1000, Math.max(1, int(env, 'LC2_AWS_PAGE_SIZE', 250))) },
+    stepBudgetMs: budget,
+    callTimeoutMs: int(env, 'LC2_AWS_CALL_TIMEOUT_MS', 8_000),
   };
 }
