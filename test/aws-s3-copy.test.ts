@@ -1,6 +1,8 @@
 // The AWS provider's server-side document-library copy against moto S3, through a proxy that
-// counts the copy requests moto received: resumable across many syncs with a small time budget,
-// no object copied twice or missed, exclusions applied, the multipart path, replays, and faults.
+// counts the copy requests moto received: a library of 20,000 objects (LC2_TEST_COPY_FILES) copied
+// across many syncs with a small time budget - resumed from the cursor, no object copied twice or
+// missed, exclusions applied, every 50th object through the multipart path (threshold lowered) -
+// then replays, concurrency, large multipart objects and faults on one folder of it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -11,13 +13,17 @@ import { excluder } from '../providers/glob.ts';
 import { LIFERAY_GENERATED_PATTERNS } from '../providers/local/exclusions.ts';
 import { sampleDocumentLibrary } from '../demo/sample.ts';
 
-const OBJECTS = Number(process.env.LC2_TEST_COPY_FILES ?? 2000);
+const OBJECTS = Number(process.env.LC2_TEST_COPY_FILES ?? 20000);
 let server: S3Server;
 let proxy: S3Proxy;
 let direct: S3Client;
 let viaProxy: S3Client;
-const files = sampleDocumentLibrary(Math.round(OBJECTS / 1.9), () => 64);
+// Originals of 64 bytes, every 50th of 100 (above the lowered multipart threshold of 80).
+const files = sampleDocumentLibrary(Math.round(OBJECTS / 1.9), (i) => (i % 50 === 0 ? 100 : 64));
 const originals = files.filter((f) => !f.generated);
+/** One folder of the library (file entries 30100-30199) for the replay, concurrency and fault tests. */
+const FOLDER = 'document_library/20097/20121/301';
+const inFolder = originals.filter((f) => f.key.startsWith(FOLDER));
 
 const client = (endpoint: string, s: S3Server, maxAttempts = 3) => new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', maxAttempts, credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } });
 const spec = (destinationPrefix: string, over: Partial<CopySpec> = {}): CopySpec => ({
@@ -25,6 +31,7 @@ const spec = (destinationPrefix: string, over: Partial<CopySpec> = {}): CopySpec
   exclude: excluder(LIFERAY_GENERATED_PATTERNS), multipartThreshold: 5 * 1024 ** 3, partSize: 512 * 1024 ** 2, parallelism: 16, pageSize: 100, ...over,
 });
 const start: CopyProgress = { copied: 0, alreadyThere: 0, excluded: 0, bytes: 0 };
+const folder = (destinationPrefix: string, over: Partial<CopySpec> = {}) => spec(destinationPrefix, { sourcePrefix: FOLDER, ...over });
 
 async function keys(bucket: string, prefix: string): Promise<string[]> {
   const out: string[] = [];
@@ -54,15 +61,16 @@ describe(`S3 server-side copy (${files.length} objects)`, () => {
     proxy.copies.clear();
     let progress = start;
     let syncs = 0;
-    for (let done = false; !done; syncs += 1) ({ progress, done } = await copyStep(viaProxy, spec('retail/prd/b1/dl/'), progress, 150));
+    for (let done = false; !done; syncs += 1) ({ progress, done } = await copyStep(viaProxy, spec('retail/prd/b1/dl/', { multipartThreshold: 80, pageSize: 500 }), progress, 1000));
     assert.ok(syncs > 3, `resumed across ${syncs} syncs`);
     assert.equal(progress.copied, originals.length);
+    assert.equal(progress.bytes, originals.reduce((n, f) => n + f.body.length, 0));
     assert.equal(progress.excluded, files.length - originals.length);
     const copied = await keys('lc2-backups', 'retail/prd/b1/dl/');
     assert.deepEqual(copied, originals.map((f) => `retail/prd/b1/dl/${f.key.slice('document_library/'.length)}`).sort());
     assert.equal(proxy.copies.size, originals.length, 'one copy request path per original');
     assert.ok([...proxy.copies.values()].every((n) => n === 1), 'no object copied twice');
-    for (const f of originals.slice(0, 20)) {
+    for (const f of [...originals.slice(0, 20), ...originals.filter((o) => o.body.length === 100).slice(0, 20)]) {
       const body = await (await direct.send(new GetObjectCommand({ Bucket: 'lc2-backups', Key: `retail/prd/b1/dl/${f.key.slice('document_library/'.length)}` }))).Body!.transformToByteArray();
       assert.ok(Buffer.from(body).equals(f.body));
     }
@@ -71,22 +79,25 @@ describe(`S3 server-side copy (${files.length} objects)`, () => {
   it('a stale sync replayed 10 times from an old cursor copies nothing again', async () => {
     proxy.copies.clear();
     const stale = { ...start };
+    const b5 = (p: CopyProgress) => copyStep(viaProxy, folder('retail/prd/b5/dl/', { multipartThreshold: 80 }), p, 10_000);
+    for (let p = start, done = false; !done;) ({ progress: p, done } = await b5(p));
+    proxy.copies.clear();
     for (let i = 0; i < 10; i += 1) {
       let p = stale;
-      for (let done = false; !done;) ({ progress: p, done } = await copyStep(viaProxy, spec('retail/prd/b1/dl/'), p, 10_000));
+      for (let done = false; !done;) ({ progress: p, done } = await b5(p));
       assert.equal(p.copied, 0);
-      assert.equal(p.alreadyThere, originals.length);
+      assert.equal(p.alreadyThere, inFolder.length);
     }
     assert.equal(proxy.copies.size, 0);
   });
 
   it('two concurrent syncs of the same step both finish and leave exactly one copy of each object', async () => {
     proxy.copies.clear();
-    const run = async () => { let p = start; for (let done = false; !done;) ({ progress: p, done } = await copyStep(viaProxy, spec('retail/prd/b2/dl/', { pageSize: 50 }), p, 10_000)); return p; };
+    const run = async () => { let p = start; for (let done = false; !done;) ({ progress: p, done } = await copyStep(viaProxy, folder('retail/prd/b2/dl/', { pageSize: 10 }), p, 10_000)); return p; };
     const [a, b] = await Promise.all([run(), run()]);
-    assert.equal(a.copied + a.alreadyThere, originals.length);
-    assert.equal(b.copied + b.alreadyThere, originals.length);
-    assert.deepEqual((await keys('lc2-backups', 'retail/prd/b2/dl/')).length, originals.length);
+    assert.equal(a.copied + a.alreadyThere, inFolder.length);
+    assert.equal(b.copied + b.alreadyThere, inFolder.length);
+    assert.deepEqual((await keys('lc2-backups', 'retail/prd/b2/dl/')).length, inFolder.length);
   });
 
   it('objects above the multipart threshold are copied with UploadPartCopy, byte-identical', async () => {
@@ -116,12 +127,12 @@ describe(`S3 server-side copy (${files.length} objects)`, () => {
     let failures = 0;
     try {
       for (let done = false; !done;) {
-        try { ({ progress: p, done } = await copyStep(viaProxy, spec('retail/prd/b4/dl/'), p, 200)); } catch { failures += 1; /* the next sync resumes from the cursor */ }
+        try { ({ progress: p, done } = await copyStep(viaProxy, folder('retail/prd/b4/dl/', { pageSize: 10 }), p, 200)); } catch { failures += 1; /* the next sync resumes from the cursor */ }
         assert.ok(failures < 200, 'bounded retries');
       }
     } finally { proxy.faults.share = 0; }
     assert.ok(proxy.faults.seen > 0, 'faults were injected');
-    assert.deepEqual((await keys('lc2-backups', 'retail/prd/b4/dl/')).length, originals.length);
+    assert.deepEqual((await keys('lc2-backups', 'retail/prd/b4/dl/')).length, inFolder.length);
     assert.ok([...proxy.copies.values()].every((n) => n === 1), `no successful copy twice: ${JSON.stringify([...proxy.copies].filter(([, n]) => n > 1).slice(0, 3))}`);
   });
 });

@@ -1,9 +1,9 @@
-// RDS snapshots for the AWS provider (issue 4 groundwork). The snapshot identifier is derived from
+// RDS snapshots for the AWS provider. The snapshot identifier is derived from
 // the BackupRequest UID, so "start" repeated after a crash, a timeout or a stale read is a no-op:
 // "already exists" means started - after checking, by tag, that the snapshot is ours.
 import {
   RDSClient, CreateDBSnapshotCommand, CreateDBClusterSnapshotCommand, DescribeDBSnapshotsCommand, DescribeDBClusterSnapshotsCommand,
-  type Tag,
+  DeleteDBSnapshotCommand, DeleteDBClusterSnapshotCommand, type Tag,
 } from '@aws-sdk/client-rds';
 import type { Observation } from '../types.ts';
 
@@ -18,20 +18,36 @@ export interface SnapshotTarget { instanceId: string; cluster: boolean; snapshot
 export interface SnapshotResult { snapshotId: string; arn: string; allocatedStorageGb: number; createdAt: string }
 
 const tagList = (t: SnapshotTarget): Tag[] => Object.entries({ ...t.tags, [UID_TAG]: t.uid }).map(([Key, Value]) => ({ Key, Value }));
-const RETRYABLE = new Set(['ThrottlingException', 'Throttling', 'RequestLimitExceeded', 'TooManyRequestsException', 'InternalFailure', 'ServiceUnavailable', 'TimeoutError', 'InvalidDBInstanceStateFault', 'InvalidDBClusterStateFault']);
+const RETRYABLE = new Set([
+  'ThrottlingException', 'Throttling', 'RequestLimitExceeded', 'TooManyRequestsException', 'SlowDown', 'InternalFailure', 'InternalError',
+  'ServiceUnavailable', 'TimeoutError', 'AbortError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT',
+  'InvalidDBInstanceStateFault', 'InvalidDBClusterStateFault', 'InvalidDBSnapshotStateFault', 'InvalidDBClusterSnapshotStateFault',
+  'InvalidExportSourceStateFault', 'ExportTaskLimitReachedFault',
+]);
 
 export function classify(e: unknown): { reason: string; message: string; retryable: boolean } {
-  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const name = err.name ?? 'Error';
+  const err = e as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = err.code && /^E[A-Z]+$/.test(err.code) ? err.code : err.name ?? 'Error';
   const status = err.$metadata?.httpStatusCode ?? 0;
   const hints: Record<string, string> = {
     DBInstanceNotFoundFault: 'check spec.database.instanceId: no such RDS instance in this account and region',
     DBClusterNotFoundFault: 'check spec.database.instanceId: no such Aurora cluster in this account and region',
-    AccessDenied: 'the hook\'s IAM role lacks rds:CreateDBSnapshot/DescribeDBSnapshots (or the cluster equivalents)',
-    AccessDeniedException: 'the hook\'s IAM role lacks rds:CreateDBSnapshot/DescribeDBSnapshots (or the cluster equivalents)',
+    AccessDenied: 'access denied: the hook\'s IAM role lacks a permission listed in docs/aws.md',
+    AccessDeniedException: 'access denied: the hook\'s IAM role lacks a permission listed in docs/aws.md',
     SnapshotQuotaExceededFault: 'the account\'s manual snapshot quota is reached: delete old snapshots or raise the quota',
+    NoSuchBucket: 'a bucket named in the spec does not exist in this account and region: check spec.documentLibrary.sourceBucket/destinationBucket',
+    IamRoleNotFoundFault: 'the export role (spec.database.export.iamRoleArn or LC2_AWS_EXPORT_ROLE_ARN) does not exist',
+    IamRoleMissingPermissionsFault: 'the export role lacks s3:PutObject*/GetObject*/ListBucket/DeleteObject*/GetBucketLocation on the backup bucket',
+    KMSKeyNotAccessibleFault: 'the export KMS key is not usable by the hook\'s role (kms:CreateGrant, kms:DescribeKey)',
+    InvalidS3BucketFault: 'the backup bucket cannot receive the export (wrong region or name)',
+    DBInstanceAlreadyExistsFault: 'an instance with the restore\'s spec.database.instanceId already exists and was not made by this restore: choose a new identifier',
+    DBClusterAlreadyExistsFault: 'a cluster with the restore\'s spec.database.instanceId already exists and was not made by this restore: choose a new identifier',
+    DBSnapshotNotFoundFault: 'the backup\'s snapshot no longer exists in this account and region',
+    DBClusterSnapshotNotFoundFault: 'the backup\'s cluster snapshot no longer exists in this account and region',
   };
-  return { reason: name.replace(/Fault$|Exception$/, '') || 'Error', message: hints[name] ?? `${name}: ${err.message ?? ''}`.slice(0, 500), retryable: RETRYABLE.has(name) || status >= 500 || status === 429 };
+  // The provider's own message is kept (it names the missing permission or resource); it never holds credentials.
+  const detail = `${name}: ${err.message ?? ''}`.slice(0, 400);
+  return { reason: name.replace(/Fault$|Exception$/, '') || 'Error', message: hints[name] ? `${hints[name]} (${detail})` : detail, retryable: RETRYABLE.has(name) || status >= 500 || status === 429 };
 }
 
 /** Idempotent start. Throws on a snapshot of that name that belongs to someone else. */
@@ -73,4 +89,20 @@ export async function observeSnapshot(rds: RDSClient, t: SnapshotTarget, signal?
   }
   if (FAILED.has(status)) return { state: 'failed', reason: 'SnapshotFailed', message: `RDS snapshot ${t.snapshotId} is ${status}`, retryable: false };
   return { state: 'running', message: `RDS snapshot ${t.snapshotId} ${status || 'starting'}${s?.PercentProgress !== undefined ? `, ${s.PercentProgress}%` : ''}` };
+}
+
+/** Deletes this backup's snapshot (retention, deletionPolicy Delete); gone already counts as done. */
+export async function deleteSnapshot(rds: RDSClient, t: Pick<SnapshotTarget, 'snapshotId' | 'cluster' | 'uid'>, signal?: AbortSignal): Promise<void> {
+  const opts = signal ? { abortSignal: signal } : {};
+  try {
+    // Never delete a snapshot this backup did not make, whatever its name says.
+    const tags = await snapshotTags(rds, { ...t, instanceId: '', tags: {} });
+    if (tags[UID_TAG] !== t.uid) throw Object.assign(new Error(`snapshot ${t.snapshotId} is not tagged as this backup's; not deleting it`), { name: 'SnapshotOwnershipConflict' });
+    if (t.cluster) await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: t.snapshotId }), opts);
+    else await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: t.snapshotId }), opts);
+  } catch (e) {
+    const name = (e as { name?: string }).name;
+    if (name === 'DBSnapshotNotFoundFault' || name === 'DBClusterSnapshotNotFoundFault') return;
+    throw e;
+  }
 }

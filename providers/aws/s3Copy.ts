@@ -1,12 +1,15 @@
-// Server-side copy of a document library between S3 locations (AWS provider, issue 4 groundwork).
-// Resumable and exactly-once across syncs: work goes page by page in key order, the cursor (last
-// source key of a finished page) is what the caller keeps in status, and an object whose copy is
-// already there (same size and ETag, or the source ETag recorded on a multipart copy) is never
-// copied again - so a replayed or concurrent sync costs listings, not copies. Objects above the
-// multipart threshold are copied with UploadPartCopy; stale uploads of the same key are aborted.
+// Server-side copy of a document library between S3 locations (AWS provider). Nothing streams
+// through the hook. Resumable and exactly-once across syncs: work goes page by page in key order,
+// the cursor (last source key of a finished page) is what the caller keeps in status, and an object
+// whose copy is already there (same size and ETag, or the source ETag recorded on a multipart copy)
+// is never copied again - so a replayed or concurrent sync costs listings, not copies. Objects above
+// the multipart threshold, and multipart sources (whose ETag a single CopyObject would not keep),
+// are copied with UploadPartCopy; stale uploads of the same key are aborted. Incremental: an object
+// the base backup already holds unchanged is not copied; its relative key goes into a refs page.
+import { createHash } from 'node:crypto';
 import {
-  S3Client, ListObjectsV2Command, CopyObjectCommand, HeadObjectCommand, CreateMultipartUploadCommand,
-  UploadPartCopyCommand, CompleteMultipartUploadCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand,
+  S3Client, PutObjectCommand, ListObjectsV2Command, CopyObjectCommand, HeadObjectCommand, CreateMultipartUploadCommand,
+  UploadPartCopyCommand, CompleteMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand,
   type _Object,
 } from '@aws-sdk/client-s3';
 
@@ -21,14 +24,37 @@ export interface CopySpec {
   partSize: number;
   parallelism: number;
   pageSize: number;
+  /** Timeout of one S3 call; a copy call gets more (server-side copies of large parts take seconds). */
+  callTimeoutMs?: number;
+  /** Incremental: the base backup's copy (in the destination bucket) and where the refs pages go. */
+  base?: { prefix: string; refsPrefix: string };
 }
 
-export const DEFAULT_COPY = { multipartThreshold: 5 * 1024 ** 3, partSize: 512 * 1024 ** 2, parallelism: 32, pageSize: 250 };
+/** Parts of 128 MiB copy in about a second on S3, so one call never nears the webhook timeout. */
+export const DEFAULT_COPY = { multipartThreshold: 256 * 1024 ** 2, partSize: 128 * 1024 ** 2, parallelism: 32, pageSize: 250 };
 
-export interface CopyProgress { after?: string; copied: number; alreadyThere: number; excluded: number; bytes: number }
+export interface CopyProgress {
+  after?: string;
+  /** Copied by this backup / found already copied (a replay) / left out by the exclusions. */
+  copied: number; alreadyThere: number; excluded: number;
+  /** Bytes copied, and bytes found already copied. */
+  bytes: number; alreadyBytes?: number;
+  /** Incremental: held unchanged by the base backup. */
+  referenced?: number; referencedBytes?: number;
+}
 
 const SOURCE_ETAG = 'lc2-source-etag';
 const copySource = (bucket: string, key: string) => `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+
+type Send = S3Client['send'];
+/** Every call gets a timeout well under the webhook's; copies get a longer one. */
+function timed(s3: S3Client, ms = 10_000): { send: Send; copy: Send } {
+  const wrap = (t: number): Send => ((cmd: Parameters<Send>[0]) => s3.send(cmd, { abortSignal: AbortSignal.timeout(t) })) as Send;
+  return { send: wrap(ms), copy: wrap(ms * 2.5) };
+}
+
+/** A multipart source's ETag ("…-n") is not kept by CopyObject, so such objects are copied part by part. */
+const isMultipart = (spec: CopySpec, o: _Object) => (o.Size ?? 0) > spec.multipartThreshold || /-\d+"?$/.test(o.ETag ?? '');
 
 async function limit<T>(items: readonly T[], parallelism: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -37,12 +63,12 @@ async function limit<T>(items: readonly T[], parallelism: number, fn: (item: T) 
   }));
 }
 
-/** Destination objects under `prefix` after `startAfter` up to `last`, by key (prefix replacement keeps key order). */
-async function destinationRange(s3: S3Client, bucket: string, prefix: string, startAfter: string | undefined, last: string): Promise<Map<string, _Object>> {
+/** Objects under `prefix` after `startAfter` up to `last`, by key (prefix replacement keeps key order). */
+async function range(send: Send, bucket: string, prefix: string, startAfter: string | undefined, last: string): Promise<Map<string, _Object>> {
   const found = new Map<string, _Object>();
   let after = startAfter;
   for (;;) {
-    const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1000, ...(after ? { StartAfter: after } : {}) }));
+    const out = await send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1000, ...(after ? { StartAfter: after } : {}) }));
     const objects = out.Contents ?? [];
     for (const o of objects) if (o.Key! <= last) found.set(o.Key!, o);
     const lastKey = objects[objects.length - 1]?.Key;
@@ -51,82 +77,151 @@ async function destinationRange(s3: S3Client, bucket: string, prefix: string, st
   }
 }
 
-async function alreadyCopied(s3: S3Client, spec: CopySpec, source: _Object, destKey: string, existing: _Object | undefined): Promise<boolean> {
+const bare = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
+
+/** Whether `existing` (a copy made by us, here or in the base backup) holds exactly the source object. */
+async function sameObject(send: Send, spec: CopySpec, source: _Object, key: string, existing: _Object | undefined): Promise<boolean> {
   if (!existing || existing.Size !== source.Size) return false;
   if (existing.ETag === source.ETag) return true;
-  if ((source.Size ?? 0) <= spec.multipartThreshold) return false;
-  const head = await s3.send(new HeadObjectCommand({ Bucket: spec.destinationBucket, Key: destKey }));
-  return head.Metadata?.[SOURCE_ETAG] === source.ETag?.replace(/"/g, '');
+  if (!isMultipart(spec, source)) return false;
+  const head = await send(new HeadObjectCommand({ Bucket: spec.destinationBucket, Key: key }));
+  return head.Metadata?.[SOURCE_ETAG] === bare(source.ETag);
 }
 
-async function multipartCopy(s3: S3Client, spec: CopySpec, source: _Object, destKey: string): Promise<void> {
+async function multipartCopy(t: { send: Send; copy: Send }, spec: CopySpec, source: _Object, destKey: string): Promise<void> {
   const size = source.Size ?? 0;
   // A crashed earlier attempt may have left an upload behind: abort it, start clean.
-  const stale = await s3.send(new ListMultipartUploadsCommand({ Bucket: spec.destinationBucket, Prefix: destKey }));
+  const stale = await t.send(new ListMultipartUploadsCommand({ Bucket: spec.destinationBucket, Prefix: destKey }));
   for (const u of stale.Uploads ?? []) {
-    if (u.Key === destKey) await s3.send(new AbortMultipartUploadCommand({ Bucket: spec.destinationBucket, Key: destKey, UploadId: u.UploadId }));
+    if (u.Key === destKey) await t.send(new AbortMultipartUploadCommand({ Bucket: spec.destinationBucket, Key: destKey, UploadId: u.UploadId }));
   }
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({
-    Bucket: spec.destinationBucket, Key: destKey, Metadata: { [SOURCE_ETAG]: source.ETag?.replace(/"/g, '') ?? '' },
+  // The copy keeps the source's content type and metadata, plus the source ETag it was made from.
+  const src = await t.send(new HeadObjectCommand({ Bucket: spec.sourceBucket, Key: source.Key!, IfMatch: source.ETag }));
+  const { UploadId } = await t.send(new CreateMultipartUploadCommand({
+    Bucket: spec.destinationBucket, Key: destKey, ...(src.ContentType ? { ContentType: src.ContentType } : {}),
+    Metadata: { ...src.Metadata, [SOURCE_ETAG]: bare(source.ETag) },
   }));
   const ranges: Array<[number, number, number]> = [];
-  for (let start = 0, n = 1; start < size; start += spec.partSize, n += 1) ranges.push([n, start, Math.min(size, start + spec.partSize) - 1]);
+  for (let start = 0, n = 1; start < size || n === 1; start += spec.partSize, n += 1) ranges.push([n, start, Math.max(start, Math.min(size, start + spec.partSize) - 1)]);
   const parts: Array<{ PartNumber: number; ETag: string }> = [];
   try {
     await limit(ranges, Math.min(spec.parallelism, 8), async ([PartNumber, a, b]) => {
-      const out = await s3.send(new UploadPartCopyCommand({
+      const out = await t.copy(new UploadPartCopyCommand({
         Bucket: spec.destinationBucket, Key: destKey, UploadId, PartNumber,
-        CopySource: copySource(spec.sourceBucket, source.Key!), CopySourceRange: `bytes=${a}-${b}`, CopySourceIfMatch: source.ETag,
+        CopySource: copySource(spec.sourceBucket, source.Key!), ...(size > 0 ? { CopySourceRange: `bytes=${a}-${b}` } : {}), CopySourceIfMatch: source.ETag,
       }));
       parts.push({ PartNumber, ETag: out.CopyPartResult!.ETag! });
     });
     parts.sort((x, y) => x.PartNumber - y.PartNumber);
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: spec.destinationBucket, Key: destKey, UploadId, MultipartUpload: { Parts: parts } }));
+    await t.send(new CompleteMultipartUploadCommand({ Bucket: spec.destinationBucket, Key: destKey, UploadId, MultipartUpload: { Parts: parts } }));
   } catch (e) {
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: spec.destinationBucket, Key: destKey, UploadId })).catch(() => undefined);
+    await t.send(new AbortMultipartUploadCommand({ Bucket: spec.destinationBucket, Key: destKey, UploadId })).catch(() => undefined);
     throw e;
   }
 }
+
+/** One referenced object: relative key, size, source ETag (what decides the copy method on restore). */
+export type RefEntry = [string, number, string];
+
+/** Name of the refs page for a source extent: stable however often (or concurrently) the extent is redone. */
+export const refsPageKey = (refsPrefix: string, extent: string) =>
+  `${refsPrefix}${createHash('sha256').update(extent).digest('hex').slice(0, 32)}.json`;
 
 /**
  * Copies from `progress.after` on, page by page, until done or `budgetMs` is spent; returns the
  * new progress (a page is either wholly done - cursor moves past it - or repeated next time).
  */
 export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgress, budgetMs: number): Promise<{ progress: CopyProgress; done: boolean }> {
+  const t = timed(s3, spec.callTimeoutMs);
   const deadline = Date.now() + budgetMs;
   let p = { ...progress };
   for (;;) {
-    const page = await s3.send(new ListObjectsV2Command({
+    const page = await t.send(new ListObjectsV2Command({
       Bucket: spec.sourceBucket, Prefix: spec.sourcePrefix, MaxKeys: spec.pageSize, ...(p.after ? { StartAfter: p.after } : {}),
     }));
     const objects = page.Contents ?? [];
     if (objects.length === 0) return { progress: p, done: true };
     const relative = (k: string) => k.slice(spec.sourcePrefix.length);
     const included = objects.filter((o) => !spec.exclude(relative(o.Key!)));
-    const destKeys = included.map((o) => spec.destinationPrefix + relative(o.Key!));
-    const existing = destKeys.length
-      ? await destinationRange(s3, spec.destinationBucket, spec.destinationPrefix, p.after ? spec.destinationPrefix + relative(p.after) : undefined, destKeys[destKeys.length - 1]!)
-      : new Map<string, _Object>();
-    let copied = 0;
-    let already = 0;
-    let bytes = 0;
-    await limit(included, spec.parallelism, async (o) => {
-      const destKey = spec.destinationPrefix + relative(o.Key!);
-      if (await alreadyCopied(s3, spec, o, destKey, existing.get(destKey))) { already += 1; return; }
-      if ((o.Size ?? 0) > spec.multipartThreshold) await multipartCopy(s3, spec, o, destKey);
+    const lastRel = included.length ? relative(included[included.length - 1]!.Key!) : undefined;
+    const fromRel = p.after ? relative(p.after) : undefined;
+    const window = async (prefix: string) => (lastRel === undefined ? new Map<string, _Object>()
+      : range(t.send, spec.destinationBucket, prefix, fromRel !== undefined ? prefix + fromRel : undefined, prefix + lastRel));
+    const [existing, inBase] = await Promise.all([window(spec.destinationPrefix), spec.base ? window(spec.base.prefix) : Promise.resolve(new Map<string, _Object>())]);
+    const n = { copied: 0, already: 0, bytes: 0, alreadyBytes: 0, referenced: 0, referencedBytes: 0 };
+    const refs: RefEntry[] = [];
+    // Past the budget no new copy starts (those in flight finish), so a sync ends soon after it.
+    // At least one object per sync, so even a tiny budget always moves the cursor.
+    let firstSkipped = -1;
+    let begun = 0;
+    await limit(included.map((o, i) => [o, i] as const), spec.parallelism, async ([o, i]) => {
+      if (Date.now() >= deadline && begun > 0) { if (firstSkipped < 0 || i < firstSkipped) firstSkipped = i; return; }
+      begun += 1;
+      const rel = relative(o.Key!);
+      const destKey = spec.destinationPrefix + rel;
+      const size = o.Size ?? 0;
+      if (await sameObject(t.send, spec, o, destKey, existing.get(destKey))) { n.already += 1; n.alreadyBytes += size; return; }
+      if (spec.base && await sameObject(t.send, spec, o, spec.base.prefix + rel, inBase.get(spec.base.prefix + rel))) {
+        refs.push([rel, size, o.ETag ?? '']); n.referenced += 1; n.referencedBytes += size; return;
+      }
+      if (isMultipart(spec, o)) await multipartCopy(t, spec, o, destKey);
       else {
-        await s3.send(new CopyObjectCommand({
+        await t.copy(new CopyObjectCommand({
           Bucket: spec.destinationBucket, Key: destKey, CopySource: copySource(spec.sourceBucket, o.Key!), CopySourceIfMatch: o.ETag,
         }));
       }
-      copied += 1;
-      bytes += o.Size ?? 0;
+      n.copied += 1;
+      n.bytes += size;
     });
+    const stop = firstSkipped < 0 ? objects.length : objects.indexOf(included[firstSkipped]!);
+    if (spec.base && refs.length > 0) {
+      // Named by the extent it covers: a replay of a different extent never overwrites another's entries.
+      await t.send(new PutObjectCommand({
+        Bucket: spec.destinationBucket, Key: refsPageKey(spec.base.refsPrefix, `${objects[0]!.Key!}\n${objects[stop - 1]!.Key!}`),
+        Body: JSON.stringify(refs.sort((a, b) => (a[0] < b[0] ? -1 : 1))), ContentType: 'application/json',
+      }));
+    }
+    // The cursor moves past what is done: the whole page, or everything before the first skipped object.
+    const after = stop > 0 ? objects[stop - 1]!.Key! : p.after;
+    const excluded = objects.slice(0, stop).filter((o) => spec.exclude(relative(o.Key!))).length;
     p = {
-      after: objects[objects.length - 1]!.Key!, copied: p.copied + copied, alreadyThere: p.alreadyThere + already,
-      excluded: p.excluded + objects.length - included.length, bytes: p.bytes + bytes,
+      ...(after ? { after } : {}), copied: p.copied + n.copied, alreadyThere: p.alreadyThere + n.already,
+      excluded: p.excluded + excluded, bytes: p.bytes + n.bytes, alreadyBytes: (p.alreadyBytes ?? 0) + n.alreadyBytes,
+      ...(spec.base ? { referenced: (p.referenced ?? 0) + n.referenced, referencedBytes: (p.referencedBytes ?? 0) + n.referencedBytes } : {}),
     };
-    if (!page.IsTruncated) return { progress: p, done: true };
+    if (firstSkipped < 0 && !page.IsTruncated) return { progress: p, done: true };
+    if (Date.now() >= deadline) return { progress: p, done: false };
+  }
+}
+
+/**
+ * Restore of an incremental backup's referenced objects: for each refs page (in key order, the
+ * page key is the cursor) copy the named objects from the base backup. Re-copying a page after a
+ * crash overwrites identical bytes.
+ */
+export async function copyReferenced(
+  s3: S3Client, spec: CopySpec & { refsBucket: string; refsPrefix: string }, progress: CopyProgress, budgetMs: number,
+): Promise<{ progress: CopyProgress; done: boolean }> {
+  const t = timed(s3, spec.callTimeoutMs);
+  const deadline = Date.now() + budgetMs;
+  let p = { ...progress };
+  for (;;) {
+    const pages = await t.send(new ListObjectsV2Command({ Bucket: spec.refsBucket, Prefix: spec.refsPrefix, MaxKeys: 1, ...(p.after ? { StartAfter: p.after } : {}) }));
+    const pageKey = pages.Contents?.[0]?.Key;
+    if (!pageKey) return { progress: p, done: true };
+    const out = await t.send(new GetObjectCommand({ Bucket: spec.refsBucket, Key: pageKey }));
+    const entries = JSON.parse(await out.Body!.transformToString()) as RefEntry[];
+    let bytes = 0;
+    await limit(entries, spec.parallelism, async ([rel, size, etag]) => {
+      const source: _Object = { Key: spec.sourcePrefix + rel, Size: size, ETag: etag };
+      // Base copies made part by part carry a different ETag than the original: no source pinning there.
+      const head = await t.send(new HeadObjectCommand({ Bucket: spec.sourceBucket, Key: source.Key! }));
+      const pinned: _Object = { ...source, ETag: head.ETag };
+      if (isMultipart(spec, pinned)) await multipartCopy(t, spec, pinned, spec.destinationPrefix + rel);
+      else await t.copy(new CopyObjectCommand({ Bucket: spec.destinationBucket, Key: spec.destinationPrefix + rel, CopySource: copySource(spec.sourceBucket, source.Key!), CopySourceIfMatch: head.ETag }));
+      bytes += size;
+    });
+    p = { ...p, after: pageKey, copied: p.copied + entries.length, bytes: p.bytes + bytes };
     if (Date.now() >= deadline) return { progress: p, done: false };
   }
 }

@@ -1,12 +1,16 @@
-// A small HTTP proxy in front of the S3 server: counts copy requests per destination key (what
-// the server actually received) and, on demand, answers a share of requests with throttling
-// (503 SlowDown), 500s or a stall, to test retries without duplicates.
+// A small HTTP proxy in front of the S3 (and RDS) server: counts copy requests per destination key
+// and RDS actions (what the server actually received and accepted) and, on demand, answers a share
+// of requests with throttling (503 SlowDown), 500s or a dropped connection, to test retries
+// without duplicates.
 import { createServer, request, type Server } from 'node:http';
 
 export interface S3Proxy {
   endpoint: string;
   /** Copy requests (CopyObject and UploadPartCopy) that reached the server, per path. */
   copies: Map<string, number>;
+  /** RDS Query-API actions the server answered with 2xx (e.g. CreateDBSnapshot), and all it received. */
+  actions: Map<string, number>;
+  received: Map<string, number>;
   faults: { share: number; seen: number };
   close(): Promise<void>;
 }
@@ -16,29 +20,39 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
   const copies = new Map<string, number>();
   const faults = { share: 0, seen: 0 };
   let n = 0;
+  const actions = new Map<string, number>();
+  const received = new Map<string, number>();
+  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   const server: Server = createServer((req, res) => {
     n += 1;
     if (faults.share > 0 && (n * 7919) % 100 < faults.share * 100) {
       faults.seen += 1;
       const kind = n % 3;
+      req.resume();
       if (kind === 2) { setTimeout(() => res.destroy(), 50); return; } // a dropped connection
       res.writeHead(kind === 0 ? 503 : 500, { 'content-type': 'application/xml' });
       res.end(kind === 0 ? '<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'
         : '<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>');
       return;
     }
-    const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      if (req.method === 'PUT' && req.headers['x-amz-copy-source'] && (up.statusCode ?? 500) < 300) {
-        const path = (req.url ?? '').split('?')[0]!;
-        copies.set(path, (copies.get(path) ?? 0) + 1);
-      }
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const action = String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded') ? new URLSearchParams(body.toString()).get('Action') : null;
+      if (action) bump(received, action);
+      const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        const ok = (up.statusCode ?? 500) < 300;
+        if (ok && req.method === 'PUT' && req.headers['x-amz-copy-source']) bump(copies, (req.url ?? '').split('?')[0]!);
+        if (ok && action) bump(actions, action);
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      forward.on('error', () => res.destroy());
+      forward.end(body);
     });
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
-  return { endpoint: `http://127.0.0.1:${port}`, copies, faults, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return { endpoint: `http://127.0.0.1:${port}`, copies, actions, received, faults, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }

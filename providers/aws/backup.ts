@@ -1,0 +1,140 @@
+// The AWS provider's backup: an RDS (cluster) snapshot, optionally its export to S3, then a
+// server-side S3 copy of the document library. Nothing streams through the hook. Each step is
+// started idempotently by an identifier derived from the UID and observed on every sync; the copy
+// runs for a time budget per sync and keeps its cursor in the operation's progress.
+import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../hooks/api.ts';
+import { documentLibraryPrefix, refsPrefix } from '../../hooks/backup/layout.ts';
+import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem } from '../types.ts';
+import { excluder } from '../glob.ts';
+import { excludePatterns } from '../local/exclusions.ts';
+import type { AwsClients } from './clients.ts';
+import type { AwsProviderConfig } from './config.ts';
+import { classify, deleteSnapshot, observeSnapshot, snapshotIdentifier, startSnapshot, type SnapshotTarget } from './rds.ts';
+import { observeExport, startExport, type ExportTarget } from './rdsExport.ts';
+import { copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
+import { leasedStep } from './lease.ts';
+import { CancelExportTaskCommand } from '@aws-sdk/client-rds';
+
+export const TOOL = 'aws-sdk-js-v3';
+
+/** One sync's copy budget, its slowest call and a margin: a crashed holder's lease is free after this. */
+export const leaseTtlMs = (config: AwsProviderConfig) => config.stepBudgetMs + 2.5 * config.callTimeoutMs + 10_000;
+
+export function awsBackupProblems(config: AwsProviderConfig) {
+  return (spec: BackupRequestSpec): SpecProblem[] => {
+    const problems: SpecProblem[] = [];
+    if (spec.database.type !== 'snapshot') {
+      problems.push({ field: 'spec.database.type', message: 'the aws provider takes RDS snapshots (add spec.database.export for a portable copy); use "snapshot"' });
+    }
+    if (spec.database.instanceId.includes(':') || spec.database.instanceId.includes('.')) {
+      problems.push({ field: 'spec.database.instanceId', message: 'name the RDS instance (or Aurora cluster with cluster: true) by its identifier, not a host name' });
+    }
+    const exp = spec.database.export;
+    if (exp && !(exp.iamRoleArn ?? config.exportRoleArn)) problems.push({ field: 'spec.database.export.iamRoleArn', message: 'an export needs an IAM role for RDS to write to S3: set it here or LC2_AWS_EXPORT_ROLE_ARN on the hook server' });
+    if (exp && !(exp.kmsKeyId ?? config.exportKmsKeyId)) problems.push({ field: 'spec.database.export.kmsKeyId', message: 'an export needs a KMS key: set it here or LC2_AWS_EXPORT_KMS_KEY on the hook server' });
+    return problems;
+  };
+}
+
+const tags = (spec: BackupRequestSpec) => ({ 'lc2.backup.liferay.cloud/project': spec.projectId, 'lc2.backup.liferay.cloud/environment': spec.environment });
+
+export function awsBackupSteps(ctx: BackupContext): BackupStep[] {
+  return [
+    { name: 'snapshot', phase: 'SnapshotInProgress', operationId: snapshotIdentifier(ctx.uid), children: [] },
+    ...(ctx.spec.database.export ? [{ name: 'export' as const, phase: 'ExportInProgress' as const, operationId: snapshotIdentifier(ctx.uid, 'e'), children: [] }] : []),
+    { name: 'transfer', phase: 'TransferInProgress', operationId: snapshotIdentifier(ctx.uid, 't'), children: [] },
+  ];
+}
+
+const snapshotTarget = (ctx: Pick<BackupContext, 'uid' | 'spec'>, snapshotId = snapshotIdentifier(ctx.uid)): SnapshotTarget => ({
+  instanceId: ctx.spec.database.instanceId, cluster: !!ctx.spec.database.cluster, snapshotId, uid: ctx.uid, tags: tags(ctx.spec),
+});
+
+export const sourcePrefixOf = (spec: BackupRequestSpec) => {
+  const p = (spec.documentLibrary.sourcePrefix ?? '').replace(/\/+$/, '');
+  return p ? `${p}/` : '';
+};
+
+export function copySpecFor(ctx: BackupContext, config: AwsProviderConfig): CopySpec {
+  const { spec, location } = ctx;
+  return {
+    sourceBucket: spec.documentLibrary.sourceBucket, sourcePrefix: sourcePrefixOf(spec),
+    destinationBucket: location.bucket, destinationPrefix: documentLibraryPrefix(location),
+    exclude: excluder(excludePatterns(spec.documentLibrary.excludeGeneratedFiles, spec.documentLibrary.excludePatterns)),
+    ...config.copy, callTimeoutMs: config.callTimeoutMs,
+    ...(ctx.base ? { base: { prefix: ctx.base.prefix, refsPrefix: refsPrefix(location) } } : {}),
+  };
+}
+
+const progressOf = (op: OperationStatus): CopyProgress => {
+  const p = (op.progress ?? {}) as Partial<CopyProgress>;
+  return { copied: 0, alreadyThere: 0, excluded: 0, bytes: 0, ...p };
+};
+
+async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<BackupStepResult>> {
+  if (step.name === 'snapshot') {
+    const t = snapshotTarget(ctx);
+    if (!op.progress?.started) await startSnapshot(aws.rds, t, aws.signal());
+    const obs = await observeSnapshot(aws.rds, t, aws.signal());
+    if (obs.state !== 'done') return obs.state === 'running' ? { ...obs, progress: { started: true } } : obs;
+    const r = obs.result;
+    return { state: 'done', completedAt: r.createdAt, result: { database: {
+      engine: ctx.spec.database.engine, format: ctx.spec.database.cluster ? 'rds-cluster-snapshot' : 'rds-snapshot',
+      snapshotId: r.snapshotId, ...(r.arn ? { snapshotArn: r.arn } : {}), sizeBytes: r.allocatedStorageGb * 1024 ** 3, tool: TOOL,
+    } } };
+  }
+  if (step.name === 'export') {
+    const arn = ctx.database?.snapshotArn;
+    if (!arn) return { state: 'failed', reason: 'SnapshotArnMissing', message: 'the snapshot step recorded no ARN to export from', retryable: false };
+    const t: ExportTarget = {
+      taskId: step.operationId, snapshotArn: arn, bucket: ctx.location.bucket, prefix: `${ctx.location.prefix}export`,
+      iamRoleArn: ctx.spec.database.export?.iamRoleArn ?? config.exportRoleArn ?? '', kmsKeyId: ctx.spec.database.export?.kmsKeyId ?? config.exportKmsKeyId ?? '',
+    };
+    if (!op.progress?.started) await startExport(aws.rds, t, aws.signal());
+    const obs = await observeExport(aws.rds, t, aws.signal());
+    if (obs.state === 'done') return { state: 'done', completedAt: obs.completedAt, result: { databaseExport: obs.result } };
+    return obs.state === 'running' ? { ...obs, progress: { started: true } } : obs;
+  }
+  const spec = copySpecFor(ctx, config);
+  const { progress, done, busyUntil } = await leasedStep(aws.s3, ctx.location.bucket, `${ctx.location.prefix}results/transfer-progress`,
+    leaseTtlMs(config), config.callTimeoutMs, progressOf(op), (p) => p.after ?? '', (start) => copyStep(aws.s3, spec, start, config.stepBudgetMs));
+  const state = { ...progress } as Record<string, unknown>;
+  if (!done) {
+    return { state: 'running', progress: state, resyncAfterSeconds: busyUntil ? 5 : 1,
+      message: `${busyUntil ? 'another sync is copying; ' : ''}${progress.copied + progress.alreadyThere} objects copied (${progress.excluded} excluded${ctx.base ? `, ${progress.referenced ?? 0} unchanged since ${ctx.base.backupId}` : ''}), at ${progress.after ?? 'the start'}` };
+  }
+  const dl: DocumentLibraryResult = {
+    objectCount: progress.copied + progress.alreadyThere, totalBytes: progress.bytes + (progress.alreadyBytes ?? 0),
+    excludedPatterns: excludePatterns(ctx.spec.documentLibrary.excludeGeneratedFiles, ctx.spec.documentLibrary.excludePatterns),
+    tool: TOOL, copiedObjects: progress.copied, excludedObjects: progress.excluded,
+    ...(ctx.base ? { referencedObjects: progress.referenced ?? 0, referencedBytes: progress.referencedBytes ?? 0, base: ctx.base } : {}),
+  };
+  return { state: 'done', completedAt: new Date().toISOString(), result: { documentLibrary: dl } };
+}
+
+/** Provider errors become observations: transient ones retried with backoff, the rest a Failed with what to fix. */
+export async function observeAwsBackupStep(step: BackupStep, ctx: BackupContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<BackupStepResult>> {
+  try { return await observe(step, ctx, op, aws, config); } catch (e) {
+    const c = classify(e);
+    return { state: 'failed', reason: c.reason, message: c.message, retryable: c.retryable };
+  }
+}
+
+/** The snapshot lives outside the backup's folder; the export (under it) is cancelled if still running. */
+export async function deleteAwsExternal(parent: BackupRequest, aws: AwsClients): Promise<boolean> {
+  const uid = parent.metadata.uid ?? '';
+  const spec = parent.spec;
+  if (!uid || !spec) return true;
+  try {
+    const exportOp = parent.status?.operations?.export;
+    if (exportOp?.state === 'Running') {
+      await aws.rds.send(new CancelExportTaskCommand({ ExportTaskIdentifier: exportOp.id }), { abortSignal: aws.signal() })
+        .catch((e: unknown) => { if (!/NotFound|InvalidExportTaskState/.test((e as { name?: string }).name ?? '')) throw e; });
+    }
+    if (parent.status?.operations?.snapshot) await deleteSnapshot(aws.rds, { ...snapshotTarget({ uid, spec }, parent.status.operations.snapshot.id) }, aws.signal());
+    return true;
+  } catch (e) {
+    // Someone else's snapshot under our name is left alone; anything else is tried again.
+    return (e as { name?: string }).name === 'SnapshotOwnershipConflict';
+  }
+}

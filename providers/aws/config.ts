@@ -1,0 +1,15 @@
+// Settings of the AWS provider, read from the hook server's environment (hooks/server/config.ts).
+// Credentials are never configured here: the SDK's default chain finds them (IRSA in the cluster).
+export interface AwsProviderConfig {
+  region: string;
+  /** Tests only (moto): one endpoint for RDS and S3, path-style S3 addressing. */
+  endpoint?: string;
+  /** Defaults for spec.database.export. */
+  exportRoleArn?: string;
+  exportKmsKeyId?: string;
+  copy: { parallelism: number; multipartThreshold: number; partSize: number; pageSize: number };
+  /** Time one sync may spend copying before it records the cursor and asks to be called again. */
+  stepBudgetMs: number;
+  /** Timeout of one SDK call (copies get 2.5x), well under the 30 s webhook timeout. */
+  callTimeoutMs: number;
+}

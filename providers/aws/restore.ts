@@ -1,0 +1,97 @@
+// The AWS provider's restore: the backup's RDS snapshot into a NEW instance (or cluster), then a
+// server-side copy of its document library into a NEW bucket/prefix - this backup's own objects,
+// then (incremental backups) the objects its refs pages name in the base backup.
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { OperationStatus, RestoreRequestSpec } from '../../hooks/api.ts';
+import type { Observation, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../types.ts';
+import type { AwsClients } from './clients.ts';
+import type { AwsProviderConfig } from './config.ts';
+import { classify } from './rds.ts';
+import { restoreStep } from './rdsRestore.ts';
+import { copyReferenced, copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
+import { leaseTtlMs, TOOL } from './backup.ts';
+import { leasedStep, type Checkpoint } from './lease.ts';
+
+export function awsRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
+  const id = spec.database.instanceId;
+  return /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}$/.test(id) && !id.endsWith('-') ? [] : [{
+    field: 'spec.database.instanceId',
+    message: 'the NEW RDS identifier: 1-63 letters, digits or hyphens, starting with a letter, no "--", not ending in "-"',
+  }];
+}
+
+export function awsRestoreSteps(ctx: RestoreContext): RestoreStep[] {
+  return [
+    { name: 'database', phase: 'RestoringDatabase', operationId: `rds:${ctx.spec.database.instanceId.toLowerCase()}`, children: [] },
+    { name: 'documentLibrary', phase: 'RestoringDocumentLibrary', operationId: `s3:${ctx.spec.documentLibrary.destinationBucket}/${destPrefix(ctx.spec)}`, children: [] },
+  ];
+}
+
+const destPrefix = (spec: RestoreRequestSpec) => `${spec.documentLibrary.destinationPrefix.replace(/\/+$/, '')}/`;
+const empty: CopyProgress = { copied: 0, alreadyThere: 0, excluded: 0, bytes: 0 };
+interface RestoreCopyProgress { checked?: boolean; own?: CopyProgress; ownDone?: boolean; refs?: CopyProgress }
+
+async function exists(aws: AwsClients, bucket: string, key: string): Promise<boolean> {
+  try { await aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: aws.signal() }); return true; } catch (e) {
+    if (['NotFound', 'NoSuchKey'].includes((e as { name?: string }).name ?? '')) return false;
+    throw e;
+  }
+}
+
+async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<RestoreStepResult>> {
+  const { spec, source } = ctx;
+  if (step.name === 'database') {
+    if (!source.snapshotId) return { state: 'failed', reason: 'UnsupportedBackup', message: 'the backup has no RDS snapshot', retryable: false };
+    const obs = await restoreStep(aws.rds, {
+      instanceId: spec.database.instanceId.toLowerCase(), snapshotId: source.snapshotId, cluster: !!source.cluster, engine: source.engine, uid: ctx.uid,
+      tags: { 'lc2.backup.liferay.cloud/project': spec.projectId, 'lc2.backup.liferay.cloud/environment': spec.environment },
+      ...(spec.database.instanceClass ? { instanceClass: spec.database.instanceClass } : {}),
+      ...(spec.database.subnetGroupName ? { subnetGroupName: spec.database.subnetGroupName } : {}),
+    }, aws.signal());
+    return obs.state === 'done' ? { state: 'done', completedAt: obs.completedAt, result: { instanceId: obs.result.instanceId, tool: TOOL } } : obs;
+  }
+  const p = (op.progress ?? {}) as RestoreCopyProgress;
+  const dest = { destinationBucket: spec.documentLibrary.destinationBucket, destinationPrefix: destPrefix(spec) };
+  const checkpoint = `${source.resultsPrefix}documentLibrary-progress`;
+  if (!p.checked && !await exists(aws, source.bucket, `${checkpoint}.json`)) {
+    // Restores go into a NEW prefix: one that already holds data is refused unless approved (a
+    // saved checkpoint means the objects there are this restore's own).
+    const there = await aws.s3.send(new ListObjectsV2Command({ Bucket: dest.destinationBucket, Prefix: dest.destinationPrefix, MaxKeys: 1 }), { abortSignal: aws.signal() });
+    if ((there.KeyCount ?? 0) > 0 && !spec.approveOverwrite) {
+      return { state: 'failed', reason: 'TargetNotEmpty', message: `${dest.destinationBucket}/${dest.destinationPrefix} already holds objects; restore into a new prefix or set spec.approveOverwrite`, retryable: false };
+    }
+    return { state: 'running', progress: { checked: true }, resyncAfterSeconds: 1, message: 'target prefix is empty' };
+  }
+  const spec0: CopySpec = {
+    sourceBucket: source.bucket, sourcePrefix: source.documentLibraryPrefix, ...dest, exclude: () => false, ...config.copy, callTimeoutMs: config.callTimeoutMs,
+  };
+  // Own objects first, then (incremental backups) the referenced ones; one leased, checkpointed run per sync.
+  const rank = (q: RestoreCopyProgress) => `${q.ownDone ? 1 : 0}|${q.own?.after ?? ''}|${q.refs?.after ?? ''}`;
+  const run = async (q: RestoreCopyProgress): Promise<Checkpoint<RestoreCopyProgress>> => {
+    if (!q.ownDone) {
+      const r = await copyStep(aws.s3, spec0, q.own ?? empty, config.stepBudgetMs);
+      return { progress: { checked: true, own: r.progress, ownDone: r.done }, done: r.done && !source.base };
+    }
+    const r = await copyReferenced(aws.s3, { ...spec0, sourcePrefix: source.base!.prefix, refsBucket: source.bucket, refsPrefix: source.base!.refsPrefix }, q.refs ?? empty, config.stepBudgetMs);
+    return { progress: { ...q, refs: r.progress }, done: r.done };
+  };
+  const out = await leasedStep(aws.s3, source.bucket, checkpoint, leaseTtlMs(config), config.callTimeoutMs, p, rank, run);
+  const own = out.progress.own ?? empty;
+  const refs = out.progress.refs ?? empty;
+  const count = own.copied + own.alreadyThere + refs.copied;
+  const bytes = own.bytes + (own.alreadyBytes ?? 0) + refs.bytes;
+  if (!out.done) {
+    return { state: 'running', progress: out.progress as Record<string, unknown>, resyncAfterSeconds: out.busyUntil ? 5 : 1,
+      message: `${out.busyUntil ? 'another sync is copying; ' : ''}${count} objects copied${source.base ? ' (incl. unchanged ones from the base backup)' : ''}` };
+  }
+  return { state: 'done', completedAt: new Date().toISOString(), result: { objectCount: count, totalBytes: bytes, tool: TOOL } };
+}
+
+export async function observeAwsRestoreStep(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<RestoreStepResult>> {
+  try { return await observe(step, ctx, op, aws, config); } catch (e) {
+    const name = (e as { name?: string }).name;
+    if (name === 'TargetNotEmpty') return { state: 'failed', reason: 'TargetNotEmpty', message: (e as Error).message, retryable: false };
+    const c = classify(e);
+    return { state: 'failed', reason: c.reason, message: c.message, retryable: c.retryable };
+  }
+}

@@ -1,0 +1,265 @@
+// The AWS provider end to end against moto (RDS + S3), through two real hook server processes
+// (node hooks/main.ts, configured by environment like in the cluster) and a proxy in front of moto
+// that counts what moto received and accepted, and injects faults on demand. The test plays
+// Metacontroller (test/support/driver.ts) and sends every sync 10 times, concurrently, to both
+// processes: one snapshot, one export task, every object copied once.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { RDSClient, CreateDBInstanceCommand, DescribeDBSnapshotsCommand, DescribeDBInstancesCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
+import { startS3, type S3Server } from './support/processes.ts';
+import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
+import { startHookProcess, type HookProcess } from './support/hookProcess.ts';
+import { MetacontrollerDriver } from './support/driver.ts';
+import { backupRequest, restoreRequest } from './support/resources.ts';
+import { sampleDocumentLibrary, type SampleFile } from '../demo/sample.ts';
+import { schemaErrors } from '../hooks/validation/jsonSchemas.ts';
+import { UID_TAG } from '../providers/aws/rds.ts';
+import type { BackupRequest, BackupRequestStatus, RestoreRequestStatus } from '../hooks/api.ts';
+import type { KubeObject, SyncResponse } from '../hooks/contract/types.ts';
+import { API_VERSION, groupKey } from '../hooks/contract/objects.ts';
+
+let moto: S3Server;
+let proxy: S3Proxy;
+let hooks: HookProcess[] = [];
+let s3: S3Client;
+let rds: RDSClient;
+const files = sampleDocumentLibrary(300, (i) => 100 + (i % 5) * 700);
+const originals = () => files.filter((f) => !f.generated);
+const rel = (f: SampleFile) => f.key.slice('document_library/'.length);
+const ROLE = 'arn:aws:iam::123456789012:role/rds-s3-export';
+
+const awsBackup = (name: string, over: Record<string, unknown> = {}) => backupRequest(name, {
+  provider: 'aws',
+  database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db', export: { iamRoleArn: ROLE, kmsKeyId: 'alias/lc2-exports' } },
+  ...over,
+});
+
+async function keys(bucket: string, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    out.push(...(page.Contents ?? []).map((o) => o.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  return out.sort();
+}
+
+const body = async (bucket: string, key: string) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+
+let turn = 0;
+const driverFor = (parent: KubeObject, path: string, related: () => Record<string, Record<string, KubeObject>> = () => ({})) =>
+  new MetacontrollerDriver(parent, { hookUrl: () => hooks[turn++ % hooks.length]!.url, syncPath: path, secrets: {}, related });
+
+/** Metacontroller's loop, with every request also sent `replays` more times at once to both hook processes. */
+async function drive(d: MetacontrollerDriver, options: { replays?: number; honourBackoff?: boolean; maxSyncs?: number } = {}): Promise<string> {
+  const { replays = 9, honourBackoff = false, maxSyncs = 400 } = options;
+  const path = d.parent.kind === 'BackupRequest' ? '/backuprequest/sync' : '/restorerequest/sync';
+  for (let i = 0; i < maxSyncs; i += 1) {
+    const request = JSON.stringify(d.request());
+    const extra = Array.from({ length: replays }, (_, k) => fetch(`${hooks[k % hooks.length]!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: request })
+      .then(async (r) => { assert.equal(r.status, 200, `replay answered ${r.status}`); await r.arrayBuffer(); }));
+    const [answer] = await Promise.all([d.sync(), ...extra]) as [SyncResponse, ...unknown[]];
+    if (d.phase === 'Succeeded' || d.phase === 'Failed') return d.phase;
+    const wait = answer.resyncAfterSeconds ?? 0;
+    if (honourBackoff && wait > 1) await new Promise((r) => setTimeout(r, Math.min(wait, 12) * 1000));
+  }
+  throw new Error(`${d.parent.metadata.name} did not finish (phase ${d.phase}): ${JSON.stringify(d.status.conditions)}`);
+}
+
+before(async () => {
+  moto = await startS3();
+  if (moto.kind !== 'moto') return;
+  proxy = await startS3Proxy(moto.endpoint);
+  const credentials = { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey };
+  s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials });
+  rds = new RDSClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials });
+  for (const b of ['liferay-dl', 'lc2-backups', 'restored-dl']) await s3.send(new CreateBucketCommand({ Bucket: b }));
+  for (let i = 0; i < files.length; i += 32) {
+    await Promise.all(files.slice(i, i + 32).map((f) => s3.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: f.key, Body: f.body }))));
+  }
+  await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: 'retail-prd-db', Engine: 'postgres', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'liferay', MasterUserPassword: 'not-a-real-one-1' }));
+  // Credentials reach the processes the way the default AWS chain finds them; a small copy
+  // budget and page make the library take many syncs.
+  const env = {
+    LC2_AWS_REGION: 'us-east-1', LC2_AWS_ENDPOINT: proxy.endpoint, LC2_TENANCY: 'off',
+    AWS_ACCESS_KEY_ID: moto.accessKeyId, AWS_SECRET_ACCESS_KEY: moto.secretAccessKey,
+    LC2_AWS_STEP_BUDGET_MS: '150', LC2_AWS_PAGE_SIZE: '40', LC2_AWS_CALL_TIMEOUT_MS: '4000',
+  };
+  hooks = await Promise.all([startHookProcess(env), startHookProcess(env)]);
+});
+
+after(async () => {
+  await Promise.all(hooks.map((h) => h.stop()));
+  await proxy?.close();
+  await moto?.stop();
+});
+
+const relatedOf = (...backups: KubeObject[]) => () => ({ [groupKey('BackupRequest', API_VERSION)]: Object.fromEntries(backups.map((b) => [`${b.metadata.namespace}/${b.metadata.name}`, b])) });
+
+describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
+  let full: MetacontrollerDriver;
+
+  it('a BackupRequest, every sync sent 10 times to two processes: one snapshot, one export, each object copied once', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed (RDS needs it)'); return; }
+    proxy.copies.clear(); proxy.actions.clear();
+    full = driverFor(awsBackup('nightly-full'), '/backuprequest/sync');
+    assert.equal(await drive(full), 'Succeeded', JSON.stringify(full.status.conditions));
+    const status = full.status as BackupRequestStatus;
+    const uid = full.parent.metadata.uid!;
+
+    // One snapshot, tagged with project, environment and the resource UID; one export task.
+    assert.equal(proxy.actions.get('CreateDBSnapshot'), 1, `CreateDBSnapshot accepted ${proxy.actions.get('CreateDBSnapshot')}x (received ${proxy.received.get('CreateDBSnapshot')}x)`);
+    assert.equal(proxy.actions.get('StartExportTask'), 1);
+    const snaps = (await rds.send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: 'retail-prd-db', SnapshotType: 'manual' }))).DBSnapshots ?? [];
+    assert.equal(snaps.length, 1);
+    const tags = Object.fromEntries((snaps[0]!.TagList ?? []).map((x) => [x.Key, x.Value]));
+    assert.deepEqual(tags, { 'lc2.backup.liferay.cloud/project': 'retail', 'lc2.backup.liferay.cloud/environment': 'prd', [UID_TAG]: uid });
+    assert.equal(status.database?.snapshotId, snaps[0]!.DBSnapshotIdentifier);
+    const exportTask = (await rds.send(new DescribeExportTasksCommand({ ExportTaskIdentifier: status.operations!.export!.id }))).ExportTasks?.[0];
+    assert.equal(exportTask?.S3Bucket, 'lc2-backups');
+    assert.equal(exportTask?.IamRoleArn, ROLE);
+
+    // Exactly the non-generated objects, byte-identical, each copied once, over many syncs.
+    const dl = `${status.location!.prefix}dl/`;
+    assert.deepEqual(await keys('lc2-backups', dl), originals().map((f) => dl + rel(f)).sort());
+    assert.equal(proxy.copies.size, originals().length);
+    assert.ok([...proxy.copies.values()].every((n) => n === 1), 'no object copied twice');
+    for (const f of originals()) assert.ok((await body('lc2-backups', dl + rel(f))).equals(f.body), f.key);
+    assert.ok(full.syncs > 5, `the copy resumed across ${full.syncs} syncs`);
+    assert.equal(status.documentLibrary?.copiedObjects, originals().length);
+    assert.equal(status.documentLibrary?.excludedObjects, files.length - originals().length);
+    assert.equal(status.documentLibrary?.totalBytes, originals().reduce((n, f) => n + f.body.length, 0));
+
+    // The manifest validates and says where everything is.
+    const manifest = JSON.parse((await body('lc2-backups', status.manifest!.key)).toString());
+    assert.deepEqual(schemaErrors('manifest', manifest), []);
+    assert.equal(manifest.database.type, 'snapshot');
+    assert.equal(manifest.database.snapshotId, status.database?.snapshotId);
+    assert.equal(manifest.database.export.taskId, status.operations!.export!.id);
+    assert.equal(manifest.documentLibrary.objectCount, originals().length);
+  });
+
+  it('a RestoreRequest creates the NEW instance and copies the library into a NEW prefix; an existing instance is refused', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    const manifest = (full.status as BackupRequestStatus).manifest!;
+    const spec = (instanceId: string, prefix: string) => ({
+      provider: 'aws' as const, source: { manifest: { bucket: manifest.bucket, key: manifest.key } },
+      database: { instanceId, databaseName: 'lportal' }, documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: prefix },
+    });
+    const restore = driverFor(restoreRequest('restore-1', spec('retail-prd-restored', 'retail/prd-restored')), '/restorerequest/sync');
+    assert.equal(await drive(restore, { replays: 3 }), 'Succeeded', JSON.stringify(restore.status.conditions));
+    const instance = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'retail-prd-restored' }))).DBInstances?.[0];
+    assert.ok(instance, 'the new instance exists');
+    assert.equal(Object.fromEntries((instance.TagList ?? []).map((x) => [x.Key, x.Value]))[UID_TAG], restore.parent.metadata.uid);
+    assert.deepEqual(await keys('restored-dl', 'retail/prd-restored/'), originals().map((f) => `retail/prd-restored/${rel(f)}`).sort());
+    for (const f of originals().slice(0, 50)) assert.ok((await body('restored-dl', `retail/prd-restored/${rel(f)}`)).equals(f.body));
+    const rs = restore.status as RestoreRequestStatus;
+    assert.equal(rs.documentLibrary?.objectCount, originals().length);
+
+    // The source instance already exists and was not made by a restore: never touched.
+    const over = driverFor(restoreRequest('restore-2', spec('retail-prd-db', 'retail/prd-other')), '/restorerequest/sync');
+    assert.equal(await drive(over, { replays: 0 }), 'Failed');
+    const ready = (over.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
+    assert.equal(ready?.reason, 'TargetNotEmpty');
+    assert.match(ready?.message ?? '', /retail-prd-db already exists .*choose another spec.database.instanceId/);
+  });
+
+  it('incremental: unchanged objects are referenced, not copied; the restore still yields the whole library; the base waits for its dependents', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    const changed = originals()[3]!;
+    const added: SampleFile = { key: 'document_library/20097/20121/77777/1.0', body: Buffer.from('a new upload'), generated: false };
+    changed.body = Buffer.from('edited content');
+    for (const f of [changed, added]) await s3.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: f.key, Body: f.body }));
+    files.push(added);
+    proxy.copies.clear();
+    const parent = awsBackup('nightly-incr', { database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' },
+      documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: 'document_library/', destinationBucket: 'lc2-backups', incremental: true } });
+    parent.metadata.creationTimestamp = new Date().toISOString();
+    const incr = driverFor(parent, '/backuprequest/sync', relatedOf(full.parent));
+    assert.equal(await drive(incr, { replays: 3 }), 'Succeeded', JSON.stringify(incr.status.conditions));
+    const status = incr.status as BackupRequestStatus;
+    assert.equal(status.incrementalBase?.backupId, (full.status as BackupRequestStatus).backupId);
+    assert.equal(status.documentLibrary?.copiedObjects, 2, 'only the changed and the new object were copied');
+    assert.equal(status.documentLibrary?.referencedObjects, originals().length - 2);
+    assert.equal(proxy.copies.size, 2);
+    const manifest = JSON.parse((await body('lc2-backups', status.manifest!.key)).toString());
+    assert.deepEqual(schemaErrors('manifest', manifest), []);
+    assert.equal(manifest.documentLibrary.base.backupId, status.incrementalBase?.backupId);
+
+    const restore = driverFor(restoreRequest('restore-incr', {
+      provider: 'aws', source: { manifest: { bucket: 'lc2-backups', key: status.manifest!.key } },
+      database: { instanceId: 'retail-prd-incr', databaseName: 'lportal' }, documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: 'retail/prd-incr' },
+    }), '/restorerequest/sync');
+    assert.equal(await drive(restore, { replays: 2 }), 'Succeeded', JSON.stringify(restore.status.conditions));
+    assert.deepEqual(await keys('restored-dl', 'retail/prd-incr/'), originals().map((f) => `retail/prd-incr/${rel(f)}`).sort());
+    for (const f of originals()) assert.ok((await body('restored-dl', `retail/prd-incr/${rel(f)}`)).equals(f.body), f.key);
+
+    // Deleting the full backup (deletionPolicy Delete) waits while the incremental one refers to it.
+    const base = structuredClone(full.parent) as BackupRequest;
+    base.spec!.deletionPolicy = 'Delete';
+    base.metadata.deletionTimestamp = new Date().toISOString();
+    const finalizer = driverFor(base, '/backuprequest/finalize', relatedOf(base, incr.parent));
+    const answer = await finalizer.sync(true);
+    assert.equal(answer.finalized, false);
+    assert.match(JSON.stringify(finalizer.status.conditions), /DeletionWaitsForDependents/);
+    assert.ok((await keys('lc2-backups', (full.status as BackupRequestStatus).location!.prefix)).length > 0, 'nothing deleted');
+  });
+
+  it('deletionPolicy Delete removes exactly this backup: its prefix and its snapshot, nothing else', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    const doomed = driverFor(awsBackup('to-delete', { deletionPolicy: 'Delete', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } }), '/backuprequest/sync');
+    assert.equal(await drive(doomed, { replays: 0 }), 'Succeeded');
+    const st = doomed.status as BackupRequestStatus;
+    doomed.parent.metadata.deletionTimestamp = new Date().toISOString();
+    const others = await keys('lc2-backups', (full.status as BackupRequestStatus).location!.prefix);
+    let finalized = false;
+    for (let i = 0; i < 20 && !finalized; i += 1) finalized = (await doomed.sync(true)).finalized === true;
+    assert.ok(finalized);
+    assert.deepEqual(await keys('lc2-backups', st.location!.prefix), []);
+    const snaps = (await rds.send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: 'retail-prd-db', SnapshotType: 'manual' }))).DBSnapshots ?? [];
+    assert.ok(!snaps.some((s) => s.DBSnapshotIdentifier === st.database?.snapshotId), 'its snapshot is deleted');
+    assert.ok(snaps.some((s) => s.DBSnapshotIdentifier === (full.status as BackupRequestStatus).database?.snapshotId), 'other snapshots stay');
+    assert.deepEqual(await keys('lc2-backups', (full.status as BackupRequestStatus).location!.prefix), others, 'another backup is untouched');
+  });
+
+  it('with throttling, 500s and dropped connections on 10% of requests, the backup still succeeds without duplicates', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    proxy.copies.clear(); proxy.actions.clear();
+    proxy.faults.share = 0.1;
+    proxy.faults.seen = 0;
+    const d = driverFor(awsBackup('under-faults', { database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } }), '/backuprequest/sync');
+    try { assert.equal(await drive(d, { replays: 1, honourBackoff: true, maxSyncs: 600 }), 'Succeeded', JSON.stringify(d.status.conditions)); } finally { proxy.faults.share = 0; }
+    assert.ok(proxy.faults.seen > 20, `faults were injected (${proxy.faults.seen})`);
+    assert.equal(proxy.actions.get('CreateDBSnapshot'), 1);
+    assert.equal(proxy.copies.size, originals().length);
+    assert.ok([...proxy.copies.values()].every((n) => n === 1), `no object copied twice: ${JSON.stringify([...proxy.copies].filter(([, n]) => n > 1).slice(0, 3))}`);
+  });
+
+  it('a throttled provider is retried with backoff (attempts and notBefore in status, no call before it); a missing instance or bucket fails with what to fix', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    const d = driverFor(awsBackup('throttled', { database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } }), '/backuprequest/sync');
+    await d.sync(); // records the operation
+    proxy.faults.share = 1;
+    try { await d.sync(); } finally { proxy.faults.share = 0; }
+    const op = (d.status as BackupRequestStatus).operations!.snapshot!;
+    assert.equal(op.state, 'Running');
+    assert.equal(op.attempts, 1);
+    assert.ok(op.notBefore && Date.parse(op.notBefore) > Date.now(), 'backoff recorded');
+    const before = [...proxy.received.values()].reduce((a, b) => a + b, 0);
+    const answer = await d.sync();
+    assert.ok((answer.resyncAfterSeconds ?? 0) >= 1, 'resync at the end of the backoff');
+    assert.equal([...proxy.received.values()].reduce((a, b) => a + b, 0), before, 'no provider call before notBefore');
+    assert.match(JSON.stringify(d.status.conditions), /transient failure/);
+
+    const missing = driverFor(awsBackup('no-such-instance', { database: { engine: 'postgresql', type: 'snapshot', instanceId: 'no-such-db' } }), '/backuprequest/sync');
+    assert.equal(await drive(missing, { replays: 0 }), 'Failed');
+    assert.match(JSON.stringify(missing.status.conditions), /check spec.database.instanceId: no such RDS instance/);
+
+    const noBucket = driverFor(awsBackup('no-such-bucket', { database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' },
+      documentLibrary: { sourceBucket: 'no-such-dl', destinationBucket: 'lc2-backups' } }), '/backuprequest/sync');
+    assert.equal(await drive(noBucket, { replays: 0 }), 'Failed');
+    assert.match(JSON.stringify(noBucket.status.conditions), /NoSuchBucket/);
+  });
+});
