@@ -2,7 +2,9 @@
 import { benchHookSync } from './hook-sync.ts';
 import { benchLocalBackup } from './local-backup.ts';
 import { benchArchive } from './archive.ts';
+import { benchAwsCopy } from './aws-copy.ts';
 
 console.log(JSON.stringify({ hookSync: await benchHookSync(10) }, null, 2));
 console.log(JSON.stringify({ localBackup: await benchLocalBackup() }, null, 2));
 console.log(JSON.stringify({ archive: await benchArchive() }, null, 2));
+console.log(JSON.stringify({ awsCopy: await benchAwsCopy() }, null, 2));
