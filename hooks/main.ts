@@ -10,7 +10,6 @@ import type { ServerConfig } from './server/config.ts';
 import { connect } from './archive/db.ts';
 import { Archive } from './archive/store.ts';
 import { staticTokens } from './api/router.ts';
-import { kubernetesCreator, tokenReview } from './api/kubernetes.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /** The cluster's API when running in a Pod (or with KUBECONFIG set); the hooks themselves never need it. */
@@ -40,11 +39,14 @@ export async function startServer(config: ServerConfig): Promise<{ port: number;
   const now = () => new Date().toISOString();
   const sql = config.archive ? await connect(config.archive.url, config.archive.dir) : undefined;
   const archive = sql ? new Archive(sql) : undefined;
-  const kube = await kubernetesApi();
-  const authenticate = config.apiTokens || !kube ? staticTokens(config.apiTokens) : tokenReview(kube);
+  // Only the history API talks to the cluster (TokenReview, creating requests); without it, no client.
+  const kube = archive ? await kubernetesApi() : undefined;
+  // The Kubernetes client is most of a server's memory: loaded only when there is a cluster to talk to.
+  const k8s = kube ? await import('./api/kubernetes.ts') : undefined;
+  const authenticate = config.apiTokens || !kube || !k8s ? staticTokens(config.apiTokens) : k8s.tokenReview(kube);
   const app = createApp({
     backup: backupShell(settings, store, now, config.policy, archive), restore: restoreShell(settings, store, now, config.policy, archive),
-    bodyLimit: config.bodyLimit, ...(archive ? { history: { archive, authenticate, ...(kube ? { create: kubernetesCreator(kube) } : {}) } } : {}),
+    bodyLimit: config.bodyLimit, ...(archive ? { history: { archive, authenticate, ...(kube && k8s ? { create: k8s.kubernetesCreator(kube) } : {}) } } : {}),
   });
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;

@@ -31,8 +31,18 @@ const unavailable = (provider: string) => ({
 
 interface Runtimes { backup: Map<string, BackupRuntime>; restore: Map<string, RestoreRuntime> }
 
-/** Built once per server: cloud clients are shared by every sync. */
+const built = new WeakMap<ProviderSettings, WeakMap<ObjectStore, Runtimes>>();
+
+/** Built once per server (per settings and store): cloud clients are shared by every sync, backups and restores. */
 export function runtimes(settings: ProviderSettings, localStore: ObjectStore): Runtimes {
+  const cached = built.get(settings)?.get(localStore);
+  if (cached) return cached;
+  const made = buildRuntimes(settings, localStore);
+  built.set(settings, (built.get(settings) ?? new WeakMap()).set(localStore, made));
+  return made;
+}
+
+function buildRuntimes(settings: ProviderSettings, localStore: ObjectStore): Runtimes {
   const backup = new Map<string, BackupRuntime>();
   const restore = new Map<string, RestoreRuntime>();
   const local = settings.local;

@@ -7,7 +7,9 @@ import type { AwsProviderConfig } from './config.ts';
 export interface AwsClients { rds: RDSClient; s3: S3Client; signal(): AbortSignal }
 
 export function awsClients(config: AwsProviderConfig): AwsClients {
-  const common = { region: config.region, maxAttempts: 3, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
+  // A backstop for calls made without their own abort signal: no socket waits longer than a copy may.
+  const requestHandler = { connectionTimeout: config.callTimeoutMs, requestTimeout: Math.round(config.callTimeoutMs * 2.5) };
+  const common = { region: config.region, maxAttempts: 3, requestHandler, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
   return {
     rds: new RDSClient(common),
     s3: new S3Client({ ...common, ...(config.endpoint ? { forcePathStyle: true } : {}) }),
