@@ -22,6 +22,9 @@ const kib = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(readFileSync(`/pro
 /** utime + stime of a process, in seconds (clock ticks of 1/100 s). */
 const cpuOf = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
 
+/** The hook runs with the V8 options its image sets, so the RSS measured is the one that ships. */
+const imageNodeOptions = () => readFileSync(new URL('../images/hooks/Dockerfile', import.meta.url), 'utf8').match(/NODE_OPTIONS="([^"]*)"/)?.[1] ?? '';
+
 /** Runs a command through bash and returns its wall time and its children's CPU time (bash `times`). */
 function timed(command: string, env: NodeJS.ProcessEnv): { seconds: number; cpuSeconds: number } {
   const t0 = process.hrtime.bigint();
@@ -54,7 +57,7 @@ export async function benchAwsCopy(): Promise<Record<string, unknown>> {
     // Ours: the hook server, a BackupRequest synced back to back (as Metacontroller does on resyncAfterSeconds: 1).
     const port = await freePort();
     const hook = spawn(process.execPath, ['hooks/main.ts'], {
-      env: { ...env, PORT: String(port), LC2_AWS_REGION: 'us-east-1', LC2_AWS_ENDPOINT: moto.endpoint, LC2_LOG_LEVEL: 'error', LC2_TENANCY: 'off', LC2_ARCHIVE: 'off' }, stdio: 'ignore',
+      env: { ...env, NODE_OPTIONS: process.env.NODE_OPTIONS ?? imageNodeOptions(), PORT: String(port), LC2_AWS_REGION: 'us-east-1', LC2_AWS_ENDPOINT: moto.endpoint, LC2_LOG_LEVEL: 'error', LC2_TENANCY: 'off', LC2_ARCHIVE: 'off' }, stdio: 'ignore',
     });
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
     const rssStart = kib(hook.pid!, 'VmRSS');
@@ -76,6 +79,10 @@ export async function benchAwsCopy(): Promise<Record<string, unknown>> {
     await stopProcess(hook);
     const copied = (driver.status as { documentLibrary?: { objectCount: number } }).documentLibrary?.objectCount;
 
+    if (process.env.LC2_BENCH_AWS_BASELINES === 'off') {
+      return { data: { originals: originals.length, copiedByOurs: copied, phase: driver.phase }, ours: { seconds: +oursSeconds.toFixed(1), cpuSeconds: +oursCpu.toFixed(1) },
+        hookServerRss: { startMiB: +(rssStart / 1024).toFixed(1), peakMiB: +(rssPeak / 1024).toFixed(1) } };
+    }
     // rclone: one remote, so copies between its buckets are server-side; same exclusions, 32 transfers.
     const excludes = join(home, 'excludes.txt');
     writeFileSync(excludes, `${excludePatterns(true, []).join('\n')}\n`);
