@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { RDSClient, CreateDBInstanceCommand } from '@aws-sdk/client-rds';
-import { freePort, startS3, stopProcess, waitForHttp } from '../test/support/processes.ts';
+import { credentialEnv, freePort, startS3, stopProcess, waitForHttp } from '../test/support/processes.ts';
 import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { backupRequest } from '../test/support/resources.ts';
 import { sampleDocumentLibrary } from '../demo/sample.ts';
@@ -52,7 +52,7 @@ export async function benchAwsCopy(): Promise<Record<string, unknown>> {
     const originals = library.filter((f) => !f.generated);
     const bytes = originals.reduce((n, f) => n + f.body.length, 0);
     await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: 'bench-db', Engine: 'postgres', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'liferay', MasterUserPassword: 'not-a-real-one-1' }));
-    const env = { PATH: process.env.PATH, HOME: home, AWS_ACCESS_KEY_ID: moto.accessKeyId, AWS_SECRET_ACCESS_KEY: moto.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1' };
+    const env = { PATH: process.env.PATH, HOME: home, ...credentialEnv(moto), AWS_DEFAULT_REGION: 'us-east-1' };
 
     // Ours: the hook server, a BackupRequest synced back to back (as Metacontroller does on resyncAfterSeconds: 1).
     const port = await freePort();

@@ -5,9 +5,10 @@
 // processes: one snapshot, one export task, every object copied once.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { RDSClient, CreateDBInstanceCommand, DescribeDBSnapshotsCommand, DescribeDBInstancesCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
-import { startS3, type S3Server } from './support/processes.ts';
+import { credentialEnv, startS3, type S3Server } from './support/processes.ts';
+import { allKeys } from './support/s3Keys.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
 import { startHookProcess, type HookProcess } from './support/hookProcess.ts';
 import { MetacontrollerDriver } from './support/driver.ts';
@@ -35,16 +36,7 @@ const awsBackup = (name: string, over: Record<string, unknown> = {}) => backupRe
   ...over,
 });
 
-async function keys(bucket: string, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    out.push(...(page.Contents ?? []).map((o) => o.Key!));
-    token = page.NextContinuationToken;
-  } while (token);
-  return out.sort();
-}
+const keys = (bucket: string, prefix: string) => allKeys(s3, bucket, prefix);
 
 const body = async (bucket: string, key: string) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
 
@@ -84,7 +76,7 @@ before(async () => {
   // budget and page make the library take many syncs.
   const env = {
     LC2_AWS_REGION: 'us-east-1', LC2_AWS_ENDPOINT: proxy.endpoint, LC2_TENANCY: 'off',
-    AWS_ACCESS_KEY_ID: moto.accessKeyId, AWS_SECRET_ACCESS_KEY: moto.secretAccessKey,
+    ...credentialEnv(moto),
     LC2_AWS_STEP_BUDGET_MS: '150', LC2_AWS_PAGE_SIZE: '40', LC2_AWS_CALL_TIMEOUT_MS: '4000',
   };
   hooks = await Promise.all([startHookProcess(env), startHookProcess(env)]);

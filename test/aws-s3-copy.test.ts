@@ -5,8 +5,9 @@
 // then replays, concurrency, large multipart objects and faults on one folder of it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { startS3, type S3Server } from './support/processes.ts';
+import { allKeys } from './support/s3Keys.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
 import { copyStep, type CopyProgress, type CopySpec } from '../providers/aws/s3Copy.ts';
 import { excluder } from '../providers/glob.ts';
@@ -33,16 +34,7 @@ const spec = (destinationPrefix: string, over: Partial<CopySpec> = {}): CopySpec
 const start: CopyProgress = { copied: 0, alreadyThere: 0, excluded: 0, bytes: 0 };
 const folder = (destinationPrefix: string, over: Partial<CopySpec> = {}) => spec(destinationPrefix, { sourcePrefix: FOLDER, ...over });
 
-async function keys(bucket: string, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await direct.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    out.push(...(page.Contents ?? []).map((o) => o.Key!));
-    token = page.NextContinuationToken;
-  } while (token);
-  return out.sort();
-}
+const keys = (bucket: string, prefix: string) => allKeys(direct, bucket, prefix);
 
 before(async () => {
   server = await startS3();

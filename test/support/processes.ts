@@ -30,6 +30,9 @@ export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void
 
 export interface S3Server { kind: 'moto' | 'minio'; endpoint: string; accessKeyId: string; secretAccessKey: string; stop(): Promise<void> }
 
+/** The test server's keys as the default AWS credential chain reads them from the environment. */
+export const credentialEnv = (s: S3Server): Record<string, string> => ({ AWS_ACCESS_KEY_ID: s.accessKeyId, AWS_SECRET_ACCESS_KEY: s.secretAccessKey });
+
 /**
  * A real S3 server on a free loopback port: moto (preinstalled on the project's machines; it also
  * emulates RDS) or, where moto is missing, MinIO built by scripts/bootstrap.sh into .cache/bin.
