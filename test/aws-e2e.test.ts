@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { RDSClient, CreateDBInstanceCommand, DescribeDBSnapshotsCommand, DescribeDBInstancesCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
+import { RDSClient, CreateDBInstanceCommand, DeleteDBSnapshotCommand, DescribeDBSnapshotsCommand, DescribeDBInstancesCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
 import { credentialEnv, startS3, type S3Server } from './support/processes.ts';
 import { allKeys } from './support/s3Keys.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
@@ -214,6 +214,19 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
     assert.ok(!snaps.some((s) => s.DBSnapshotIdentifier === st.database?.snapshotId), 'its snapshot is deleted');
     assert.ok(snaps.some((s) => s.DBSnapshotIdentifier === (full.status as BackupRequestStatus).database?.snapshotId), 'other snapshots stay');
     assert.deepEqual(await keys('lc2-backups', (full.status as BackupRequestStatus).location!.prefix), others, 'another backup is untouched');
+  });
+
+  it('a snapshot that disappears before the manifest is written fails the backup instead of marking it Succeeded', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    const d = driverFor(awsBackup('lost-snapshot', { database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } }), '/backuprequest/sync');
+    for (let i = 0; i < 20 && d.phase !== 'TransferInProgress'; i += 1) await d.sync();
+    assert.equal(d.phase, 'TransferInProgress');
+    await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: (d.status as BackupRequestStatus).database!.snapshotId! }));
+    assert.equal(await drive(d, { replays: 0 }), 'Failed');
+    const ready = (d.status as BackupRequestStatus).conditions?.find((c) => c.type === 'Ready');
+    assert.equal(ready?.reason, 'VerificationFailed');
+    assert.match(ready?.message ?? '', /snapshot lc2-s-[a-f0-9]+: .*no longer exists/);
+    assert.equal((d.status as BackupRequestStatus).manifest, undefined);
   });
 
   it('with throttling, 500s and dropped connections on 10% of requests, the backup still succeeds without duplicates', async (t) => {

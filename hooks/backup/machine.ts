@@ -34,7 +34,7 @@ export type ManifestCheck = { ok: true } | { ok: false; message: string; retryab
 
 export type BackupNeed =
   | { kind: 'observeStep'; step: BackupStep; op: OperationStatus; ctx: BackupContext }
-  | { kind: 'writeManifest'; bucket: string; key: string; manifest: Manifest }
+  | { kind: 'writeManifest'; bucket: string; key: string; manifest: Manifest; ctx: BackupContext }
   | { kind: 'deleteData'; location: { bucket: string; prefix: string } }
   | { kind: 'archive'; record: ArchiveRecord };
 
@@ -175,7 +175,7 @@ export function decideBackup(input: BackupInput): BackupDecision {
   const invalid = schemaErrors('manifest', manifest);
   if (invalid.length > 0) return fail(status, 'ManifestInvalid', `manifest does not match schemas/manifest.v1.json: ${invalid.join('; ')}`, childrenFor(status.operations));
   const check = input.observations.manifest;
-  if (!check) return inFlight('GeneratingManifest', 'writing and verifying manifest.json', { kind: 'writeManifest', bucket: location!.bucket, key, manifest });
+  if (!check) return inFlight('GeneratingManifest', 'writing and verifying manifest.json', { kind: 'writeManifest', bucket: location!.bucket, key, manifest, ctx: { ...ctx!, ...(status.database ? { database: status.database } : {}) } });
   if (!check.ok) {
     if (check.retryable) return inFlight('GeneratingManifest', `verifying the backup: ${check.message}`);
     setOp('manifest', { ...manifestOp, state: 'Failed', completionTime: now, message: check.message });

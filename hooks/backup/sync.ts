@@ -27,6 +27,8 @@ export interface BackupRuntime {
   observeStep(step: BackupStep, ctx: BackupContext, job: KubeObject | undefined, op: OperationStatus): Promise<Observation<BackupStepResult>>;
   /** Deletes what the backup made outside its folder (an RDS snapshot); true once it is gone. */
   deleteExternal?(parent: BackupRequest): Promise<boolean>;
+  /** Before Succeeded: what lives outside the folder is still there (the snapshot is available). */
+  verifyExternal?(ctx: BackupContext): Promise<ManifestCheck>;
 }
 
 export interface BackupShell {
@@ -96,7 +98,8 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
       const job = need.step.children.map((c) => jobs.get(c.metadata.name)).find(Boolean);
       observations.steps = { ...observations.steps, [need.step.name]: await observeSafely(() => rt!.observeStep(need.step, need.ctx, job, need.op)) };
     } else if (need.kind === 'writeManifest') {
-      observations.manifest = await writeAndVerifyManifest(rt!.store, need.bucket, need.key, need.manifest);
+      const external = rt!.verifyExternal ? await rt!.verifyExternal(need.ctx) : { ok: true as const };
+      observations.manifest = external.ok ? await writeAndVerifyManifest(rt!.store, need.bucket, need.key, need.manifest) : external;
     } else if (need.kind === 'deleteData') {
       // An incremental backup still refers to this one's data: it stays until they are gone.
       const wait = dependentsOf(req.parent, all).length > 0 || !rt || !isOwnBackupFolder(need.location, req.parent.status?.backupId) ? 300

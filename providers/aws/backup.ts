@@ -3,6 +3,7 @@
 // started idempotently by an identifier derived from the UID and observed on every sync; the copy
 // runs for a time budget per sync and keeps its cursor in the operation's progress.
 import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../hooks/api.ts';
+import type { ManifestCheck } from '../../hooks/backup/machine.ts';
 import { documentLibraryPrefix, refsPrefix } from '../../hooks/backup/layout.ts';
 import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem } from '../types.ts';
 import { excluder } from '../glob.ts';
@@ -136,5 +137,19 @@ export async function deleteAwsExternal(parent: BackupRequest, aws: AwsClients):
   } catch (e) {
     // Someone else's snapshot under our name is left alone; anything else is tried again.
     return (e as { name?: string }).name === 'SnapshotOwnershipConflict';
+  }
+}
+
+/** The snapshot recorded in status still exists and is available (checked before Succeeded). */
+export async function verifyAwsSnapshot(ctx: BackupContext, aws: AwsClients): Promise<ManifestCheck> {
+  const id = ctx.database?.snapshotId;
+  if (!id) return { ok: false, retryable: false, message: 'no snapshot recorded for this backup' };
+  try {
+    const obs = await observeSnapshot(aws.rds, snapshotTarget(ctx, id), aws.signal());
+    if (obs.state === 'done') return { ok: true };
+    return obs.state === 'failed' ? { ok: false, retryable: false, message: obs.message } : { ok: false, retryable: true, message: obs.message ?? `snapshot ${id} is not available` };
+  } catch (e) {
+    const c = classify(e);
+    return { ok: false, retryable: c.retryable, message: `snapshot ${id}: ${c.message}` };
   }
 }
