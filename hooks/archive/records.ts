@@ -29,29 +29,35 @@ export interface ArchiveRecord {
 
 const seconds = (a?: string | null, b?: string | null) => (a && b ? (Date.parse(b) - Date.parse(a)) / 1000 : null);
 
-export function backupRecord(br: BackupRequest, deletedAt: string | null = null): ArchiveRecord {
-  const s = br.status ?? {};
+type Tracked = BackupRequest | RestoreRequest;
+
+/** What both kinds record the same way: identity, spec fields, phase and Ready, times. */
+function common(r: Tracked): Omit<ArchiveRecord, 'kind' | 'databaseBytes' | 'dlObjects' | 'dlBytes' | 'manifestBucket' | 'manifestKey' | 'deletedAt'> {
+  const s = r.status ?? {};
   const ready = s.conditions?.find((c) => c.type === 'Ready');
   return {
-    uid: br.metadata.uid ?? '', kind: 'BackupRequest', namespace: br.metadata.namespace ?? '', name: br.metadata.name,
-    backupId: s.backupId ?? null, projectId: br.spec?.projectId ?? '', environment: br.spec?.environment ?? '', provider: br.spec?.provider ?? '',
-    phase: s.phase ?? 'Pending', reason: ready?.reason ?? null, message: ready?.message ?? null, initiator: br.spec?.initiator ?? null,
-    startedAt: s.startTime ?? null, completedAt: s.completionTime ?? null, durationSeconds: seconds(s.startTime, s.completionTime),
+    uid: r.metadata.uid ?? '', namespace: r.metadata.namespace ?? '', name: r.metadata.name,
+    backupId: s.backupId ?? null, projectId: r.spec?.projectId ?? '', environment: r.spec?.environment ?? '', provider: r.spec?.provider ?? '',
+    phase: s.phase ?? 'Pending', reason: ready?.reason ?? null, message: ready?.message ?? null, initiator: r.spec?.initiator ?? null,
+    startedAt: s.startTime ?? null, completedAt: s.completionTime ?? null, durationSeconds: seconds(s.startTime, s.completionTime), source: 'cluster',
+  };
+}
+
+export function backupRecord(br: BackupRequest, deletedAt: string | null = null): ArchiveRecord {
+  const s = br.status ?? {};
+  return {
+    ...common(br), kind: 'BackupRequest',
     databaseBytes: s.database?.sizeBytes ?? null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
-    manifestBucket: s.manifest?.bucket ?? null, manifestKey: s.manifest?.key ?? null, deletedAt, source: 'cluster',
+    manifestBucket: s.manifest?.bucket ?? null, manifestKey: s.manifest?.key ?? null, deletedAt,
   };
 }
 
 export function restoreRecord(rr: RestoreRequest): ArchiveRecord {
   const s = rr.status ?? {};
-  const ready = s.conditions?.find((c) => c.type === 'Ready');
   return {
-    uid: rr.metadata.uid ?? '', kind: 'RestoreRequest', namespace: rr.metadata.namespace ?? '', name: rr.metadata.name,
-    backupId: s.backupId ?? null, projectId: rr.spec?.projectId ?? '', environment: rr.spec?.environment ?? '', provider: rr.spec?.provider ?? '',
-    phase: s.phase ?? 'Pending', reason: ready?.reason ?? null, message: ready?.message ?? null, initiator: rr.spec?.initiator ?? null,
-    startedAt: s.startTime ?? null, completedAt: s.completionTime ?? null, durationSeconds: seconds(s.startTime, s.completionTime),
+    ...common(rr), kind: 'RestoreRequest',
     databaseBytes: null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
-    manifestBucket: s.source?.manifest.bucket ?? null, manifestKey: s.source?.manifest.key ?? null, deletedAt: null, source: 'cluster',
+    manifestBucket: s.source?.manifest.bucket ?? null, manifestKey: s.source?.manifest.key ?? null, deletedAt: null,
   };
 }
 

@@ -153,7 +153,7 @@ export function decideBackup(input: BackupInput): BackupDecision {
     const wait = waitSeconds(op, now);
     if (wait > 0) return { ...inFlight(step.phase, `${doing(op.id)}: waiting ${wait}s after a transient failure (attempt ${op.attempts ?? 0})`), resyncAfterSeconds: wait };
     const obs = input.observations.steps?.[step.name];
-    if (!obs) return inFlight(step.phase, doing(op.id), { kind: 'observeStep', step, op, ctx: { ...ctx!, ...(status.database ? { database: status.database } : {}) } });
+    if (!obs) return inFlight(step.phase, doing(op.id), { kind: 'observeStep', step, op, ctx: withResults(ctx!, status) });
     const next = advance(op, obs, now, uid);
     setOp(step.name, next.op);
     if (next.kind === 'failed') return fail(status, next.reason, `${step.name} failed: ${next.message}`, childrenFor(status.operations));
@@ -175,7 +175,7 @@ export function decideBackup(input: BackupInput): BackupDecision {
   const invalid = schemaErrors('manifest', manifest);
   if (invalid.length > 0) return fail(status, 'ManifestInvalid', `manifest does not match schemas/manifest.v1.json: ${invalid.join('; ')}`, childrenFor(status.operations));
   const check = input.observations.manifest;
-  if (!check) return inFlight('GeneratingManifest', 'writing and verifying manifest.json', { kind: 'writeManifest', bucket: location!.bucket, key, manifest, ctx: { ...ctx!, ...(status.database ? { database: status.database } : {}) } });
+  if (!check) return inFlight('GeneratingManifest', 'writing and verifying manifest.json', { kind: 'writeManifest', bucket: location!.bucket, key, manifest, ctx: withResults(ctx!, status) });
   if (!check.ok) {
     if (check.retryable) return inFlight('GeneratingManifest', `verifying the backup: ${check.message}`);
     setOp('manifest', { ...manifestOp, state: 'Failed', completionTime: now, message: check.message });
@@ -195,6 +195,9 @@ export function decideBackup(input: BackupInput): BackupDecision {
     children: childrenFor(status.operations),
   };
 }
+
+/** The step context plus what finished steps recorded (the export step exports that snapshot). */
+const withResults = (ctx: BackupContext, status: BackupRequestStatus): BackupContext => (status.database ? { ...ctx, database: status.database } : ctx);
 
 const DAY = 86_400_000;
 const MAX_WAIT_SECONDS = 86_400;

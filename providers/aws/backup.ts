@@ -86,7 +86,7 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
   }
   if (step.name === 'export') {
     const arn = ctx.database?.snapshotArn;
-    if (!arn) return { state: 'failed', reason: 'SnapshotArnMissing', message: 'the snapshot step recorded no ARN to export from', retryable: false };
+    if (!arn) return { state: 'failed', reason: 'SnapshotArnMissing', message: 'the snapshot step recorded no snapshot ARN to export from; create a new BackupRequest (this one cannot export)', retryable: false };
     const t: ExportTarget = {
       taskId: step.operationId, snapshotArn: arn, bucket: ctx.location.bucket, prefix: `${ctx.location.prefix}export`,
       iamRoleArn: ctx.spec.database.export?.iamRoleArn ?? config.exportRoleArn ?? '', kmsKeyId: ctx.spec.database.export?.kmsKeyId ?? config.exportKmsKeyId ?? '',
@@ -132,7 +132,7 @@ export async function deleteAwsExternal(parent: BackupRequest, aws: AwsClients):
       await aws.rds.send(new CancelExportTaskCommand({ ExportTaskIdentifier: exportOp.id }), { abortSignal: aws.signal() })
         .catch((e: unknown) => { if (!/NotFound|InvalidExportTaskState/.test((e as { name?: string }).name ?? '')) throw e; });
     }
-    if (parent.status?.operations?.snapshot) await deleteSnapshot(aws.rds, { ...snapshotTarget({ uid, spec }, parent.status.operations.snapshot.id) }, aws.signal());
+    if (parent.status?.operations?.snapshot) await deleteSnapshot(aws.rds, snapshotTarget({ uid, spec }, parent.status.operations.snapshot.id), aws.signal());
     return true;
   } catch (e) {
     // Someone else's snapshot under our name is left alone; anything else is tried again.

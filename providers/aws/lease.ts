@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 interface LeaseBody { holder: string; until: string }
-export type Leased<T> = { held: true; value: T } | { held: false; until: string };
+type Leased<T> = { held: true; value: T } | { held: false; until: string };
 
 const isName = (e: unknown, ...names: string[]) => names.includes((e as { name?: string }).name ?? '');
 
-export async function withLease<T>(s3: S3Client, bucket: string, key: string, ttlMs: number, timeoutMs: number, fn: () => Promise<T>): Promise<Leased<T>> {
+async function withLease<T>(s3: S3Client, bucket: string, key: string, ttlMs: number, timeoutMs: number, fn: () => Promise<T>): Promise<Leased<T>> {
   const opts = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
   let etag: string | undefined;
   try {

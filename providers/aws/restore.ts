@@ -62,17 +62,17 @@ async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStat
     }
     return { state: 'running', progress: { checked: true }, resyncAfterSeconds: 1, message: 'target prefix is empty' };
   }
-  const spec0: CopySpec = {
+  const ownCopy: CopySpec = {
     sourceBucket: source.bucket, sourcePrefix: source.documentLibraryPrefix, ...dest, exclude: () => false, ...config.copy, callTimeoutMs: config.callTimeoutMs,
   };
   // Own objects first, then (incremental backups) the referenced ones; one leased, checkpointed run per sync.
   const rank = (q: RestoreCopyProgress) => `${q.ownDone ? 1 : 0}|${q.own?.after ?? ''}|${q.refs?.after ?? ''}`;
   const run = async (q: RestoreCopyProgress): Promise<Checkpoint<RestoreCopyProgress>> => {
     if (!q.ownDone) {
-      const r = await copyStep(aws.s3, spec0, q.own ?? empty, config.stepBudgetMs);
+      const r = await copyStep(aws.s3, ownCopy, q.own ?? empty, config.stepBudgetMs);
       return { progress: { checked: true, own: r.progress, ownDone: r.done }, done: r.done && !source.base };
     }
-    const r = await copyReferenced(aws.s3, { ...spec0, sourcePrefix: source.base!.prefix, refsBucket: source.bucket, refsPrefix: source.base!.refsPrefix }, q.refs ?? empty, config.stepBudgetMs);
+    const r = await copyReferenced(aws.s3, { ...ownCopy, sourcePrefix: source.base!.prefix, refsBucket: source.bucket, refsPrefix: source.base!.refsPrefix }, q.refs ?? empty, config.stepBudgetMs);
     return { progress: { ...q, refs: r.progress }, done: r.done };
   };
   const out = await leasedStep(aws.s3, source.bucket, checkpoint, leaseTtlMs(config), config.callTimeoutMs, p, rank, run);
