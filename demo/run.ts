@@ -37,7 +37,7 @@ const originals = library.filter((f) => !f.generated).length;
 say(`   ${library.length} files: ${originals} originals, ${library.length - originals} generated previews/thumbnails/adaptive renditions`);
 
 // One machine, one tenant: the tenant boundary (BackupTenant objects) needs a cluster.
-const server = await startServer(loadConfig({ ...process.env, PORT: '0', LC2_STORAGE_URL: `file://${buckets}`, LC2_TENANCY: 'off', LC2_ARCHIVE_DIR: join(root, 'archive') }));
+const server = await startServer(loadConfig({ ...process.env, PORT: '0', LC2_API_PORT: '0', LC2_STORAGE_URL: `file://${buckets}`, LC2_TENANCY: 'off', LC2_ARCHIVE_DIR: join(root, 'archive') }));
 const hookUrl = () => `http://127.0.0.1:${server.port}`;
 say(`2. hook server listening on ${hookUrl()}`);
 const secrets = { 'lportal-db': { username: pg.user, password: pg.password } };

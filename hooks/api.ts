@@ -117,8 +117,13 @@ export interface BackupRequestStatus {
   incrementalBase?: { backupId: string; prefix: string };
   /** While Queued: place among this project's waiting backups, and why it waits. */
   queue?: { position: number; reason: string };
+  /** The spec as admitted when the first operation started: every later step is built from it. */
+  admitted?: Admitted<BackupRequestSpec>;
   conditions?: Condition[];
 }
+
+/** A spec frozen at admission, with its digest (a later spec that differs fails with SpecChanged). */
+export interface Admitted<Spec> { generation?: number; specSha256: string; spec: Spec }
 
 export type BackupRequest = KubeObject<BackupRequestSpec, BackupRequestStatus>;
 
@@ -152,6 +157,8 @@ export interface RestoreSource {
   base?: { prefix: string; refsPrefix: string };
   /** Where this restore's Jobs write their result objects (inside the backup's own folder). */
   resultsPrefix: string;
+  /** The UID of the BackupRequest that made the backup (a snapshot must carry it as a tag). */
+  sourceUid?: string;
 }
 
 export interface RestoreRequestStatus {
@@ -164,6 +171,8 @@ export interface RestoreRequestStatus {
   operations?: Record<string, OperationStatus>;
   database?: { instanceId?: string; databaseName: string; verifiedSha256?: string; tool: string };
   documentLibrary?: { bucket: string; prefix: string; objectCount: number; totalBytes: number };
+  /** The spec as admitted when the backup to restore was resolved. */
+  admitted?: Admitted<RestoreRequestSpec>;
   conditions?: Condition[];
 }
 
@@ -199,5 +208,9 @@ export interface BackupTenantSpec {
   databaseInstances?: string[];
   documentLibraryBuckets?: string[];
   backupBuckets?: string[];
+  /** When set: the only database names this project may dump or restore into (shared database servers). */
+  databases?: string[];
+  /** When set: the only prefixes of its document-library buckets this project may read or restore into (shared buckets). */
+  documentLibraryPrefixes?: string[];
 }
 export type BackupTenant = KubeObject<BackupTenantSpec>;

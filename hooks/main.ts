@@ -1,9 +1,10 @@
 // Entry point of the hook server: configuration from the environment, then listen.
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { loadConfig } from './server/config.ts';
-import { createApp } from './server/app.ts';
+import { createApiApp, createApp } from './server/app.ts';
 import { log } from './server/log.ts';
 import { backupShell, restoreShell } from '../providers/registry.ts';
+import { trustRequest } from './backup/sync.ts';
 import { FileObjectStore } from '../providers/storage/fileStore.ts';
 import type { ObjectStore } from '../providers/storage/objectStore.ts';
 import type { ServerConfig } from './server/config.ts';
@@ -12,7 +13,7 @@ import { Archive } from './archive/store.ts';
 import { staticTokens } from './api/router.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 
-/** The cluster's API when running in a Pod (or with KUBECONFIG set); the hooks themselves never need it. */
+/** The cluster's API when running in a Pod (or with KUBECONFIG set): deletions are confirmed there, the REST API authenticates there. */
 async function kubernetesApi(): Promise<KubeConfig | undefined> {
   if (!process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) return undefined;
   const { KubeConfig: Config } = await import('@kubernetes/client-node');
@@ -33,31 +34,52 @@ export async function storeFor(config: ServerConfig): Promise<ObjectStore> {
   return new S3ObjectStore({ endpoint: s.endpoint, region: s.region, ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret } } : {}) });
 }
 
-export async function startServer(config: ServerConfig): Promise<{ port: number; close(): Promise<void> }> {
+export interface RunningServer { port: number; apiPort?: number; close(): Promise<void> }
+
+function listen(app: Parameters<typeof createServer>[1], port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve) => server.listen(port, () => {
+    const address = server.address();
+    resolve({ server, port: typeof address === 'object' && address ? address.port : port });
+  }));
+}
+
+const closeServer = (s: Server) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
+
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const store = await storeFor(config);
   const settings = { ...(config.local ? { local: config.local } : {}), ...(config.aws ? { aws: config.aws } : {}) };
   const now = () => new Date().toISOString();
   const sql = config.archive ? await connect(config.archive.url, config.archive.dir) : undefined;
   const archive = sql ? new Archive(sql) : undefined;
-  // Only the history API talks to the cluster (TokenReview, creating requests); without it, no client.
-  const kube = archive ? await kubernetesApi() : undefined;
+  const kube = await kubernetesApi();
   // The Kubernetes client is most of a server's memory: loaded only when there is a cluster to talk to.
   const k8s = kube ? await import('./api/kubernetes.ts') : undefined;
-  const authenticate = config.apiTokens || !kube || !k8s ? staticTokens(config.apiTokens) : k8s.tokenReview(kube);
-  const app = createApp({
-    backup: backupShell(settings, store, now, config.policy, archive), restore: restoreShell(settings, store, now, config.policy, archive),
-    bodyLimit: config.bodyLimit, ...(archive ? { history: { archive, authenticate, ...(kube && k8s ? { create: k8s.kubernetesCreator(kube) } : {}) } } : {}),
+  // Data is deleted only after the API server confirmed the parent; without one, only when told to trust requests.
+  const readParent = kube ? (await import('./server/parents.ts')).parentReader(kube) : config.confirmDeletions ? undefined : trustRequest;
+  const backup = backupShell(settings, store, now, config.policy, archive);
+  const hooks = await listen(createApp({
+    backup: { ...backup, ...(readParent ? { readParent } : {}) }, restore: restoreShell(settings, store, now, config.policy, archive),
+    bodyLimit: config.bodyLimit, ...(config.hookToken ? { hookToken: config.hookToken } : {}),
+  }), config.port);
+  // The REST API on its own port: reachable from the console, never sharing the hooks' listener.
+  let api: { server: Server; port: number } | undefined;
+  if (archive) {
+    const authenticate = config.apiTokens || !kube || !k8s ? staticTokens(config.apiTokens) : k8s.tokenReview(kube);
+    api = await listen(createApiApp({ archive, authenticate, ...(kube && k8s ? { create: k8s.kubernetesCreator(kube) } : {}) }), config.apiPort);
+  }
+  log('info', 'hook server listening', {
+    port: hooks.port, apiPort: api?.port ?? null, hookAuth: !!config.hookToken, deletionsConfirmed: !!kube,
+    storage: config.storage?.kind ?? 'none', localProvider: !!config.local, awsProvider: config.aws?.region ?? false,
   });
-  const server = createServer(app);
-  server.keepAliveTimeout = 65_000;
-  return new Promise((resolve) => {
-    server.listen(config.port, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : config.port;
-      log('info', 'hook server listening', { port, storage: config.storage?.kind ?? 'none', localProvider: !!config.local, awsProvider: config.aws?.region ?? false });
-      resolve({ port, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => { void (sql?.close() ?? Promise.resolve()).finally(() => r()); }); }) });
-    });
-  });
+  return {
+    port: hooks.port, ...(api ? { apiPort: api.port } : {}),
+    close: async () => {
+      await Promise.all([closeServer(hooks.server), ...(api ? [closeServer(api.server)] : [])]);
+      await (sql?.close() ?? Promise.resolve());
+    },
+  };
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {

@@ -9,7 +9,7 @@ import type { AwsProviderConfig } from './aws/config.ts';
 import { localBackupProblems, localBackupSteps, observeBackupStep } from './local/backup.ts';
 import { localRestoreProblems, localRestoreSteps, observeRestoreStep } from './local/restore.ts';
 import { awsClients } from './aws/clients.ts';
-import { awsBackupProblems, awsBackupSteps, deleteAwsExternal, observeAwsBackupStep, verifyAwsSnapshot } from './aws/backup.ts';
+import { awsBackupProblems, awsBackupSteps, deleteAwsExternal, observeAwsBackupStep, quiesceAws, verifyAwsSnapshot } from './aws/backup.ts';
 import { awsRestoreProblems, awsRestoreSteps, observeAwsRestoreStep } from './aws/restore.ts';
 import { S3ObjectStore } from './storage/s3Store.ts';
 
@@ -67,6 +67,7 @@ function buildRuntimes(settings: ProviderSettings, localStore: ObjectStore): Run
       planner: { problems: awsBackupProblems(aws), steps: awsBackupSteps },
       store,
       observeStep: (step, ctx, _job, op) => observeAwsBackupStep(step, ctx, op, clients, aws),
+      quiesce: (parent) => quiesceAws(parent, clients, aws),
       deleteExternal: (parent) => deleteAwsExternal(parent, clients),
       verifyExternal: (ctx) => verifyAwsSnapshot(ctx, clients),
     });

@@ -7,6 +7,7 @@ import { startHook, post, TEST_POLICY, type Hook } from './support/inProcessHook
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { createApp } from '../hooks/server/app.ts';
 import { backupShell, restoreShell } from '../providers/registry.ts';
+import { trustRequest } from '../hooks/backup/sync.ts';
 import type { ObjectStore } from '../providers/storage/objectStore.ts';
 import type { BackupRequest, BackupRequestStatus } from '../hooks/api.ts';
 import type { KubeObject } from '../hooks/contract/types.ts';
@@ -153,7 +154,9 @@ describe('finalize', () => {
   async function finishedParent(name: string, deletionPolicy: 'Retain' | 'Delete'): Promise<BackupRequest> {
     const parent = backupRequest(name, { deletionPolicy });
     const first = await sync(parent);
-    return withStatus(parent, { ...first.status, phase: 'Succeeded' });
+    // Metacontroller calls finalize only for a parent the API server shows as being deleted.
+    const finished = withStatus(parent, { ...first.status, phase: 'Succeeded' });
+    return { ...finished, metadata: { ...finished.metadata, deletionTimestamp: '2026-11-23T03:00:00Z' } };
   }
 
   it('Retain (the default) keeps the artifacts and finalizes at once', async () => {
@@ -204,7 +207,7 @@ describe('HTTP level', () => {
     };
     const local = { image: 'x', storage: { kind: 'file' as const, root: '/nonexistent' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
     const shell = backupShell({ local }, failing, undefined, TEST_POLICY);
-    const broken = { ...shell, runtime: () => { throw new Error('planner exploded'); } };
+    const broken = { ...shell, readParent: trustRequest, runtime: () => { throw new Error('planner exploded'); } };
     const app = createApp({ backup: broken, restore: restoreShell({ local }, failing, undefined, TEST_POLICY) });
     const server = createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -214,7 +217,8 @@ describe('HTTP level', () => {
       assert.equal(res.status, 500);
       assert.deepEqual(Object.keys(res.body), ['error']);
       // Delete finalize against a failing store: also 500, not "finalized".
-      const parent = withStatus(backupRequest('boom2', { deletionPolicy: 'Delete' }), { phase: 'Succeeded', backupId: 'boom2-1', location: { bucket: 'b', prefix: 'retail/prd/boom2-1/' } });
+      const finished = withStatus(backupRequest('boom2', { deletionPolicy: 'Delete' }), { phase: 'Succeeded', backupId: 'boom2-1', location: { bucket: 'b', prefix: 'retail/prd/boom2-1/' } });
+      const parent = { ...finished, metadata: { ...finished.metadata, deletionTimestamp: '2026-11-23T03:00:00Z' } };
       const fin = await post(`http://127.0.0.1:${port}/backuprequest/sync`, request(parent, [], 'v2', true));
       assert.equal(fin.status, 500);
     } finally {
@@ -252,7 +256,7 @@ describe('HTTP level', () => {
   it('customize asks for exactly the referenced BackupRequest', async () => {
     const res = await post(`${hook.url}/restorerequest/customize`, { controller: {}, parent: restoreRequest('r', { source: { backupRef: { name: 'nightly-1' } } }) });
     assert.deepEqual(res.body, { relatedResources: [
-      { apiVersion: 'backup.liferay.cloud/v1alpha1', resource: 'backuprequests', names: ['nightly-1'] },
+      { apiVersion: 'backup.liferay.cloud/v1alpha1', resource: 'backuprequests', names: ['nightly-1'], namespace: 'proj-retail-prd' },
       { apiVersion: 'backup.liferay.cloud/v1alpha1', resource: 'backuptenants', names: ['retail'] },
     ] });
   });
@@ -267,7 +271,8 @@ describe('HTTP level', () => {
     const denied = await post(`${hook.url}/restorerequest/sync`, { parent: rr, children: {}, related: { 'BackupRequest.backup.liferay.cloud/v1alpha1': { nightly: foreign } } });
     const ready = (denied.body.status as { phase: string; conditions: Array<{ type: string; reason: string }> });
     assert.equal(ready.phase, 'Failed');
-    assert.equal(ready.conditions.find((c) => c.type === 'Ready')!.reason, 'ProjectMismatch');
+    // Answered as "not found": nothing about another project's backup is revealed.
+    assert.equal(ready.conditions.find((c) => c.type === 'Ready')!.reason, 'BackupNotFound');
     assert.deepEqual(denied.body.children, []);
   });
 });

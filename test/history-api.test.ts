@@ -6,11 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { createPgCluster, type PgCluster } from './support/pgCluster.ts';
 import { connect, type Sql } from '../hooks/archive/db.ts';
 import { Archive } from '../hooks/archive/store.ts';
-import { createApp } from '../hooks/server/app.ts';
-import { backupShell, restoreShell } from '../providers/registry.ts';
-import { FileObjectStore } from '../providers/storage/fileStore.ts';
+import { createApiApp } from '../hooks/server/app.ts';
 import { staticTokens } from '../hooks/api/router.ts';
-import { TEST_POLICY } from './support/inProcessHook.ts';
 import type { ArchiveRecord } from '../hooks/archive/records.ts';
 
 let pg: PgCluster;
@@ -36,12 +33,7 @@ before(async () => {
   sql = await connect(pg.url);
   archive = new Archive(sql);
   for (let i = 0; i < 120; i += 1) await archive.upsert(record(i));
-  const local = { image: 'x', storage: { kind: 'file' as const, root: '/x' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
-  const store = new FileObjectStore('/nonexistent');
-  server = createServer(createApp({
-    backup: backupShell({ local }, store, undefined, TEST_POLICY), restore: restoreShell({ local }, store, undefined, TEST_POLICY),
-    history: { archive, authenticate: staticTokens(JSON.stringify(TOKENS)) },
-  }));
+  server = createServer(createApiApp({ archive, authenticate: staticTokens(JSON.stringify(TOKENS)) }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/v1`;
 });

@@ -15,9 +15,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { connect, type Sql } from '../hooks/archive/db.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { backupRecord } from '../hooks/archive/records.ts';
-import { createApp } from '../hooks/server/app.ts';
-import { backupShell, restoreShell } from '../providers/registry.ts';
-import { FileObjectStore } from '../providers/storage/fileStore.ts';
+import { createApiApp } from '../hooks/server/app.ts';
 import { kubernetesCreator, tokenReview } from '../hooks/api/kubernetes.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary, tableFingerprint } from '../demo/sample.ts';
@@ -216,12 +214,7 @@ describe('history REST API with Kubernetes identities', () => {
     const archive = new Archive(sql);
     await archive.upsert({ ...backupRecord({ ...backupRequest('r1'), status: { phase: 'Succeeded', completionTime: '2026-11-23T02:00:00Z' } }) });
     await archive.upsert({ ...backupRecord({ ...backupRequest('o1', { projectId: 'outlet' }), status: { phase: 'Succeeded', completionTime: '2026-11-23T02:00:00Z' } }) });
-    const local = { image: 'x', storage: { kind: 'file' as const, root: '/x' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
-    const store = new FileObjectStore('/nonexistent');
-    server = createServer(createApp({
-      backup: backupShell({ local }, store), restore: restoreShell({ local }, store),
-      history: { archive, authenticate: tokenReview(kc), create: kubernetesCreator(kc) },
-    }));
+    server = createServer(createApiApp({ archive, authenticate: tokenReview(kc), create: kubernetesCreator(kc) }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     base = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/v1`;
   });

@@ -80,10 +80,15 @@ describe('BackupRequest machine (pure)', () => {
 
 describe('RestoreRequest machine (pure)', () => {
   it('needs the manifest before starting, and refuses a manifest of another project', () => {
-    const parent = restoreRequest('r', { source: { manifest: { bucket: 'lc2-backups', key: 'other/prd/b-1/manifest.json' } } });
     const restorePlanner = { problems: () => [], steps: () => [] };
+    // A key in another project's folder is refused without being read.
+    const foreign = restoreRequest('f', { source: { manifest: { bucket: 'lc2-backups', key: 'other/prd/b-1/manifest.json' } } });
+    const unread = decideRestore({ parent: foreign, backup: undefined, existingChildren: new Set(), planner: restorePlanner, observations: {}, now: 'n' });
+    assert.equal(unread.need, undefined);
+    assert.equal(unread.status.conditions!.find((c) => c.type === 'Ready')!.reason, 'ManifestNotFound');
+    const parent = restoreRequest('r', { source: { manifest: { bucket: 'lc2-backups', key: 'retail/prd/b-1/manifest.json' } } });
     const first = decideRestore({ parent, backup: undefined, existingChildren: new Set(), planner: restorePlanner, observations: {}, now: 'n' });
-    assert.deepEqual(first.need, { kind: 'readManifest', bucket: 'lc2-backups', key: 'other/prd/b-1/manifest.json' });
+    assert.deepEqual(first.need, { kind: 'readManifest', bucket: 'lc2-backups', key: 'retail/prd/b-1/manifest.json' });
     const manifest = {
       schemaVersion: 'backup.liferay.cloud/manifest/v1' as const, backupId: 'b-1', projectId: 'other', environment: 'prd', provider: 'local',
       source: { namespace: 'n', name: 'b', uid: 'u' }, startedAt: 's', completedAt: 'c', location: { bucket: 'lc2-backups', prefix: 'other/prd/b-1/' },
@@ -93,7 +98,7 @@ describe('RestoreRequest machine (pure)', () => {
     };
     const d = decideRestore({ parent, backup: undefined, existingChildren: new Set(), planner: restorePlanner, observations: { manifest: { ok: true, manifest } }, now: 'n' });
     assert.equal(d.status.phase, 'Failed');
-    assert.match(d.status.conditions!.find((c) => c.type === 'Ready')!.message, /belongs to project "other", not "retail": restores never cross tenants/);
+    assert.match(d.status.conditions!.find((c) => c.type === 'Ready')!.message, /^no manifest at lc2-backups\/retail\/prd\/b-1\/manifest.json$/);
     assert.deepEqual(d.children, []);
   });
 });

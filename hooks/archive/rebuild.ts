@@ -5,6 +5,7 @@ import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import { schemaErrors } from '../validation/jsonSchemas.ts';
 import type { Manifest } from '../backup/manifest.ts';
 import { manifestRecord } from './records.ts';
+import { manifestProblem } from '../backup/manifestTrust.ts';
 import type { Archive } from './store.ts';
 
 export interface RebuildReport { found: number; archived: number; skipped: number; unparseable: Array<{ key: string; problem: string }> }
@@ -24,6 +25,10 @@ export async function rebuildFromManifests(store: ObjectStore, bucket: string, p
       try { manifest = JSON.parse(body?.toString('utf8') ?? ''); } catch { report.unparseable.push({ key, problem: 'not JSON' }); continue; }
       const errors = schemaErrors('manifest', manifest);
       if (errors.length > 0) { report.unparseable.push({ key, problem: `not a valid manifest: ${errors.slice(0, 3).join('; ')}` }); continue; }
+      // A manifest-shaped object planted where no backup's manifest can be (e.g. inside a backup's
+      // copied document library) never becomes a history row.
+      const untrusted = manifestProblem({ bucket, key }, manifest as Manifest);
+      if (untrusted) { report.unparseable.push({ key, problem: `not a backup's manifest: ${untrusted}` }); continue; }
       await archive.upsert(manifestRecord(manifest as Manifest, bucket, key));
       report.archived += 1;
     }

@@ -19,7 +19,10 @@ const UPSERT = `insert into backup_history (${COLUMNS.map(([c]) => c).join(', ')
     -- a deletion, once recorded, stays recorded; a cluster row is never downgraded to a manifest row
     deleted_at = coalesce(excluded.deleted_at, backup_history.deleted_at),
     source = case when backup_history.source = 'cluster' then 'cluster' else excluded.source end,
-    archived_at = now()`;
+    archived_at = now()
+  -- a row never changes project, and a manifest never rewrites what the cluster recorded: a planted
+  -- manifest carrying another backup's UID changes nothing
+  where backup_history.project_id = excluded.project_id and (backup_history.source <> 'cluster' or excluded.source = 'cluster')`;
 
 export class Archive {
   private readonly sql: Sql;

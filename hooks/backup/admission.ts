@@ -29,8 +29,9 @@ export function admissionPlan(all: readonly BackupRequest[], policy: AdmissionPo
   const runningIn = new Map<string, number>();
   for (const b of running) runningIn.set(project(b), (runningIn.get(project(b)) ?? 0) + 1);
 
-  // Rank = the project's burst members created before this one.
-  const burst = live.filter((b) => !terminal(b) || (b.status?.completionTime ?? '') >= burstStart).sort(fifo);
+  // Rank = the project's burst members created before this one. A request that finished without
+  // ever starting (refused by tenancy, invalid) used no slot, so it never pushes its project back.
+  const burst = live.filter((b) => !terminal(b) || (started(b) && (b.status?.completionTime ?? '') >= burstStart)).sort(fifo);
   const seen = new Map<string, number>();
   const rank = new Map<string, number>();
   for (const b of burst) {

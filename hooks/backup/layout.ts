@@ -20,6 +20,17 @@ export const refsPrefix = (loc: ObjectLocation): string => `${loc.prefix}refs/`;
 export const resultKey = (loc: ObjectLocation, step: string): string => `${loc.prefix}results/${step}.json`;
 export const manifestKey = (loc: ObjectLocation): string => `${loc.prefix}manifest.json`;
 
+/** Names a backup writes directly in its folder; a path segment of these names is never part of a destination prefix. */
+export const RESERVED_SEGMENTS: readonly string[] = ['dl', 'refs', 'results', 'restores', 'export'];
+
+/** Whether `key` is one of this backup's own objects: a file of its folder, or under one of its reserved sub-folders (a folder nested inside it is not its own). */
+export function isOwnEntry(loc: ObjectLocation, key: string): boolean {
+  if (!key.startsWith(loc.prefix)) return false;
+  const rest = key.slice(loc.prefix.length);
+  const slash = rest.indexOf('/');
+  return slash < 0 || RESERVED_SEGMENTS.includes(rest.slice(0, slash));
+}
+
 /** Deletion stays inside one backup's own folder: refuse anything that is not `.../{backupId}/`. */
 export function isOwnBackupFolder(loc: ObjectLocation | undefined, backupId: string | undefined): boolean {
   return !!loc && !!backupId && loc.prefix.endsWith(`/${backupId}/`) && !loc.prefix.split('/').includes('..');

@@ -21,6 +21,7 @@ import type { Refusal } from './tenancy.ts';
 import { backupRecord, type ArchiveRecord } from '../archive/records.ts';
 import { advance, waitSeconds } from '../status/operations.ts';
 import { archiveStep, type ArchiveResult } from '../archive/step.ts';
+import { admit, specChange } from '../status/admitted.ts';
 
 export const IN_FLIGHT_RESYNC_SECONDS = 30;
 
@@ -90,7 +91,9 @@ export function decideBackup(input: BackupInput): BackupDecision {
 
   // Plan first: even a finished backup returns its existing Jobs, so Metacontroller keeps them.
   const validated = validateSpec<BackupRequestSpec>('BackupRequest', parent.spec);
-  const spec = validated.ok ? validated.value : undefined;
+  // Once admitted, every step is built from the frozen spec, never from the live one.
+  const spec = validated.ok ? (prior.admitted?.spec ?? validated.value) : undefined;
+  const changed = validated.ok && !isTerminal(prior.phase) ? specChange(prior.admitted, validated.value) : undefined;
   const planner = 'unavailable' in input.planner ? undefined : input.planner;
   const problems: SpecProblem[] = spec ? [...backupSpecProblems(spec), ...(planner?.problems(spec) ?? [])] : [];
   const backupId = prior.backupId ?? backupIdOf(parent.metadata.name, uid);
@@ -109,6 +112,7 @@ export function decideBackup(input: BackupInput): BackupDecision {
   if (isTerminal(prior.phase)) return finished(input, prior, childrenFor(prior.operations));
 
   if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '), childrenFor(prior.operations));
+  if (changed) return fail(prior, 'SpecChanged', changed, childrenFor(prior.operations));
   if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);
   if (problems.length > 0) {
     return fail(prior, 'InvalidSpec', problems.map((p) => `${p.field}: ${p.message}`).join('; '), childrenFor(prior.operations));
@@ -142,10 +146,12 @@ export function decideBackup(input: BackupInput): BackupDecision {
     if (op?.state === 'Succeeded') continue;
     const doing = (id: string) => `${describeStep(step.name, spec!)} (operation ${id})`;
     if (!op) {
+      // The tenant boundary is checked again before every operation starts, on the admitted spec.
+      if (input.gate?.refusal) return fail(status, input.gate.refusal.reason, input.gate.refusal.message, childrenFor(status.operations));
       // The operation ID is in status before any provider call: a start is only ever a replay of this one.
       // A Job's events wake the parent; a cloud step is started by the next sync, right away.
       setOp(step.name, { id: step.operationId, state: 'Running', startTime: now });
-      status = { ...status, phase: step.phase };
+      status = { ...status, phase: step.phase, admitted: status.admitted ?? admit(spec!, generation) };
       return { ...inFlight(step.phase, doing(step.operationId)), ...(step.children.length ? {} : { resyncAfterSeconds: 1 }) };
     }
     if (op.state === 'Failed') return fail(status, 'StepFailed', op.message ?? `${step.name} failed`, childrenFor(status.operations));
@@ -217,7 +223,7 @@ function finished(input: BackupInput, prior: BackupRequestStatus, children: Kube
  */
 function expire(input: BackupInput, prior: BackupRequestStatus, children: KubeObject[]): BackupDecision {
   const { parent } = input;
-  const days = parent.spec?.retentionDays;
+  const days = (prior.admitted?.spec ?? parent.spec)?.retentionDays;
   const fromSchedule = parent.metadata.ownerReferences?.some((o) => o.controller && o.kind === 'BackupSchedule');
   const expired = prior.conditions?.some((c) => c.type === 'Expired' && c.status === 'True');
   if (prior.phase !== 'Succeeded' || typeof days !== 'number' || fromSchedule || expired || !prior.completionTime || !prior.location) {

@@ -1,6 +1,7 @@
 // Cross-field rules the CRD states as CEL (x-kubernetes-validations), mirrored here because ajv
 // cannot evaluate CEL. Keep the two in step; test/validation.test.ts checks both sides agree.
 import type { BackupRequestSpec } from '../api.ts';
+import { RESERVED_SEGMENTS } from './layout.ts';
 import type { SpecProblem } from '../../providers/types.ts';
 
 export function backupSpecProblems(spec: BackupRequestSpec): SpecProblem[] {
@@ -9,6 +10,13 @@ export function backupSpecProblems(spec: BackupRequestSpec): SpecProblem[] {
   const own = `${spec.projectId}/${spec.environment}`;
   if (prefix !== undefined && prefix !== own && !prefix.startsWith(`${own}/`)) {
     problems.push({ field: 'spec.documentLibrary.destinationPrefix', message: `"${prefix}" is outside the environment's own path: it must be "${own}" or start with "${own}/"` });
+  }
+  // A backup folder is never inside another backup's reserved sub-folders (dl/, refs/, ...), and
+  // paths never climb: deleting one backup can then never delete another's data.
+  const segments = prefix?.split('/') ?? [];
+  const bad = segments.find((seg, i) => i >= 2 && (RESERVED_SEGMENTS.includes(seg) || seg === '' || seg === '.' || seg === '..'));
+  if (bad !== undefined) {
+    problems.push({ field: 'spec.documentLibrary.destinationPrefix', message: `"${prefix}" has a path segment "${bad}" that is empty, relative or reserved for a backup's own files (${RESERVED_SEGMENTS.join(', ')})` });
   }
   if (spec.database.databasesToIgnore?.length && spec.database.engine !== 'mysql') {
     problems.push({ field: 'spec.database.databasesToIgnore', message: 'only applies to mysql' });

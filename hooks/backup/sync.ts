@@ -3,7 +3,7 @@
 // manifest.json), and answers Metacontroller with the complete status and children.
 import type { BackupRequest, BackupRequestSpec, BackupTenant } from '../api.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
-import { API_VERSION, groupKey, objectsOf } from '../contract/objects.ts';
+import { API_VERSION, childrenOf, groupKey, listOf, relatedObject } from '../contract/objects.ts';
 import { admission, type Admission } from './admission.ts';
 import type { Archive } from '../archive/store.ts';
 import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
@@ -15,7 +15,7 @@ import type { KubeObject } from '../contract/types.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
 import { decideBackup, type BackupObservations, type BackupPlanner, type ManifestCheck } from './machine.ts';
-import { isOwnBackupFolder } from './layout.ts';
+import { isOwnBackupFolder, isOwnEntry } from './layout.ts';
 import type { Manifest } from './manifest.ts';
 
 /** One provider as the backup shell uses it. */
@@ -25,11 +25,19 @@ export interface BackupRuntime {
   store: ObjectStore;
   /** Starts (idempotently, by operation ID) and observes one step; `op.progress` is what the last sync recorded. */
   observeStep(step: BackupStep, ctx: BackupContext, job: KubeObject | undefined, op: OperationStatus): Promise<Observation<BackupStepResult>>;
+  /** Before a folder is deleted: cancels what still writes into it (an export, a copy); true once nothing does. */
+  quiesce?(parent: BackupRequest): Promise<boolean>;
   /** Deletes what the backup made outside its folder (an RDS snapshot); true once it is gone. */
   deleteExternal?(parent: BackupRequest): Promise<boolean>;
   /** Before Succeeded: what lives outside the folder is still there (the snapshot is available). */
   verifyExternal?(ctx: BackupContext): Promise<ManifestCheck>;
 }
+
+/** The parent as the API server holds it (never as a hook request claims it); undefined when it is gone. */
+export type ReadParent = (claimed: BackupRequest) => Promise<BackupRequest | undefined>;
+
+/** For a single-tenant setup without an API server (LC2_CONFIRM_DELETIONS=off): believe the request. */
+export const trustRequest: ReadParent = async (claimed) => claimed;
 
 export interface BackupShell {
   runtime(provider: string): BackupRuntime | { unavailable: string };
@@ -39,6 +47,8 @@ export interface BackupShell {
   policy: ServicePolicy;
   /** The backup history; absent when archiving is off. */
   archive?: Archive;
+  /** Confirms a parent through the API server before any data is deleted; without it nothing is deleted. */
+  readParent?: ReadParent;
 }
 
 export interface ServicePolicy {
@@ -60,32 +70,44 @@ export function customizeBackup(parent: BackupRequest): CustomizeResponse {
   };
 }
 
+/** The spec a decision is made on: the admitted one once the backup started, else the live one. */
+function effectiveSpec(parent: BackupRequest): BackupRequestSpec | undefined {
+  const validated = validateSpec<BackupRequestSpec>('BackupRequest', parent.spec);
+  return validated.ok ? (parent.status?.admitted?.spec ?? validated.value) : undefined;
+}
+
+const relatedBackups = (req: SyncRequest<BackupRequest>) => listOf(req.related, 'BackupRequest', API_VERSION) as BackupRequest[];
+const tenantOf = (req: SyncRequest, projectId: string) => relatedObject(req.related, 'BackupTenant', API_VERSION, undefined, projectId) as BackupTenant | undefined;
+
 /** Tenancy and queue position from the related objects (pure helpers; the machine decides). */
 function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy): { refusal?: ReturnType<typeof backupTenancyRefusal>; admission?: Admission } {
   const parent = req.parent;
-  const spec = validateSpec<BackupRequestSpec>('BackupRequest', parent.spec);
-  if (!spec.ok) return {};
-  const tenant = objectsOf(req.related, 'BackupTenant', API_VERSION).get(spec.value.projectId) as BackupTenant | undefined;
-  const refusal = backupTenancyRefusal(parent.metadata.namespace ?? '', spec.value, tenant, policy.tenancy);
+  const spec = effectiveSpec(parent);
+  if (!spec) return {};
+  const tenant = tenantOf(req, spec.projectId);
+  const refusal = backupTenancyRefusal(parent.metadata.namespace ?? '', spec, tenant, policy.tenancy);
   // Without the related BackupRequests (a controller without the customize hook) there is no queue.
   if (!req.related?.[groupKey('BackupRequest', API_VERSION)]) return refusal ? { refusal } : {};
-  const all = [...objectsOf(req.related, 'BackupRequest', API_VERSION).values()] as BackupRequest[];
+  // A request that claims this project from a namespace that is not the project's is an impostor:
+  // it never holds one of the project's slots nor a place in its queue.
+  const namespaces = policy.tenancy === 'enforce' ? tenant?.spec?.namespaces ?? [] : undefined;
+  const all = relatedBackups(req).filter((b) => !namespaces || b.spec?.projectId !== spec.projectId || namespaces.includes(b.metadata.namespace ?? ''));
   const limit = tenant?.spec?.maxConcurrentBackups;
-  const perProject = (p: string) => (p === spec.value.projectId && limit ? limit : policy.maxConcurrentPerProject);
+  const perProject = (p: string) => (p === spec.projectId && limit ? limit : policy.maxConcurrentPerProject);
   return { ...(refusal ? { refusal } : {}), admission: admission(parent, all, { perProject, global: policy.maxConcurrentGlobal }) };
 }
 
 const MAX_ROUNDS = 6;
 
 export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupShell): Promise<SyncResponse> {
-  const jobs = objectsOf(req.children, 'Job', 'batch/v1');
+  const jobs = childrenOf(req.children, 'Job', 'batch/v1', req.parent.metadata.namespace);
   const provider = typeof req.parent.spec?.provider === 'string' ? req.parent.spec.provider : '';
   const runtime = shell.runtime(provider);
   const rt = 'unavailable' in runtime ? undefined : runtime;
   const now = shell.now();
   const observations: BackupObservations = {};
   const gate = gateFor(req, shell.policy);
-  const all = [...objectsOf(req.related, 'BackupRequest', API_VERSION).values()] as BackupRequest[];
+  const all = relatedBackups(req);
   const base = req.parent.spec?.documentLibrary?.incremental ? previousFull(req.parent, all) : undefined;
   const decide = () => decideBackup({
     parent: req.parent, existingChildren: new Set(jobs.keys()), planner: rt ? rt.planner : runtime as { unavailable: string },
@@ -101,9 +123,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
       const external = rt!.verifyExternal ? await rt!.verifyExternal(need.ctx) : { ok: true as const };
       observations.manifest = external.ok ? await writeAndVerifyManifest(rt!.store, need.bucket, need.key, need.manifest) : external;
     } else if (need.kind === 'deleteData') {
-      // An incremental backup still refers to this one's data: it stays until they are gone.
-      const wait = dependentsOf(req.parent, all).length > 0 || !rt || !isOwnBackupFolder(need.location, req.parent.status?.backupId) ? 300
-        : await deleteBackupData(rt, req.parent, need.location, shell.deleteBudgetMs);
+      const wait = await expireData(req.parent, all, rt, shell);
       observations.dataDeleted = wait === 0;
       if (wait > 0) observations.deleteRetryAfterSeconds = wait;
       // The history keeps the row and says when the data went (best effort).
@@ -117,6 +137,31 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
   }
   if (decision.need) throw new Error('backup decision did not settle: a bug in the state machine');
   return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}) };
+}
+
+/**
+ * retentionDays expiry: the data goes only when the API server confirms it is due - the same
+ * object (UID), Succeeded, its own retentionDays passed - and only the folder its live status
+ * records. A crafted request can therefore never make the hook delete anything.
+ */
+async function expireData(claimed: BackupRequest, all: readonly BackupRequest[], rt: BackupRuntime | undefined, shell: BackupShell): Promise<number> {
+  const live = await confirmed(claimed, shell);
+  if (typeof live === 'string') return 300;
+  const days = (live.status?.admitted?.spec ?? live.spec)?.retentionDays;
+  const done = Date.parse(live.status?.completionTime ?? '');
+  const due = live.status?.phase === 'Succeeded' && typeof days === 'number' && Number.isFinite(done) && done + days * 86_400_000 <= Date.parse(shell.now());
+  // An incremental backup still refers to this one's data: it stays until they are gone.
+  if (!due || !rt || dependentsOf(live, all).length > 0 || !isOwnBackupFolder(live.status?.location, live.status?.backupId)) return 300;
+  return deleteBackupData(rt, live, live.status!.location!, shell.deleteBudgetMs);
+}
+
+/** The parent as the API server has it, if it is the same object (UID); else why not. */
+async function confirmed(claimed: BackupRequest, shell: BackupShell): Promise<BackupRequest | string> {
+  if (!shell.readParent) return 'this hook server cannot read BackupRequests from the API server, so it deletes no data (docs/security.md)';
+  const live = await shell.readParent(claimed);
+  if (!live) return 'gone';
+  if (!claimed.metadata.uid || live.metadata.uid !== claimed.metadata.uid) return `the API server holds another ${claimed.metadata.name} (UID differs)`;
+  return live;
 }
 
 /** A storage hiccup while observing is not a failed backup: report it and look again later. */
@@ -145,11 +190,10 @@ export async function writeAndVerifyManifest(store: ObjectStore, bucket: string,
 
 export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: BackupShell): Promise<SyncResponse> {
   const status = req.parent.status ?? {};
-  // The history keeps the row and records the deletion (best effort: deletion never waits on it).
-  if (shell.archive && req.parent.metadata.uid) await shell.archive.markDeleted(req.parent.metadata.uid, shell.now()).catch(() => undefined);
-  const validated = validateSpec<BackupRequestSpec>('BackupRequest', req.parent.spec);
-  const policy = validated.ok ? validated.value.deletionPolicy : 'Retain';
-  if (policy !== 'Delete' || !status.location || !isOwnBackupFolder(status.location, status.backupId)) {
+  const claimedPolicy = effectiveSpec(req.parent)?.deletionPolicy ?? 'Retain';
+  // Retain (the default) deletes nothing, so nothing needs confirming.
+  if (claimedPolicy !== 'Delete' || !status.location || !isOwnBackupFolder(status.location, status.backupId)) {
+    await recordDeletion(req.parent, shell);
     return { status, children: [], finalized: true };
   }
   const blocked = (reason: string, message: string, seconds: number): SyncResponse => ({
@@ -157,31 +201,69 @@ export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: Bac
     children: [], finalized: false, resyncAfterSeconds: seconds,
   });
   // Stop the Jobs first: a dump still running must not write after its folder was emptied.
-  if (objectsOf(req.children, 'Job', 'batch/v1').size > 0) return { status, children: [], finalized: false, resyncAfterSeconds: 5 };
-  const dependents = dependentsOf(req.parent, [...objectsOf(req.related, 'BackupRequest', API_VERSION).values()] as BackupRequest[]);
+  if (childrenOf(req.children, 'Job', 'batch/v1', req.parent.metadata.namespace).size > 0) return { status, children: [], finalized: false, resyncAfterSeconds: 5 };
+  // Data is deleted only for the object the API server holds, being deleted, as ITS status says.
+  const live = await confirmed(req.parent, shell);
+  if (live === 'gone') return { status, children: [], finalized: true };
+  if (typeof live === 'string') return blocked('DeletionUnconfirmed', `deletionPolicy Delete: ${live}`, 300);
+  if (!live.metadata.deletionTimestamp) return blocked('DeletionUnconfirmed', 'deletionPolicy Delete: the API server does not show this BackupRequest as being deleted', 300);
+  const liveSpec = effectiveSpec(live);
+  const location = live.status?.location;
+  if (liveSpec?.deletionPolicy !== 'Delete' || !location || !isOwnBackupFolder(location, live.status?.backupId)) {
+    await recordDeletion(live, shell);
+    return { status, children: [], finalized: true };
+  }
+  const dependents = dependentsOf(live, relatedBackups(req));
   if (dependents.length > 0) {
     return blocked('DeletionWaitsForDependents', `deletionPolicy Delete: the data is kept while incremental backups refer to it (${dependents.slice(0, 5).join(', ')}${dependents.length > 5 ? ', ...' : ''})`, 300);
   }
-  const runtime = shell.runtime(validated.ok ? validated.value.provider : '');
+  const runtime = shell.runtime(liveSpec.provider);
   if ('unavailable' in runtime) return blocked('DeletionBlocked', `deletionPolicy Delete, but the data cannot be deleted: ${runtime.unavailable}`, 300);
-  const wait = await deleteBackupData(runtime, req.parent, status.location, shell.deleteBudgetMs);
-  return wait === 0 ? { status, children: [], finalized: true } : { status, children: [], finalized: false, resyncAfterSeconds: wait };
+  const wait = await deleteBackupData(runtime, live, location, shell.deleteBudgetMs);
+  if (wait > 0) return { status, children: [], finalized: false, resyncAfterSeconds: wait };
+  await recordDeletion(live, shell);
+  return { status, children: [], finalized: true };
 }
 
-/** Everything one backup made: its folder (pages under a time budget), then what lives outside it. 0 = all gone, else seconds to wait. */
+/** The history keeps the row and records the deletion (best effort: deletion never waits on it). */
+async function recordDeletion(parent: BackupRequest, shell: BackupShell): Promise<void> {
+  if (shell.archive && parent.metadata.uid) await shell.archive.markDeleted(parent.metadata.uid, shell.now()).catch(() => undefined);
+}
+
+/**
+ * Everything one backup made, in an order that leaves nothing behind: first stop what still writes
+ * into the folder (a running export, a copy holding its lease), then empty the folder (pages under
+ * a time budget), then list it once more, and only then what lives outside it (a snapshot).
+ * 0 = all gone, else seconds to wait.
+ */
 async function deleteBackupData(rt: BackupRuntime, parent: BackupRequest, location: { bucket: string; prefix: string }, budgetMs: number): Promise<number> {
+  if (rt.quiesce && !await rt.quiesce(parent)) return 15;
   if (!await deleteBackupFolder(rt.store, location, budgetMs)) return 1;
+  if ((await ownKeys(rt.store, location)).length > 0) return 1;
   // A provider refusing or throttling the deletion is asked again later, not in a tight loop.
   return !rt.deleteExternal || await rt.deleteExternal(parent) ? 0 : 30;
 }
 
-/** Deletes one backup's folder in pages until it is empty (true) or the time budget is spent (false). */
+/** One page of the keys this backup owns in its folder (a folder nested inside it is not its own). */
+async function ownKeys(store: ObjectStore, location: { bucket: string; prefix: string }): Promise<string[]> {
+  const keys: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.list(location.bucket, location.prefix, after, 1000);
+    if (page.length === 0) return keys;
+    keys.push(...page.map((o) => o.key).filter((k) => isOwnEntry(location, k)));
+    if (keys.length >= 1000) return keys;
+    after = page[page.length - 1]!.key;
+  }
+}
+
+/** Deletes one backup's own objects in pages until none is left (true) or the time budget is spent (false). */
 async function deleteBackupFolder(store: ObjectStore, location: { bucket: string; prefix: string }, budgetMs: number): Promise<boolean> {
   const deadline = Date.now() + budgetMs;
   while (Date.now() < deadline) {
-    const page = await store.list(location.bucket, location.prefix, undefined, 1000);
-    if (page.length === 0) return true;
-    await store.deleteMany(location.bucket, page.map((o) => o.key).filter((k) => k.startsWith(location.prefix)));
+    const keys = await ownKeys(store, location);
+    if (keys.length === 0) return true;
+    await store.deleteMany(location.bucket, keys);
   }
   return false;
 }

@@ -14,6 +14,8 @@ import type { Refusal } from '../backup/tenancy.ts';
 import { restoreRecord, type ArchiveRecord } from '../archive/records.ts';
 import { archiveStep, type ArchiveResult } from '../archive/step.ts';
 import { advance, waitSeconds } from '../status/operations.ts';
+import { admit, specChange } from '../status/admitted.ts';
+import { manifestProblem } from '../backup/manifestTrust.ts';
 
 export interface RestorePlanner {
   problems(spec: RestoreRequestSpec): SpecProblem[];
@@ -37,8 +39,10 @@ export interface RestoreInput {
   now: string;
   /** Whether finished restores are written to the archive. */
   archiving?: boolean;
-  /** The tenant boundary, consulted before the restore starts. */
+  /** The tenant boundary, consulted before the backup is resolved and before every step starts. */
   refusal?: Refusal;
+  /** The backup buckets this project may restore from (undefined: tenancy off). */
+  backupBuckets?: readonly string[];
 }
 
 export interface RestoreDecision {
@@ -58,7 +62,9 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   const name = parent.metadata.name;
 
   const validated = validateSpec<RestoreRequestSpec>('RestoreRequest', parent.spec);
-  const spec = validated.ok ? validated.value : undefined;
+  // Once admitted, every step is built from the frozen spec, never from the live one.
+  const spec = validated.ok ? (prior.admitted?.spec ?? validated.value) : undefined;
+  const changed = validated.ok && !isTerminal(prior.phase) ? specChange(prior.admitted, validated.value) : undefined;
   const planner = 'unavailable' in input.planner ? undefined : input.planner;
   const problems = spec ? [...restoreSpecProblems(spec), ...(planner?.problems(spec) ?? [])] : [];
   const stepsFor = (source: RestoreSource | undefined): RestoreStep[] =>
@@ -80,6 +86,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     return { status: step.status, children: childrenFor(prior), ...(step.retryAfterSeconds ? { resyncAfterSeconds: step.retryAfterSeconds } : {}) };
   }
   if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '));
+  if (changed) return fail(prior, 'SpecChanged', changed);
   if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);
   if (problems.length > 0) return fail(prior, 'InvalidSpec', problems.map((p) => `${p.field}: ${p.message}`).join('; '));
 
@@ -96,12 +103,19 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     const location = resolveManifestLocation(spec!, input.backup);
     if ('wait' in location) return waiting(location.reason, location.wait);
     if ('fail' in location) return fail(status, location.reason, location.fail);
+    // Another project's folder is never even read: answered exactly like a key that does not exist.
+    const notFound = `no manifest at ${location.bucket}/${location.key}`;
+    if (!location.key.startsWith(`${spec!.projectId}/`)) return fail(status, 'ManifestNotFound', notFound);
     const read = input.observations.manifest;
     if (!read) return waiting('ReadingManifest', `reading ${location.bucket}/${location.key}`, { kind: 'readManifest', ...location });
     if (!read.ok) return read.retryable ? waiting(read.reason, read.message) : fail(status, read.reason, read.message);
     const m = read.manifest;
-    if (m.projectId !== spec!.projectId) {
-      return fail(status, 'ProjectMismatch', `backup ${m.backupId} belongs to project "${m.projectId}", not "${spec!.projectId}": restores never cross tenants`);
+    // Another project's backup is answered exactly like a missing one: nothing about it is revealed.
+    if (m.projectId !== spec!.projectId) return fail(status, 'ManifestNotFound', notFound);
+    const untrusted = manifestProblem(location, m);
+    if (untrusted) return fail(status, 'ManifestUntrusted', `${location.bucket}/${location.key} is not a backup's manifest: ${untrusted}`);
+    if (input.backupBuckets && !input.backupBuckets.includes(m.location.bucket)) {
+      return fail(status, 'BucketNotAllowed', `${m.location.bucket} is not one of project ${spec!.projectId}'s backup buckets`);
     }
     if (m.provider !== spec!.provider) {
       return fail(status, 'ProviderMismatch', `backup ${m.backupId} was made by the ${m.provider} provider; restore it with provider "${m.provider}"`);
@@ -111,12 +125,13 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     if (!dump && !snapshot) return fail(status, 'UnsupportedBackup', `backup ${m.backupId} has neither a database dump with a checksum nor a snapshot`);
     const base = m.documentLibrary.base;
     status = {
-      ...status, backupId: m.backupId,
+      ...status, backupId: m.backupId, admitted: status.admitted ?? admit(spec!, generation),
       source: {
         manifest: { bucket: location.bucket, key: location.key }, engine: m.database.engine as RestoreSource['engine'],
         bucket: m.location.bucket, ...(dump ?? {}), ...(snapshot ?? {}),
         documentLibraryPrefix: m.documentLibrary.prefix, resultsPrefix: `${m.location.prefix}restores/${restoreIdOf(name, uid)}/`,
         ...(base ? { base: { prefix: base.prefix, refsPrefix: base.refsPrefix } } : {}),
+        ...(m.source.uid ? { sourceUid: m.source.uid } : {}),
       },
     };
   }
@@ -129,6 +144,8 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     status = { ...status, phase: step.phase };
     const doing = (id: string) => `${describe(step.name, spec!, source)} (operation ${id})`;
     if (!op) {
+      // The tenant boundary is checked again before every operation starts, on the admitted spec.
+      if (input.refusal) return fail(status, input.refusal.reason, input.refusal.message);
       // The operation ID is in status before any provider call: a start is only ever a replay of this one.
       // A Job's events wake the parent; a cloud step is started by the next sync, right away.
       setOp(step.name, { id: step.operationId, state: 'Running', startTime: now });
@@ -166,9 +183,7 @@ function resolveManifestLocation(spec: RestoreRequestSpec, backup: BackupRequest
   if (spec.source.manifest) return spec.source.manifest;
   const ref = spec.source.backupRef?.name ?? '';
   if (!backup) return { reason: 'BackupNotFound', wait: `waiting for BackupRequest ${ref} in this namespace` };
-  if (backup.spec?.projectId !== spec.projectId) {
-    return { reason: 'ProjectMismatch', fail: `BackupRequest ${ref} belongs to project "${backup.spec?.projectId ?? ''}", not "${spec.projectId}"` };
-  }
+  if (backup.spec?.projectId !== spec.projectId) return { reason: 'BackupNotFound', fail: `no BackupRequest ${ref} of project ${spec.projectId} in this namespace` };
   const phase = backup.status?.phase;
   if (phase === 'Failed') return { reason: 'BackupFailed', fail: `BackupRequest ${ref} failed; there is nothing to restore` };
   if (phase !== 'Succeeded' || !backup.status?.manifest) return { reason: 'BackupNotReady', wait: `waiting for BackupRequest ${ref} to succeed (phase ${phase ?? 'Pending'})` };

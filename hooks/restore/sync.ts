@@ -2,11 +2,11 @@
 // hook that asks Metacontroller for the referenced BackupRequest.
 import type { BackupRequest, BackupTenant, OperationStatus, RestoreRequest, RestoreRequestSpec } from '../api.ts';
 import { validateSpec } from '../validation/schema.ts';
-import { restoreTenancyRefusal } from '../backup/tenancy.ts';
+import { allowedBackupBuckets, restoreTenancyRefusal } from '../backup/tenancy.ts';
 import type { ServicePolicy } from '../backup/sync.ts';
 import type { Archive } from '../archive/store.ts';
 import type { CustomizeResponse, KubeObject, SyncRequest, SyncResponse } from '../contract/types.ts';
-import { API_VERSION, objectsOf } from '../contract/objects.ts';
+import { API_VERSION, childrenOf, relatedObject } from '../contract/objects.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { Observation, RestoreContext, RestoreStep, RestoreStepResult } from '../../providers/types.ts';
 import { schemaErrors } from '../validation/jsonSchemas.ts';
@@ -33,27 +33,34 @@ export interface RestoreShell {
 export function customizeRestore(parent: RestoreRequest): CustomizeResponse {
   const ref = parent.spec?.source?.backupRef?.name;
   const project = typeof parent.spec?.projectId === 'string' ? parent.spec.projectId : '';
+  const namespace = parent.metadata.namespace;
   return {
     relatedResources: [
-      ...(ref ? [{ apiVersion: API_VERSION, resource: 'backuprequests', names: [ref] }] : []),
+      // Without a namespace a names rule returns that name from EVERY namespace: ask for our own only.
+      ...(typeof ref === 'string' && ref ? [{ apiVersion: API_VERSION, resource: 'backuprequests', names: [ref], ...(namespace ? { namespace } : {}) }] : []),
       ...(project ? [{ apiVersion: API_VERSION, resource: 'backuptenants', names: [project] }] : []),
     ],
   };
 }
 
 export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: RestoreShell): Promise<SyncResponse> {
-  const jobs = objectsOf(req.children, 'Job', 'batch/v1');
-  const ref = req.parent.spec?.source?.backupRef?.name;
-  const backup = ref ? objectsOf(req.related, 'BackupRequest', API_VERSION).get(ref) as BackupRequest | undefined : undefined;
+  const namespace = req.parent.metadata.namespace;
+  const jobs = childrenOf(req.children, 'Job', 'batch/v1', namespace);
+  const validated = validateSpec<RestoreRequestSpec>('RestoreRequest', req.parent.spec);
+  // Decisions are made on the admitted spec once there is one (the machine fails a changed spec).
+  const spec = validated.ok ? (req.parent.status?.admitted?.spec ?? validated.value) : undefined;
+  const ref = spec?.source.backupRef?.name;
+  // backupRef names a BackupRequest in the RestoreRequest's OWN namespace, never a same-named one elsewhere.
+  const backup = ref ? relatedObject(req.related, 'BackupRequest', API_VERSION, namespace ?? '', ref) as BackupRequest | undefined : undefined;
   const provider = typeof req.parent.spec?.provider === 'string' ? req.parent.spec.provider : '';
-  const spec = validateSpec<RestoreRequestSpec>('RestoreRequest', req.parent.spec);
-  const tenant = spec.ok ? objectsOf(req.related, 'BackupTenant', API_VERSION).get(spec.value.projectId) as BackupTenant | undefined : undefined;
-  const refusal = spec.ok ? restoreTenancyRefusal(req.parent.metadata.namespace ?? '', spec.value, tenant, shell.policy.tenancy) : undefined;
+  const tenant = spec ? relatedObject(req.related, 'BackupTenant', API_VERSION, undefined, spec.projectId) as BackupTenant | undefined : undefined;
+  const refusal = spec ? restoreTenancyRefusal(namespace ?? '', spec, tenant, shell.policy.tenancy) : undefined;
+  const backupBuckets = allowedBackupBuckets(tenant, shell.policy.tenancy);
   const runtime = shell.runtime(provider);
   const rt = 'unavailable' in runtime ? undefined : runtime;
   const input: RestoreInput = {
     parent: req.parent, backup, existingChildren: new Set(jobs.keys()), planner: rt ? rt.planner : runtime as { unavailable: string }, observations: {}, now: shell.now(),
-    ...(refusal ? { refusal } : {}), archiving: !!shell.archive,
+    ...(refusal ? { refusal } : {}), ...(backupBuckets ? { backupBuckets } : {}), archiving: !!shell.archive,
   };
   let decision = decideRestore(input);
   for (let round = 0; decision.need && round < 6; round += 1) {

@@ -1,11 +1,11 @@
 // The BackupSchedule hook: no I/O beyond the clock; everything is in decideSchedule.
 import type { BackupRequest, BackupSchedule } from '../api.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
-import { API_VERSION, objectsOf } from '../contract/objects.ts';
+import { API_VERSION, childrenOf } from '../contract/objects.ts';
 import { decideSchedule } from './machine.ts';
 
 export function syncSchedule(req: SyncRequest<BackupSchedule>, now: number): SyncResponse {
-  const children = [...objectsOf(req.children, 'BackupRequest', API_VERSION).values()] as BackupRequest[];
+  const children = [...childrenOf(req.children, 'BackupRequest', API_VERSION, req.parent.metadata.namespace).values()] as BackupRequest[];
   const d = decideSchedule({ parent: req.parent, children, now });
   return { status: d.status, children: d.children, ...(d.resyncAfterSeconds ? { resyncAfterSeconds: d.resyncAfterSeconds } : {}) };
 }

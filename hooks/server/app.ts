@@ -1,7 +1,11 @@
-// The express server Metacontroller calls. Every 200 carries the complete status and the complete
-// children list; anything that cannot be computed completely is a 5xx (Metacontroller then changes
-// nothing and retries with backoff). Request bodies of many MB are accepted.
-import express, { type Request, type Response } from 'express';
+// The two listeners of the hook server. The hook listener is the one Metacontroller calls: every
+// 200 carries the complete status and the complete children list; anything that cannot be
+// computed completely is a 5xx (Metacontroller then changes nothing and retries with backoff);
+// request bodies of many MB are accepted, but only after the caller proved it is Metacontroller
+// (a bearer token, Metacontroller's webhook.authorization). The REST API listens on another port
+// (another Service, another NetworkPolicy rule) and parses nothing before it authenticated.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { BackupRequest, RestoreRequest } from '../api.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
 import { customizeBackup, finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
@@ -15,15 +19,18 @@ import { statusErrors, type Kind } from '../validation/schema.ts';
 import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
 import { log } from './log.ts';
 
+/** The history REST API, when an archive is configured. */
+export interface HistoryDeps { archive: Archive; authenticate: Authenticate; create?: CreateResource }
+
 export interface AppDeps {
-  /** The history REST API, when an archive is configured. */
-  history?: { archive: Archive; authenticate: Authenticate; create?: CreateResource };
   backup: BackupShell;
   restore: RestoreShell;
   /** The clock of the schedule hook (tests pass their own). */
   clock?: () => number;
   bodyLimit?: string;
   ready?: () => boolean;
+  /** When set, every hook call must carry `Authorization: Bearer <token>` (Metacontroller's webhook.authorization). */
+  hookToken?: string;
 }
 
 type Handler = (req: SyncRequest, finalize: boolean) => Promise<SyncResponse>;
@@ -51,10 +58,10 @@ function hook(controller: string, kind: Kind, hookName: string, handle: Handler)
       const before = (body.parent.status as { phase?: string } | undefined)?.phase;
       const after = (out.status as { phase?: string }).phase;
       if (after && after !== before) {
-        const provider = String((body.parent.spec as { provider?: string } | undefined)?.provider ?? '');
+        const provider = providerLabel((body.parent.spec as { provider?: unknown } | undefined)?.provider);
         phaseTransitions.inc({ kind, provider, phase: after });
         const ready = (out.status as { conditions?: Array<{ type: string; reason: string; message: string }> }).conditions?.find((c) => c.type === 'Ready');
-        if (after === 'Succeeded' || after === 'Failed') terminalResults.inc({ kind, provider, phase: after, reason: ready?.reason ?? '' });
+        if (after === 'Succeeded' || after === 'Failed') terminalResults.inc({ kind, provider, phase: after, reason: reasonLabel(ready?.reason) });
         log(after === 'Failed' ? 'warn' : 'info', 'phase changed', { ...ids, from: before ?? null, to: after, reason: ready?.reason, message: ready?.message });
       }
       end({ outcome: 'ok' });
@@ -81,10 +88,49 @@ function responseProblems(kind: Kind, out: SyncResponse): string[] {
   return [...statusErrors(kind, out.status), ...(bad.length ? ['a child lacks apiVersion, kind or metadata.name'] : [])];
 }
 
+// Metric label values are bounded: a crafted spec never creates a new time series.
+const PROVIDERS = new Set(['local', 'aws', 'gcp', 'azure']);
+const providerLabel = (p: unknown) => (typeof p === 'string' && PROVIDERS.has(p) ? p : 'other');
+const reasonLabel = (r: unknown) => (typeof r === 'string' && /^[A-Za-z]{1,48}$/.test(r) ? r : 'Other');
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Refuses a hook call without the shared bearer token, before its body is read. */
+function requireToken(token: string | undefined) {
+  const expected = token ? digest(token) : undefined;
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!expected || req.method !== 'POST') { next(); return; }
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (given && timingSafeEqual(digest(given), expected)) { next(); return; }
+    res.setHeader('connection', 'close');
+    res.status(401).json({ error: 'hook calls need the bearer token configured in Metacontroller\'s webhook.authorization' });
+  };
+}
+
+/** Body-parser errors (malformed JSON, too large) answer with JSON, never an HTML page. */
+function jsonErrors(err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction): void {
+  const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
+  log(status >= 500 ? 'error' : 'warn', 'request rejected', { status, type: err.type, error: err.message });
+  res.status(status).json({ error: status >= 500 ? 'internal error' : err.message });
+}
+
+/** The REST API's own listener: authentication and small bodies are the router's business. */
+export function createApiApp(history: HistoryDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/api/v1', historyRouter(history.archive, history.authenticate, history.create));
+  app.get('/healthz', (_req, res) => { res.status(200).json({ ok: true }); });
+  app.use(jsonErrors);
+  return app;
+}
+
+/** The hook listener Metacontroller calls (plus health and metrics). */
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // Metacontroller never sends If-None-Match here; hashing every body costs CPU
+  app.use(requireToken(deps.hookToken));
   app.use(express.json({ limit: deps.bodyLimit ?? '32mb' }));
 
   const backup: Handler = async (req, finalize) => {
@@ -115,8 +161,6 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/backuprequest/customize', customize<BackupRequest>(customizeBackup));
   app.post('/restorerequest/customize', customize<RestoreRequest>(customizeRestore));
 
-  if (deps.history) app.use('/api/v1', historyRouter(deps.history.archive, deps.history.authenticate, deps.history.create));
-
   app.get('/healthz', (_req, res) => { res.status(200).json({ ok: true }); });
   app.get('/readyz', (_req, res) => {
     const ready = deps.ready ? deps.ready() : true;
@@ -126,11 +170,6 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('Content-Type', registry.contentType);
     res.send(await registry.metrics());
   });
-  // Body-parser errors (malformed JSON, too large) answer with JSON, never an HTML page.
-  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: express.NextFunction) => {
-    const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
-    log(status >= 500 ? 'error' : 'warn', 'request rejected', { status, type: err.type, error: err.message });
-    res.status(status).json({ error: err.message });
-  });
+  app.use(jsonErrors);
   return app;
 }

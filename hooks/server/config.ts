@@ -5,7 +5,14 @@ import type { StorageConfig } from '../../providers/storage/objectStore.ts';
 import type { ServicePolicy } from '../backup/sync.ts';
 
 export interface ServerConfig {
+  /** The hook listener (Metacontroller, health, metrics). */
   port: number;
+  /** The REST API listener, a separate port and Service (only when the archive is on). */
+  apiPort: number;
+  /** The bearer token Metacontroller sends (webhook.authorization); never logged. */
+  hookToken: string | undefined;
+  /** Confirm through the API server before deleting data (off only for a single tenant without a cluster). */
+  confirmDeletions: boolean;
   bodyLimit: string;
   storage: StorageConfig | undefined;
   local: LocalProviderConfig | undefined;
@@ -53,6 +60,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       maxConcurrentGlobal: int(env, 'LC2_MAX_CONCURRENT_GLOBAL', 20),
     },
     port: int(env, 'PORT', 8080),
+    apiPort: int(env, 'LC2_API_PORT', 8081),
+    hookToken: hookTokenFrom(env),
+    confirmDeletions: env.LC2_CONFIRM_DELETIONS !== 'off',
     bodyLimit: env.LC2_BODY_LIMIT ?? '32mb',
     storage,
     aws: awsFrom(env),
@@ -64,6 +74,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       transfers: int(env, 'LC2_TRANSFERS', 32),
     },
   };
+}
+
+/**
+ * The hook token: required in a cluster (the hook endpoints can delete data and drive cloud calls),
+ * unless LC2_HOOK_AUTH=off says this is a single-tenant setup behind other protection.
+ */
+function hookTokenFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env.LC2_HOOK_TOKEN?.trim() || undefined;
+  if (token && token.length < 32) throw new Error('LC2_HOOK_TOKEN must be at least 32 characters (e.g. openssl rand -hex 32)');
+  if (!token && env.KUBERNETES_SERVICE_HOST && env.LC2_HOOK_AUTH !== 'off') {
+    throw new Error('LC2_HOOK_TOKEN is not set: in a cluster the hook endpoints need the token Metacontroller sends (docs/security.md), or LC2_HOOK_AUTH=off');
+  }
+  return token;
 }
 
 const MiB = 1024 ** 2;

@@ -13,8 +13,8 @@ import type { AwsProviderConfig } from './config.ts';
 import { classify, deleteSnapshot, observeSnapshot, snapshotIdentifier, startSnapshot, type SnapshotTarget } from './rds.ts';
 import { observeExport, startExport, type ExportTarget } from './rdsExport.ts';
 import { copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
-import { leasedStep } from './lease.ts';
-import { CancelExportTaskCommand } from '@aws-sdk/client-rds';
+import { leasedStep, leaseHeldUntil } from './lease.ts';
+import { CancelExportTaskCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
 
 export const TOOL = 'aws-sdk-js-v3';
 
@@ -97,7 +97,7 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
     return obs.state === 'running' ? { ...obs, progress: { started: true } } : obs;
   }
   const spec = copySpecFor(ctx, config);
-  const { progress, done, busyUntil } = await leasedStep(aws.s3, ctx.location.bucket, `${ctx.location.prefix}results/transfer-progress`,
+  const { progress, done, busyUntil } = await leasedStep(aws.s3, ctx.location.bucket, transferCheckpointKey(ctx.location),
     leaseTtlMs(config), config.callTimeoutMs, progressOf(op), (p) => p.after ?? '', (start) => copyStep(aws.s3, spec, start, config.stepBudgetMs));
   const state = { ...progress } as Record<string, unknown>;
   if (!done) {
@@ -118,6 +118,34 @@ export async function observeAwsBackupStep(step: BackupStep, ctx: BackupContext,
   try { return await observe(step, ctx, op, aws, config); } catch (e) {
     const c = classify(e);
     return { state: 'failed', reason: c.reason, message: c.message, retryable: c.retryable };
+  }
+}
+
+export const transferCheckpointKey = (location: { prefix: string }) => `${location.prefix}results/transfer-progress`;
+
+/**
+ * Before the folder is deleted, nothing may still write into it: a running export is cancelled and
+ * waited for, and a copy holding its lease is waited for (false = not yet; asked again later).
+ */
+export async function quiesceAws(parent: BackupRequest, aws: AwsClients, config: AwsProviderConfig): Promise<boolean> {
+  const uid = parent.metadata.uid ?? '';
+  const location = parent.status?.location;
+  if (!uid || !location) return true;
+  try {
+    const exportOp = parent.status?.operations?.export;
+    if (exportOp) {
+      const task = (await aws.rds.send(new DescribeExportTasksCommand({ ExportTaskIdentifier: exportOp.id }), { abortSignal: aws.signal() })).ExportTasks?.[0];
+      const state = (task?.Status ?? '').toUpperCase();
+      if (state === 'STARTING' || state === 'IN_PROGRESS') {
+        await aws.rds.send(new CancelExportTaskCommand({ ExportTaskIdentifier: exportOp.id }), { abortSignal: aws.signal() });
+        return false;
+      }
+      if (state === 'CANCELING') return false;
+    }
+    return await leaseHeldUntil(aws.s3, location.bucket, transferCheckpointKey(location), config.callTimeoutMs) === undefined;
+  } catch (e) {
+    // An export that never existed is quiet; anything else is asked again later.
+    return /ExportTaskNotFound/.test((e as { name?: string }).name ?? '');
   }
 }
 

@@ -43,6 +43,18 @@ async function withLease<T>(s3: S3Client, bucket: string, key: string, ttlMs: nu
   }
 }
 
+/** Until when a live holder has the lease of `key` (a step's checkpoint key), or undefined when it is free. */
+export async function leaseHeldUntil(s3: S3Client, bucket: string, key: string, timeoutMs: number): Promise<string | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${key}.lease` }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    const body = JSON.parse(await out.Body!.transformToString()) as LeaseBody;
+    return Date.parse(body.until) > Date.now() ? body.until : undefined;
+  } catch (e) {
+    if (isName(e, 'NoSuchKey', 'NotFound')) return undefined;
+    throw e;
+  }
+}
+
 export interface Checkpoint<P> { progress: P; done: boolean }
 export type StepRun<P> = Checkpoint<P> & { busyUntil?: string };
 

@@ -8,6 +8,7 @@ import {
 import type { Observation } from '../types.ts';
 
 export const UID_TAG = 'lc2.backup.liferay.cloud/uid';
+export const PROJECT_TAG = 'lc2.backup.liferay.cloud/project';
 
 /** RDS identifier rules: letter first, letters/digits/hyphens, no "--", no trailing hyphen, ≤ 63. */
 export function snapshotIdentifier(uid: string, step = 's'): string {
@@ -58,17 +59,18 @@ export async function startSnapshot(rds: RDSClient, t: SnapshotTarget, signal?: 
   } catch (e) {
     const name = (e as { name?: string }).name;
     if (name !== 'DBSnapshotAlreadyExistsFault' && name !== 'DBClusterSnapshotAlreadyExistsFault') throw e;
-    const tags = await snapshotTags(rds, t);
+    const tags = await snapshotTags(rds, t, signal);
     if (tags[UID_TAG] !== t.uid) {
       throw Object.assign(new Error(`snapshot ${t.snapshotId} exists but was not made for this BackupRequest (tag ${UID_TAG} is ${tags[UID_TAG] ?? 'missing'})`), { name: 'SnapshotOwnershipConflict' });
     }
   }
 }
 
-async function snapshotTags(rds: RDSClient, t: SnapshotTarget): Promise<Record<string, string>> {
+export async function snapshotTags(rds: RDSClient, t: Pick<SnapshotTarget, 'cluster' | 'snapshotId'>, signal?: AbortSignal): Promise<Record<string, string>> {
+  const opts = signal ? { abortSignal: signal } : {};
   const list = t.cluster
-    ? (await rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: t.snapshotId }))).DBClusterSnapshots?.[0]?.TagList
-    : (await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: t.snapshotId }))).DBSnapshots?.[0]?.TagList;
+    ? (await rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: t.snapshotId }), opts)).DBClusterSnapshots?.[0]?.TagList
+    : (await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: t.snapshotId }), opts)).DBSnapshots?.[0]?.TagList;
   return Object.fromEntries((list ?? []).map((x) => [x.Key ?? '', x.Value ?? '']));
 }
 
@@ -96,7 +98,7 @@ export async function deleteSnapshot(rds: RDSClient, t: Pick<SnapshotTarget, 'sn
   const opts = signal ? { abortSignal: signal } : {};
   try {
     // Never delete a snapshot this backup did not make, whatever its name says.
-    const tags = await snapshotTags(rds, { ...t, instanceId: '', tags: {} });
+    const tags = await snapshotTags(rds, t, signal);
     if (tags[UID_TAG] !== t.uid) throw Object.assign(new Error(`snapshot ${t.snapshotId} is not tagged as this backup's; not deleting it`), { name: 'SnapshotOwnershipConflict' });
     if (t.cluster) await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: t.snapshotId }), opts);
     else await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: t.snapshotId }), opts);

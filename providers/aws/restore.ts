@@ -6,7 +6,7 @@ import type { OperationStatus, RestoreRequestSpec } from '../../hooks/api.ts';
 import type { Observation, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../types.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
-import { classify } from './rds.ts';
+import { classify, PROJECT_TAG, snapshotTags, UID_TAG } from './rds.ts';
 import { restoreStep } from './rdsRestore.ts';
 import { copyReferenced, copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
 import { leaseTtlMs, TOOL } from './backup.ts';
@@ -42,6 +42,15 @@ async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStat
   const { spec, source } = ctx;
   if (step.name === 'database') {
     if (!source.snapshotId) return { state: 'failed', reason: 'UnsupportedBackup', message: 'the backup has no RDS snapshot', retryable: false };
+    // The snapshot named by the manifest must be this project's backup's own (tags set when it was
+    // taken), checked before anything is created from it: a forged manifest can name any snapshot.
+    if (!op.progress?.snapshotChecked) {
+      const tags = await snapshotTags(aws.rds, { cluster: !!source.cluster, snapshotId: source.snapshotId }, aws.signal());
+      if (tags[PROJECT_TAG] !== spec.projectId || !source.sourceUid || tags[UID_TAG] !== source.sourceUid) {
+        return { state: 'failed', reason: 'SnapshotNotAllowed', message: `snapshot ${source.snapshotId} was not taken by this project's backup ${source.manifest.key}`, retryable: false };
+      }
+      return { state: 'running', progress: { snapshotChecked: true }, resyncAfterSeconds: 1, message: `snapshot ${source.snapshotId} belongs to this backup` };
+    }
     const obs = await restoreStep(aws.rds, {
       instanceId: spec.database.instanceId.toLowerCase(), snapshotId: source.snapshotId, cluster: !!source.cluster, engine: source.engine, uid: ctx.uid,
       tags: { 'lc2.backup.liferay.cloud/project': spec.projectId, 'lc2.backup.liferay.cloud/environment': spec.environment },

@@ -6,6 +6,7 @@ import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, List
 import { createApp } from '../../hooks/server/app.ts';
 import { backupShell, restoreShell } from '../../providers/registry.ts';
 import { TEST_POLICY } from './inProcessHook.ts';
+import { trustRequest } from '../../hooks/backup/sync.ts';
 import { S3ObjectStore } from '../../providers/storage/s3Store.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
@@ -61,7 +62,7 @@ export class TestEnv {
   async startHook(): Promise<void> {
     const settings = { local: this.local };
     const now = () => new Date().toISOString();
-    const app = createApp({ backup: backupShell(settings, this.store, now, TEST_POLICY), restore: restoreShell(settings, this.store, now, TEST_POLICY) });
+    const app = createApp({ backup: { ...backupShell(settings, this.store, now, TEST_POLICY), readParent: trustRequest }, restore: restoreShell(settings, this.store, now, TEST_POLICY) });
     this.server = createServer(app);
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
     const addr = this.server.address();

@@ -10,7 +10,7 @@ export async function startHookProcess(env: Record<string, string>): Promise<Hoo
   const port = await freePort();
   const main = fileURLToPath(new URL('../../hooks/main.ts', import.meta.url));
   const child = spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), LC2_ARCHIVE: 'off', LC2_LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), LC2_ARCHIVE: 'off', LC2_CONFIRM_DELETIONS: 'off', LC2_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

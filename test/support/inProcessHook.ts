@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../hooks/server/app.ts';
 import { backupShell, restoreShell, DEFAULT_POLICY } from '../../providers/registry.ts';
-import type { ServicePolicy } from '../../hooks/backup/sync.ts';
+import { trustRequest, type ReadParent, type ServicePolicy } from '../../hooks/backup/sync.ts';
 import { FileObjectStore } from '../../providers/storage/fileStore.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
@@ -16,13 +16,20 @@ export interface Hook { url: string; root: string; store: ObjectStore; close(): 
 /** Tests that are not about tenancy run single-tenant; test/tenancy.test.ts turns it on. */
 export const TEST_POLICY: ServicePolicy = { ...DEFAULT_POLICY, tenancy: 'off' };
 
-export async function startHook(options: { store?: ObjectStore; now?: () => string; policy?: ServicePolicy } = {}): Promise<Hook> {
+/**
+ * `readParent` is how the hook confirms a parent before deleting data; tests that are not about
+ * that believe the request (test/security/ plays the API server's part exactly).
+ */
+export async function startHook(options: { store?: ObjectStore; now?: () => string; policy?: ServicePolicy; readParent?: ReadParent; hookToken?: string } = {}): Promise<Hook> {
   const root = mkdtempSync(join(tmpdir(), 'lc2-store-'));
   const store = options.store ?? new FileObjectStore(root);
   const local: LocalProviderConfig = { image: 'tools:test', storage: { kind: 'file', root }, backoffLimit: 2, activeDeadlineSeconds: 3600, transfers: 4 };
   const now = options.now ?? (() => new Date().toISOString());
   const policy = options.policy ?? TEST_POLICY;
-  const app = createApp({ backup: backupShell({ local }, store, now, policy), restore: restoreShell({ local }, store, now, policy) });
+  const app = createApp({
+    backup: { ...backupShell({ local }, store, now, policy), readParent: options.readParent ?? trustRequest }, restore: restoreShell({ local }, store, now, policy),
+    ...(options.hookToken ? { hookToken: options.hookToken } : {}),
+  });
   const server: Server = createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const addr = server.address();
