@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { RDSClient, CreateDBInstanceCommand, DeleteDBSnapshotCommand, DescribeDBSnapshotsCommand, DescribeDBInstancesCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
+import { RDSClient, CreateDBInstanceCommand, CreateDBSnapshotCommand, DeleteDBSnapshotCommand, DescribeDBSnapshotsCommand, DescribeDBInstancesCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
 import { credentialEnv, startS3, type S3Server } from './support/processes.ts';
 import { allKeys } from './support/s3Keys.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
@@ -19,6 +19,8 @@ import { UID_TAG } from '../providers/aws/rds.ts';
 import type { BackupRequest, BackupRequestStatus, RestoreRequestStatus } from '../hooks/api.ts';
 import type { KubeObject, SyncResponse } from '../hooks/contract/types.ts';
 import { API_VERSION, groupKey } from '../hooks/contract/objects.ts';
+import type { Manifest } from '../hooks/backup/manifest.ts';
+import { specDigest } from '../hooks/status/admitted.ts';
 
 let moto: S3Server;
 let proxy: S3Proxy;
@@ -158,6 +160,23 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
     assert.match(ready?.message ?? '', /retail-prd-db already exists .*choose another spec.database.instanceId/);
   });
 
+  it('a well-formed manifest naming a snapshot this project did not take is refused before any instance is created', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    const real = JSON.parse((await body('lc2-backups', (full.status as BackupRequestStatus).manifest!.key)).toString('utf8')) as Manifest;
+    // Another project's snapshot of the same (shared) instance.
+    await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'retail-prd-db', DBSnapshotIdentifier: 'bank-owned-snap', Tags: [{ Key: 'lc2.backup.liferay.cloud/project', Value: 'bank' }, { Key: UID_TAG, Value: 'bank-uid' }] }));
+    const prefix = 'retail/prd/forged-0000000f/';
+    const forged: Manifest = { ...real, backupId: 'forged-0000000f', source: { ...real.source, uid: 'bank-uid' }, location: { bucket: 'lc2-backups', prefix },
+      database: { ...real.database, snapshotId: 'bank-owned-snap' }, documentLibrary: { ...real.documentLibrary, prefix: `${prefix}dl/` } };
+    delete (forged.database as { export?: unknown }).export;
+    await s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: `${prefix}manifest.json`, Body: JSON.stringify(forged) }));
+    const restore = driverFor(restoreRequest('restore-forged', { provider: 'aws', source: { manifest: { bucket: 'lc2-backups', key: `${prefix}manifest.json` } },
+      database: { instanceId: 'retail-forged-restore', databaseName: 'lportal' }, documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: 'retail/forged' } }), '/restorerequest/sync');
+    assert.equal(await drive(restore, { replays: 0 }), 'Failed');
+    assert.equal((restore.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready')?.reason, 'SnapshotNotAllowed');
+    await assert.rejects(rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'retail-forged-restore' })), /not found/i);
+  });
+
   it('incremental: unchanged objects are referenced, not copied; the restore still yields the whole library; the base waits for its dependents', async (t) => {
     if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
     const changed = originals()[3]!;
@@ -189,8 +208,11 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
     for (const f of originals()) assert.ok((await body('restored-dl', `retail/prd-incr/${rel(f)}`)).equals(f.body), f.key);
 
     // Deleting the full backup (deletionPolicy Delete) waits while the incremental one refers to it.
+    // (As if made with Delete: the spec is immutable once started, and the admitted copy decides.)
     const base = structuredClone(full.parent) as BackupRequest;
     base.spec!.deletionPolicy = 'Delete';
+    base.status!.admitted!.spec.deletionPolicy = 'Delete';
+    base.status!.admitted!.specSha256 = specDigest(base.status!.admitted!.spec);
     base.metadata.deletionTimestamp = new Date().toISOString();
     const finalizer = driverFor(base, '/backuprequest/finalize', relatedOf(base, incr.parent));
     const answer = await finalizer.sync(true);

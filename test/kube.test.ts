@@ -17,8 +17,10 @@ import { Archive } from '../hooks/archive/store.ts';
 import { backupRecord } from '../hooks/archive/records.ts';
 import { createApiApp } from '../hooks/server/app.ts';
 import { kubernetesCreator, tokenReview } from '../hooks/api/kubernetes.ts';
+import { parentReader } from '../hooks/server/parents.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary, tableFingerprint } from '../demo/sample.ts';
+import type { BackupRequest, BackupRequestStatus } from '../hooks/api.ts';
 
 let kube: Kube;
 const NS = 'proj-retail-prd';
@@ -133,6 +135,10 @@ describe('end to end through the API server', () => {
 
   before(async () => {
     kube.kubectl(['create', 'namespace', E2E_NS]);
+    // Deletions are confirmed against this real API server, as in a cluster.
+    const kc = new KubeConfig();
+    kc.loadFromFile(kube.kubeconfig);
+    env.readParent = parentReader(kc);
     await env.start();
     for (const b of ['liferay-dl', 'lc2-backups', 'restored-dl']) await env.createBucket(b);
     await env.upload('liferay-dl', files);
@@ -200,6 +206,38 @@ describe('end to end through the API server', () => {
     while (Date.now() < deadline && kube.kubectl(['get', '-n', E2E_NS, 'br', '--ignore-not-found', '-o', 'name']).includes('kube-e2e')) await new Promise((r) => setTimeout(r, 200));
     assert.equal(kube.kubectl(['get', '-n', E2E_NS, 'br', 'kube-e2e', '--ignore-not-found', '-o', 'name']).trim(), '');
     assert.ok((await env.read('lc2-backups', manifestKey.key)).length > 0, 'the manifest (and backup) are kept');
+  });
+
+  const backupWithDelete = async (name: string) => {
+    const br = backupRequest(name, { deletionPolicy: 'Delete', database: { engine: 'postgresql', type: 'dump', instanceId: '127.0.0.1:5432', databaseName: source, credentialsSecretRef: { name: 'db-credentials' } } });
+    kube.kubectl(['apply', '-n', E2E_NS, '-f', '-'], YAML.stringify({ apiVersion: br.apiVersion, kind: br.kind, metadata: { name }, spec: br.spec }));
+    assert.equal(await waitForPhase('br', name, ['Succeeded', 'Failed']), 'Succeeded');
+    return JSON.parse(kube.kubectl(['get', '-n', E2E_NS, 'br', name, '-o', 'json'])) as BackupRequest;
+  };
+
+  it('a forged finalize for a live BackupRequest (Delete) deletes nothing: the API server does not show it as being deleted', async () => {
+    const live = await backupWithDelete('kube-e2e-forged');
+    const prefix = live.status!.location!.prefix;
+    const before = await env.keys('lc2-backups', prefix);
+    assert.ok(before.length > 2);
+    const forged = { ...live, metadata: { ...live.metadata, deletionTimestamp: new Date().toISOString() } };
+    const res = await fetch(`${env.hookUrl()}/backuprequest/finalize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parent: forged, children: {}, related: {}, finalizing: true }) });
+    const body = await res.json() as { finalized: boolean; status: BackupRequestStatus };
+    assert.equal(body.finalized, false);
+    assert.equal(body.status.conditions!.find((c) => c.type === 'Ready')!.reason, 'DeletionUnconfirmed');
+    assert.deepEqual(await env.keys('lc2-backups', prefix), before);
+  });
+
+  it('kubectl delete of a BackupRequest with deletionPolicy Delete removes its folder once the API server confirms the deletion', async () => {
+    const live = await backupWithDelete('kube-e2e-delete');
+    const prefix = live.status!.location!.prefix;
+    assert.ok((await env.keys('lc2-backups', prefix)).length > 2);
+    kube.kubectl(['delete', '-n', E2E_NS, 'br', 'kube-e2e-delete', '--wait=false']);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && kube.kubectl(['get', '-n', E2E_NS, 'br', '--ignore-not-found', '-o', 'name']).includes('kube-e2e-delete')) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(kube.kubectl(['get', '-n', E2E_NS, 'br', 'kube-e2e-delete', '--ignore-not-found', '-o', 'name']).trim(), '');
+    assert.deepEqual(await env.keys('lc2-backups', prefix), []);
+    assert.deepEqual(mc.problems, []);
   });
 });
 

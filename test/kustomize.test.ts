@@ -28,8 +28,30 @@ describe('kustomize', () => {
       assert.equal(pod.containers[0]!.securityContext.readOnlyRootFilesystem, true);
       assert.ok(pod.containers[0]!.resources.limits && pod.containers[0]!.readinessProbe && pod.containers[0]!.livenessProbe);
       assert.ok(!kinds.includes('Secret'), 'no credential is committed');
+      // Hooks and REST API: two listeners, two Services, two NetworkPolicy rules; hook calls need Metacontroller's token.
+      const env = (pod.containers[0] as unknown as { env: Array<{ name: string; valueFrom?: { secretKeyRef?: { name: string } } }> }).env;
+      assert.equal(env.find((e) => e.name === 'LC2_HOOK_TOKEN')?.valueFrom?.secretKeyRef?.name, 'lc2-hook-token');
+      const services = docs.filter((d) => d.kind === 'Service' && d.metadata.name.startsWith('lc2-backup-'));
+      assert.deepEqual(services.map((d) => (d.spec.ports as Array<{ targetPort: string }>)[0]!.targetPort).sort(), ['api', 'http']);
+      const policy = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'lc2-backup-hooks')!;
+      const rules = (policy.spec.ingress as Array<{ ports: Array<{ port: number }> }>).map((r) => r.ports.map((p) => p.port));
+      assert.deepEqual(rules, [[8080], [8081]], 'the hook port and the API port are admitted separately');
     });
   }
+
+  it('every hook call carries Metacontroller\'s bearer token (webhook.authorization), and the hook server refuses calls without it', async () => {
+    const controllers = render('metacontroller').filter((d) => d.kind === 'CompositeController');
+    for (const cc of controllers) {
+      for (const h of Object.values(cc.spec.hooks as Record<string, { webhook: { authorization?: { secretRef: { name: string; key: string } } } }>)) {
+        assert.deepEqual(h.webhook.authorization?.secretRef, { name: 'lc2-hook-token', namespace: 'lc2-system', key: 'token' });
+      }
+    }
+    const guarded = await startHook({ hookToken: 'x'.repeat(40) });
+    try {
+      assert.equal((await post(`${guarded.url}/backuprequest/sync`, { parent: backupRequest('x'), children: {}, related: {} })).status, 401);
+      assert.equal((await fetch(`${guarded.url}/healthz`)).status, 200, 'health stays open for the kubelet');
+    } finally { await guarded.close(); }
+  });
 
   it('CompositeControllers: OnDelete children, no rolling strategy, every hook URL served by the hook server', async () => {
     const controllers = render('metacontroller').filter((d) => d.kind === 'CompositeController');

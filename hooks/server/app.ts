@@ -35,9 +35,19 @@ export interface AppDeps {
 
 type Handler = (req: SyncRequest, finalize: boolean) => Promise<SyncResponse>;
 
+const optional = (v: unknown, type: 'string' | 'number' | 'object') => v === undefined || (typeof v === type && v !== null && !Array.isArray(v));
+const stringMap = (v: unknown) => v === undefined || (!!v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string'));
+
+/** The envelope the API server guarantees (typed metadata, an object status): anything else is a bad request, not a crash. */
 function isSyncRequest(body: unknown): body is SyncRequest {
   const b = body as SyncRequest | undefined;
-  return !!b && typeof b === 'object' && !!b.parent && typeof b.parent === 'object' && typeof b.parent.metadata?.name === 'string';
+  if (!b || typeof b !== 'object' || !b.parent || typeof b.parent !== 'object' || Array.isArray(b.parent)) return false;
+  const m = b.parent.metadata as unknown as Record<string, unknown> | undefined;
+  if (!m || typeof m !== 'object' || typeof m.name !== 'string' || !m.name) return false;
+  return optional(m.namespace, 'string') && optional(m.uid, 'string') && optional(m.deletionTimestamp, 'string') && optional(m.creationTimestamp, 'string')
+    && (m.generation === undefined || Number.isSafeInteger(m.generation)) && stringMap(m.labels) && stringMap(m.annotations)
+    && (m.ownerReferences === undefined || Array.isArray(m.ownerReferences)) && optional(b.parent.status, 'object')
+    && optional(b.children, 'object') && optional(b.related, 'object');
 }
 
 function hook(controller: string, kind: Kind, hookName: string, handle: Handler) {
@@ -46,7 +56,7 @@ function hook(controller: string, kind: Kind, hookName: string, handle: Handler)
     const body: unknown = req.body;
     if (!isSyncRequest(body)) {
       end({ outcome: 'bad_request' });
-      res.status(400).json({ error: 'expected a Metacontroller hook request with parent.metadata.name' });
+      res.status(400).json({ error: 'expected a Metacontroller hook request: parent with typed metadata (name, namespace, uid, generation, ...) and an object status' });
       return;
     }
     const ids = { controller, namespace: body.parent.metadata.namespace, name: body.parent.metadata.name, uid: body.parent.metadata.uid };

@@ -97,9 +97,25 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; errors: string[
 // A sync decides several times over the same request object: validate each spec object once.
 const memo = new Map<Kind, WeakMap<object, Validated<unknown>>>();
 
+/** No CRD here nests deeper than this; anything deeper is refused before it is copied or walked. */
+export const MAX_DEPTH = 32;
+
+/** Whether `value` nests objects/arrays deeper than `max` (iterative: no recursion on crafted input). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v as object)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Validates and defaults a copy of `spec`; errors name the field and what is wrong. */
 export function validateSpec<T>(kind: Kind, spec: unknown): Validated<T> {
   if (spec === undefined || spec === null) return { ok: false, errors: ['spec: required field is missing'] };
+  if (nestedDeeperThan(spec, MAX_DEPTH)) return { ok: false, errors: [`spec: nested deeper than ${MAX_DEPTH} levels`] };
   let cache = memo.get(kind);
   if (!cache) { cache = new WeakMap(); memo.set(kind, cache); }
   if (typeof spec === 'object') {
@@ -117,6 +133,7 @@ export function validateSpec<T>(kind: Kind, spec: unknown): Validated<T> {
 
 /** Used by tests and the response check: would the API server accept this status? */
 export function statusErrors(kind: Kind, status: unknown): string[] {
+  if (nestedDeeperThan(status, MAX_DEPTH)) return [`status: nested deeper than ${MAX_DEPTH} levels`];
   const fn = validator(kind, 'status');
   const copy = structuredClone(status);
   return fn(copy) ? [] : (fn.errors ?? []).map((e) => describeError('status', e, copy));
