@@ -5,10 +5,14 @@
 //   summary [--project P] [--environment E]                           per project/environment
 //   rebuild-archive --bucket B [--prefix P]                           rebuild the history from manifests
 //   verify --bucket B --manifest KEY                                  check artifacts against a manifest
-// Options: -o json (machine output). The archive is LC2_ARCHIVE_URL (PostgreSQL) or the PGlite
-// directory LC2_ARCHIVE_DIR (default .lc2-archive); storage is LC2_STORAGE_URL (http(s):// or file://).
-// Exit codes: 0 done, 1 not found or verification failed, 2 usage error, 3 unavailable.
+//   storage-policy --tenant-file F [--project P]                      the S3 policy of a project's storage key
+// Options: -o json (machine output; storage-policy always prints JSON). The archive is
+// LC2_ARCHIVE_URL (PostgreSQL) or the PGlite directory LC2_ARCHIVE_DIR (default .lc2-archive);
+// storage is LC2_STORAGE_URL (http(s):// or file://).
+// Exit codes: 0 done, 1 not found, verification failed or no safe policy, 2 usage error, 3 unavailable.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import YAML from 'yaml';
 import { connect } from '../hooks/archive/db.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { getHistory, listHistory, summarize } from '../hooks/archive/queries.ts';
@@ -16,8 +20,43 @@ import { rebuildFromManifests } from '../hooks/archive/rebuild.ts';
 import { verifyBackup } from '../hooks/archive/verify.ts';
 import { storeFor } from '../hooks/main.ts';
 import { loadConfig } from '../hooks/server/config.ts';
+import { validateSpec } from '../hooks/validation/schema.ts';
+import { PolicyError, storagePolicyFor } from '../providers/local/storagePolicy.ts';
+import type { BackupTenantSpec } from '../hooks/api.ts';
 
 class Usage extends Error {}
+/** Exit 1: what was asked for is not there or cannot be done safely. */
+class Failed extends Error {}
+
+/**
+ * The policy for the storage key of one project (providers/local/storagePolicy.ts), from a file of
+ * BackupTenants: YAML or JSON, one or several documents or a List (`kubectl get backuptenants -o
+ * yaml`), "-" for stdin. --project picks one; without it the file must hold exactly one.
+ */
+function storagePolicyCommand(file: string | undefined, project: string | undefined): string {
+  if (!file) throw new Usage('storage-policy needs --tenant-file (a BackupTenant file, or - for stdin)');
+  let text: string;
+  try { text = readFileSync(file === '-' ? 0 : file, 'utf8'); } catch (e) { throw new Usage(`cannot read ${file}: ${(e as Error).message}`); }
+  const docs = YAML.parseAllDocuments(text);
+  const bad = docs.flatMap((d) => d.errors);
+  if (bad.length) throw new Usage(`${file} is not YAML or JSON: ${bad[0]!.message}`);
+  type Doc = { kind?: unknown; metadata?: { name?: unknown }; spec?: unknown; items?: unknown };
+  const objects = docs.map((d) => d.toJS() as Doc | null).filter((o): o is Doc => !!o && typeof o === 'object')
+    .flatMap((o) => (Array.isArray(o.items) ? o.items as Doc[] : [o]));
+  const tenants = objects.filter((o) => o?.kind === 'BackupTenant');
+  const chosen = project ? tenants.filter((t) => t.metadata?.name === project) : tenants;
+  if (chosen.length !== 1) {
+    if (project) throw new Failed(`${file} holds no BackupTenant named ${project}`);
+    throw (tenants.length ? new Usage(`${file} holds ${tenants.length} BackupTenants: pick one with --project`) : new Failed(`${file} holds no BackupTenant`));
+  }
+  const tenant = chosen[0]!;
+  const name = String(tenant.metadata?.name ?? '');
+  const spec = validateSpec<BackupTenantSpec>('BackupTenant', tenant.spec);
+  if (!spec.ok) throw new Failed(`BackupTenant ${name} is not valid: ${spec.errors.join('; ')}`);
+  try {
+    return JSON.stringify(storagePolicyFor(name, spec.value), null, 2);
+  } catch (e) { if (e instanceof PolicyError) throw new Failed(`BackupTenant ${name}: ${e.message}`); throw e; }
+}
 
 function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
   const cell = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
@@ -32,6 +71,7 @@ export async function run(argv: string[], out: (s: string) => void, env: NodeJS.
     options: {
       output: { type: 'string', short: 'o' }, project: { type: 'string' }, environment: { type: 'string' }, phase: { type: 'string' },
       limit: { type: 'string' }, bucket: { type: 'string' }, prefix: { type: 'string' }, manifest: { type: 'string' },
+      'tenant-file': { type: 'string' },
     },
   });
   const [command, arg] = positionals;
@@ -39,6 +79,10 @@ export async function run(argv: string[], out: (s: string) => void, env: NodeJS.
   if (values.output !== undefined && !json) throw new Usage('-o takes json');
   const print = (data: unknown, human: () => string) => out(json ? JSON.stringify(data, null, 2) : human());
 
+  if (command === 'storage-policy') {
+    out(storagePolicyCommand(values['tenant-file'], values.project));
+    return 0;
+  }
   if (command === 'verify') {
     if (!values.bucket || !values.manifest) throw new Usage('verify needs --bucket and --manifest');
     const result = await verifyBackup(await storeFor(loadConfig(env)), values.bucket, values.manifest);
@@ -81,7 +125,7 @@ export async function run(argv: string[], out: (s: string) => void, env: NodeJS.
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   run(process.argv.slice(2), (s) => console.log(s)).then((code) => process.exit(code), (e: unknown) => {
     const usage = e instanceof Usage || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    console.error(`lc2-backup: ${(e as Error).message}${usage ? '\nusage: lc2-backup history|show UID|summary|rebuild-archive --bucket B|verify --bucket B --manifest KEY [-o json]' : ''}`);
-    process.exit(usage ? 2 : 3);
+    console.error(`lc2-backup: ${(e as Error).message}${usage ? '\nusage: lc2-backup history|show UID|summary|rebuild-archive --bucket B|verify --bucket B --manifest KEY|storage-policy --tenant-file F [--project P] [-o json]' : ''}`);
+    process.exit(usage ? 2 : e instanceof Failed ? 1 : 3);
   });
 }

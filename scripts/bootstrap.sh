@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian machine needs before the demo or the tests: command-line tools from
-# Debian, PostgreSQL and MariaDB running on loopback, an S3 server (moto if installed, else MinIO
+# Debian, PostgreSQL and MariaDB running on loopback, S3 servers (moto if installed; MinIO and mc
 # built once from the Go module proxy into .cache/bin), and the npm packages (which bring Node 22).
 # Idempotent: on a prepared machine it only checks.
 set -euo pipefail
@@ -35,10 +35,19 @@ if ! mariadb --protocol=tcp -h 127.0.0.1 -u root -e 'select 1' >/dev/null 2>&1; 
   mariadb -u root -e "create user if not exists 'root'@'127.0.0.1' identified by ''; grant all on *.* to 'root'@'127.0.0.1' with grant option" || true
 fi
 
-# S3 server for the tests: moto when present (it also emulates RDS for the AWS provider), else MinIO.
-if ! command -v moto_server >/dev/null 2>&1 && [ ! -x .cache/bin/minio ]; then
-  echo "bootstrap: moto not found; building MinIO from the Go module proxy (once, into .cache/bin)"
-  GOBIN="$PWD/.cache/bin" go install github.com/minio/minio@latest
+# S3 servers for the tests: moto when present (it also emulates RDS for the AWS provider), else
+# MinIO; and MinIO with its client mc always, for test/security (moto does not enforce IAM policies).
+# Both built once from the Go module proxy into .cache/bin (cold: about 4 minutes; pinned, as neither
+# has semver tags there). Only the binaries are used: none of their (AGPL) code is part of this repo.
+minio_version=v0.0.0-20260212201848-7aac2a2c5b7c
+mc_version=v0.0.0-20250313080218-cf909e1063a9
+if [ ! -x .cache/bin/minio ] || [ ! -x .cache/bin/mc ] || [ "$(cat .cache/bin/.minio-versions 2>/dev/null)" != "$minio_version $mc_version" ]; then
+  echo "bootstrap: building MinIO and mc from the Go module proxy (cold: about 4 minutes; cached in .cache/bin)"
+  started=$(date +%s)
+  GOBIN="$PWD/.cache/bin" go install "github.com/minio/minio@$minio_version"
+  GOBIN="$PWD/.cache/bin" go install "github.com/minio/mc@$mc_version"
+  echo "$minio_version $mc_version" >.cache/bin/.minio-versions
+  echo "bootstrap: MinIO and mc built in $(( $(date +%s) - started ))s"
 fi
 
 # A real kube-apiserver for the Kubernetes tests, built once from the Go module proxy (test/apiserver).

@@ -66,6 +66,23 @@ describe('lc2-backup CLI', () => {
     assert.deepEqual(result.checks.filter((c) => !c.ok).map((c) => c.check), ['database sha256']);
   });
 
+  it('storage-policy prints the policy of a project\'s storage key from its BackupTenant, and refuses one that would widen it', async () => {
+    const file = join(root, 'tenants.yaml');
+    const tenant = (name: string, dl: string) => `apiVersion: backup.liferay.cloud/v1alpha1\nkind: BackupTenant\nmetadata: {name: ${name}}\nspec: {namespaces: [proj-${name}-prd], documentLibraryBuckets: ["${dl}"], backupBuckets: [lc2-backups]}\n`;
+    writeFileSync(file, `${tenant('retail', 'retail-dl')}---\n${tenant('bank', 'bank.dl/x')}`);
+    const ok = await cli('storage-policy', '--tenant-file', file, '--project', 'retail');
+    assert.equal(ok.code, 0, ok.stdout);
+    const policy = JSON.parse(ok.stdout) as { Version: string; Statement: Array<{ Resource: string[] }> };
+    assert.equal(policy.Version, '2012-10-17');
+    assert.deepEqual(policy.Statement.flatMap((s) => s.Resource), ['arn:aws:s3:::lc2-backups', 'arn:aws:s3:::lc2-backups/retail/*', 'arn:aws:s3:::retail-dl', 'arn:aws:s3:::retail-dl/*']);
+    const widening = await cli('storage-policy', '--tenant-file', file, '--project', 'bank');
+    assert.equal(widening.code, 1);
+    // Refused by the CRD's bucket-name pattern before the generator's own check.
+    assert.match(widening.stdout, /documentLibraryBuckets.*"bank.dl\/x" is not valid/);
+    assert.equal((await cli('storage-policy', '--tenant-file', file)).code, 2, 'two tenants and no --project');
+    assert.equal((await cli('storage-policy', '--tenant-file', file, '--project', 'nobody')).code, 1);
+  });
+
   it('usage errors exit 2 with a message', async () => {
     const r = await cli('frobnicate');
     assert.equal(r.code, 2);

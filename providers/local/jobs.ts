@@ -42,6 +42,8 @@ export function storageEnv(config: LocalProviderConfig): EnvVar[] {
     { name: 'RCLONE_CONFIG_STORE_ENDPOINT', value: s.endpoint },
     { name: 'RCLONE_CONFIG_STORE_REGION', value: s.region },
     { name: 'RCLONE_CONFIG_STORE_FORCE_PATH_STYLE', value: 'true' },
+    // Buckets exist (the platform team creates them); a project's key may not create or probe them.
+    { name: 'RCLONE_CONFIG_STORE_NO_CHECK_BUCKET', value: 'true' },
     { name: 'RCLONE_CONFIG_STORE_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: s.secretName, key: s.accessKeyIdKey } } },
     { name: 'RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: s.secretName, key: s.secretAccessKeyKey } } },
   ];

@@ -6,7 +6,7 @@ import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, List
 import { createApp } from '../../hooks/server/app.ts';
 import { backupShell, restoreShell } from '../../providers/registry.ts';
 import { TEST_POLICY } from './inProcessHook.ts';
-import { trustRequest } from '../../hooks/backup/sync.ts';
+import { trustRequest, type ReadParent } from '../../hooks/backup/sync.ts';
 import { S3ObjectStore } from '../../providers/storage/s3Store.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
@@ -33,17 +33,26 @@ export class CountingStore implements ObjectStore {
   async put(b: string, k: string, body: string, t: string) { this.puts.set(`${b}/${k}`, (this.puts.get(`${b}/${k}`) ?? 0) + 1); await this.inner.put(b, k, body, t); }
 }
 
+export interface TestEnvOptions {
+  /** The S3 server to run against (default startS3: moto, or MinIO where moto is missing). */
+  startS3?: () => Promise<S3Server>;
+}
+
 export class TestEnv {
   s3server!: S3Server;
   s3!: S3Client;
   store!: CountingStore;
   local!: LocalProviderConfig;
+  /** How the hook confirms a parent before deleting data (the kube e2e gives it the real API server). */
+  readParent: ReadParent = trustRequest;
   private server: Server | undefined;
   private port = 0;
   hookStarts = 0;
+  private readonly options: TestEnvOptions;
+  constructor(options: TestEnvOptions = {}) { this.options = options; }
 
   async start(): Promise<void> {
-    this.s3server = await startS3();
+    this.s3server = await (this.options.startS3 ?? startS3)();
     const { endpoint, accessKeyId, secretAccessKey } = this.s3server;
     // The hook's S3 client takes its credentials from the default AWS chain, as in a cluster.
     process.env.AWS_ACCESS_KEY_ID = accessKeyId;
@@ -62,7 +71,7 @@ export class TestEnv {
   async startHook(): Promise<void> {
     const settings = { local: this.local };
     const now = () => new Date().toISOString();
-    const app = createApp({ backup: { ...backupShell(settings, this.store, now, TEST_POLICY), readParent: trustRequest }, restore: restoreShell(settings, this.store, now, TEST_POLICY) });
+    const app = createApp({ backup: { ...backupShell(settings, this.store, now, TEST_POLICY), readParent: this.readParent }, restore: restoreShell(settings, this.store, now, TEST_POLICY) });
     this.server = createServer(app);
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
     const addr = this.server.address();
@@ -112,8 +121,9 @@ export class TestEnv {
     return keys.sort();
   }
 
-  secrets(db: { user: string; password: string }): Record<string, Record<string, string>> {
-    const { accessKeyId, secretAccessKey } = this.s3server;
+  /** The namespace's Secrets: the database's, and lc2-storage with `storage` (default: the hook's own key). */
+  secrets(db: { user: string; password: string }, storage: { accessKeyId: string; secretAccessKey: string } = this.s3server): Record<string, Record<string, string>> {
+    const { accessKeyId, secretAccessKey } = storage;
     return { 'db-credentials': { username: db.user, password: db.password }, 'lc2-storage': { accessKeyId, secretAccessKey } };
   }
 }
