@@ -2,6 +2,7 @@
 // cannot evaluate CEL. Keep the two in step; test/validation.test.ts checks both sides agree.
 import type { BackupRequestSpec } from '../api.ts';
 import { RESERVED_SEGMENTS } from './layout.ts';
+import { globProblem } from '../../providers/glob.ts';
 import type { SpecProblem } from '../../providers/types.ts';
 
 export function backupSpecProblems(spec: BackupRequestSpec): SpecProblem[] {
@@ -18,6 +19,12 @@ export function backupSpecProblems(spec: BackupRequestSpec): SpecProblem[] {
   if (bad !== undefined) {
     problems.push({ field: 'spec.documentLibrary.destinationPrefix', message: `"${prefix}" has a path segment "${bad}" that is empty, relative or reserved for a backup's own files (${RESERVED_SEGMENTS.join(', ')})` });
   }
+  // Not CEL: the glob parser alone knows a pattern is unusable (unclosed braces, a reversed range,
+  // too many alternatives); found here, it fails the backup before any copy starts.
+  (spec.documentLibrary.excludePatterns ?? []).forEach((pattern, i) => {
+    const problem = globProblem(pattern);
+    if (problem) problems.push({ field: `spec.documentLibrary.excludePatterns[${i}]`, message: problem });
+  });
   if (spec.database.databasesToIgnore?.length && spec.database.engine !== 'mysql') {
     problems.push({ field: 'spec.database.databasesToIgnore', message: 'only applies to mysql' });
   }
