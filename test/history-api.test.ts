@@ -1,13 +1,19 @@
 // The history REST API on real PostgreSQL: filters, cursor pagination that stays stable while rows
-// are inserted, tenant isolation (also by ID), clear 400s, and injection attempts that change nothing.
+// are inserted, tenant isolation (also by ID), clear 400s, and injection attempts that change nothing;
+// static tokens that are only what was configured; request bodies read only after authentication
+// and only up to the limit; POSTs only into the namespaces of the project's BackupTenant.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import express from 'express';
 import { createPgCluster, type PgCluster } from './support/pgCluster.ts';
 import { connect, type Sql } from '../hooks/archive/db.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { createApiApp } from '../hooks/server/app.ts';
-import { staticTokens } from '../hooks/api/router.ts';
+import { BODY_LIMIT, historyRouter, staticTokens } from '../hooks/api/router.ts';
+import { tenantScopedCreator, type CreateRequest, type CreateResource, type ReadTenant } from '../hooks/api/kubernetes.ts';
+import { API_VERSION } from '../hooks/contract/objects.ts';
+import { backupRequest, restoreRequest } from './support/resources.ts';
 import type { ArchiveRecord } from '../hooks/archive/records.ts';
 
 let pg: PgCluster;
@@ -148,5 +154,288 @@ describe('history REST API', () => {
     const doc = (await get('/openapi.json')).body as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, '3.0.3');
     assert.deepEqual(Object.keys(doc.paths).sort(), ['/api/v1/backups', '/api/v1/backups/{uid}', '/api/v1/restores', '/api/v1/summary']);
+  });
+});
+
+describe('a record of another project is not found, exactly like a missing one', () => {
+  it('GET /backups/{uid} answers the same 404 for another project\'s backup or restore as for no record at all', async () => {
+    await archive.upsert(record(5000, { uid: 'rr-outlet-5000', kind: 'RestoreRequest', projectId: 'outlet', backupId: null, manifestBucket: null, manifestKey: null }));
+    const missing = await get('/backups/uid-9999', 'retail-token');
+    assert.equal(missing.status, 404);
+    const shape = (body: Record<string, unknown>, uid: string) => JSON.stringify(body).replaceAll(uid, '<uid>');
+    for (const uid of ['uid-0003', 'rr-outlet-5000']) {
+      assert.equal((await get(`/backups/${uid}`, 'admin-token')).status, 200, `${uid} exists`);
+      const hidden = await get(`/backups/${uid}`, 'retail-token');
+      assert.equal(hidden.status, 404, `${uid} of project outlet is not forbidden but not found`);
+      assert.equal(shape(hidden.body, uid), shape(missing.body, 'uid-9999'), 'same code and message as a missing record');
+    }
+  });
+});
+
+describe('static API tokens (LC2_API_TOKENS)', () => {
+  const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__', '__lookupGetter__'];
+
+  it('names of Object.prototype are no tokens: 401 on every call', async () => {
+    for (const name of PROTOTYPE_NAMES) {
+      assert.equal(await staticTokens(JSON.stringify(TOKENS))(name), undefined, name);
+      const res = await get('/backups', name);
+      assert.equal(res.status, 401, `Bearer ${name}`);
+      assert.equal((res.body.error as { code: string }).code, 'Unauthorized');
+    }
+    // A configured token that happens to be such a name is an ordinary own entry.
+    assert.deepEqual(await staticTokens('{"__proto__": ["retail"]}')('__proto__'), ['retail']);
+    assert.equal(await staticTokens('{"__proto__": ["retail"]}')('constructor'), undefined);
+    assert.deepEqual(await staticTokens(JSON.stringify(TOKENS))('retail-token'), ['retail']);
+    assert.equal(await staticTokens(undefined)('retail-token'), undefined);
+  });
+
+  it('a malformed LC2_API_TOKENS is an error that shows no part of its value', () => {
+    const secret = 'Qx7Zv9Kp3Wm2Rt8Y';
+    const malformed = [
+      secret, // not JSON at all
+      `{"${secret}": ["retail"]`, // truncated
+      `{"${secret}" ["retail"]}`,
+      `{"retail-token": ["retail"]} ${secret}`,
+      `'${secret}'`,
+      `["${secret}"]`, // not an object
+      `"${secret}"`,
+      `{"${secret}": "retail"}`, // not '*' or a list
+      `{"${secret}": [1]}`,
+      `{"${secret}": ["Not A Project"]}`,
+      `{"${secret} x": ["retail"]}`, // a token no header can carry
+      `{"retail-token": ["${secret}"]}`,
+    ];
+    for (const value of malformed) {
+      let error: unknown;
+      try { staticTokens(value); } catch (e) { error = e; }
+      assert.ok(error instanceof Error, `no error for a malformed value (#${malformed.indexOf(value) + 1})`);
+      const text = `${error.message}\n${error.stack ?? ''}\n${String((error as { cause?: unknown }).cause ?? '')}`;
+      assert.match(error.message, /^LC2_API_TOKENS is malformed/);
+      for (let i = 0; i + 4 <= secret.length; i += 1) {
+        assert.ok(!text.includes(secret.slice(i, i + 4)), `the error of value #${malformed.indexOf(value) + 1} echoes "${secret.slice(i, i + 4)}"`);
+      }
+    }
+  });
+});
+
+const TENANT_NAMESPACES: Record<string, string[]> = { retail: ['proj-retail-prd', 'proj-retail-uat'] };
+/** BackupTenants as the API server would return them; outlet has none. */
+const readTenant: ReadTenant = async (projectId) => (TENANT_NAMESPACES[projectId]
+  ? { apiVersion: API_VERSION, kind: 'BackupTenant', metadata: { name: projectId }, spec: { namespaces: TENANT_NAMESPACES[projectId]! } }
+  : undefined);
+/** A creator over fake BackupTenants that records what it was asked to create. */
+function fakeCreator(created: CreateRequest[], tenants: ReadTenant = readTenant): CreateResource {
+  return tenantScopedCreator(tenants, async (r) => {
+    created.push(r);
+    return { namespace: r.namespace, name: r.name ?? `${r.generateName}abcde`, uid: `uid-created-${created.length}` };
+  });
+}
+async function listen(listener: RequestListener): Promise<{ server: Server; base: string }> {
+  const s = createServer(listener);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  return { server: s, base: `http://127.0.0.1:${(s.address() as { port: number }).port}/api/v1` };
+}
+async function close(s: Server): Promise<void> {
+  s.closeAllConnections();
+  await new Promise<void>((r) => s.close(() => r()));
+}
+async function post(url: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() as Record<string, unknown> };
+}
+
+describe('POST: only into a namespace of the project\'s BackupTenant', () => {
+  const created: CreateRequest[] = [];
+  let api: { server: Server; base: string };
+  before(async () => { api = await listen(createApiApp({ archive, authenticate: staticTokens(JSON.stringify(TOKENS)), create: fakeCreator(created) })); });
+  after(async () => { await close(api.server); });
+  const spec = backupRequest('x').spec!;
+  const forbidden = (res: { status: number; body: Record<string, unknown> }, message: RegExp) => {
+    assert.equal(res.status, 403, JSON.stringify(res.body));
+    assert.deepEqual(Object.keys(res.body), ['error']);
+    assert.equal((res.body.error as { code: string }).code, 'Forbidden');
+    assert.match((res.body.error as { message: string }).message, message);
+  };
+
+  it('a namespace the BackupTenant does not list is 403 (existing or not), and nothing is created', async () => {
+    created.length = 0;
+    forbidden(await post(`${api.base}/backups`, 'retail-token', { namespace: 'proj-outlet-prd', spec }), /namespace proj-outlet-prd is not one of project retail's namespaces/);
+    forbidden(await post(`${api.base}/backups`, 'retail-token', { namespace: 'kube-system', spec }), /namespace kube-system is not one of project retail's namespaces/);
+    forbidden(await post(`${api.base}/restores`, 'retail-token', { namespace: 'proj-outlet-prd', spec: restoreRequest('r', {}).spec }), /not one of project retail's namespaces/);
+    // Not even an admin token puts a project's request in another project's namespace.
+    forbidden(await post(`${api.base}/backups`, 'admin-token', { namespace: 'proj-outlet-prd', spec }), /not one of project retail's namespaces/);
+    assert.deepEqual(created, []);
+  });
+
+  it('a project without a BackupTenant is 403 with a message that says so', async () => {
+    created.length = 0;
+    const outlet = { ...spec, projectId: 'outlet', documentLibrary: { ...spec.documentLibrary } };
+    forbidden(await post(`${api.base}/backups`, 'two-token', { namespace: 'proj-outlet-prd', spec: outlet }), /project outlet has no BackupTenant/);
+    assert.deepEqual(created, []);
+  });
+
+  it('a listed namespace is 201, created with the caller\'s project and namespace', async () => {
+    created.length = 0;
+    const res = await post(`${api.base}/backups`, 'retail-token', { namespace: 'proj-retail-uat', spec });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(res.body, { kind: 'BackupRequest', namespace: 'proj-retail-uat', name: 'retail-prd-abcde', uid: 'uid-created-1' });
+    assert.deepEqual(created.map((c) => [c.kind, c.namespace, c.projectId]), [['BackupRequest', 'proj-retail-uat', 'retail']]);
+  });
+
+  it('a BackupTenant that cannot be read creates nothing (503), and one named for another project lists nothing', async () => {
+    const none: CreateRequest[] = [];
+    const failing = await listen(createApiApp({ archive, authenticate: staticTokens(JSON.stringify(TOKENS)), create: fakeCreator(none, async () => { throw Object.assign(new Error('forbidden'), { code: 403 }); }) }));
+    const res = await post(`${failing.base}/backups`, 'retail-token', { namespace: 'proj-retail-prd', spec });
+    await close(failing.server);
+    assert.equal(res.status, 503);
+    const impostor = await listen(createApiApp({ archive, authenticate: staticTokens(JSON.stringify(TOKENS)), create: fakeCreator(none, async () => ({ apiVersion: API_VERSION, kind: 'BackupTenant', metadata: { name: 'outlet' }, spec: { namespaces: ['proj-retail-prd'] } })) }));
+    forbidden(await post(`${impostor.base}/backups`, 'retail-token', { namespace: 'proj-retail-prd', spec }), /project retail has no BackupTenant/);
+    await close(impostor.server);
+    assert.deepEqual(none, []);
+  });
+});
+
+interface Seen { body: unknown; complete: boolean; bytesRead?: number }
+interface RawAnswer { status: number; headers: IncomingHttpHeaders; body: Record<string, unknown>; ms: number }
+
+/** An HTTP server around `app` that records, per request, what the app had read when it answered. */
+function spied(app: RequestListener, seen: Seen[]): RequestListener {
+  const sockets = new WeakSet<object>();
+  return (req, res) => {
+    const entry: Seen = { body: undefined, complete: false };
+    seen.push(entry);
+    res.on('finish', () => { entry.body = (req as { body?: unknown }).body; entry.complete = req.complete; });
+    if (!sockets.has(req.socket)) {
+      sockets.add(req.socket);
+      req.socket.once('close', () => { entry.bytesRead = req.socket.bytesRead; });
+    }
+    app(req, res);
+  };
+}
+
+/** POSTs a JSON object of `size` bytes (declared, or chunked), writing until the server answers. */
+function rawPost(url: string, token: string | undefined, size: number, chunked = false): Promise<RawAnswer> {
+  const head = Buffer.from('{"namespace":"proj-retail-prd","pad":"');
+  const body = Buffer.concat([head, Buffer.alloc(size - head.length - 2, 'x'), Buffer.from('"}')]);
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const req = request(url, {
+      method: 'POST', agent: false,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(chunked ? {} : { 'content-length': String(size) }) },
+    });
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('close', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>, ms: Date.now() - started });
+        req.destroy();
+      });
+    });
+    req.on('error', (e) => { if (!answered) reject(e); }); // EPIPE/ECONNRESET once the server closed: expected
+    let sent = 0;
+    const pump = () => {
+      while (!answered && !req.destroyed && sent < body.length) {
+        const piece = body.subarray(sent, sent + 256 * 1024);
+        sent += piece.length;
+        if (!req.write(piece)) { req.once('drain', pump); return; }
+      }
+      if (sent >= body.length && !req.destroyed) req.end();
+    };
+    pump();
+  });
+}
+
+async function settled(entry: Seen | undefined): Promise<Seen> {
+  assert.ok(entry, 'the server saw the request');
+  for (let i = 0; i < 100 && entry.bytesRead === undefined; i += 1) await new Promise((r) => setTimeout(r, 20));
+  return entry;
+}
+
+describe('POST bodies: read by the router, after authentication, at most BODY_LIMIT bytes', () => {
+  const MiB = 1024 * 1024;
+  const created: CreateRequest[] = [];
+  const seen: Seen[] = [];
+  let api: { server: Server; base: string };
+  before(async () => { api = await listen(spied(createApiApp({ archive, authenticate: staticTokens(JSON.stringify(TOKENS)), create: fakeCreator(created) }), seen)); });
+  after(async () => { await close(api.server); });
+
+  it('an unauthenticated 20 MB POST is a 401 at once: the body is never parsed, nor read', async () => {
+    seen.length = 0;
+    for (const token of [undefined, 'forged']) {
+      const res = await rawPost(`${api.base}/backups`, token, 20 * MiB);
+      assert.equal(res.status, 401);
+      assert.deepEqual(res.body, { error: { code: 'Unauthorized', message: 'send Authorization: Bearer <token> with a token this service knows' } });
+      assert.ok(res.ms < 3000, `answered after ${res.ms} ms`);
+      assert.equal(res.headers.connection, 'close');
+    }
+    for (const entry of seen) {
+      const s = await settled(entry);
+      assert.equal(s.body, undefined, 'nothing parsed the body');
+      assert.equal(s.complete, false, 'answered before the body had even arrived');
+      assert.ok(s.bytesRead! < 2 * MiB, `the server read ${s.bytesRead} bytes of a 20 MiB request`);
+    }
+  });
+
+  it('an authenticated JSON body is parsed by the router itself (no parser in front of it)', async () => {
+    created.length = 0;
+    const res = await post(`${api.base}/backups`, 'retail-token', { namespace: 'proj-retail-prd', spec: backupRequest('x').spec });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(created.length, 1);
+    assert.deepEqual(created[0]!.spec, backupRequest('x').spec);
+  });
+
+  it(`a body over ${BODY_LIMIT} bytes is a 413 in the API's error shape, declared or chunked; nothing is created`, async () => {
+    created.length = 0;
+    seen.length = 0;
+    const declared = await rawPost(`${api.base}/backups`, 'retail-token', BODY_LIMIT + 1);
+    const chunked = await rawPost(`${api.base}/restores`, 'retail-token', 20 * MiB, true);
+    for (const res of [declared, chunked]) {
+      assert.equal(res.status, 413);
+      assert.deepEqual(Object.keys(res.body), ['error']);
+      assert.equal((res.body.error as { code: string }).code, 'PayloadTooLarge');
+      assert.match((res.body.error as { message: string }).message, new RegExp(`at most ${BODY_LIMIT} bytes`));
+    }
+    const chunkedSeen = await settled(seen[1]);
+    assert.ok(chunkedSeen.bytesRead! < 2 * MiB, `the server read ${chunkedSeen.bytesRead} bytes of a 20 MiB chunked body`);
+    assert.equal(chunkedSeen.body, undefined);
+    // Exactly at the limit is fine (it is then refused for its content, not its size).
+    const atLimit = await rawPost(`${api.base}/backups`, 'retail-token', BODY_LIMIT);
+    assert.equal(atLimit.status, 400);
+    assert.match((atLimit.body.error as { message: string }).message, /spec: required/);
+    assert.deepEqual(created, []);
+  });
+
+  it('malformed JSON is a 400, another media type or a compressed body a 415, in the API\'s error shape', async () => {
+    const bad = await post(`${api.base}/backups`, 'retail-token', '{"namespace": ');
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body, { error: { code: 'BadRequest', message: 'body: not a JSON object' } });
+    assert.equal((await post(`${api.base}/backups`, 'retail-token', '[1, 2]')).status, 400);
+    const text = await post(`${api.base}/backups`, 'retail-token', 'namespace=x', { 'content-type': 'application/x-www-form-urlencoded' });
+    assert.equal(text.status, 415);
+    assert.equal((text.body.error as { code: string }).code, 'UnsupportedMediaType');
+    assert.equal((await post(`${api.base}/backups`, 'retail-token', '{}', { 'content-encoding': 'gzip' })).status, 415);
+  });
+
+  it('behind a listener that already parsed JSON, the router takes the parsed body, within the same limit', async () => {
+    created.length = 0;
+    const shared = express();
+    shared.use(express.json({ limit: '32mb' }));
+    shared.use('/api/v1', historyRouter(archive, staticTokens(JSON.stringify(TOKENS)), fakeCreator(created)));
+    const other = await listen(shared);
+    try {
+      const ok = await post(`${other.base}/backups`, 'retail-token', { namespace: 'proj-retail-prd', spec: backupRequest('x').spec });
+      assert.equal(ok.status, 201, JSON.stringify(ok.body));
+      const big = await post(`${other.base}/backups`, 'retail-token', { namespace: 'proj-retail-prd', spec: backupRequest('x').spec, pad: 'x'.repeat(BODY_LIMIT) });
+      assert.equal(big.status, 413);
+      assert.equal((big.body.error as { code: string }).code, 'PayloadTooLarge');
+      assert.equal(created.length, 1);
+    } finally {
+      await close(other.server);
+    }
   });
 });

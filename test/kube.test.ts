@@ -124,6 +124,26 @@ describe('kustomize overlays on the API server (server-side dry run)', () => {
 });
 
 
+/** The hook's own identity, with exactly the rights kustomize/base/rbac.yaml gives its ServiceAccount. */
+async function hookIdentity(): Promise<KubeConfig> {
+  kube.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'lc2-system' } }));
+  kube.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'lc2-backup-hooks', namespace: 'lc2-system' } }));
+  kube.kubectl(['apply', '-f', 'kustomize/base/rbac.yaml']);
+  const as = ['--as', 'system:serviceaccount:lc2-system:lc2-backup-hooks'];
+  const deadline = Date.now() + 15_000;
+  for (;;) { // RBAC is eventually consistent
+    try { kube.kubectl(['auth', 'can-i', 'get', 'backuptenants.backup.liferay.cloud', ...as]); break; } catch (e) { if (Date.now() > deadline) throw e; }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const token = kube.kubectl(['create', 'token', 'lc2-backup-hooks', '-n', 'lc2-system']).trim();
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'lc2', server: kube.server, skipTLSVerify: true }], users: [{ name: 'hooks', token }],
+    contexts: [{ name: 'hooks', cluster: 'lc2', user: 'hooks' }], currentContext: 'hooks',
+  });
+  return kc;
+}
+
 describe('end to end through the API server', () => {
   // A namespace of its own: the CRD tests above leave parents behind that the driver would also sync.
   const E2E_NS = 'proj-retail-e2e';
@@ -135,10 +155,8 @@ describe('end to end through the API server', () => {
 
   before(async () => {
     kube.kubectl(['create', 'namespace', E2E_NS]);
-    // Deletions are confirmed against this real API server, as in a cluster.
-    const kc = new KubeConfig();
-    kc.loadFromFile(kube.kubeconfig);
-    env.readParent = parentReader(kc);
+    // Deletions are confirmed against this real API server, with the hook's own RBAC, as in a cluster.
+    env.readParent = parentReader(await hookIdentity());
     await env.start();
     for (const b of ['liferay-dl', 'lc2-backups', 'restored-dl']) await env.createBucket(b);
     await env.upload('liferay-dl', files);
@@ -252,6 +270,9 @@ describe('history REST API with Kubernetes identities', () => {
     const archive = new Archive(sql);
     await archive.upsert({ ...backupRecord({ ...backupRequest('r1'), status: { phase: 'Succeeded', completionTime: '2026-11-23T02:00:00Z' } }) });
     await archive.upsert({ ...backupRecord({ ...backupRequest('o1', { projectId: 'outlet' }), status: { phase: 'Succeeded', completionTime: '2026-11-23T02:00:00Z' } }) });
+    // The platform team's mapping: project retail owns NS only; outlet has no BackupTenant.
+    kube.kubectl(['wait', '--for', 'condition=Established', '--timeout=60s', 'crd/backuptenants.backup.liferay.cloud']);
+    kube.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupTenant', metadata: { name: 'retail' }, spec: { namespaces: [NS] } }));
     server = createServer(createApiApp({ archive, authenticate: tokenReview(kc), create: kubernetesCreator(kc) }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     base = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/v1`;
@@ -289,5 +310,44 @@ describe('history REST API with Kubernetes identities', () => {
     assert.equal(duplicate.status, 409);
     const restore = await call('POST', '/restores', 'alice-token', { namespace: NS, spec: restoreRequest('r', { source: { backupRef: { name: String(created.body.name) } } }).spec });
     assert.equal(restore.status, 201, JSON.stringify(restore.body));
+  });
+
+
+  it('POST only into a namespace of the project\'s BackupTenant (read with the hook\'s own RBAC); a refused request creates nothing', async () => {
+    const OTHER = 'proj-retail-other'; // exists, but BackupTenant retail does not list it
+    kube.kubectl(['create', 'namespace', OTHER]);
+    const kc = await hookIdentity();
+    const hookServer = createServer(createApiApp({ archive: new Archive(sql), authenticate: tokenReview(kc), create: kubernetesCreator(kc) }));
+    await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', () => r()));
+    const at = `http://127.0.0.1:${(hookServer.address() as { port: number }).port}/api/v1`;
+    const post = async (path: string, token: string, body: object) => {
+      const res = await fetch(`${at}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: await res.json() as { error?: { code: string; message: string } } & Record<string, unknown> };
+    };
+    try {
+      const spec = backupRequest('x').spec!;
+      const forbidden = (res: Awaited<ReturnType<typeof post>>, message: RegExp) => {
+        assert.equal(res.status, 403, JSON.stringify(res.body));
+        assert.deepEqual(Object.keys(res.body), ['error']);
+        assert.equal(res.body.error!.code, 'Forbidden');
+        assert.match(res.body.error!.message, message);
+        return res.body.error!.message;
+      };
+      const outside = forbidden(await post('/backups', 'alice-token', { namespace: OTHER, spec }), /namespace proj-retail-other is not one of project retail's namespaces/);
+      forbidden(await post('/restores', 'alice-token', { namespace: OTHER, spec: restoreRequest('r', {}).spec! }), /not one of project retail's namespaces/);
+      // A namespace that does not exist is refused the same way: the answer does not say which exist.
+      const nowhere = forbidden(await post('/backups', 'alice-token', { namespace: 'proj-retail-nowhere', spec }), /not one of project retail's namespaces/);
+      assert.equal(nowhere.replace('proj-retail-nowhere', OTHER), outside);
+      forbidden(await post('/backups', 'bob-token', { namespace: NS, spec: { ...spec, projectId: 'outlet' } }), /project outlet has no BackupTenant/);
+      assert.equal(kube.kubectl(['get', 'backuprequests,restorerequests', '-n', OTHER, '-o', 'name']).trim(), '', 'nothing was created');
+
+      const inside = await post('/backups', 'alice-token', { namespace: NS, spec });
+      assert.equal(inside.status, 201, JSON.stringify(inside.body));
+      assert.equal(inside.body.namespace, NS);
+      assert.equal(kube.kubectl(['get', '-n', NS, 'br', String(inside.body.name), '-o', 'jsonpath={.spec.projectId}']), 'retail');
+    } finally {
+      hookServer.closeAllConnections();
+      await new Promise<void>((r) => hookServer.close(() => r()));
+    }
   });
 });

@@ -1,8 +1,9 @@
 // The REST API's two uses of the Kubernetes API: who a bearer token is (TokenReview, so users keep
 // their cluster credentials) and creating BackupRequests/RestoreRequests (the resource, not the
-// archive, stays the source of truth).
+// archive, stays the source of truth) - only in a namespace the project's BackupTenant lists.
 import { AuthenticationV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { GROUP } from '../contract/objects.ts';
+import type { BackupTenant } from '../api.ts';
 import type { Authenticate } from './router.ts';
 
 /**
@@ -29,12 +30,59 @@ export function tokenReview(kc: KubeConfig, cacheSeconds = 60): Authenticate {
   };
 }
 
-export type CreateResource = (kind: 'BackupRequest' | 'RestoreRequest', namespace: string, name: string | undefined, generateName: string, spec: object)
-  => Promise<{ namespace: string; name: string; uid: string }>;
+export type RequestKind = 'BackupRequest' | 'RestoreRequest';
+export interface CreateRequest { kind: RequestKind; namespace: string; name: string | undefined; generateName: string; projectId: string; spec: object }
+export interface Created { namespace: string; name: string; uid: string }
+/** Created, or refused before anything was written (the message is safe to show the caller). */
+export type CreateResult = { created: Created } | { forbidden: string };
+/** What the router calls; a thrown error is the API server failing (an ApiException with `code`). */
+export type CreateResource = (request: CreateRequest) => Promise<CreateResult>;
+
+/** The project's BackupTenant, or undefined when there is none. */
+export type ReadTenant = (projectId: string) => Promise<BackupTenant | undefined>;
+export type CreateObject = (request: CreateRequest) => Promise<Created>;
+
+/**
+ * The namespace rule of the REST API (pure): a request of project P may only be created in a
+ * namespace P's BackupTenant (the platform team's mapping) lists. No tenant, or a tenant that is
+ * not P's, lists nothing. The answer is the same whether or not the namespace exists.
+ */
+export function namespaceRefusal(namespace: string, projectId: string, tenant: BackupTenant | undefined): string | undefined {
+  const namespaces = tenant?.metadata?.name === projectId ? tenant.spec?.namespaces : undefined;
+  if (!Array.isArray(namespaces)) {
+    return `project ${projectId} has no BackupTenant: the platform team must map it to its namespaces before backups or restores can be requested (docs/tenancy.md)`;
+  }
+  if (!namespaces.includes(namespace)) {
+    return `namespace ${namespace} is not one of project ${projectId}'s namespaces (BackupTenant ${projectId} does not list it)`;
+  }
+  return undefined;
+}
+
+/** Reads the tenant first and creates only what it allows. A tenant that cannot be read creates nothing: the error propagates (the router answers 503). */
+export function tenantScopedCreator(readTenant: ReadTenant, createObject: CreateObject): CreateResource {
+  return async (request) => {
+    const refusal = namespaceRefusal(request.namespace, request.projectId, await readTenant(request.projectId));
+    if (refusal) return { forbidden: refusal };
+    return { created: await createObject(request) };
+  };
+}
+
+const statusCode = (e: unknown): number | undefined => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+};
 
 export function kubernetesCreator(kc: KubeConfig): CreateResource {
   const api = kc.makeApiClient(CustomObjectsApi);
-  return async (kind, namespace, name, generateName, spec) => {
+  const readTenant: ReadTenant = async (projectId) => {
+    try {
+      return await api.getClusterCustomObject({ group: GROUP, version: 'v1alpha1', plural: 'backuptenants', name: projectId }) as BackupTenant;
+    } catch (e) {
+      if (statusCode(e) === 404) return undefined;
+      throw e;
+    }
+  };
+  const createObject: CreateObject = async ({ kind, namespace, name, generateName, spec }) => {
     const plural = kind === 'BackupRequest' ? 'backuprequests' : 'restorerequests';
     const created = await api.createNamespacedCustomObject({
       group: GROUP, version: 'v1alpha1', namespace, plural,
@@ -42,4 +90,5 @@ export function kubernetesCreator(kc: KubeConfig): CreateResource {
     }) as { metadata: { name: string; namespace: string; uid: string } };
     return { namespace: created.metadata.namespace, name: created.metadata.name, uid: created.metadata.uid };
   };
+  return tenantScopedCreator(readTenant, createObject);
 }

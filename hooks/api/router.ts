@@ -1,15 +1,17 @@
 // The history REST API (/api/v1, hooks/api/openapi.json). Query parameters are validated with
 // schemas compiled from that OpenAPI document; every error has one JSON shape; a token only ever
-// sees its own projects (a record of another project is "not found", never "forbidden").
+// sees its own projects (a record of another project is "not found", never "forbidden"). Nothing
+// of a request body is read before the caller authenticated, and then at most BODY_LIMIT bytes.
 import { readFileSync } from 'node:fs';
-import { Router, type Request, type Response } from 'express';
+import { createHash } from 'node:crypto';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Archive } from '../archive/store.ts';
 import { getHistory, listHistory, summarize } from '../archive/queries.ts';
 import { describeError, validateSpec } from '../validation/schema.ts';
 import { backupSpecProblems } from '../backup/rules.ts';
 import type { BackupRequestSpec, RestoreRequestSpec } from '../api.ts';
-import type { CreateResource } from './kubernetes.ts';
+import type { CreateResource, RequestKind } from './kubernetes.ts';
 
 export const OPENAPI = JSON.parse(readFileSync(new URL('./openapi.json', import.meta.url), 'utf8')) as {
   paths: Record<string, { get?: { parameters: Array<{ name: string; in: string; schema: object }> } }>;
@@ -25,7 +27,17 @@ function queryValidator(path: string): ValidateFunction {
   return ajv.compile({ type: 'object', additionalProperties: false, properties: Object.fromEntries(params.map((p) => [p.name, p.schema])) });
 }
 
-const fail = (res: Response, status: number, code: string, message: string) => { res.status(status).json({ error: { code, message } }); };
+/** Request bodies of the API (POST /backups, /restores) are small: anything larger is refused. */
+export const BODY_LIMIT = 64 * 1024;
+
+/**
+ * The one error shape. An answer given before the request body arrived (401, 413, ...) closes the
+ * connection, so the server never reads the rest of a body nobody asked for.
+ */
+const fail = (res: Response, status: number, code: string, message: string) => {
+  if (!res.req.complete && !res.headersSent) res.setHeader('Connection', 'close');
+  res.status(status).json({ error: { code, message } });
+};
 
 function encodeCursor(c: { completedAt: string; uid: string }): string { return Buffer.from(JSON.stringify([c.completedAt, c.uid])).toString('base64url'); }
 function decodeCursor(text: string): { completedAt: string; uid: string } | undefined {
@@ -93,7 +105,7 @@ export function historyRouter(archive: Archive, authenticate: Authenticate, crea
 
   // Requests go through the Kubernetes API: the resource stays the source of truth, and the API
   // server's own validation (CRD schema, CEL) applies on top of this check.
-  const requestRoute = (kind: 'BackupRequest' | 'RestoreRequest') => async (req: Request, res: Response) => {
+  const requestRoute = (kind: RequestKind) => async (req: Request, res: Response) => {
     if (!create) { fail(res, 501, 'NotImplemented', 'this server has no Kubernetes API access configured'); return; }
     const body = req.body as { namespace?: unknown; name?: unknown; spec?: unknown } | undefined;
     if (typeof body?.namespace !== 'string' || !DNS_LABEL.test(body.namespace)) { fail(res, 400, 'BadRequest', 'body.namespace: required, a namespace name'); return; }
@@ -106,8 +118,14 @@ export function historyRouter(archive: Archive, authenticate: Authenticate, crea
     const projects = res.locals.projects as readonly string[] | '*';
     if (projects !== '*' && !projects.includes(spec.projectId)) { fail(res, 403, 'Forbidden', `this token may not request backups or restores of project ${spec.projectId}`); return; }
     try {
-      const created = await create(kind, body.namespace, body.name as string | undefined, `${spec.projectId}-${spec.environment}-`, body.spec as object);
-      res.status(201).json({ kind, ...created });
+      // The creator refuses a namespace the project's BackupTenant does not list before it writes
+      // anything, and before the API server could tell whether that namespace exists.
+      const result = await create({
+        kind, namespace: body.namespace, name: body.name as string | undefined, generateName: `${spec.projectId}-${spec.environment}-`,
+        projectId: spec.projectId, spec: body.spec as object,
+      });
+      if ('forbidden' in result) { fail(res, 403, 'Forbidden', result.forbidden); return; }
+      res.status(201).json({ kind, ...result.created });
     } catch (e) {
       const code = (e as { code?: number }).code;
       const message = String((e as { body?: string }).body ?? (e as Error).message).slice(0, 2000);
@@ -117,17 +135,86 @@ export function historyRouter(archive: Archive, authenticate: Authenticate, crea
       else fail(res, 503, 'Unavailable', 'the Kubernetes API is unavailable; try again later');
     }
   };
-  router.post('/backups', requestRoute('BackupRequest'));
-  router.post('/restores', requestRoute('RestoreRequest'));
+  router.post('/backups', readJson, requestRoute('BackupRequest'));
+  router.post('/restores', readJson, requestRoute('RestoreRequest'));
 
   router.get('/openapi.json', (_req, res) => { res.json(OPENAPI); });
   router.use((_req: Request, res: Response) => fail(res, 404, 'NotFound', 'no such API path'));
-  router.use((_err: Error, _req: Request, res: Response, _next: (e?: unknown) => void) => fail(res, 503, 'Unavailable', 'the backup history is unavailable; try again later'));
+  router.use((_err: unknown, _req: Request, res: Response, _next: NextFunction) => fail(res, 503, 'Unavailable', 'the backup history is unavailable; try again later'));
   return router;
 }
 
-/** Static tokens: LC2_API_TOKENS='{"<token>": ["retail", "outlet"], "<admin token>": "*"}'. */
+const tooLarge = (res: Response) => {
+  res.setHeader('Connection', 'close'); // whatever of the body is still to come is never read
+  fail(res, 413, 'PayloadTooLarge', `body: at most ${BODY_LIMIT} bytes of JSON`);
+};
+
+/**
+ * Reads a JSON object of at most BODY_LIMIT bytes into req.body. A declared length over the limit is
+ * refused unread; a chunked body stops being read at the limit; either way the connection closes
+ * after the 413, so the rest is never read. A body an earlier parser already consumed (a shared
+ * listener's express.json) is taken as it is, within the same declared limit.
+ */
+function readJson(req: Request, res: Response, next: NextFunction): void {
+  if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) { tooLarge(res); return; }
+  if (req.readableEnded || req.body !== undefined) { next(); return; }
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  const [mediaType = '', ...params] = type.split(';').map((p) => p.trim());
+  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (mediaType !== 'application/json' || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') || encoding !== 'identity') {
+    fail(res, 415, 'UnsupportedMediaType', 'body: send uncompressed UTF-8 JSON with Content-Type: application/json');
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const stop = () => { req.off('data', onData); req.off('end', onEnd); req.off('error', onError); };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= BODY_LIMIT) { chunks.push(chunk); return; }
+    stop();
+    req.pause();
+    tooLarge(res);
+  };
+  const onEnd = () => {
+    stop();
+    let body: unknown;
+    try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown; } catch { body = undefined; }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) { fail(res, 400, 'BadRequest', 'body: not a JSON object'); return; }
+    req.body = body;
+    next();
+  };
+  const onError = () => { stop(); }; // the caller went away: nobody to answer
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
+}
+
+const PROJECT_ID = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
+const TOKEN = /^[\x21-\x7e]+$/; // what a bearer token in an HTTP header can be
+const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64');
+const parseJson = (text: string): unknown => { try { return JSON.parse(text) as unknown; } catch { return undefined; } };
+
+/**
+ * Static tokens: LC2_API_TOKENS='{"<token>": ["retail", "outlet"], "<admin token>": "*"}'. Looked up
+ * as own entries of a Map (never the prototype: "constructor" is no token), keyed by the token's
+ * SHA-256. A malformed value is an error that shows no part of it (it holds tokens).
+ */
 export function staticTokens(json: string | undefined): Authenticate {
-  const table = json ? JSON.parse(json) as Record<string, string[] | '*'> : {};
-  return async (token) => table[token];
+  const table = new Map<string, readonly string[] | '*'>();
+  const malformed = (why: string) => new Error(`LC2_API_TOKENS is malformed: ${why}; expected a JSON object {"<token>": ["<projectId>", ...] or "*"} (the value is not shown: it holds tokens)`);
+  if (json) {
+    const parsed = parseJson(json); // its own error message would quote the value
+    if (parsed === undefined) throw malformed('not valid JSON');
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw malformed('not a JSON object');
+    Object.entries(parsed).forEach(([token, projects]: [string, unknown], i) => {
+      if (!TOKEN.test(token)) throw malformed(`the token of entry ${i + 1} is empty or holds spaces or non-ASCII characters`);
+      if (projects === '*') { table.set(tokenKey(token), '*'); return; }
+      if (!Array.isArray(projects) || !projects.every((p): p is string => typeof p === 'string' && PROJECT_ID.test(p))) {
+        throw malformed(`entry ${i + 1} does not map its token to "*" or a list of project IDs (lower-case DNS labels)`);
+      }
+      table.set(tokenKey(token), Object.freeze([...projects]));
+    });
+  }
+  return async (token) => table.get(tokenKey(token));
 }

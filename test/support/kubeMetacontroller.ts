@@ -6,7 +6,7 @@
 // finalizer around the finalize hook, replaces status through the /status subresource with
 // observedGeneration, and honours resyncAfterSeconds. No kubelet runs here, so the Jobs' commands
 // run as local processes (jobRunner.ts) and their status is written through Job /status.
-import { KubeConfig, Watch, CustomObjectsApi, BatchV1Api, type V1Job } from '@kubernetes/client-node';
+import { KubeConfig, Watch, CustomObjectsApi, BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../../hooks/contract/types.ts';
 import { API_VERSION, GROUP } from '../../hooks/contract/objects.ts';
@@ -21,6 +21,8 @@ export interface ControllerSpec {
   customizePath?: string;
 }
 
+interface RelatedRule { resource: string; names?: string[]; namespace?: string; labelSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: { matchLabels?: Record<string, string> } }
+
 interface Parent extends KubeObject { metadata: KubeObject['metadata'] & { finalizers?: string[]; resourceVersion?: string } }
 
 export class KubeMetacontroller {
@@ -28,6 +30,7 @@ export class KubeMetacontroller {
   syncs = 0;
   private readonly objects: CustomObjectsApi;
   private readonly batch: BatchV1Api;
+  private readonly core: CoreV1Api;
   private readonly watch: Watch;
   private readonly aborts: AbortController[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -44,6 +47,7 @@ export class KubeMetacontroller {
     kc.loadFromFile(options.kubeconfig);
     this.objects = kc.makeApiClient(CustomObjectsApi);
     this.batch = kc.makeApiClient(BatchV1Api);
+    this.core = kc.makeApiClient(CoreV1Api);
     this.watch = new Watch(kc);
   }
 
@@ -130,24 +134,10 @@ export class KubeMetacontroller {
       .filter((j) => j.metadata?.ownerReferences?.some((o) => o.uid === uid && o.controller));
     const related: Record<string, Record<string, KubeObject>> = {};
     if (c.customizePath) {
-      const rules = (await this.post(c.customizePath, { controller: { metadata: { name: c.name } }, parent })).relatedResources as Array<{ resource: string; names?: string[] }>;
-      const clusterScoped = (resource: string) => resource === 'backuptenants';
+      const rules = (await this.post(c.customizePath, { controller: { metadata: { name: c.name } }, parent })).relatedResources as RelatedRule[];
       for (const rule of rules) {
-        const add = (obj: KubeObject) => {
+        for (const obj of await this.relatedObjects(rule, ns)) {
           (related[`${obj.kind}.${API_VERSION}`] ??= {})[obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name] = obj;
-        };
-        if (!rule.names) {
-          // A selector rule (v2: every namespace): list them all, as Metacontroller's informer would.
-          const list = await this.objects.listClusterCustomObject({ group: GROUP, version: 'v1alpha1', plural: rule.resource }) as { items: KubeObject[] };
-          list.items.forEach(add);
-          continue;
-        }
-        for (const n of rule.names) {
-          try {
-            add(clusterScoped(rule.resource)
-              ? await this.objects.getClusterCustomObject({ group: GROUP, version: 'v1alpha1', plural: rule.resource, name: n }) as KubeObject
-              : await this.objects.getNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: ns, plural: rule.resource, name: n }) as KubeObject);
-          } catch (e) { if ((e as { code?: number }).code !== 404) throw e; }
         }
       }
     }
@@ -192,6 +182,31 @@ export class KubeMetacontroller {
       const after = (status as { phase?: string }).phase;
       if (after !== before) this.options.onProgress?.(`${c.kind} ${name}: ${before ?? '-'} -> ${after}`);
     }
+  }
+
+  /**
+   * What Metacontroller v4.17 returns for one related rule (pkg/controller/common/customize/manager.go,
+   * GetRelatedObjects): a names rule without a namespace lists EVERY namespace and keeps the objects
+   * of those names; with a namespace (it must be the parent's), that namespace only; a selector rule
+   * with a namespaceSelector spans the namespaces it selects ({} = all), without one the parent's
+   * namespace; cluster-scoped resources are listed cluster-wide.
+   */
+  private async relatedObjects(rule: RelatedRule, parentNamespace: string): Promise<KubeObject[]> {
+    const clusterScoped = rule.resource === 'backuptenants';
+    if (rule.namespace && rule.namespace !== parentNamespace) throw new Error(`related rule namespace ${rule.namespace} differs from the parent's ${parentNamespace}`);
+    const labelSelector = Object.entries(rule.labelSelector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const listAll = async () => (await this.objects.listClusterCustomObject({ group: GROUP, version: 'v1alpha1', plural: rule.resource, ...(labelSelector ? { labelSelector } : {}) }) as { items: KubeObject[] }).items;
+    const listIn = async (namespace: string) => (await this.objects.listNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace, plural: rule.resource, ...(labelSelector ? { labelSelector } : {}) }) as { items: KubeObject[] }).items;
+    if (rule.names) {
+      const pool = clusterScoped || !rule.namespace ? await listAll() : await listIn(rule.namespace);
+      return pool.filter((o) => rule.names!.includes(o.metadata.name));
+    }
+    if (clusterScoped) return listAll();
+    if (!rule.namespaceSelector) return listIn(parentNamespace);
+    const wanted = Object.entries(rule.namespaceSelector.matchLabels ?? {});
+    const namespaces = (await this.core.listNamespace()).items
+      .filter((n) => wanted.every(([k, v]) => n.metadata?.labels?.[k] === v)).map((n) => n.metadata!.name!);
+    return (await listAll()).filter((o) => namespaces.includes(o.metadata.namespace ?? ''));
   }
 
   private async maybeRunJob(job: V1Job): Promise<void> {
