@@ -30,7 +30,7 @@ function succeeded(name: string): BackupRequest {
     ...b, status: {
       phase: 'Succeeded', backupId: `${name}-1`, startTime: '2026-11-23T02:00:00Z', completionTime: '2026-11-23T02:10:00Z',
       location: { bucket: 'lc2-backups', prefix: `retail/prd/${name}-1/` }, totalSize: '1.0 KiB',
-      database: { engine: 'postgresql', format: 'f', artifact: 'a', sizeBytes: 1000, sha256: 'c'.repeat(64), tool: 't' },
+      database: { engine: 'postgresql', format: 'f', artifact: `retail/prd/${name}-1/database.pgdump.zst`, sizeBytes: 1000, sha256: 'c'.repeat(64), tool: 't' },
       documentLibrary: { objectCount: 3, totalBytes: 24, excludedPatterns: [], tool: 't' },
       conditions: [{ type: 'Ready', status: 'True', reason: 'BackupSucceeded', message: 'done', lastTransitionTime: '2026-11-23T02:10:00Z' }],
     },

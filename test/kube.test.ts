@@ -116,8 +116,22 @@ describe('kustomize overlays on the API server (server-side dry run)', () => {
       const out = kube.kubectl(['apply', '--server-side', '--dry-run=server', '-k', `kustomize/${overlay}`]);
       assert.match(out, /deployment\.apps\/lc2-backup-hooks serverside-applied \(server dry run\)/);
       assert.match(out, /networkpolicy\.networking\.k8s\.io\/lc2-backup-hooks serverside-applied/);
+      assert.match(out, /validatingadmissionpolicy\.admissionregistration\.k8s\.io\/lc2-object-size serverside-applied/);
     });
   }
+  it('the admission policy keeps annotations on LC2 resources small (a tenant cannot inflate every sync)', async () => {
+    kube.kubectl(['apply', '-f', 'kustomize/base/admission-policy.yaml']);
+    const br = (annotation: string) => YAML.stringify({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupRequest', metadata: { name: `big-${annotation.length}`, annotations: { note: annotation } }, spec: backupRequest('x').spec });
+    // The policy is type-checked and loaded asynchronously: wait until it denies.
+    const deadline = Date.now() + 30_000;
+    let denied = '';
+    while (!denied && Date.now() < deadline) {
+      try { kube.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], br('x'.repeat(10_000))); await new Promise((r) => setTimeout(r, 300)); } catch (e) { denied = (e as Error).message; }
+    }
+    assert.match(denied, /annotation values on LC2 resources are limited to 2 KiB/);
+    assert.match(kube.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], br('x'.repeat(100))), /created \(server dry run\)/);
+  });
+
   it('argocd/ (the health checks ConfigMap) is accepted', () => {
     assert.match(kube.kubectl(['apply', '--server-side', '--dry-run=server', '-k', 'argocd']), /configmap\/argocd-cm serverside-applied/);
   });

@@ -1,9 +1,9 @@
 // Rebuilding the history from the manifests in a bucket: the archive is a read model and can be
 // lost. Idempotent (upserts by the UID each manifest records); reports what it found, skipped and
 // could not parse.
-import type { ObjectStore } from '../../providers/storage/objectStore.ts';
+import { ObjectTooLarge, type ObjectStore } from '../../providers/storage/objectStore.ts';
 import { schemaErrors } from '../validation/jsonSchemas.ts';
-import type { Manifest } from '../backup/manifest.ts';
+import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';
 import { manifestRecord } from './records.ts';
 import { manifestProblem } from '../backup/manifestTrust.ts';
 import type { Archive } from './store.ts';
@@ -20,7 +20,11 @@ export async function rebuildFromManifests(store: ObjectStore, bucket: string, p
     for (const { key } of page) {
       if (!key.endsWith('/manifest.json')) { report.skipped += 1; continue; }
       report.found += 1;
-      const body = await store.get(bucket, key);
+      let body: Buffer | null;
+      try { body = await store.get(bucket, key, MAX_MANIFEST_BYTES); } catch (e) {
+        if (e instanceof ObjectTooLarge) { report.unparseable.push({ key, problem: 'larger than a manifest can be' }); continue; }
+        throw e;
+      }
       let manifest: unknown;
       try { manifest = JSON.parse(body?.toString('utf8') ?? ''); } catch { report.unparseable.push({ key, problem: 'not JSON' }); continue; }
       const errors = schemaErrors('manifest', manifest);

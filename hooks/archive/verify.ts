@@ -1,6 +1,7 @@
 // Checks a backup's artifacts against its manifest: the manifest validates, the database artifact
 // exists with the recorded size and SHA-256, and the document-library copy holds the recorded
 // number of objects and bytes.
+import { manifestProblem } from '../backup/manifestTrust.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import { readManifest } from '../restore/sync.ts';
 
@@ -12,6 +13,10 @@ export async function verifyBackup(store: ObjectStore, bucket: string, manifestK
   checks.push({ check: 'manifest', ok: read.ok, detail: read.ok ? `${bucket}/${manifestKey} is a valid ${read.manifest.schemaVersion}` : read.message });
   if (!read.ok) return { ok: false, checks };
   const m = read.manifest;
+  // A manifest that names what is not its own folder's is never followed (it could name another project's data).
+  const untrusted = manifestProblem({ bucket, key: manifestKey }, m);
+  checks.push({ check: 'manifest place', ok: !untrusted, detail: untrusted ?? `at its own folder's manifest.json` });
+  if (untrusted) return { ok: false, checks };
   if (m.database.artifact) {
     const head = await store.head(m.location.bucket, m.database.artifact);
     checks.push({ check: 'database size', ok: head?.size === m.database.sizeBytes, detail: head ? `${head.size} bytes, manifest says ${m.database.sizeBytes}` : `${m.database.artifact} is missing` });

@@ -8,7 +8,19 @@
 // backups never delays another tenant's first. Ties go first-come, first-served.
 import type { BackupRequest } from '../api.ts';
 
-export interface AdmissionPolicy { perProject: (projectId: string) => number; global: number }
+export interface AdmissionPolicy {
+  perProject: (projectId: string) => number;
+  global: number;
+  /** The clock: backups finished more than RANK_WINDOW_MS ago no longer count towards a project's rank. */
+  now?: string;
+}
+
+/**
+ * How far back finished backups count towards a project's rank. Without a bound, one tenant that
+ * keeps a request waiting keeps the burst open forever, and a busy project's whole history ranks
+ * it behind everyone (round-robin would turn into "least used first").
+ */
+export const RANK_WINDOW_MS = 3_600_000;
 export type Admission = { admitted: true } | { admitted: false; position: number; reason: string };
 
 const terminal = (b: BackupRequest) => b.status?.phase === 'Succeeded' || b.status?.phase === 'Failed';
@@ -31,7 +43,9 @@ export function admissionPlan(all: readonly BackupRequest[], policy: AdmissionPo
 
   // Rank = the project's burst members created before this one. A request that finished without
   // ever starting (refused by tenancy, invalid) used no slot, so it never pushes its project back.
-  const burst = live.filter((b) => !terminal(b) || (started(b) && (b.status?.completionTime ?? '') >= burstStart)).sort(fifo);
+  const windowStart = policy.now ? new Date(Date.parse(policy.now) - RANK_WINDOW_MS).toISOString() : '';
+  const since = burstStart > windowStart ? burstStart : windowStart;
+  const burst = live.filter((b) => !terminal(b) || (started(b) && (b.status?.completionTime ?? '') >= since)).sort(fifo);
   const seen = new Map<string, number>();
   const rank = new Map<string, number>();
   for (const b of burst) {

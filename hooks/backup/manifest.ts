@@ -5,6 +5,9 @@ import { documentLibraryPrefix, manifestKey, refsPrefix } from './layout.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 'backup.liferay.cloud/manifest/v1';
 
+/** A manifest is a few KiB; anything far larger is not one (and is never buffered). */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+
 export interface Manifest {
   schemaVersion: typeof MANIFEST_SCHEMA_VERSION;
   backupId: string;

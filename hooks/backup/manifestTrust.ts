@@ -10,6 +10,9 @@ import { RESERVED_SEGMENTS } from './layout.ts';
 
 export interface ManifestPlace { bucket: string; key: string }
 
+/** backupIdOf() makes a resource name (a DNS subdomain) plus a UID fragment: nothing else is a backup ID. */
+const BACKUP_ID = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
 const cleanSegments = (path: string) => path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 
 /** A backup folder of this project/environment: `<project>/<environment>/[<segment>/...]<backupId>/`. */
@@ -17,9 +20,10 @@ function folderProblem(prefix: string, m: Pick<Manifest, 'projectId' | 'environm
   if (!prefix.endsWith('/') || !cleanSegments(prefix.slice(0, -1))) return `${what} "${prefix}" is not a clean folder path`;
   const segments = prefix.slice(0, -1).split('/');
   if (segments[0] !== m.projectId || segments[1] !== m.environment || segments.length < 3) return `${what} is not under ${m.projectId}/${m.environment}/`;
-  const reserved = segments.slice(2, -1).find((s) => RESERVED_SEGMENTS.includes(s));
+  const reserved = segments.slice(2).find((s) => RESERVED_SEGMENTS.includes(s));
   if (reserved) return `${what} lies inside another backup's ${reserved}/ folder`;
   if (segments[segments.length - 1] !== backupId) return `${what} does not end in the backup's own folder ${backupId}/`;
+  if (!BACKUP_ID.test(backupId)) return `${what}: "${backupId}" is not a backup ID`;
   return undefined;
 }
 

@@ -80,7 +80,7 @@ const relatedBackups = (req: SyncRequest<BackupRequest>) => listOf(req.related, 
 const tenantOf = (req: SyncRequest, projectId: string) => relatedObject(req.related, 'BackupTenant', API_VERSION, undefined, projectId) as BackupTenant | undefined;
 
 /** Tenancy and queue position from the related objects (pure helpers; the machine decides). */
-function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy): { refusal?: ReturnType<typeof backupTenancyRefusal>; admission?: Admission } {
+function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy, now: string): { refusal?: ReturnType<typeof backupTenancyRefusal>; admission?: Admission } {
   const parent = req.parent;
   const spec = effectiveSpec(parent);
   if (!spec) return {};
@@ -94,7 +94,7 @@ function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy): { refu
   const all = relatedBackups(req).filter((b) => !namespaces || b.spec?.projectId !== spec.projectId || namespaces.includes(b.metadata.namespace ?? ''));
   const limit = tenant?.spec?.maxConcurrentBackups;
   const perProject = (p: string) => (p === spec.projectId && limit ? limit : policy.maxConcurrentPerProject);
-  return { ...(refusal ? { refusal } : {}), admission: admission(parent, all, { perProject, global: policy.maxConcurrentGlobal }) };
+  return { ...(refusal ? { refusal } : {}), admission: admission(parent, all, { perProject, global: policy.maxConcurrentGlobal, now }) };
 }
 
 const MAX_ROUNDS = 6;
@@ -106,7 +106,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
   const rt = 'unavailable' in runtime ? undefined : runtime;
   const now = shell.now();
   const observations: BackupObservations = {};
-  const gate = gateFor(req, shell.policy);
+  const gate = gateFor(req, shell.policy, now);
   const all = relatedBackups(req);
   const base = req.parent.spec?.documentLibrary?.incremental ? previousFull(req.parent, all) : undefined;
   const decide = () => decideBackup({

@@ -7,10 +7,11 @@ import type { ServicePolicy } from '../backup/sync.ts';
 import type { Archive } from '../archive/store.ts';
 import type { CustomizeResponse, KubeObject, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, childrenOf, relatedObject } from '../contract/objects.ts';
-import type { ObjectStore } from '../../providers/storage/objectStore.ts';
+import { ObjectTooLarge, type ObjectStore } from '../../providers/storage/objectStore.ts';
+import { firstErrors } from '../status/conditions.ts';
 import type { Observation, RestoreContext, RestoreStep, RestoreStepResult } from '../../providers/types.ts';
 import { schemaErrors } from '../validation/jsonSchemas.ts';
-import type { Manifest } from '../backup/manifest.ts';
+import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
 import type { ArchiveResult } from '../archive/step.ts';
 import { decideRestore, type ManifestRead, type RestoreInput, type RestorePlanner } from './machine.ts';
@@ -85,7 +86,8 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
 
 export async function readManifest(store: ObjectStore, bucket: string, key: string): Promise<ManifestRead> {
   let body: Buffer | null;
-  try { body = await store.get(bucket, key); } catch (e) {
+  try { body = await store.get(bucket, key, MAX_MANIFEST_BYTES); } catch (e) {
+    if (e instanceof ObjectTooLarge) return { ok: false, reason: 'ManifestInvalid', message: `${bucket}/${key} is larger than a manifest can be (${MAX_MANIFEST_BYTES} bytes)`, retryable: false };
     return { ok: false, reason: 'StorageUnavailable', message: `cannot read ${bucket}/${key} (${errorName(e)}); retrying`, retryable: true };
   }
   if (!body) return { ok: false, reason: 'ManifestNotFound', message: `no manifest at ${bucket}/${key}`, retryable: false };
@@ -94,6 +96,6 @@ export async function readManifest(store: ObjectStore, bucket: string, key: stri
     return { ok: false, reason: 'ManifestInvalid', message: `${bucket}/${key} is not JSON`, retryable: false };
   }
   const errors = schemaErrors('manifest', value);
-  if (errors.length > 0) return { ok: false, reason: 'ManifestInvalid', message: `${bucket}/${key} is not a valid manifest: ${errors.join('; ')}`, retryable: false };
+  if (errors.length > 0) return { ok: false, reason: 'ManifestInvalid', message: `${bucket}/${key} is not a valid manifest: ${firstErrors(errors)}`, retryable: false };
   return { ok: true, manifest: value as Manifest };
 }

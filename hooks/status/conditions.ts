@@ -4,13 +4,22 @@ import type { Condition } from '../api.ts';
 
 export interface ConditionInput { type: string; status: Condition['status']; reason: string; message: string }
 
+/** Condition messages stay short whatever they quote (the CRD allows 32768; a crafted input must never reach it). */
+export const MAX_MESSAGE_CHARS = 4096;
+const bounded = (message: string) => (message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 15)} ... (truncated)` : message);
+
+/** The first few validation errors, and how many more there were. */
+export function firstErrors(errors: readonly string[], n = 5): string {
+  return errors.length > n ? `${errors.slice(0, n).join('; ')}; and ${errors.length - n} more` : errors.join('; ');
+}
+
 export function setCondition(
   existing: Condition[] | undefined, input: ConditionInput, now: string, generation?: number,
 ): Condition[] {
   const list = existing ?? [];
   const previous = list.find((c) => c.type === input.type);
   const next: Condition = {
-    ...input,
+    ...input, message: bounded(input.message),
     lastTransitionTime: previous && previous.status === input.status ? previous.lastTransitionTime : now,
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };

@@ -120,6 +120,20 @@ async function multipartCopy(t: { send: Send; copy: Send }, spec: CopySpec, sour
   }
 }
 
+/** Refs pages hold one listing page of entries (~100 KiB); the cap keeps a planted object from being buffered. */
+const MAX_REFS_PAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A relative key that names a place inside its folder only: no empty, "." or ".." segment (a folder
+ * marker's trailing "/" aside). Other keys are never copied: an S3-compatible store or proxy that
+ * normalises paths would write them into another folder.
+ */
+export function isCleanRelativeKey(rel: unknown): rel is string {
+  if (typeof rel !== 'string' || rel === '') return false;
+  const segments = rel.split('/');
+  return segments.every((seg, i) => (seg !== '' || i === segments.length - 1) && seg !== '.' && seg !== '..');
+}
+
 /** One referenced object: relative key, size, source ETag (what decides the copy method on restore). */
 export type RefEntry = [string, number, string];
 
@@ -142,7 +156,8 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
     const objects = page.Contents ?? [];
     if (objects.length === 0) return { progress: p, done: true };
     const relative = (k: string) => k.slice(spec.sourcePrefix.length);
-    const included = objects.filter((o) => !spec.exclude(relative(o.Key!)));
+    const skipped = (o: _Object) => !isCleanRelativeKey(relative(o.Key!)) || spec.exclude(relative(o.Key!));
+    const included = objects.filter((o) => !skipped(o));
     const lastRel = included.length ? relative(included[included.length - 1]!.Key!) : undefined;
     const fromRel = p.after ? relative(p.after) : undefined;
     const window = async (prefix: string) => (lastRel === undefined ? new Map<string, _Object>()
@@ -183,7 +198,7 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
     }
     // The cursor moves past what is done: the whole page, or everything before the first skipped object.
     const after = stop > 0 ? objects[stop - 1]!.Key! : p.after;
-    const excluded = objects.slice(0, stop).filter((o) => spec.exclude(relative(o.Key!))).length;
+    const excluded = objects.slice(0, stop).filter(skipped).length;
     p = {
       ...(after ? { after } : {}), copied: p.copied + n.copied, alreadyThere: p.alreadyThere + n.already,
       excluded: p.excluded + excluded, bytes: p.bytes + n.bytes, alreadyBytes: (p.alreadyBytes ?? 0) + n.alreadyBytes,
@@ -210,7 +225,9 @@ export async function copyReferenced(
     const pageKey = pages.Contents?.[0]?.Key;
     if (!pageKey) return { progress: p, done: true };
     const out = await t.send(new GetObjectCommand({ Bucket: spec.refsBucket, Key: pageKey }));
-    const entries = JSON.parse(await out.Body!.transformToString()) as RefEntry[];
+    // A refs page holds at most one listing page of entries; anything far larger is not ours and is never buffered.
+    if ((out.ContentLength ?? Infinity) > MAX_REFS_PAGE_BYTES) throw Object.assign(new Error(`${spec.refsBucket}/${pageKey} is not a refs page (too large)`), { name: 'RefsPageInvalid' });
+    const entries = (JSON.parse(await out.Body!.transformToString()) as RefEntry[]).filter((e) => Array.isArray(e) && isCleanRelativeKey(e[0]));
     let bytes = 0;
     await limit(entries, spec.parallelism, async ([rel, size, etag]) => {
       const source: _Object = { Key: spec.sourcePrefix + rel, Size: size, ETag: etag };

@@ -71,10 +71,14 @@ export async function observeBackupStep(
     if (r.sizeBytes === undefined || !r.sha256 || !r.artifact) {
       return { state: 'failed', reason: 'ResultMissing', message: 'database result lacks artifact, size or checksum', retryable: false };
     }
+    // The result object sits where a tenant's Job (or the tenant, with its project key) can write:
+    // the artifact is where the hook put it, never where a result says it is.
+    const artifact = artifactKey(ctx.location, ctx.spec.database.engine);
+    if (r.artifact !== artifact) return { state: 'failed', reason: 'ResultInvalid', message: `the dump Job reported its artifact at ${r.artifact}, not at ${artifact}`, retryable: false };
     const db: DatabaseResult = {
       engine: ctx.spec.database.engine,
       format: ctx.spec.database.engine === 'postgresql' ? 'pg_dump-custom+zstd' : 'mysqldump-sql+zstd',
-      artifact: r.artifact, sizeBytes: r.sizeBytes, sha256: r.sha256, tool: r.tool ?? '',
+      artifact, sizeBytes: r.sizeBytes, sha256: r.sha256, tool: r.tool ?? '',
     };
     return { state: 'done', result: { database: db }, completedAt: obs.completedAt };
   }

@@ -1,6 +1,7 @@
 // Reading the small result object a Job writes (schemas/job-result.v1.json).
 import { schemaErrors } from '../../hooks/validation/jsonSchemas.ts';
-import type { ObjectStore } from '../storage/objectStore.ts';
+import { ObjectTooLarge, type ObjectStore } from '../storage/objectStore.ts';
+import { firstErrors } from '../../hooks/status/conditions.ts';
 import type { KubeObject } from '../../hooks/contract/types.ts';
 import { jobState } from '../../hooks/contract/job.ts';
 import type { Observation } from '../types.ts';
@@ -17,13 +18,20 @@ export type ReadResult =
   | { kind: 'missing' }
   | { kind: 'invalid'; message: string };
 
+/** A result object is a few hundred bytes; a Job (or a tenant with the project's key) may write anything there. */
+const MAX_RESULT_BYTES = 64 * 1024;
+
 export async function readJobResult(store: ObjectStore, bucket: string, key: string): Promise<ReadResult> {
-  const body = await store.get(bucket, key);
+  let body: Buffer | null;
+  try { body = await store.get(bucket, key, MAX_RESULT_BYTES); } catch (e) {
+    if (e instanceof ObjectTooLarge) return { kind: 'invalid', message: `larger than ${MAX_RESULT_BYTES} bytes` };
+    throw e;
+  }
   if (!body) return { kind: 'missing' };
   let value: unknown;
   try { value = JSON.parse(body.toString('utf8')); } catch { return { kind: 'invalid', message: 'not JSON' }; }
   const errors = schemaErrors('jobResult', value);
-  if (errors.length > 0) return { kind: 'invalid', message: errors.join('; ') };
+  if (errors.length > 0) return { kind: 'invalid', message: firstErrors(errors) };
   const r = value as JobResult;
   if (r.status === 'failed') return { kind: 'failed', reason: r.reason ?? 'Failed', message: r.message ?? '' };
   return { kind: 'ok', value: r };

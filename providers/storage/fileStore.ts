@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, rm, stat, writeFile, rename } from 'node:fs/p
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import type { ObjectInfo, ObjectStore } from './objectStore.ts';
+import { MAX_SMALL_OBJECT_BYTES, ObjectTooLarge, type ObjectInfo, type ObjectStore } from './objectStore.ts';
 
 export class FileObjectStore implements ObjectStore {
   private readonly root: string;
@@ -15,8 +15,12 @@ export class FileObjectStore implements ObjectStore {
     return p;
   }
 
-  async get(bucket: string, key: string): Promise<Buffer | null> {
-    try { return await readFile(this.path(bucket, key)); } catch (e) { if (isNotFound(e)) return null; throw e; }
+  async get(bucket: string, key: string, maxBytes = MAX_SMALL_OBJECT_BYTES): Promise<Buffer | null> {
+    try {
+      const p = this.path(bucket, key);
+      if ((await stat(p)).size > maxBytes) throw new ObjectTooLarge(bucket, key, maxBytes);
+      return await readFile(p);
+    } catch (e) { if (isNotFound(e)) return null; throw e; }
   }
 
   async put(bucket: string, key: string, body: string): Promise<void> {

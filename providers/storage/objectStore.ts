@@ -2,9 +2,20 @@
 // checks and deletes. Backup data never passes through here.
 export interface ObjectInfo { key: string; size: number }
 
+/** An object larger than the reader allows: it is never buffered (a planted 500 MB "manifest" must not take the server down). */
+export class ObjectTooLarge extends Error {
+  constructor(bucket: string, key: string, maxBytes: number) {
+    super(`${bucket}/${key} is larger than ${maxBytes} bytes`);
+    this.name = 'ObjectTooLarge';
+  }
+}
+
+/** The most the hook ever reads of a small object (manifests, Job results, checkpoints). */
+export const MAX_SMALL_OBJECT_BYTES = 1024 * 1024;
+
 export interface ObjectStore {
-  /** The object's bytes, or null if it does not exist. */
-  get(bucket: string, key: string): Promise<Buffer | null>;
+  /** The object's bytes, or null if it does not exist; throws ObjectTooLarge past maxBytes (default 1 MiB) without reading the rest. */
+  get(bucket: string, key: string, maxBytes?: number): Promise<Buffer | null>;
   put(bucket: string, key: string, body: string, contentType: string): Promise<void>;
   head(bucket: string, key: string): Promise<ObjectInfo | null>;
   /** One page of keys under a prefix, in key order, starting after `after`. */

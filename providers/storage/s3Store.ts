@@ -4,7 +4,7 @@ import {
   S3Client, GetObjectCommand, PutObjectCommand, HeadObjectCommand, ListObjectsV2Command, DeleteObjectsCommand,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import type { ObjectInfo, ObjectStore } from './objectStore.ts';
+import { MAX_SMALL_OBJECT_BYTES, ObjectTooLarge, type ObjectInfo, type ObjectStore } from './objectStore.ts';
 
 export interface S3StoreOptions {
   endpoint?: string;
@@ -30,11 +30,25 @@ export class S3ObjectStore implements ObjectStore {
 
   private signal(): AbortSignal { return AbortSignal.timeout(this.timeoutMs); }
 
-  async get(bucket: string, key: string): Promise<Buffer | null> {
+  async get(bucket: string, key: string, maxBytes = MAX_SMALL_OBJECT_BYTES): Promise<Buffer | null> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.timeoutMs);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: this.signal() });
-      return Buffer.from(await out.Body!.transformToByteArray());
-    } catch (e) { if (isNotFound(e)) return null; throw e; }
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: abort.signal });
+      if ((out.ContentLength ?? 0) > maxBytes) throw new ObjectTooLarge(bucket, key, maxBytes);
+      // Counted as it streams too: a missing or lying Content-Length never makes us buffer more.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) {
+        size += chunk.length;
+        if (size > maxBytes) throw new ObjectTooLarge(bucket, key, maxBytes);
+        chunks.push(Buffer.from(chunk));
+      }
+      return Buffer.concat(chunks);
+    } catch (e) { if (isNotFound(e)) return null; throw e; } finally {
+      clearTimeout(timer);
+      abort.abort(); // releases the connection of a body left unread
+    }
   }
 
   async put(bucket: string, key: string, body: string, contentType: string): Promise<void> {

@@ -35,7 +35,7 @@ class RecordingStore implements ObjectStore {
   readonly calls: string[] = [];
   readonly inner: ObjectStore;
   constructor(inner: ObjectStore) { this.inner = inner; }
-  get(b: string, k: string) { this.calls.push(`get ${b}/${k}`); return this.inner.get(b, k); }
+  get(b: string, k: string, m?: number) { this.calls.push(`get ${b}/${k}`); return this.inner.get(b, k, m); }
   head(b: string, k: string) { this.calls.push(`head ${b}/${k}`); return this.inner.head(b, k); }
   list(b: string, p: string, a?: string, l?: number): Promise<ObjectInfo[]> { this.calls.push(`list ${b}/${p}`); return this.inner.list(b, p, a, l); }
   deleteMany(b: string, k: string[]) { this.calls.push(...k.map((key) => `delete ${b}/${key}`)); return this.inner.deleteMany(b, k); }
@@ -130,6 +130,8 @@ describe('1. restore from a forged or foreign manifest', () => {
     ['an incremental base in retail\'s folder', manifest('bank', 'fake-00000004', { documentLibrary: { ...manifest('bank', 'fake-00000004').documentLibrary, base: { backupId: RETAIL_ID, prefix: `retail/prd/${RETAIL_ID}/dl/`, refsPrefix: 'bank/prd/fake-00000004/refs/' } } }),
       'bank/prd/fake-00000004/manifest.json', 'ManifestUntrusted', /its base is not under bank\/prd\//],
     ['a manifest filed under a name that is not its folder\'s', manifest('bank', 'fake-00000005'), 'bank/prd/other-00000005/manifest.json', 'ManifestUntrusted', /not at the manifest.json of the folder it names/],
+    ['a manifest whose backup ID is a reserved name, inside a backup\'s dl/', manifest('bank', 'dl', {}, 'bank/prd/mine-9f8e7d6c/dl/'), 'bank/prd/mine-9f8e7d6c/dl/manifest.json', 'ManifestUntrusted', /inside another backup's dl\/ folder/],
+    ['a manifest whose backup ID is not one', manifest('bank', 'not_an_id', {}, 'bank/prd/not_an_id/'), 'bank/prd/not_an_id/manifest.json', 'ManifestUntrusted', /is not a backup ID/],
   ];
   for (const [title, body, key, reason, message] of rows) {
     it(`refuses ${title}: ${reason}; no Job, nothing else read`, async () => {
@@ -144,6 +146,21 @@ describe('1. restore from a forged or foreign manifest', () => {
       assertNothingTouched(before, [`get lc2-backups/${key}`]);
     });
   }
+
+  it('a planted "manifest" of 5 MB is refused without being buffered or parsed; one with thousands of bad fields gets a short message, never a 500', async () => {
+    const huge = 'bank/prd/mine-9f8e7d6c/dl/big/manifest.json';
+    seed('lc2-backups', huge, `[${'1,'.repeat(2_500_000)}1]`);
+    const big = await call('/restorerequest/sync', { parent: bankRestore('huge', { source: { manifest: { bucket: 'lc2-backups', key: huge } } }), children: {}, related: tenants(RETAIL, BANK) });
+    assert.equal(big.status, 200);
+    assert.equal(ready(big.body.status)!.reason, 'ManifestInvalid');
+    assert.match(ready(big.body.status)!.message, /larger than a manifest can be/);
+    const noisy = 'bank/prd/noisy-00000000/manifest.json';
+    seed('lc2-backups', noisy, JSON.stringify({ ...manifest('bank', 'noisy-00000000'), ...Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`extra${i}`, i])) }));
+    const many = await call('/restorerequest/sync', { parent: bankRestore('noisy', { source: { manifest: { bucket: 'lc2-backups', key: noisy } } }), children: {}, related: tenants(RETAIL, BANK) });
+    assert.equal(many.status, 200);
+    assert.equal(ready(many.body.status)!.reason, 'ManifestInvalid');
+    assert.ok(ready(many.body.status)!.message.length <= 4096);
+  });
 
   it('retail\'s real manifest is answered as "not found": no backup ID, no project of retail\'s is revealed', async () => {
     const before = fingerprint();
@@ -373,6 +390,31 @@ describe('10. fairness is not pushed back by refused requests or impostors', () 
     assert.equal(plan.get('proj-retail-prd/a2')?.admitted, false);
   });
 
+  it('a request kept waiting by another tenant does not turn a busy project\'s history into a penalty', () => {
+    const now = '2026-11-23T12:00:00Z';
+    const hour = (h: number) => new Date(Date.parse(now) - h * 3_600_000).toISOString();
+    // retail ran hourly for a month; bank keeps its two slots busy and one request waiting since long ago.
+    const history = Array.from({ length: 718 }, (_, i) => at(`h${i}`, 'retail', 'proj-retail-prd', hour(720 - i), { phase: 'Succeeded', completionTime: hour(719.9 - i), operations: { export: { id: 'x', state: 'Succeeded' } } }));
+    const bankBusy = [0, 1].map((i) => at(`busy${i}`, 'bank', 'proj-bank-prd', hour(721), { phase: 'ExportInProgress', operations: { export: { id: 'x', state: 'Running' } } }));
+    const bankWaiting = at('held', 'bank', 'proj-bank-prd', hour(720.5));
+    const retailNow = at('retail-now', 'retail', 'proj-retail-prd', hour(0.2));
+    const ins = [at('ins-0', 'ins', 'proj-ins-prd', hour(0.1)), at('ins-1', 'ins', 'proj-ins-prd', hour(0.1))];
+    const plan = admissionPlan([...history, ...bankBusy, bankWaiting, retailNow, ...ins], { perProject: () => 2, global: 4, now });
+    assert.deepEqual(plan.get('proj-retail-prd/retail-now'), { admitted: true });
+    assert.deepEqual(plan.get('proj-ins-prd/ins-0'), { admitted: true });
+    assert.equal(plan.get('proj-ins-prd/ins-1')?.admitted, false, 'ins\'s second waits: retail\'s first of this hour goes first');
+  });
+
+  it('a refused impostor is never written into the project it claims (no archive row)', async () => {
+    const { decideBackup } = await import('../../hooks/backup/machine.ts');
+    const impostor = at('fake', 'retail', 'proj-bank-prd', '2026-11-23T02:00:00Z');
+    const planner = { problems: () => [], steps: () => [] };
+    const refused = decideBackup({ parent: impostor, existingChildren: new Set(), planner, observations: {}, now: '2026-11-23T02:00:01Z', gate: { refusal: { reason: 'NamespaceNotAllowed', message: 'no' } }, archiving: true });
+    assert.equal(refused.status.phase, 'Failed');
+    const next = decideBackup({ parent: { ...impostor, status: refused.status }, existingChildren: new Set(), planner, observations: {}, now: '2026-11-23T02:00:02Z', archiving: true });
+    assert.equal(next.need, undefined, 'no archive need');
+  });
+
   it('impostors claiming retail from bank\'s namespace take none of retail\'s slots (through the hook)', async () => {
     const impostors = Array.from({ length: 5 }, (_, i) => at(`fake${i}`, 'retail', 'proj-bank-prd', '2026-11-23T01:00:00Z'));
     const mine = at('real', 'retail', 'proj-retail-prd', '2026-11-23T02:00:00Z');
@@ -381,6 +423,37 @@ describe('10. fairness is not pushed back by refused requests or impostors', () 
     const res = await call('/backuprequest/sync', { parent: { ...mine, spec }, children: {}, related });
     assert.notEqual(res.body.status!.phase, 'Queued');
     assert.equal(res.body.status!.phase, 'ExportInProgress');
+  });
+});
+
+describe('5b. Job result objects are not trusted (a tenant can write them with its project key)', () => {
+  const started = async (name: string) => {
+    const b = bankBackup(name);
+    const first = await call('/backuprequest/sync', { parent: b, children: {}, related: tenants(RETAIL, BANK) });
+    const status = first.body.status as BackupRequestStatus;
+    const job = first.body.children![0]!;
+    const done = { ...job, metadata: { ...job.metadata, namespace: 'proj-bank-prd' }, status: { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] } };
+    return { b: { ...b, status }, job: done, folder: status.location!.prefix };
+  };
+  const result = (over: Record<string, unknown>) => JSON.stringify({ version: 1, step: 'export', status: 'succeeded', startedAt: '2026-11-23T02:00:00Z', completedAt: '2026-11-23T02:01:00Z', sizeBytes: 9, sha256: 'c'.repeat(64), tool: 'pg_dump', ...over });
+
+  it('a result naming retail\'s artifact fails the backup; retail\'s object is never even looked at', async () => {
+    const { b, job, folder } = await started('oracle');
+    seed('lc2-backups', `${folder}results/export.json`, result({ artifact: `retail/prd/${RETAIL_ID}/database.pgdump.zst` }));
+    store.calls.length = 0;
+    const res = await call('/backuprequest/sync', { parent: b, children: { 'Job.batch/v1': { [`proj-bank-prd/${job.metadata.name}`]: job } }, related: tenants(RETAIL, BANK) });
+    assert.equal(res.body.status!.phase, 'Failed');
+    assert.equal(ready(res.body.status)!.reason, 'ResultInvalid');
+    assert.match(ready(res.body.status)!.message, /reported its artifact at retail\/prd\//);
+    assert.ok(store.calls.every((c) => !c.includes('retail/')), 'no call touches retail\'s folder');
+  });
+
+  it('a result with an absurd size fails the backup with a reason, never a 500 that holds a slot forever', async () => {
+    const { b, job, folder } = await started('absurd');
+    seed('lc2-backups', `${folder}results/export.json`, result({ artifact: `${folder}database.pgdump.zst`, sizeBytes: 1e300 }));
+    const res = await call('/backuprequest/sync', { parent: b, children: { 'Job.batch/v1': { [`proj-bank-prd/${job.metadata.name}`]: job } }, related: tenants(RETAIL, BANK) });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.status!.phase, 'Failed');
   });
 });
 

@@ -23,7 +23,7 @@ class CountingStore implements ObjectStore {
   calls = 0;
   readonly inner: ObjectStore;
   constructor(inner: ObjectStore) { this.inner = inner; }
-  get(b: string, k: string) { this.calls += 1; return this.inner.get(b, k); }
+  get(b: string, k: string, m?: number) { this.calls += 1; return this.inner.get(b, k, m); }
   head(b: string, k: string) { this.calls += 1; return this.inner.head(b, k); }
   list(b: string, p: string, a?: string, l?: number): Promise<ObjectInfo[]> { this.calls += 1; return this.inner.list(b, p, a, l); }
   deleteMany(b: string, k: string[]) { this.calls += 1; return this.inner.deleteMany(b, k); }

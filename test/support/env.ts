@@ -25,7 +25,7 @@ export class CountingStore implements ObjectStore {
   readonly puts = new Map<string, number>();
   private readonly inner: ObjectStore;
   constructor(inner: ObjectStore) { this.inner = inner; }
-  get(b: string, k: string) { return this.inner.get(b, k); }
+  get(b: string, k: string, m?: number) { return this.inner.get(b, k, m); }
   head(b: string, k: string) { return this.inner.head(b, k); }
   list(b: string, p: string, a?: string, l?: number) { return this.inner.list(b, p, a, l); }
   deleteMany(b: string, k: string[]) { return this.inner.deleteMany(b, k); }
