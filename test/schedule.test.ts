@@ -1,7 +1,8 @@
 // The BackupSchedule machine with an injected clock (nothing sleeps), and once over HTTP.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideSchedule, childName, SCHEDULE_LABEL, SCHEDULED_AT_ANNOTATION, type ScheduleDecision } from '../hooks/schedule/machine.ts';
+import fc from 'fast-check';
+import { decideSchedule, childName, scheduleLabel, SCHEDULE_LABEL, SCHEDULED_AT_ANNOTATION, type ScheduleDecision } from '../hooks/schedule/machine.ts';
 import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../hooks/api.ts';
 import { statusErrors } from '../hooks/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
@@ -10,10 +11,10 @@ import { startHook, post } from './support/inProcessHook.ts';
 const T0 = Date.parse('2026-11-20T00:00:00Z');
 const HOUR = 3_600_000;
 
-function schedule(spec: Partial<BackupScheduleSpec> = {}, status?: BackupScheduleStatus): BackupSchedule {
+function schedule(spec: Partial<BackupScheduleSpec> = {}, status?: BackupScheduleStatus, name = 'nightly'): BackupSchedule {
   return {
     apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupSchedule',
-    metadata: { name: 'nightly', namespace: 'proj-retail-prd', uid: 'sched-uid', generation: 1, creationTimestamp: new Date(T0).toISOString() },
+    metadata: { name, namespace: 'proj-retail-prd', uid: 'sched-uid', generation: 1, creationTimestamp: new Date(T0).toISOString() },
     spec: { schedule: '0 * * * *', template: { spec: { ...backupRequest('t').spec!, initiator: undefined } }, ...spec },
     ...(status ? { status } : {}),
   };
@@ -103,6 +104,50 @@ describe('BackupSchedule', () => {
     assert.deepEqual(d.children.map((c) => c.metadata.name).sort(), ['hand-made', 'nightly-3', 'nightly-4', 'nightly-5']);
     assert.equal(d.status.lastSuccessfulBackup, 'nightly-4');
     assert.equal(ready(d).reason, 'LastBackupFailed', 'the newest finished backup failed');
+  });
+
+  it('retention works for a schedule with a 200-character name: its children are labelled and the expired one is deleted', () => {
+    const name = `${'retail-production-nightly.'.repeat(8)}backups`.slice(0, 200);
+    assert.equal(name.length, 200);
+    const parent = (status?: BackupScheduleStatus) => schedule({ schedule: '0 2 * * *', retention: { maxAgeDays: 30 } }, status, name);
+    // Two runs 40 days apart, each created by the machine itself (so labelled as it labels them).
+    const firstRun = Date.parse('2026-10-01T02:00:00Z');
+    const first = newOnes(decideSchedule({ parent: parent({ lastScheduleTime: '2026-09-30T02:00:00Z' }), children: [], now: firstRun + 5_000 }), []);
+    const secondRun = Date.parse('2026-11-10T02:00:00Z');
+    const second = newOnes(decideSchedule({ parent: parent({ lastScheduleTime: '2026-11-09T02:00:00Z' }), children: [], now: secondRun + 5_000 }), []);
+    assert.equal(first.length, 1);
+    assert.equal(second.length, 1);
+    assert.equal(first[0]!.metadata.labels?.[SCHEDULE_LABEL], scheduleLabel(name));
+    const children = [child(first[0]!, 'Succeeded', '2026-10-01T02:30:00Z'), child(second[0]!, 'Succeeded', '2026-11-10T02:30:00Z')];
+    const d = decideSchedule({ parent: parent({ lastScheduleTime: '2026-11-10T02:00:00Z' }), children, now: Date.parse('2026-11-10T12:00:00Z') });
+    assert.deepEqual(d.status.deletedByRetention, [first[0]!.metadata.name]);
+    assert.deepEqual(d.children.map((c) => c.metadata.name), [second[0]!.metadata.name]);
+    assert.equal(d.status.lastSuccessfulBackup, second[0]!.metadata.name);
+  });
+
+  it('child names and labels are valid Kubernetes values for any schedule name, and tell long names apart', () => {
+    const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+    const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+    const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+    // A schedule's name is itself a DNS subdomain of at most 253 characters.
+    const scheduleName = fc.array(label, { minLength: 1, maxLength: 8 }).map((ls) => ls.join('.')).filter((n) => n.length <= 253);
+    const at = fc.integer({ min: Date.parse('2000-01-01T00:00:00Z'), max: Date.parse('2200-01-01T00:00:00Z') });
+    fc.assert(fc.property(scheduleName, at, (name, t) => {
+      const child = childName(name, t);
+      assert.ok(child.length <= 253 && dnsSubdomain.test(child), child);
+      const value = scheduleLabel(name);
+      assert.ok(value.length <= 63 && labelValue.test(value), value);
+      assert.equal(scheduleLabel(name), value, 'deterministic');
+      if (name.length <= 63) assert.equal(value, name, 'a name that fits is its own label');
+    }), { numRuns: 1000 });
+    // Cut exactly where a '.' falls, and two long names alike but for their end.
+    const long = `${'a'.repeat(45)}.${'b'.repeat(136)}.${'c'.repeat(30)}`;
+    for (const name of [long, `${long}x`, `${'d'.repeat(182)}.e`]) {
+      assert.ok(dnsSubdomain.test(childName(name, 0)), childName(name, 0));
+      assert.ok(labelValue.test(scheduleLabel(name)), scheduleLabel(name));
+    }
+    assert.notEqual(scheduleLabel(long), scheduleLabel(`${long}x`));
+    assert.notEqual(childName(long, 0), childName(`${long}x`, 0));
   });
 
   it('an invalid schedule reports the field and keeps its backups', () => {

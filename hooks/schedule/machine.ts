@@ -3,20 +3,22 @@
 // (Metacontroller deletes them and each BackupRequest's finalize hook removes its data), and at most
 // one new BackupRequest for the latest scheduled time. The child's name is derived from the
 // schedule and that time, so repeated or concurrent syncs can never create two for one time.
+import { createHash } from 'node:crypto';
 import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../api.ts';
 import type { KubeObject } from '../contract/types.ts';
 import { API_VERSION } from '../contract/objects.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
-import { nextFire, parseCron, type CronSchedule } from './cron.ts';
+import { countFires, lastFireAtOrBefore, nextFire, parseCron, type CronSchedule } from './cron.ts';
 import { isValidTimeZone } from './timezone.ts';
 import { backupsToDelete } from './retention.ts';
 
 export const SCHEDULE_LABEL = 'backup.liferay.cloud/schedule';
 export const SCHEDULED_AT_ANNOTATION = 'backup.liferay.cloud/scheduled-at';
 const MAX_RESYNC_SECONDS = 3600;
-// A schedule that fires every minute and was down for months still settles in one sync.
-const MAX_MISSED_WALK = 200_000;
+// Missed runs are counted over at most the last 10 years: a status claiming a last run centuries
+// ago cannot make a sync scan centuries of time-zone history. The latest run is found regardless.
+const MAX_COUNTED_MS = 10 * 366 * 86_400_000;
 
 export interface ScheduleInput { parent: BackupSchedule; children: readonly BackupRequest[]; now: number }
 export interface ScheduleDecision { status: BackupScheduleStatus; children: KubeObject[]; resyncAfterSeconds?: number }
@@ -30,8 +32,28 @@ function desired(c: BackupRequest): KubeObject {
   return { apiVersion: API_VERSION, kind: 'BackupRequest', metadata: { name, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) }, spec: c.spec };
 }
 
+/** Short, stable stand-in for a long name: 16 hex digits of its SHA-256. */
+const digest = (name: string) => createHash('sha256').update(name).digest('hex').slice(0, 16);
+/** A prefix of a name, cut so it does not end in '.' or '-' (a DNS label must end alphanumeric). */
+const prefix = (name: string, length: number) => name.slice(0, length).replace(/[.-]+$/, '');
+
+/**
+ * The value of SCHEDULE_LABEL on a schedule's children: the name itself when it fits a label value
+ * (63 characters), else a prefix and a hash of the whole name, so every schedule name, however
+ * long, labels its children and gets retention.
+ */
+export function scheduleLabel(schedule: string): string {
+  return schedule.length <= 63 ? schedule : `${prefix(schedule, 46)}-${digest(schedule)}`;
+}
+
+/**
+ * A child's name: `<schedule>-<minutes since epoch>`, a valid object name (≤ 253 characters,
+ * DNS subdomain) for any schedule name (itself ≤ 253): past 200 characters the name is cut and a
+ * hash of the whole name keeps two long names sharing a prefix apart.
+ */
 export function childName(schedule: string, at: number): string {
-  return `${schedule.slice(0, 200)}-${Math.floor(at / 60_000)}`;
+  const base = schedule.length <= 200 ? schedule : `${prefix(schedule, 183)}-${digest(schedule)}`;
+  return `${base}-${Math.floor(at / 60_000)}`;
 }
 
 export function decideSchedule(input: ScheduleInput): ScheduleDecision {
@@ -54,8 +76,9 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
   let cron: CronSchedule;
   try { cron = parseCron(spec.schedule); } catch (e) { return invalid(`spec.schedule: ${(e as Error).message}`); }
 
-  // Retention: only children this schedule made (labelled with its name) are ever candidates.
-  const mine = input.children.filter((c) => c.metadata.labels?.[SCHEDULE_LABEL] === name);
+  // Retention: only children this schedule made (labelled by it) are ever candidates.
+  const label = scheduleLabel(name);
+  const mine = input.children.filter((c) => c.metadata.labels?.[SCHEDULE_LABEL] === label);
   const records = mine.map((c) => ({
     name: c.metadata.name, phase: c.status?.phase,
     time: Date.parse(c.status?.completionTime ?? c.metadata.annotations?.[SCHEDULED_AT_ANNOTATION] ?? c.metadata.creationTimestamp ?? nowIso),
@@ -63,12 +86,29 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
   }));
   const doomed = backupsToDelete(records, spec.retention ?? {}, zone, now);
 
-  // Scheduled times since the last one acted on: run the latest, count the rest as skipped.
-  const since = Date.parse(prior.lastScheduleTime ?? parent.metadata.creationTimestamp ?? nowIso);
-  const missed: number[] = [];
-  let next = nextFire(cron, zone, since);
-  while (next !== undefined && next <= now && missed.length < MAX_MISSED_WALK) { missed.push(next); next = nextFire(cron, zone, next); }
-  const latest = missed[missed.length - 1];
+  // Scheduled times since the last one acted on: run the latest, count the rest as skipped. Found
+  // directly (the latest fire time at or before now, and a count), never fire time by fire time.
+  //
+  // Suspension, as Kubernetes CronJob: while suspended nothing is computed or recorded about
+  // missed runs (lastScheduleTime and skippedRuns stay as they were, no next time, no resync).
+  // The times that passed while suspended are missed runs: on resume the latest of them runs once
+  // (unless older than startingDeadlineSeconds) and the others are added to skippedRuns.
+  const parsed = Date.parse(prior.lastScheduleTime ?? parent.metadata.creationTimestamp ?? nowIso);
+  const since = Number.isFinite(parsed) ? parsed : now;
+  let next: number | undefined;
+  let latest: number | undefined;
+  let missedCount = 0;
+  let firstMissed: number | undefined;
+  if (!spec.suspend) {
+    next = nextFire(cron, zone, Math.max(since, now));
+    const last = lastFireAtOrBefore(cron, zone, now);
+    if (last !== undefined && last > since) {
+      latest = last;
+      const countFrom = Math.max(since, now - MAX_COUNTED_MS);
+      missedCount = Math.max(1, countFires(cron, zone, countFrom, now));
+      firstMissed = missedCount > 1 ? nextFire(cron, zone, countFrom) ?? latest : latest;
+    }
+  }
 
   let children = input.children.filter((c) => !doomed.has(c.metadata.name));
   let active = children.filter((c) => !terminal(c));
@@ -81,20 +121,20 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
     scheduled = { reason: 'Suspended', message: 'schedule is suspended; no backups are created' };
   } else if (latest !== undefined) {
     const wanted = childName(name, latest);
-    const older = missed.length - 1;
+    const older = missedCount - 1;
     lastScheduleTime = iso(latest);
     if (input.children.some((c) => c.metadata.name === wanted)) {
       // Created by an earlier (or concurrent) sync whose status we have not seen yet.
     } else if (spec.startingDeadlineSeconds !== undefined && now - latest > spec.startingDeadlineSeconds * 1000) {
-      skippedRuns += missed.length;
-      scheduled = { reason: 'MissedDeadline', message: `skipped ${missed.length} run(s) up to ${iso(latest)}: more than ${spec.startingDeadlineSeconds}s late (startingDeadlineSeconds)` };
+      skippedRuns += missedCount;
+      scheduled = { reason: 'MissedDeadline', message: `skipped ${missedCount} run(s) up to ${iso(latest)}: more than ${spec.startingDeadlineSeconds}s late (startingDeadlineSeconds)` };
     } else if ((spec.concurrencyPolicy ?? 'Forbid') === 'Forbid' && active.length > 0) {
-      skippedRuns += missed.length;
+      skippedRuns += missedCount;
       scheduled = { reason: 'PreviousRunning', message: `skipped the run at ${iso(latest)}: ${active[0]!.metadata.name} is still running (concurrencyPolicy Forbid)` };
     } else {
       if (spec.concurrencyPolicy === 'Replace') { children = children.filter((c) => terminal(c)); active = []; }
       skippedRuns += older;
-      const labels = { ...spec.template.metadata?.labels, ...(name.length <= 63 ? { [SCHEDULE_LABEL]: name } : {}) };
+      const labels = { ...spec.template.metadata?.labels, [SCHEDULE_LABEL]: label };
       newChildren.push({
         apiVersion: API_VERSION, kind: 'BackupRequest',
         metadata: { name: wanted, labels, annotations: { ...spec.template.metadata?.annotations, [SCHEDULED_AT_ANNOTATION]: iso(latest) } },
@@ -106,7 +146,7 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
         },
       });
       scheduled = older > 0
-        ? { reason: 'CaughtUp', message: `ran the missed run at ${iso(latest)} once and skipped ${older} earlier missed run(s) since ${iso(missed[0]!)}` }
+        ? { reason: 'CaughtUp', message: `ran the missed run at ${iso(latest)} once and skipped ${older} earlier missed run(s) since ${iso(firstMissed ?? latest)}` }
         : { reason: 'Scheduled', message: `started ${wanted}; next backup at ${next !== undefined ? iso(next) : 'never'}` };
     }
   }
