@@ -184,6 +184,8 @@ export interface BackupScheduleSpec {
   suspend?: boolean;
   startingDeadlineSeconds?: number;
   concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
+  /** What happens to this schedule's backups when the schedule itself goes away (default Retain). */
+  backupsOnDeletion?: 'Retain' | 'Delete';
   retention?: { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; maxAgeDays?: number };
   template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: BackupRequestSpec };
 }

@@ -57,10 +57,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   // The Kubernetes client is most of a server's memory: loaded only when there is a cluster to talk to.
   const k8s = kube ? await import('./api/kubernetes.ts') : undefined;
   // Data is deleted only after the API server confirmed the parent; without one, only when told to trust requests.
-  const readParent = kube ? (await import('./server/parents.ts')).parentReader(kube) : config.confirmDeletions ? undefined : trustRequest;
+  const reads = kube ? await import('./server/parents.ts') : undefined;
+  const readParent = kube && reads ? reads.parentReader(kube) : config.confirmDeletions ? undefined : trustRequest;
+  const readSchedule = kube && reads ? reads.scheduleReader(kube) : undefined;
   const backup = backupShell(settings, store, now, config.policy, archive);
   const hooks = await listen(createApp({
-    backup: { ...backup, ...(readParent ? { readParent } : {}) }, restore: restoreShell(settings, store, now, config.policy, archive),
+    backup: { ...backup, ...(readParent ? { readParent } : {}), ...(readSchedule ? { readSchedule } : {}) }, restore: restoreShell(settings, store, now, config.policy, archive),
     bodyLimit: config.bodyLimit, ...(config.hookToken ? { hookToken: config.hookToken } : {}),
   }), config.port);
   // The REST API on its own port: reachable from the console, never sharing the hooks' listener.

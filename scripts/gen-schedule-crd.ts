@@ -56,6 +56,10 @@ export function scheduleCrd(backupRequestCrd: Json): Json {
                 suspend: { type: 'boolean', default: false },
                 startingDeadlineSeconds: { type: 'integer', minimum: 0, maximum: 604800 },
                 concurrencyPolicy: { type: 'string', enum: ['Allow', 'Forbid', 'Replace'], default: 'Forbid' },
+                backupsOnDeletion: {
+                  type: 'string', enum: ['Retain', 'Delete'], default: 'Retain',
+                  description: 'When this schedule goes away (deleted, renamed, pruned by Argo CD), its backups and their data stay (Retain) unless this says Delete. Only the retention policy of a live schedule deletes a scheduled backup\'s data.',
+                },
                 retention: {
                   type: 'object',
                   description: 'Which finished backups of this schedule to keep; the others are deleted with their data (the template deletionPolicy defaults to Delete for scheduled backups).',

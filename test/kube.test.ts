@@ -17,10 +17,11 @@ import { Archive } from '../hooks/archive/store.ts';
 import { backupRecord } from '../hooks/archive/records.ts';
 import { createApiApp } from '../hooks/server/app.ts';
 import { kubernetesCreator, tokenReview } from '../hooks/api/kubernetes.ts';
-import { parentReader } from '../hooks/server/parents.ts';
+import { parentReader, scheduleReader } from '../hooks/server/parents.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary, tableFingerprint } from '../demo/sample.ts';
-import type { BackupRequest, BackupRequestStatus } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus, BackupSchedule } from '../hooks/api.ts';
+import { decideSchedule } from '../hooks/schedule/machine.ts';
 
 let kube: Kube;
 const NS = 'proj-retail-prd';
@@ -170,7 +171,9 @@ describe('end to end through the API server', () => {
   before(async () => {
     kube.kubectl(['create', 'namespace', E2E_NS]);
     // Deletions are confirmed against this real API server, with the hook's own RBAC, as in a cluster.
-    env.readParent = parentReader(await hookIdentity());
+    const hookKc = await hookIdentity();
+    env.readParent = parentReader(hookKc);
+    env.readSchedule = scheduleReader(hookKc);
     await env.start();
     for (const b of ['liferay-dl', 'lc2-backups', 'restored-dl']) await env.createBucket(b);
     await env.upload('liferay-dl', files);
@@ -258,6 +261,54 @@ describe('end to end through the API server', () => {
     assert.equal(body.finalized, false);
     assert.equal(body.status.conditions!.find((c) => c.type === 'Ready')!.reason, 'DeletionUnconfirmed');
     assert.deepEqual(await env.keys('lc2-backups', prefix), before);
+  });
+
+  /** A BackupSchedule (no controller runs it here) and one Succeeded backup it made, as decideSchedule makes them. */
+  async function scheduledBackup(schedule: string, backupsOnDeletion?: 'Retain' | 'Delete') {
+    const template = backupRequest('t', { database: { engine: 'postgresql', type: 'dump', instanceId: '127.0.0.1:5432', databaseName: source, credentialsSecretRef: { name: 'db-credentials' } } }).spec!;
+    kube.kubectl(['apply', '-n', E2E_NS, '-f', '-'], YAML.stringify({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupSchedule', metadata: { name: schedule },
+      spec: { schedule: '0 3 * * *', ...(backupsOnDeletion ? { backupsOnDeletion } : {}), template: { spec: template } } }));
+    const parent = JSON.parse(kube.kubectl(['get', '-n', E2E_NS, 'bs', schedule, '-o', 'json'])) as BackupSchedule;
+    const decision = decideSchedule({ parent, children: [], now: Date.parse(parent.metadata.creationTimestamp!) + 2 * 86_400_000 });
+    const child = decision.children[0]!;
+    const name = child.metadata.name;
+    kube.kubectl(['apply', '-n', E2E_NS, '-f', '-'], YAML.stringify({ ...child, metadata: { ...child.metadata, namespace: E2E_NS,
+      ownerReferences: [{ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupSchedule', name: schedule, uid: parent.metadata.uid, controller: true, blockOwnerDeletion: true }] } }));
+    assert.equal(await waitForPhase('br', name, ['Succeeded', 'Failed']), 'Succeeded');
+    const live = JSON.parse(kube.kubectl(['get', '-n', E2E_NS, 'br', name, '-o', 'json'])) as BackupRequest;
+    assert.equal(live.spec!.deletionPolicy, 'Delete', 'scheduled backups default to Delete (for retention)');
+    return { name, prefix: live.status!.location!.prefix };
+  }
+  /** The garbage collector's part (no kube-controller-manager runs here): a child whose owner is gone or going is deleted. */
+  async function collect(name: string) {
+    kube.kubectl(['delete', '-n', E2E_NS, 'br', name, '--wait=false']);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && kube.kubectl(['get', '-n', E2E_NS, 'br', name, '--ignore-not-found', '-o', 'name']).trim() !== '') await new Promise((r) => setTimeout(r, 200));
+  }
+
+  it('deleting a BackupSchedule (background or foreground cascading) keeps its backups\' data; only a live schedule\'s retention deletes it', async () => {
+    // Background: the schedule goes first, then the collector deletes its backups.
+    const bg = await scheduledBackup('nightly-bg');
+    kube.kubectl(['delete', '-n', E2E_NS, 'bs', 'nightly-bg', '--cascade=background']);
+    await collect(bg.name);
+    assert.ok((await env.keys('lc2-backups', bg.prefix)).length > 2, 'background: the data stays');
+    // Foreground: the schedule waits (deletionTimestamp, foregroundDeletion) while its backups are deleted.
+    const fg = await scheduledBackup('nightly-fg');
+    kube.kubectl(['delete', '-n', E2E_NS, 'bs', 'nightly-fg', '--cascade=foreground', '--wait=false']);
+    assert.match(kube.kubectl(['get', '-n', E2E_NS, 'bs', 'nightly-fg', '-o', 'jsonpath={.metadata.finalizers}']), /foregroundDeletion/);
+    await collect(fg.name);
+    assert.ok((await env.keys('lc2-backups', fg.prefix)).length > 2, 'foreground: the data stays');
+    kube.kubectl(['patch', '-n', E2E_NS, 'bs', 'nightly-fg', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    // A live schedule's retention decision (it drops the child; Metacontroller deletes it): the data goes.
+    const kept = await scheduledBackup('nightly-live');
+    await collect(kept.name);
+    assert.deepEqual(await env.keys('lc2-backups', kept.prefix), [], 'retention by a live schedule deletes the data');
+    // A schedule that asked for it (backupsOnDeletion: Delete) takes its backups' data along.
+    const along = await scheduledBackup('nightly-along', 'Delete');
+    kube.kubectl(['delete', '-n', E2E_NS, 'bs', 'nightly-along', '--cascade=background']);
+    await collect(along.name);
+    assert.deepEqual(await env.keys('lc2-backups', along.prefix), []);
+    assert.deepEqual(mc.problems, []);
   });
 
   it('kubectl delete of a BackupRequest with deletionPolicy Delete removes its folder once the API server confirms the deletion', async () => {

@@ -1,7 +1,9 @@
 // The imperative shell around decideBackup: gathers what the machine asks for (Job state and result
 // objects, manifest write + verification), performs the one side effect it owns (writing
 // manifest.json), and answers Metacontroller with the complete status and children.
-import type { BackupRequest, BackupRequestSpec, BackupTenant } from '../api.ts';
+import type { BackupRequest, BackupRequestSpec, BackupSchedule, BackupTenant } from '../api.ts';
+import { ON_SCHEDULE_DELETION_ANNOTATION } from '../schedule/machine.ts';
+import { log } from '../server/log.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, childrenOf, groupKey, listOf, relatedObject } from '../contract/objects.ts';
 import { admission, type Admission } from './admission.ts';
@@ -39,6 +41,9 @@ export type ReadParent = (claimed: BackupRequest) => Promise<BackupRequest | und
 /** For a single-tenant setup without an API server (LC2_CONFIRM_DELETIONS=off): believe the request. */
 export const trustRequest: ReadParent = async (claimed) => claimed;
 
+/** A BackupSchedule as the API server holds it; undefined when it is gone. */
+export type ReadSchedule = (namespace: string, name: string) => Promise<BackupSchedule | undefined>;
+
 export interface BackupShell {
   runtime(provider: string): BackupRuntime | { unavailable: string };
   now(): string;
@@ -49,6 +54,8 @@ export interface BackupShell {
   archive?: Archive;
   /** Confirms a parent through the API server before any data is deleted; without it nothing is deleted. */
   readParent?: ReadParent;
+  /** Confirms a scheduled backup's schedule is alive before its data is deleted; without it scheduled backups keep their data. */
+  readSchedule?: ReadSchedule;
 }
 
 export interface ServicePolicy {
@@ -213,6 +220,12 @@ export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: Bac
     await recordDeletion(live, shell);
     return { status, children: [], finalized: true };
   }
+  const kept = await keptForSchedule(live, shell);
+  if (kept) {
+    log('info', 'backup data kept', { namespace: live.metadata.namespace, name: live.metadata.name, uid: live.metadata.uid, why: kept });
+    await recordDeletion(live, shell);
+    return { status, children: [], finalized: true };
+  }
   const dependents = dependentsOf(live, relatedBackups(req));
   if (dependents.length > 0) {
     return blocked('DeletionWaitsForDependents', `deletionPolicy Delete: the data is kept while incremental backups refer to it (${dependents.slice(0, 5).join(', ')}${dependents.length > 5 ? ', ...' : ''})`, 300);
@@ -223,6 +236,22 @@ export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: Bac
   if (wait > 0) return { status, children: [], finalized: false, resyncAfterSeconds: wait };
   await recordDeletion(live, shell);
   return { status, children: [], finalized: true };
+}
+
+/**
+ * Only a live schedule's own retention decision deletes a scheduled backup's data: when the backup
+ * goes because its schedule is gone or going (deleted, renamed, pruned; background or foreground
+ * cascading deletion), its data stays unless the schedule said backupsOnDeletion: Delete.
+ * Returns why the data is kept, or undefined when it may go.
+ */
+async function keptForSchedule(live: BackupRequest, shell: BackupShell): Promise<string | undefined> {
+  const owner = live.metadata.ownerReferences?.find((o) => o.controller && o.kind === 'BackupSchedule');
+  if (!owner) return undefined;
+  if (live.metadata.annotations?.[ON_SCHEDULE_DELETION_ANNOTATION] === 'Delete') return undefined;
+  if (!shell.readSchedule) return `its schedule ${owner.name} cannot be read from the API server, so its retention decision cannot be confirmed`;
+  const schedule = await shell.readSchedule(live.metadata.namespace ?? '', owner.name);
+  if (schedule && schedule.metadata.uid === owner.uid && !schedule.metadata.deletionTimestamp) return undefined;
+  return `its schedule ${owner.name} is ${schedule && schedule.metadata.uid === owner.uid ? 'being deleted' : 'gone'} and keeps its backups (backupsOnDeletion: Retain)`;
 }
 
 /** The history keeps the row and records the deletion (best effort: deletion never waits on it). */

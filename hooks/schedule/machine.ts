@@ -15,6 +15,8 @@ import { backupsToDelete } from './retention.ts';
 
 export const SCHEDULE_LABEL = 'backup.liferay.cloud/schedule';
 export const SCHEDULED_AT_ANNOTATION = 'backup.liferay.cloud/scheduled-at';
+/** On a scheduled backup: what its data does when its schedule goes away (Retain unless the schedule said Delete). */
+export const ON_SCHEDULE_DELETION_ANNOTATION = 'backup.liferay.cloud/on-schedule-deletion';
 const MAX_RESYNC_SECONDS = 3600;
 // Missed runs are counted over at most the last 10 years: a status claiming a last run centuries
 // ago cannot make a sync scan centuries of time-zone history. The latest run is found regardless.
@@ -137,7 +139,9 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
       const labels = { ...spec.template.metadata?.labels, [SCHEDULE_LABEL]: label };
       newChildren.push({
         apiVersion: API_VERSION, kind: 'BackupRequest',
-        metadata: { name: wanted, labels, annotations: { ...spec.template.metadata?.annotations, [SCHEDULED_AT_ANNOTATION]: iso(latest) } },
+        metadata: { name: wanted, labels, annotations: {
+          ...spec.template.metadata?.annotations, [SCHEDULED_AT_ANNOTATION]: iso(latest), [ON_SCHEDULE_DELETION_ANNOTATION]: spec.backupsOnDeletion ?? 'Retain',
+        } },
         spec: {
           ...spec.template.spec,
           initiator: spec.template.spec.initiator ?? `schedule/${parent.metadata.namespace ?? ''}/${name}`,

@@ -6,7 +6,7 @@ import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, List
 import { createApp } from '../../hooks/server/app.ts';
 import { backupShell, restoreShell } from '../../providers/registry.ts';
 import { TEST_POLICY } from './inProcessHook.ts';
-import { trustRequest, type ReadParent } from '../../hooks/backup/sync.ts';
+import { trustRequest, type ReadParent, type ReadSchedule } from '../../hooks/backup/sync.ts';
 import { S3ObjectStore } from '../../providers/storage/s3Store.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
@@ -45,6 +45,8 @@ export class TestEnv {
   local!: LocalProviderConfig;
   /** How the hook confirms a parent before deleting data (the kube e2e gives it the real API server). */
   readParent: ReadParent = trustRequest;
+  /** How the hook confirms a scheduled backup's schedule (unset: scheduled backups keep their data). */
+  readSchedule: ReadSchedule | undefined;
   private server: Server | undefined;
   private port = 0;
   hookStarts = 0;
@@ -71,7 +73,7 @@ export class TestEnv {
   async startHook(): Promise<void> {
     const settings = { local: this.local };
     const now = () => new Date().toISOString();
-    const app = createApp({ backup: { ...backupShell(settings, this.store, now, TEST_POLICY), readParent: this.readParent }, restore: restoreShell(settings, this.store, now, TEST_POLICY) });
+    const app = createApp({ backup: { ...backupShell(settings, this.store, now, TEST_POLICY), readParent: this.readParent, ...(this.readSchedule ? { readSchedule: this.readSchedule } : {}) }, restore: restoreShell(settings, this.store, now, TEST_POLICY) });
     this.server = createServer(app);
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
     const addr = this.server.address();
