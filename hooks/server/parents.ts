@@ -1,18 +1,19 @@
-// Reads a BackupRequest from the API server. A hook request says what Metacontroller's cache holds;
-// before any data is deleted the hook asks the API server itself (same UID, being deleted or due
-// to expire), so a crafted or replayed request can never make it delete anything.
+// Reads BackupRequests and BackupSchedules from the API server. A hook request says what
+// Metacontroller's cache holds; before any data is deleted the hook asks the API server itself
+// (same UID, being deleted or due to expire; for a scheduled backup, whether its schedule is
+// alive), so a crafted or replayed request can never make it delete anything.
 import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { BackupRequest, BackupSchedule } from '../api.ts';
 import type { ReadParent, ReadSchedule } from '../backup/sync.ts';
 import { GROUP } from '../contract/objects.ts';
 
-export function parentReader(kc: KubeConfig, timeoutMs = 5000): ReadParent {
+/** One namespaced object of ours, or undefined when it does not exist; never waits longer than timeoutMs. */
+function reader<T>(kc: KubeConfig, plural: string, timeoutMs: number): (namespace: string, name: string) => Promise<T | undefined> {
   const api = kc.makeApiClient(CustomObjectsApi);
-  return async (claimed) => {
-    const { namespace = '', name } = claimed.metadata;
+  return async (namespace, name) => {
     try {
-      const read = api.getNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace, plural: 'backuprequests', name });
-      return await Promise.race([read, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('API server read timed out')), timeoutMs).unref())]) as BackupRequest;
+      const read = api.getNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace, plural, name });
+      return await Promise.race([read, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('API server read timed out')), timeoutMs).unref())]) as T;
     } catch (e) {
       if (e instanceof ApiException && e.code === 404) return undefined;
       throw e;
@@ -20,16 +21,12 @@ export function parentReader(kc: KubeConfig, timeoutMs = 5000): ReadParent {
   };
 }
 
-/** Reads a BackupSchedule: is the owner of a scheduled backup alive (its retention decision), or gone? */
+export function parentReader(kc: KubeConfig, timeoutMs = 5000): ReadParent {
+  const read = reader<BackupRequest>(kc, 'backuprequests', timeoutMs);
+  return (claimed) => read(claimed.metadata.namespace ?? '', claimed.metadata.name);
+}
+
+/** Is the owner of a scheduled backup alive (its retention decision), or gone? */
 export function scheduleReader(kc: KubeConfig, timeoutMs = 5000): ReadSchedule {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  return async (namespace, name) => {
-    try {
-      const read = api.getNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace, plural: 'backupschedules', name });
-      return await Promise.race([read, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('API server read timed out')), timeoutMs).unref())]) as BackupSchedule;
-    } catch (e) {
-      if (e instanceof ApiException && e.code === 404) return undefined;
-      throw e;
-    }
-  };
+  return reader<BackupSchedule>(kc, 'backupschedules', timeoutMs);
 }
