@@ -39,7 +39,11 @@ describe('retentionDays on a standalone backup', () => {
     const parent = finished('old');
     const prefix = parent.status!.location!.prefix;
     for (const k of [`${prefix}database.pgdump.zst`, `${prefix}dl/a`, `${prefix}manifest.json`, 'retail/prd/other-1/manifest.json']) await hook.store.put('lc2-backups', k, 'x', 'x');
-    const res = await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
+    // A newer good backup of the environment exists (another namespace's too counts): this one may go.
+    const newer = { ...finished('newer'), metadata: { ...finished('newer').metadata, namespace: 'proj-retail-other' } };
+    newer.status!.completionTime = '2026-11-22T02:00:00Z';
+    const related = { 'BackupRequest.backup.liferay.cloud/v1alpha1': { 'proj-retail-other/newer': newer, [`proj-retail-prd/${parent.metadata.name}`]: parent } };
+    const res = await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related });
     const status = res.body.status as BackupRequestStatus;
     assert.equal(status.phase, 'Succeeded');
     const expired = status.conditions!.find((c) => c.type === 'Expired')!;
@@ -50,6 +54,20 @@ describe('retentionDays on a standalone backup', () => {
     const again = await post(`${hook.url}/backuprequest/sync`, { parent: { ...parent, status }, children: {}, related: {} });
     assert.deepEqual(again.body.status, status);
     assert.equal(again.body.resyncAfterSeconds, undefined);
+  });
+
+  it('the environment\'s newest good backup outlives its retentionDays until a newer one succeeded', async () => {
+    now = '2026-11-23T12:00:00Z';
+    const parent = finished('only');
+    const key = `${parent.status!.location!.prefix}manifest.json`;
+    await hook.store.put('lc2-backups', key, 'x', 'x');
+    const older = finished('older');
+    older.status!.completionTime = '2026-11-01T02:00:00Z';
+    const related = { 'BackupRequest.backup.liferay.cloud/v1alpha1': { 'proj-retail-prd/older': older, 'proj-retail-prd/only': parent } };
+    const res = await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related });
+    assert.equal((res.body.status as BackupRequestStatus).conditions!.some((c) => c.type === 'Expired'), false);
+    assert.ok(await hook.store.head('lc2-backups', key), 'kept: it is the newest recovery point');
+    assert.equal(res.body.resyncAfterSeconds, 3600, 'asked again later');
   });
 
   it('a scheduled backup is left to its schedule', async () => {

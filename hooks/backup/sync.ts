@@ -13,6 +13,7 @@ import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { BackupContext, BackupStep, BackupStepResult, Observation } from '../../providers/types.ts';
 import type { OperationStatus } from '../api.ts';
 import { dependentsOf, previousFull } from './incremental.ts';
+import { isNewestRecoveryPoint } from './recoveryPoints.ts';
 import type { KubeObject } from '../contract/types.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
@@ -159,6 +160,8 @@ async function expireData(claimed: BackupRequest, all: readonly BackupRequest[],
   const due = live.status?.phase === 'Succeeded' && typeof days === 'number' && Number.isFinite(done) && done + days * 86_400_000 <= Date.parse(shell.now());
   // An incremental backup still refers to this one's data: it stays until they are gone.
   if (!due || !rt || dependentsOf(live, all).length > 0 || !isOwnBackupFolder(live.status?.location, live.status?.backupId)) return 300;
+  // The environment's newest good backup outlives its retentionDays until a newer one succeeds.
+  if (isNewestRecoveryPoint(live, all)) return 3600;
   return deleteBackupData(rt, live, live.status!.location!, shell.deleteBudgetMs);
 }
 
