@@ -127,4 +127,30 @@ describe(`S3 server-side copy (${files.length} objects)`, () => {
     assert.deepEqual((await keys('lc2-backups', 'retail/prd/b4/dl/')).length, inFolder.length);
     assert.ok([...proxy.copies.values()].every((n) => n === 1), `no successful copy twice: ${JSON.stringify([...proxy.copies].filter(([, n]) => n > 1).slice(0, 3))}`);
   });
+
+  it('bookkeeping a tenant could plant is capped and checked: a huge lease or checkpoint is refused unread, a refs entry\'s size is never believed', async () => {
+    const { leaseHeldUntil, leasedStep } = await import('../providers/aws/lease.ts');
+    const { copyReferenced, refsPageKey } = await import('../providers/aws/s3Copy.ts');
+    const huge = Buffer.alloc(8 * 1024 * 1024, 'x');
+    await direct.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: 'planted/results/transfer-progress.lease', Body: huge }));
+    await direct.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: 'planted/results/transfer-progress.json', Body: huge }));
+    const rss = process.memoryUsage().rss;
+    await assert.rejects(leaseHeldUntil(direct, 'lc2-backups', 'planted/results/transfer-progress', 4000, 60_000), { name: 'BookkeepingInvalid' });
+    await assert.rejects(leasedStep(direct, 'lc2-backups', 'planted/results/transfer-progress', 60_000, 4000, start, () => '', async (p) => ({ progress: p, done: true })), { name: 'BookkeepingInvalid' });
+    assert.ok(process.memoryUsage().rss - rss < 64 * 1024 ** 2, 'never buffered');
+    // A lease claiming to last for ever counts only for its ttl.
+    await direct.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: 'forever/x.lease', Body: JSON.stringify({ holder: 'h', until: '9999-01-01T00:00:00Z' }) }));
+    const until = await leaseHeldUntil(direct, 'lc2-backups', 'forever/x', 4000, 60_000);
+    assert.ok(until && Date.parse(until) <= Date.now() + 61_000, `clamped: ${until}`);
+    // A refs page naming an absurd size: the object's own size (HEAD) is what is copied, at once.
+    const f = originals[0]!;
+    const rel = f.key.slice('document_library/'.length);
+    await direct.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: refsPageKey('absurd/refs/', 'x'), Body: JSON.stringify([[rel, 5e12, '"etag"'], ['../escape', 1, 'e'], [rel, 1e300, 'e']]) }));
+    const started = Date.now();
+    const out = await copyReferenced(direct, { ...spec('restored/'), sourceBucket: 'liferay-dl', sourcePrefix: 'document_library/', refsBucket: 'lc2-backups', refsPrefix: 'absurd/refs/' }, start, 10_000);
+    assert.ok(Date.now() - started < 10_000);
+    assert.equal(out.done, true);
+    assert.equal(out.progress.copied, 1, 'only the well-formed entry, with its real size');
+    assert.equal(out.progress.bytes, f.body.length);
+  });
 });

@@ -129,7 +129,10 @@ describe('kustomize overlays on the API server (server-side dry run)', () => {
     while (!denied && Date.now() < deadline) {
       try { kube.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], br('x'.repeat(10_000))); await new Promise((r) => setTimeout(r, 300)); } catch (e) { denied = (e as Error).message; }
     }
-    assert.match(denied, /annotation values on LC2 resources are limited to 2 KiB/);
+    assert.match(denied, /annotation values on LC2 resources are limited to 1 KiB/);
+    const withFinalizers = YAML.stringify({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupRequest',
+      metadata: { name: 'many-finalizers', finalizers: Array.from({ length: 20 }, (_, i) => `example.com/f${i}`) }, spec: backupRequest('x').spec });
+    assert.throws(() => kube.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], withFinalizers), /at most 8 finalizers/);
     assert.match(kube.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], br('x'.repeat(100))), /created \(server dry run\)/);
   });
 

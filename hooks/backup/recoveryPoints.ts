@@ -5,9 +5,13 @@
 import type { BackupRequest } from '../api.ts';
 
 const expired = (b: BackupRequest) => b.status?.conditions?.some((c) => c.type === 'Expired' && c.status === 'True') ?? false;
-const sameEnvironment = (a: BackupRequest, b: BackupRequest) =>
-  (a.status?.admitted?.spec ?? a.spec)?.projectId === (b.status?.admitted?.spec ?? b.spec)?.projectId
-  && (a.status?.admitted?.spec ?? a.spec)?.environment === (b.status?.admitted?.spec ?? b.spec)?.environment;
+/** One environment's stores: project, environment, the database and the document library backed up. */
+function storesOf(b: BackupRequest): string {
+  const s = b.status?.admitted?.spec ?? b.spec;
+  return JSON.stringify([s?.projectId, s?.environment, s?.database?.instanceId, s?.database?.databaseName ?? '',
+    s?.documentLibrary?.sourceBucket, (s?.documentLibrary?.sourcePrefix ?? '').replace(/\/+$/, '')]);
+}
+const sameEnvironment = (a: BackupRequest, b: BackupRequest) => storesOf(a) === storesOf(b);
 /** Verified: Succeeded (its manifest was written and read back, its artifacts checked) and its data not expired. */
 const verified = (b: BackupRequest) => b.status?.phase === 'Succeeded' && !!b.status.completionTime && !expired(b);
 

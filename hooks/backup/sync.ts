@@ -105,6 +105,18 @@ function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy, now: st
   return { ...(refusal ? { refusal } : {}), admission: admission(parent, all, { perProject, global: policy.maxConcurrentGlobal, now }) };
 }
 
+/**
+ * Whether the request's namespace is one of the project's it claims (the BackupTenant says so):
+ * only then is it that project's history. A request claiming another project is never archived.
+ */
+export function belongsToItsProject(req: SyncRequest, policy: ServicePolicy): boolean {
+  if (policy.tenancy === 'off') return true;
+  const projectId = (req.parent.spec as { projectId?: unknown } | undefined)?.projectId;
+  if (typeof projectId !== 'string') return false;
+  const namespaces = tenantOf(req, projectId)?.spec?.namespaces;
+  return Array.isArray(namespaces) && namespaces.includes(req.parent.metadata.namespace ?? '');
+}
+
 const MAX_ROUNDS = 6;
 
 export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupShell): Promise<SyncResponse> {
@@ -119,7 +131,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
   const base = req.parent.spec?.documentLibrary?.incremental ? previousFull(req.parent, all) : undefined;
   const decide = () => decideBackup({
     parent: req.parent, existingChildren: new Set(jobs.keys()), planner: rt ? rt.planner : runtime as { unavailable: string },
-    observations, now, gate, archiving: !!shell.archive, ...(base ? { previousFull: base } : {}),
+    observations, now, gate, archiving: !!shell.archive && belongsToItsProject(req, shell.policy), ...(base ? { previousFull: base } : {}),
   });
   let decision = decide();
   for (let round = 0; decision.need && round < MAX_ROUNDS; round += 1) {
@@ -168,7 +180,9 @@ async function expireData(claimed: BackupRequest, all: readonly BackupRequest[],
 /** The parent as the API server has it, if it is the same object (UID); else why not. */
 async function confirmed(claimed: BackupRequest, shell: BackupShell): Promise<BackupRequest | string> {
   if (!shell.readParent) return 'this hook server cannot read BackupRequests from the API server, so it deletes no data (docs/security.md)';
-  const live = await shell.readParent(claimed);
+  let live: BackupRequest | undefined;
+  // An API server that cannot answer (403, timeout) blocks the deletion for now: never a 500 loop.
+  try { live = await shell.readParent(claimed); } catch (e) { return `the API server could not confirm it (${errorName(e)})`; }
   if (!live) return 'gone';
   if (!claimed.metadata.uid || live.metadata.uid !== claimed.metadata.uid) return `the API server holds another ${claimed.metadata.name} (UID differs)`;
   return live;
@@ -224,6 +238,7 @@ export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: Bac
     return { status, children: [], finalized: true };
   }
   const kept = await keptForSchedule(live, shell);
+  if (typeof kept === 'object') return blocked('DeletionUnconfirmed', `deletionPolicy Delete: ${kept.wait}`, 300);
   if (kept) {
     log('info', 'backup data kept', { namespace: live.metadata.namespace, name: live.metadata.name, uid: live.metadata.uid, why: kept });
     await recordDeletion(live, shell);
@@ -245,16 +260,22 @@ export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: Bac
  * Only a live schedule's own retention decision deletes a scheduled backup's data: when the backup
  * goes because its schedule is gone or going (deleted, renamed, pruned; background or foreground
  * cascading deletion), its data stays unless the schedule said backupsOnDeletion: Delete.
- * Returns why the data is kept, or undefined when it may go.
+ * Returns why the data is kept, what to wait for (the API server did not answer), or undefined when it may go.
  */
-async function keptForSchedule(live: BackupRequest, shell: BackupShell): Promise<string | undefined> {
+async function keptForSchedule(live: BackupRequest, shell: BackupShell): Promise<string | { wait: string } | undefined> {
   const owner = live.metadata.ownerReferences?.find((o) => o.controller && o.kind === 'BackupSchedule');
   if (!owner) return undefined;
-  if (live.metadata.annotations?.[ON_SCHEDULE_DELETION_ANNOTATION] === 'Delete') return undefined;
   if (!shell.readSchedule) return `its schedule ${owner.name} cannot be read from the API server, so its retention decision cannot be confirmed`;
-  const schedule = await shell.readSchedule(live.metadata.namespace ?? '', owner.name);
-  if (schedule && schedule.metadata.uid === owner.uid && !schedule.metadata.deletionTimestamp) return undefined;
-  return `its schedule ${owner.name} is ${schedule && schedule.metadata.uid === owner.uid ? 'being deleted' : 'gone'} and keeps its backups (backupsOnDeletion: Retain)`;
+  let schedule: BackupSchedule | undefined;
+  try { schedule = await shell.readSchedule(live.metadata.namespace ?? '', owner.name); } catch (e) {
+    return { wait: `its schedule ${owner.name} could not be read from the API server (${errorName(e)}); asking again later` };
+  }
+  const same = !!schedule && schedule.metadata.uid === owner.uid;
+  if (same && !schedule!.metadata.deletionTimestamp) return undefined;
+  // A schedule still readable while it is deleted (foreground) speaks for itself; a gone one through the stamp it left.
+  const onDeletion = same ? schedule!.spec?.backupsOnDeletion ?? 'Retain' : live.metadata.annotations?.[ON_SCHEDULE_DELETION_ANNOTATION];
+  if (onDeletion === 'Delete') return undefined;
+  return `its schedule ${owner.name} is ${same ? 'being deleted' : 'gone'} and keeps its backups (backupsOnDeletion: Retain)`;
 }
 
 /** The history keeps the row and records the deletion (best effort: deletion never waits on it). */

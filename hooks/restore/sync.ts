@@ -3,7 +3,7 @@
 import type { BackupRequest, BackupTenant, OperationStatus, RestoreRequest, RestoreRequestSpec } from '../api.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { allowedBackupBuckets, restoreTenancyRefusal } from '../backup/tenancy.ts';
-import type { ServicePolicy } from '../backup/sync.ts';
+import { belongsToItsProject, type ServicePolicy } from '../backup/sync.ts';
 import type { Archive } from '../archive/store.ts';
 import type { CustomizeResponse, KubeObject, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, childrenOf, relatedObject } from '../contract/objects.ts';
@@ -61,7 +61,7 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
   const rt = 'unavailable' in runtime ? undefined : runtime;
   const input: RestoreInput = {
     parent: req.parent, backup, existingChildren: new Set(jobs.keys()), planner: rt ? rt.planner : runtime as { unavailable: string }, observations: {}, now: shell.now(),
-    ...(refusal ? { refusal } : {}), ...(backupBuckets ? { backupBuckets } : {}), archiving: !!shell.archive,
+    ...(refusal ? { refusal } : {}), ...(backupBuckets ? { backupBuckets } : {}), archiving: !!shell.archive && belongsToItsProject(req, shell.policy),
   };
   let decision = decideRestore(input);
   for (let round = 0; decision.need && round < 6; round += 1) {

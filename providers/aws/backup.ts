@@ -142,7 +142,7 @@ export async function quiesceAws(parent: BackupRequest, aws: AwsClients, config:
       }
       if (state === 'CANCELING') return false;
     }
-    return await leaseHeldUntil(aws.s3, location.bucket, transferCheckpointKey(location), config.callTimeoutMs) === undefined;
+    return await leaseHeldUntil(aws.s3, location.bucket, transferCheckpointKey(location), config.callTimeoutMs, leaseTtlMs(config)) === undefined;
   } catch (e) {
     // An export that never existed is quiet; anything else is asked again later.
     return /ExportTaskNotFound/.test((e as { name?: string }).name ?? '');

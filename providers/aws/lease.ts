@@ -4,22 +4,44 @@
 // holder's lease simply expires (ttl covers one sync's budget plus its slowest call).
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { readCapped } from '../storage/readCapped.ts';
 
 interface LeaseBody { holder: string; until: string }
 type Leased<T> = { held: true; value: T } | { held: false; until: string };
 
 const isName = (e: unknown, ...names: string[]) => names.includes((e as { name?: string }).name ?? '');
 
+/** Leases and checkpoints are a few hundred bytes; they sit where the project's key can write, so they are capped and checked. */
+const MAX_BOOKKEEPING_BYTES = 64 * 1024;
+
+/** The JSON of a small bookkeeping object, read with a size cap (never buffered past it); a bigger or broken one is not ours. */
+async function readSmallJson(s3: S3Client, bucket: string, key: string, timeoutMs: number): Promise<{ value: unknown; etag?: string } | undefined> {
+  const invalid = (why: string) => Object.assign(new Error(`${bucket}/${key} is not a lease or checkpoint (${why})`), { name: 'BookkeepingInvalid' });
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    const bytes = await readCapped(out.Body, out.ContentLength, MAX_BOOKKEEPING_BYTES);
+    if (!bytes) throw invalid('too large');
+    try { return { value: JSON.parse(bytes.toString('utf8')) as unknown, ...(out.ETag ? { etag: out.ETag } : {}) }; } catch { throw invalid('not JSON'); }
+  } catch (e) {
+    if (isName(e, 'NoSuchKey', 'NotFound')) return undefined;
+    throw e;
+  }
+}
+
+/** A lease's expiry, never further than `ttlMs` from now (a planted "until 9999" cannot block for ever). */
+function leaseUntil(value: unknown, ttlMs: number): number {
+  const until = Date.parse(String((value as Partial<LeaseBody> | null)?.until ?? ''));
+  return Number.isFinite(until) ? Math.min(until, Date.now() + ttlMs) : 0;
+}
+
 async function withLease<T>(s3: S3Client, bucket: string, key: string, ttlMs: number, timeoutMs: number, fn: () => Promise<T>): Promise<Leased<T>> {
   const opts = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
   let etag: string | undefined;
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), opts());
-    const body = JSON.parse(await out.Body!.transformToString()) as LeaseBody;
-    if (Date.parse(body.until) > Date.now()) return { held: false, until: body.until };
-    etag = out.ETag;
-  } catch (e) {
-    if (!isName(e, 'NoSuchKey', 'NotFound')) throw e;
+  const current = await readSmallJson(s3, bucket, key, timeoutMs);
+  if (current) {
+    const until = leaseUntil(current.value, ttlMs);
+    if (until > Date.now()) return { held: false, until: new Date(until).toISOString() };
+    etag = current.etag;
   }
   const mine: LeaseBody = { holder: randomUUID(), until: new Date(Date.now() + ttlMs).toISOString() };
   let myTag: string | undefined;
@@ -44,15 +66,10 @@ async function withLease<T>(s3: S3Client, bucket: string, key: string, ttlMs: nu
 }
 
 /** Until when a live holder has the lease of `key` (a step's checkpoint key), or undefined when it is free. */
-export async function leaseHeldUntil(s3: S3Client, bucket: string, key: string, timeoutMs: number): Promise<string | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${key}.lease` }), { abortSignal: AbortSignal.timeout(timeoutMs) });
-    const body = JSON.parse(await out.Body!.transformToString()) as LeaseBody;
-    return Date.parse(body.until) > Date.now() ? body.until : undefined;
-  } catch (e) {
-    if (isName(e, 'NoSuchKey', 'NotFound')) return undefined;
-    throw e;
-  }
+export async function leaseHeldUntil(s3: S3Client, bucket: string, key: string, timeoutMs: number, ttlMs: number): Promise<string | undefined> {
+  const current = await readSmallJson(s3, bucket, `${key}.lease`, timeoutMs);
+  const until = current ? leaseUntil(current.value, ttlMs) : 0;
+  return until > Date.now() ? new Date(until).toISOString() : undefined;
 }
 
 export interface Checkpoint<P> { progress: P; done: boolean }
@@ -70,10 +87,10 @@ export async function leasedStep<P>(
 ): Promise<StepRun<P>> {
   const opts = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
   const saved = async (): Promise<Checkpoint<P> | undefined> => {
-    try {
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${key}.json` }), opts());
-      return JSON.parse(await out.Body!.transformToString()) as Checkpoint<P>;
-    } catch (e) { if (isName(e, 'NoSuchKey', 'NotFound')) return undefined; throw e; }
+    const read = await readSmallJson(s3, bucket, `${key}.json`, timeoutMs);
+    const c = read?.value as Partial<Checkpoint<P>> | null | undefined;
+    // Only a well-formed checkpoint counts; anything else is as if none had been saved.
+    return c && typeof c === 'object' && typeof c.done === 'boolean' && c.progress && typeof c.progress === 'object' ? c as Checkpoint<P> : undefined;
   };
   const furthest = (c: Checkpoint<P> | undefined): Checkpoint<P> => (c && rank(c.progress) >= rank(fromStatus) ? c : { progress: fromStatus, done: false });
   const leased = await withLease(s3, bucket, `${key}.lease`, ttlMs, timeoutMs, async () => {

@@ -101,6 +101,10 @@ async function multipartCopy(t: { send: Send; copy: Send }, spec: CopySpec, sour
     Bucket: spec.destinationBucket, Key: destKey, ...(src.ContentType ? { ContentType: src.ContentType } : {}),
     Metadata: { ...src.Metadata, [SOURCE_ETAG]: bare(source.ETag) },
   }));
+  // S3 allows 10,000 parts and 5 TiB: anything past that is refused before a single range is built.
+  if (!(size <= MAX_OBJECT_BYTES) || Math.ceil(size / spec.partSize) > 10_000) {
+    throw Object.assign(new Error(`${source.Key} (${size} bytes) cannot be copied in at most 10,000 parts of ${spec.partSize} bytes`), { name: 'ObjectTooLargeToCopy' });
+  }
   const ranges: Array<[number, number, number]> = [];
   for (let start = 0, n = 1; start < size || n === 1; start += spec.partSize, n += 1) ranges.push([n, start, Math.max(start, Math.min(size, start + spec.partSize) - 1)]);
   const parts: Array<{ PartNumber: number; ETag: string }> = [];
@@ -136,6 +140,12 @@ export function isCleanRelativeKey(rel: unknown): rel is string {
 
 /** One referenced object: relative key, size, source ETag (what decides the copy method on restore). */
 export type RefEntry = [string, number, string];
+
+/** S3's largest object: 5 TiB. */
+const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
+
+const isRefEntry = (e: unknown): e is RefEntry => Array.isArray(e) && e.length === 3 && isCleanRelativeKey(e[0])
+  && Number.isSafeInteger(e[1]) && (e[1] as number) >= 0 && (e[1] as number) <= MAX_OBJECT_BYTES && typeof e[2] === 'string' && e[2].length <= 200;
 
 /** Name of the refs page for a source extent: stable however often (or concurrently) the extent is redone. */
 export const refsPageKey = (refsPrefix: string, extent: string) =>
@@ -227,12 +237,14 @@ export async function copyReferenced(
     const out = await t.send(new GetObjectCommand({ Bucket: spec.refsBucket, Key: pageKey }));
     // A refs page holds at most one listing page of entries; anything far larger is not ours and is never buffered.
     if ((out.ContentLength ?? Infinity) > MAX_REFS_PAGE_BYTES) throw Object.assign(new Error(`${spec.refsBucket}/${pageKey} is not a refs page (too large)`), { name: 'RefsPageInvalid' });
-    const entries = (JSON.parse(await out.Body!.transformToString()) as RefEntry[]).filter((e) => Array.isArray(e) && isCleanRelativeKey(e[0]));
+    const entries = (JSON.parse(await out.Body!.transformToString()) as unknown[]).filter(isRefEntry);
     let bytes = 0;
-    await limit(entries, spec.parallelism, async ([rel, size, etag]) => {
-      const source: _Object = { Key: spec.sourcePrefix + rel, Size: size, ETag: etag };
+    await limit(entries, spec.parallelism, async ([rel, , etag]) => {
       // Base copies made part by part carry a different ETag than the original: no source pinning there.
-      const head = await t.send(new HeadObjectCommand({ Bucket: spec.sourceBucket, Key: source.Key! }));
+      // The size is the object's own (HEAD), never the page's: a page is data a tenant could have written.
+      const head = await t.send(new HeadObjectCommand({ Bucket: spec.sourceBucket, Key: spec.sourcePrefix + rel }));
+      const size = head.ContentLength ?? 0;
+      const source: _Object = { Key: spec.sourcePrefix + rel, Size: size, ETag: etag };
       const pinned: _Object = { ...source, ETag: head.ETag };
       if (isMultipart(spec, pinned)) await multipartCopy(t, spec, pinned, spec.destinationPrefix + rel);
       else await t.copy(new CopyObjectCommand({ Bucket: spec.destinationBucket, Key: spec.destinationPrefix + rel, CopySource: copySource(spec.sourceBucket, source.Key!), CopySourceIfMatch: head.ETag }));

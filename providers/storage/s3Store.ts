@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { MAX_SMALL_OBJECT_BYTES, ObjectTooLarge, type ObjectInfo, type ObjectStore } from './objectStore.ts';
+import { readCapped } from './readCapped.ts';
 
 export interface S3StoreOptions {
   endpoint?: string;
@@ -31,24 +32,13 @@ export class S3ObjectStore implements ObjectStore {
   private signal(): AbortSignal { return AbortSignal.timeout(this.timeoutMs); }
 
   async get(bucket: string, key: string, maxBytes = MAX_SMALL_OBJECT_BYTES): Promise<Buffer | null> {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.timeoutMs);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: abort.signal });
-      if ((out.ContentLength ?? 0) > maxBytes) throw new ObjectTooLarge(bucket, key, maxBytes);
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: this.signal() });
       // Counted as it streams too: a missing or lying Content-Length never makes us buffer more.
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) {
-        size += chunk.length;
-        if (size > maxBytes) throw new ObjectTooLarge(bucket, key, maxBytes);
-        chunks.push(Buffer.from(chunk));
-      }
-      return Buffer.concat(chunks);
-    } catch (e) { if (isNotFound(e)) return null; throw e; } finally {
-      clearTimeout(timer);
-      abort.abort(); // releases the connection of a body left unread
-    }
+      const bytes = await readCapped(out.Body, out.ContentLength, maxBytes);
+      if (!bytes) throw new ObjectTooLarge(bucket, key, maxBytes);
+      return bytes;
+    } catch (e) { if (isNotFound(e)) return null; throw e; }
   }
 
   async put(bucket: string, key: string, body: string, contentType: string): Promise<void> {

@@ -415,6 +415,29 @@ describe('10. fairness is not pushed back by refused requests or impostors', () 
     assert.equal(next.need, undefined, 'no archive need');
   });
 
+  it('an impostor that also fails for another reason (an unavailable provider) is still never archived into retail\'s history', async () => {
+    const { backupShell } = await import('../../providers/registry.ts');
+    const { syncBackup } = await import('../../hooks/backup/sync.ts');
+    const sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-impostor-archive-')));
+    try {
+      const archive = new Archive(sql);
+      const shell = backupShell({}, store, undefined, { ...TEST_POLICY, tenancy: 'enforce' }, archive);
+      const impostor = at('fake-gcp', 'retail', 'proj-bank-prd', '2026-11-23T02:00:00Z');
+      (impostor.spec as unknown as Record<string, unknown>).provider = 'gcp';
+      impostor.spec!.initiator = 'SECURITY NOTICE: call +1-555-0100';
+      const first = await syncBackup({ parent: impostor, children: {}, related: tenants(RETAIL, BANK) }, shell);
+      assert.equal((first.status as BackupRequestStatus).phase, 'Failed');
+      await syncBackup({ parent: { ...impostor, status: first.status as BackupRequestStatus }, children: {}, related: tenants(RETAIL, BANK) }, shell);
+      assert.equal(await archive.count(), 0, 'no row in anyone\'s history');
+      // The same failure from retail's own namespace is retail's history.
+      const own = at('own-gcp', 'retail', 'proj-retail-prd', '2026-11-23T02:00:00Z');
+      (own.spec as unknown as Record<string, unknown>).provider = 'gcp';
+      const failed = await syncBackup({ parent: own, children: {}, related: tenants(RETAIL, BANK) }, shell);
+      await syncBackup({ parent: { ...own, status: failed.status as BackupRequestStatus }, children: {}, related: tenants(RETAIL, BANK) }, shell);
+      assert.equal(await archive.count(), 1);
+    } finally { await sql.close(); }
+  });
+
   it('impostors claiming retail from bank\'s namespace take none of retail\'s slots (through the hook)', async () => {
     const impostors = Array.from({ length: 5 }, (_, i) => at(`fake${i}`, 'retail', 'proj-bank-prd', '2026-11-23T01:00:00Z'));
     const mine = at('real', 'retail', 'proj-retail-prd', '2026-11-23T02:00:00Z');
