@@ -5,6 +5,7 @@ import { benchArchive } from './archive.ts';
 import { benchAwsCopy } from './aws-copy.ts';
 import { benchSchedule } from './schedule.ts';
 import { benchGlob } from './glob.ts';
+import { benchScale } from './scale.ts';
 
 console.log(JSON.stringify({ hookSync: await benchHookSync(10) }, null, 2));
 console.log(JSON.stringify({ localBackup: await benchLocalBackup() }, null, 2));
@@ -12,3 +13,4 @@ console.log(JSON.stringify({ archive: await benchArchive() }, null, 2));
 console.log(JSON.stringify({ awsCopy: await benchAwsCopy() }, null, 2));
 console.log(JSON.stringify({ schedule: await benchSchedule() }, null, 2));
 console.log(JSON.stringify({ glob: benchGlob() }, null, 2));
+console.log(JSON.stringify({ scale: await benchScale() }, null, 2));

@@ -108,7 +108,13 @@ describe('kustomize overlays on the API server (server-side dry run)', () => {
       spec: { group: 'metacontroller.k8s.io', scope: 'Cluster', names: { kind: 'CompositeController', plural: 'compositecontrollers', singular: 'compositecontroller' },
         versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
     }));
-    kube.kubectl(['wait', '--for', 'condition=Established', '--timeout=60s', 'crd/compositecontrollers.metacontroller.k8s.io']);
+    kube.kubectl(['apply', '-f', '-'], YAML.stringify({
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+      metadata: { name: 'decoratorcontrollers.metacontroller.k8s.io', annotations: { 'api-approved.kubernetes.io': 'unapproved, test stand-in for Metacontroller' } },
+      spec: { group: 'metacontroller.k8s.io', scope: 'Cluster', names: { kind: 'DecoratorController', plural: 'decoratorcontrollers', singular: 'decoratorcontroller' },
+        versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+    }));
+    kube.kubectl(['wait', '--for', 'condition=Established', '--timeout=60s', 'crd/compositecontrollers.metacontroller.k8s.io', 'crd/decoratorcontrollers.metacontroller.k8s.io']);
     kube.kubectl(['create', 'namespace', 'lc2-system']);
     kube.kubectl(['create', 'namespace', 'argocd']);
   });
@@ -133,6 +139,17 @@ describe('kustomize overlays on the API server (server-side dry run)', () => {
     const withFinalizers = YAML.stringify({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupRequest',
       metadata: { name: 'many-finalizers', finalizers: Array.from({ length: 20 }, (_, i) => `example.com/f${i}`) }, spec: backupRequest('x').spec });
     assert.throws(() => kube.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], withFinalizers), /at most 8 finalizers/);
+    // A tenant (RBAC: the shipped edit role in its namespace) may not set the labels related rules select by.
+    kube.kubectl(['apply', '-f', 'kustomize/base/rbac.yaml']);
+    kube.kubectl(['create', 'rolebinding', 'mallory-lc2', '--clusterrole=lc2-backup-edit', '--user=mallory', '-n', NS]);
+    const labelled = (value: string) => YAML.stringify({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupRequest',
+      metadata: { name: `labelled-${value}`, labels: { 'backup.liferay.cloud/active': value } }, spec: backupRequest('x').spec });
+    let refused = '';
+    for (const until = Date.now() + 15_000; !refused && Date.now() < until;) {
+      try { kube.kubectl(['create', '--dry-run=server', '--as=mallory', '-n', NS, '-f', '-'], labelled('false')); await new Promise((r) => setTimeout(r, 300)); } catch (e) { refused = (e as Error).message; }
+    }
+    assert.match(refused, /labels backup\.liferay\.cloud\/\* are set by the service/);
+    assert.match(kube.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], labelled('true')), /created \(server dry run\)/, 'a cluster admin may');
     assert.match(kube.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], br('x'.repeat(100))), /created \(server dry run\)/);
   });
 

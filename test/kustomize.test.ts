@@ -40,7 +40,8 @@ describe('kustomize', () => {
   }
 
   it('every hook call carries Metacontroller\'s bearer token (webhook.authorization), and the hook server refuses calls without it', async () => {
-    const controllers = render('metacontroller').filter((d) => d.kind === 'CompositeController');
+    const controllers = render('metacontroller').filter((d) => d.kind === 'CompositeController' || d.kind === 'DecoratorController');
+    assert.ok(controllers.some((d) => d.kind === 'DecoratorController'), 'the labelling DecoratorController is shipped');
     for (const cc of controllers) {
       for (const h of Object.values(cc.spec.hooks as Record<string, { webhook: { authorization?: { secretRef: { name: string; key: string } } } }>)) {
         assert.deepEqual(h.webhook.authorization?.secretRef, { name: 'lc2-hook-token', namespace: 'lc2-system', key: 'token' });
@@ -66,6 +67,14 @@ describe('kustomize', () => {
             : restoreRequest('x', {});
         const res = await post(`${hook.url}${path}`, { parent, children: {}, related: {}, finalizing: name === 'finalize' });
         assert.equal(res.status, 200, `${cc.metadata.name} ${name} → ${path}`);
+      }
+    }
+    for (const dc of render('metacontroller').filter((d) => d.kind === 'DecoratorController')) {
+      for (const h of Object.values(dc.spec.hooks as Record<string, { version: string; webhook: { url: string } }>)) {
+        assert.equal(h.version, 'v2');
+        const res = await post(`${hook.url}${new URL(h.webhook.url).pathname}`, { object: backupRequest('x'), attachments: {}, related: {}, finalizing: false });
+        assert.equal(res.status, 200, `${dc.metadata.name} → ${h.webhook.url}`);
+        assert.equal((res.body.labels as Record<string, string>)['backup.liferay.cloud/active'], 'true');
       }
     }
   });

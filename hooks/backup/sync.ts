@@ -18,7 +18,8 @@ import type { KubeObject } from '../contract/types.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
 import { decideBackup, type BackupObservations, type BackupPlanner, type ManifestCheck } from './machine.ts';
-import { isOwnBackupFolder, isOwnEntry } from './layout.ts';
+import { backupIdOf, isOwnBackupFolder, isOwnEntry } from './layout.ts';
+import { ACTIVE_LABEL, BASE_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL, backupLabels, labelValueOf } from './labels.ts';
 import type { Manifest } from './manifest.ts';
 
 /** One provider as the backup shell uses it. */
@@ -67,13 +68,29 @@ export interface ServicePolicy {
   maxConcurrentGlobal: number;
 }
 
-/** Related objects every BackupRequest sync needs: its project's BackupTenant and all BackupRequests (for the queue). */
+/**
+ * Related objects of a BackupRequest sync (labels from backupLabels(), every namespace): its
+ * project's BackupTenant; the ACTIVE BackupRequests (running or waiting: the queue); the ones whose
+ * incremental base is this backup (its dependents); and, only for an incremental backup or one
+ * with retentionDays, its environment's finished ones (the base to choose; the newest recovery
+ * point). Finished backups of other environments never travel: the set does not grow with history.
+ * Depends only on the spec, name and UID (Metacontroller caches it per UID and generation).
+ */
 export function customizeBackup(parent: BackupRequest): CustomizeResponse {
-  const project = typeof parent.spec?.projectId === 'string' ? parent.spec.projectId : '';
+  const spec = parent.spec;
+  const project = typeof spec?.projectId === 'string' ? spec.projectId : '';
+  const environment = typeof spec?.environment === 'string' ? spec.environment : '';
+  const everywhere = { namespaceSelector: {} };
+  const byLabels = (matchLabels: Record<string, string>) => ({ apiVersion: API_VERSION, resource: 'backuprequests', labelSelector: { matchLabels }, ...everywhere });
+  const history = project && environment && (spec?.documentLibrary?.incremental === true || typeof spec?.retentionDays === 'number');
+  const labels = backupLabels({ ...parent, status: {} });
   return {
     relatedResources: [
       ...(project ? [{ apiVersion: API_VERSION, resource: 'backuptenants', names: [project] }] : []),
-      { apiVersion: API_VERSION, resource: 'backuprequests', labelSelector: {}, namespaceSelector: {} },
+      byLabels({ [ACTIVE_LABEL]: 'true' }),
+      byLabels({ [BASE_LABEL]: labelValueOf(backupIdOf(parent.metadata.name, parent.metadata.uid ?? '')) }),
+      ...(history && labels[PROJECT_LABEL] && labels[ENVIRONMENT_LABEL]
+        ? [byLabels({ [PROJECT_LABEL]: labels[PROJECT_LABEL], [ENVIRONMENT_LABEL]: labels[ENVIRONMENT_LABEL], [ACTIVE_LABEL]: 'false' })] : []),
     ],
   };
 }
@@ -102,6 +119,11 @@ function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy, now: st
   const all = relatedBackups(req).filter((b) => !namespaces || b.spec?.projectId !== spec.projectId || namespaces.includes(b.metadata.namespace ?? ''));
   const limit = tenant?.spec?.maxConcurrentBackups;
   const perProject = (p: string) => (p === spec.projectId && limit ? limit : policy.maxConcurrentPerProject);
+  // Others see this backup in their queues only once it carries the active label: until then it
+  // may not start (two unlabelled backups would not see each other and could both start).
+  if (parent.metadata.labels?.[ACTIVE_LABEL] !== 'true') {
+    return { ...(refusal ? { refusal } : {}), admission: { admitted: false, position: 1, reason: 'waiting for its labels (DecoratorController lc2-backuprequest-labels)' } };
+  }
   return { ...(refusal ? { refusal } : {}), admission: admission(parent, all, { perProject, global: policy.maxConcurrentGlobal, now }) };
 }
 

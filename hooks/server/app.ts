@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { BackupRequest, RestoreRequest } from '../api.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
 import { customizeBackup, finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
+import { backupLabels } from '../backup/labels.ts';
 import { customizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
 import { syncSchedule } from '../schedule/sync.ts';
 import { historyRouter, type Authenticate } from '../api/router.ts';
@@ -169,6 +170,12 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(200).json(fn(body.parent));
   };
   app.post('/backuprequest/customize', customize<BackupRequest>(customizeBackup));
+  // The DecoratorController's sync: the labels related rules select by (hooks/backup/labels.ts).
+  app.post('/backuprequest/labels', (req: Request, res: Response) => {
+    const body = req.body as { object?: unknown } | undefined;
+    if (!isSyncRequest({ parent: body?.object })) { res.status(400).json({ error: 'expected a DecoratorController hook request with object' }); return; }
+    res.status(200).json({ labels: backupLabels(body!.object as BackupRequest), attachments: [] });
+  });
   app.post('/restorerequest/customize', customize<RestoreRequest>(customizeRestore));
 
   app.get('/healthz', (_req, res) => { res.status(200).json({ ok: true }); });

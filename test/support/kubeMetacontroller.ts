@@ -129,6 +129,9 @@ export class KubeMetacontroller {
       parent = await this.objects.patchNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: ns, plural: c.plural, name, body: [{ op: 'add', path: '/metadata/finalizers', value: [...(parent.metadata.finalizers ?? []), finalizer] }] }) as Parent;
     }
     if (deleting && !parent.metadata.finalizers?.includes(finalizer)) return;
+    // The DecoratorController lc2-backuprequest-labels (metacontroller/backuprequest-labels.yaml):
+    // its labels land on the object first; the label change is an event that syncs it again.
+    if (c.kind === 'BackupRequest' && !deleting && await this.decorate(c, parent)) return;
 
     const jobs = (await this.batch.listNamespacedJob({ namespace: ns, labelSelector: `controller-uid=${uid}` })).items
       .filter((j) => j.metadata?.ownerReferences?.some((o) => o.uid === uid && o.controller));
@@ -182,6 +185,16 @@ export class KubeMetacontroller {
       const after = (status as { phase?: string }).phase;
       if (after !== before) this.options.onProgress?.(`${c.kind} ${name}: ${before ?? '-'} -> ${after}`);
     }
+  }
+
+  /** Applies the labels the decorator hook answers; true when something changed. */
+  private async decorate(c: ControllerSpec, parent: Parent): Promise<boolean> {
+    const { labels } = await this.post('/backuprequest/labels', { controller: { metadata: { name: 'lc2-backuprequest-labels' } }, object: parent, attachments: {}, related: {}, finalizing: false }) as { labels: Record<string, string> };
+    const current = parent.metadata.labels ?? {};
+    if (Object.entries(labels).every(([k, v]) => current[k] === v)) return false;
+    await this.objects.patchNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: this.options.namespace, plural: c.plural, name: parent.metadata.name,
+      body: [{ op: current && parent.metadata.labels ? 'replace' : 'add', path: '/metadata/labels', value: { ...current, ...labels } }] });
+    return true;
   }
 
   /**

@@ -6,7 +6,8 @@ import { uid } from './env.ts';
 export function backupRequest(name: string, spec: Partial<BackupRequestSpec> & Record<string, unknown> = {}): BackupRequest {
   return {
     apiVersion: API_VERSION, kind: 'BackupRequest',
-    metadata: { name, namespace: 'proj-retail-prd', uid: uid(), generation: 1, creationTimestamp: '2026-11-23T02:00:00Z' },
+    // As the DecoratorController lc2-backuprequest-labels labels a new BackupRequest.
+    metadata: { name, namespace: 'proj-retail-prd', uid: uid(), generation: 1, creationTimestamp: '2026-11-23T02:00:00Z', labels: { 'backup.liferay.cloud/active': 'true' } },
     spec: {
       projectId: 'retail', environment: 'prd', provider: 'local', initiator: 'alice@example.com',
       database: { engine: 'postgresql', type: 'dump', instanceId: '127.0.0.1:5432', databaseName: 'lportal', credentialsSecretRef: { name: 'db-credentials' } },

@@ -1,0 +1,53 @@
+// The related set of a BackupRequest sync does not grow with history: related rules select by the
+// labels the DecoratorController sets (hooks/backup/labels.ts) - active backups, this backup's own
+// dependents, and its environment's finished ones only where needed. Figures at 1k/5k/20k on the
+// real kube-apiserver: bench/scale.ts.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHook, post, type Hook } from './support/inProcessHook.ts';
+import { backupRequest } from './support/resources.ts';
+import { customizeBackup } from '../hooks/backup/sync.ts';
+import { backupIdOf } from '../hooks/backup/layout.ts';
+import { labelValueOf } from '../hooks/backup/labels.ts';
+
+const GROUP = 'backup.liferay.cloud/v1alpha1';
+let hook: Hook;
+before(async () => { hook = await startHook(); });
+after(async () => { await hook.close(); });
+
+describe('the related set follows labels, not history', () => {
+  it('a backup relates its tenant, the active backups and its own dependents; finished history only when it needs it', () => {
+    const plain = backupRequest('nightly');
+    const own = labelValueOf(backupIdOf('nightly', plain.metadata.uid!));
+    assert.deepEqual(customizeBackup(plain).relatedResources, [
+      { apiVersion: GROUP, resource: 'backuptenants', names: ['retail'] },
+      { apiVersion: GROUP, resource: 'backuprequests', labelSelector: { matchLabels: { 'backup.liferay.cloud/active': 'true' } }, namespaceSelector: {} },
+      { apiVersion: GROUP, resource: 'backuprequests', labelSelector: { matchLabels: { 'backup.liferay.cloud/base': own } }, namespaceSelector: {} },
+    ]);
+    const incremental = backupRequest('incr', { documentLibrary: { sourceBucket: 'liferay-dl', destinationBucket: 'lc2-backups', incremental: true } });
+    assert.deepEqual(customizeBackup(incremental).relatedResources.at(-1), { apiVersion: GROUP, resource: 'backuprequests',
+      labelSelector: { matchLabels: { 'backup.liferay.cloud/project': 'retail', 'backup.liferay.cloud/environment': 'prd', 'backup.liferay.cloud/active': 'false' } }, namespaceSelector: {} });
+    assert.equal(customizeBackup(backupRequest('kept', { retentionDays: 7 })).relatedResources.length, 4, 'retentionDays needs the environment\'s newest recovery point');
+  });
+
+  it('the labels: active until Succeeded or Failed, project and environment, the incremental base as a label value', async () => {
+    const labels = async (status: object) => (await post(`${hook.url}/backuprequest/labels`, { object: { ...backupRequest('x'), status }, attachments: {}, related: {} })).body.labels as Record<string, string>;
+    assert.deepEqual(await labels({}), { 'backup.liferay.cloud/active': 'true', 'backup.liferay.cloud/project': 'retail', 'backup.liferay.cloud/environment': 'prd' });
+    assert.equal((await labels({ phase: 'Queued' }))['backup.liferay.cloud/active'], 'true');
+    assert.equal((await labels({ phase: 'Failed' }))['backup.liferay.cloud/active'], 'false');
+    const base = `${'n'.repeat(150)}-1a2b3c4d`;
+    const value = (await labels({ phase: 'Succeeded', incrementalBase: { backupId: base, prefix: 'p' } }))['backup.liferay.cloud/base']!;
+    assert.equal(value, labelValueOf(base));
+    assert.ok(value.length <= 63 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value));
+  });
+
+  it('a backup without its labels yet never starts: two unlabelled backups cannot both take the last slot', async () => {
+    const fresh = backupRequest('unlabelled');
+    delete fresh.metadata.labels;
+    const res = await post(`${hook.url}/backuprequest/sync`, { parent: fresh, children: {}, related: { [`BackupRequest.${GROUP}`]: {} } });
+    const status = res.body.status as { phase: string; queue: { reason: string } };
+    assert.equal(status.phase, 'Queued');
+    assert.match(status.queue.reason, /waiting for its labels/);
+    assert.deepEqual(res.body.children, []);
+  });
+});
