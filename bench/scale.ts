@@ -7,6 +7,7 @@
 // < 150 MB, no 413 at any size. `node bench/scale.ts` (about 5 minutes; not part of the tests).
 import { CustomObjectsApi, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startKube } from '../test/support/kube.ts';
+import { selectorString } from '../test/support/labelSelector.ts';
 import { spawn } from 'node:child_process';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,7 +95,7 @@ export async function benchScale(): Promise<Record<string, unknown>> {
       const related = async (rules: CustomizeResponse['relatedResources']) => {
         const group: Record<string, BackupRequest> = {};
         for (const rule of rules.filter((r) => r.resource === 'backuprequests')) {
-          const labelSelector = Object.entries(rule.labelSelector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+          const labelSelector = selectorString(rule.labelSelector);
           const list = await api.listClusterCustomObject({ group: GROUP, version: 'v1alpha1', plural: 'backuprequests', ...(labelSelector ? { labelSelector } : {}) }) as { items: BackupRequest[] };
           for (const o of list.items) group[`${o.metadata.namespace}/${o.metadata.name}`] = o;
         }

@@ -22,12 +22,14 @@ describe('the related set follows labels, not history', () => {
     assert.deepEqual(customizeBackup(plain).relatedResources, [
       { apiVersion: GROUP, resource: 'backuptenants', names: ['retail'] },
       { apiVersion: GROUP, resource: 'backuprequests', labelSelector: { matchLabels: { 'backup.liferay.cloud/active': 'true' } }, namespaceSelector: {} },
+      // Not labelled yet (older than the labelling, or the decorator lags): always travel.
+      { apiVersion: GROUP, resource: 'backuprequests', labelSelector: { matchExpressions: [{ key: 'backup.liferay.cloud/active', operator: 'DoesNotExist' }] }, namespaceSelector: {} },
       { apiVersion: GROUP, resource: 'backuprequests', labelSelector: { matchLabels: { 'backup.liferay.cloud/base': own } }, namespaceSelector: {} },
     ]);
     const incremental = backupRequest('incr', { documentLibrary: { sourceBucket: 'liferay-dl', destinationBucket: 'lc2-backups', incremental: true } });
     assert.deepEqual(customizeBackup(incremental).relatedResources.at(-1), { apiVersion: GROUP, resource: 'backuprequests',
       labelSelector: { matchLabels: { 'backup.liferay.cloud/project': 'retail', 'backup.liferay.cloud/environment': 'prd', 'backup.liferay.cloud/active': 'false' } }, namespaceSelector: {} });
-    assert.equal(customizeBackup(backupRequest('kept', { retentionDays: 7 })).relatedResources.length, 4, 'retentionDays needs the environment\'s newest recovery point');
+    assert.equal(customizeBackup(backupRequest('kept', { retentionDays: 7 })).relatedResources.length, 5, 'retentionDays needs the environment\'s newest recovery point');
   });
 
   it('the labels: active until Succeeded or Failed, project and environment, the incremental base as a label value', async () => {
@@ -39,6 +41,20 @@ describe('the related set follows labels, not history', () => {
     const value = (await labels({ phase: 'Succeeded', incrementalBase: { backupId: base, prefix: 'p' } }))['backup.liferay.cloud/base']!;
     assert.equal(value, labelValueOf(base));
     assert.ok(value.length <= 63 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value));
+  });
+
+  it('the queue is computed from unfinished backups only: two parents that saw different finished ones never both wait on each other', async () => {
+    const finished = (name: string, project: string) => ({ ...backupRequest(name, { projectId: project }), status: { phase: 'Succeeded' as const, completionTime: '2026-11-23T02:01:00Z', operations: { export: { id: 'x', state: 'Succeeded' as const } } } });
+    const a = backupRequest('a');
+    const c = { ...backupRequest('c', { projectId: 'other' }), metadata: { ...backupRequest('c').metadata, namespace: 'proj-other-prd', creationTimestamp: '2026-11-23T02:00:01Z' } };
+    const solo = await startHook({ policy: { tenancy: 'off', maxConcurrentPerProject: 2, maxConcurrentGlobal: 1 } });
+    try {
+      const view = (extra: object) => ({ [`BackupRequest.${GROUP}`]: { 'proj-retail-prd/a': a, 'proj-other-prd/c': c, ...extra } });
+      const ra = await post(`${solo.url}/backuprequest/sync`, { parent: a, children: {}, related: view({ 'proj-retail-prd/f': finished('f', 'retail') }) });
+      const rc = await post(`${solo.url}/backuprequest/sync`, { parent: c, children: {}, related: view({ 'proj-other-prd/g': finished('g', 'other') }) });
+      const phases = [ra, rc].map((r) => (r.body.status as { phase: string }).phase);
+      assert.equal(phases.filter((p) => p !== 'Queued').length, 1, `exactly one starts: ${phases.join(', ')}`);
+    } finally { await solo.close(); }
   });
 
   it('a backup without its labels yet never starts: two unlabelled backups cannot both take the last slot', async () => {

@@ -14,13 +14,18 @@ const sameEnvironment = (a: BackupRequest, b: BackupRequest) =>
   && a.spec?.documentLibrary?.destinationBucket === b.spec?.documentLibrary?.destinationBucket;
 
 const expired = (b: BackupRequest) => b.status?.conditions?.some((c) => c.type === 'Expired' && c.status === 'True') ?? false;
+/** A base whose own retentionDays ran out by `at` may be deleted any moment: never chosen. */
+const retentionPassed = (b: BackupRequest, at: string) => {
+  const days = (b.status?.admitted?.spec ?? b.spec)?.retentionDays;
+  return typeof days === 'number' && Date.parse(b.status?.completionTime ?? '') + days * 86_400_000 <= Date.parse(at);
+};
 
 /** The newest succeeded full backup of the same environment finished before this one was created. */
 export function previousFull(parent: BackupRequest, all: readonly BackupRequest[]): Base | undefined {
   const created = parent.metadata.creationTimestamp ?? '9999';
   const candidates = all.filter((b) => b.metadata.uid !== parent.metadata.uid && !b.metadata.deletionTimestamp && sameEnvironment(parent, b)
     && b.status?.phase === 'Succeeded' && !b.status.incrementalBase && !expired(b) && b.status.backupId && b.status.location
-    && (b.status.completionTime ?? '9999') <= created);
+    && (b.status.completionTime ?? '9999') <= created && !retentionPassed(b, created));
   const newest = candidates.sort((a, b) => (b.status!.completionTime ?? '').localeCompare(a.status!.completionTime ?? ''))[0];
   return newest ? { backupId: newest.status!.backupId!, prefix: `${newest.status!.location!.prefix}dl/` } : undefined;
 }

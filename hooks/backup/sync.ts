@@ -88,6 +88,9 @@ export function customizeBackup(parent: BackupRequest): CustomizeResponse {
     relatedResources: [
       ...(project ? [{ apiVersion: API_VERSION, resource: 'backuptenants', names: [project] }] : []),
       byLabels({ [ACTIVE_LABEL]: 'true' }),
+      // Not labelled yet (made before the labelling, or the decorator lags): always travel, so no
+      // running backup is missing from the queue and no dependent from its base's deletion check.
+      { apiVersion: API_VERSION, resource: 'backuprequests', labelSelector: { matchExpressions: [{ key: ACTIVE_LABEL, operator: 'DoesNotExist' as const }] }, ...everywhere },
       byLabels({ [BASE_LABEL]: labelValueOf(backupIdOf(parent.metadata.name, parent.metadata.uid ?? '')) }),
       ...(history && labels[PROJECT_LABEL] && labels[ENVIRONMENT_LABEL]
         ? [byLabels({ [PROJECT_LABEL]: labels[PROJECT_LABEL], [ENVIRONMENT_LABEL]: labels[ENVIRONMENT_LABEL], [ACTIVE_LABEL]: 'false' })] : []),
@@ -116,7 +119,10 @@ function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy, now: st
   // A request that claims this project from a namespace that is not the project's is an impostor:
   // it never holds one of the project's slots nor a place in its queue.
   const namespaces = policy.tenancy === 'enforce' ? tenant?.spec?.namespaces ?? [] : undefined;
-  const all = relatedBackups(req).filter((b) => !namespaces || b.spec?.projectId !== spec.projectId || namespaces.includes(b.metadata.namespace ?? ''));
+  // The queue is computed from what every parent sees alike - the unfinished backups - so no two
+  // parents can each defer to the other because they saw different finished ones.
+  const all = relatedBackups(req).filter((b) => b.status?.phase !== 'Succeeded' && b.status?.phase !== 'Failed')
+    .filter((b) => !namespaces || b.spec?.projectId !== spec.projectId || namespaces.includes(b.metadata.namespace ?? ''));
   const limit = tenant?.spec?.maxConcurrentBackups;
   const perProject = (p: string) => (p === spec.projectId && limit ? limit : policy.maxConcurrentPerProject);
   // Others see this backup in their queues only once it carries the active label: until then it

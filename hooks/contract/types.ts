@@ -39,7 +39,10 @@ export interface SyncResponse<Status = unknown> {
   finalized?: boolean;
 }
 
-export interface LabelSelector { matchLabels?: Record<string, string> }
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
+}
 
 export interface CustomizeResponse {
   relatedResources: Array<{

@@ -136,7 +136,9 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
     } else {
       if (spec.concurrencyPolicy === 'Replace') { children = children.filter((c) => terminal(c)); active = []; }
       skippedRuns += older;
-      const labels = { ...spec.template.metadata?.labels, [SCHEDULE_LABEL]: label };
+      // The service's own labels (backup.liferay.cloud/*) are never taken from a template.
+      const templateLabels = Object.fromEntries(Object.entries(spec.template.metadata?.labels ?? {}).filter(([k]) => !k.startsWith('backup.liferay.cloud/')));
+      const labels = { ...templateLabels, [SCHEDULE_LABEL]: label };
       newChildren.push({
         apiVersion: API_VERSION, kind: 'BackupRequest',
         metadata: { name: wanted, labels, annotations: {

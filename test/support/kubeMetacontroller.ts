@@ -8,7 +8,8 @@
 // run as local processes (jobRunner.ts) and their status is written through Job /status.
 import { KubeConfig, Watch, CustomObjectsApi, BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
-import type { KubeObject } from '../../hooks/contract/types.ts';
+import type { KubeObject, LabelSelector } from '../../hooks/contract/types.ts';
+import { selectorString } from './labelSelector.ts';
 import { API_VERSION, GROUP } from '../../hooks/contract/objects.ts';
 import { runJobToCompletion, type JobRun, type Secrets } from './jobRunner.ts';
 
@@ -21,7 +22,7 @@ export interface ControllerSpec {
   customizePath?: string;
 }
 
-interface RelatedRule { resource: string; names?: string[]; namespace?: string; labelSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: { matchLabels?: Record<string, string> } }
+interface RelatedRule { resource: string; names?: string[]; namespace?: string; labelSelector?: LabelSelector; namespaceSelector?: LabelSelector }
 
 interface Parent extends KubeObject { metadata: KubeObject['metadata'] & { finalizers?: string[]; resourceVersion?: string } }
 
@@ -192,7 +193,7 @@ export class KubeMetacontroller {
     const { labels } = await this.post('/backuprequest/labels', { controller: { metadata: { name: 'lc2-backuprequest-labels' } }, object: parent, attachments: {}, related: {}, finalizing: false }) as { labels: Record<string, string> };
     const current = parent.metadata.labels ?? {};
     if (Object.entries(labels).every(([k, v]) => current[k] === v)) return false;
-    await this.objects.patchNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: this.options.namespace, plural: c.plural, name: parent.metadata.name,
+    await this.objects.patchNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace: parent.metadata.namespace ?? this.options.namespace, plural: c.plural, name: parent.metadata.name,
       body: [{ op: current && parent.metadata.labels ? 'replace' : 'add', path: '/metadata/labels', value: { ...current, ...labels } }] });
     return true;
   }
@@ -207,7 +208,7 @@ export class KubeMetacontroller {
   private async relatedObjects(rule: RelatedRule, parentNamespace: string): Promise<KubeObject[]> {
     const clusterScoped = rule.resource === 'backuptenants';
     if (rule.namespace && rule.namespace !== parentNamespace) throw new Error(`related rule namespace ${rule.namespace} differs from the parent's ${parentNamespace}`);
-    const labelSelector = Object.entries(rule.labelSelector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const labelSelector = selectorString(rule.labelSelector);
     const listAll = async () => (await this.objects.listClusterCustomObject({ group: GROUP, version: 'v1alpha1', plural: rule.resource, ...(labelSelector ? { labelSelector } : {}) }) as { items: KubeObject[] }).items;
     const listIn = async (namespace: string) => (await this.objects.listNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace, plural: rule.resource, ...(labelSelector ? { labelSelector } : {}) }) as { items: KubeObject[] }).items;
     if (rule.names) {
