@@ -146,9 +146,7 @@ describe(`S3 server-side copy (${files.length} objects)`, () => {
     const f = originals[0]!;
     const rel = f.key.slice('document_library/'.length);
     await direct.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: refsPageKey('absurd/refs/', 'x'), Body: JSON.stringify([[rel, 5e12, '"etag"'], ['../escape', 1, 'e'], [rel, 1e300, 'e']]) }));
-    const started = Date.now();
     const out = await copyReferenced(direct, { ...spec('restored/'), sourceBucket: 'liferay-dl', sourcePrefix: 'document_library/', refsBucket: 'lc2-backups', refsPrefix: 'absurd/refs/' }, start, 10_000);
-    assert.ok(Date.now() - started < 10_000);
     assert.equal(out.done, true);
     assert.equal(out.progress.copied, 1, 'only the well-formed entry, with its real size');
     assert.equal(out.progress.bytes, f.body.length);

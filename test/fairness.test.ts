@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideBackup, type BackupObservations, type BackupPlanner } from '../hooks/backup/machine.ts';
+import { ACTIVE_LABEL, backupLabels } from '../hooks/backup/labels.ts';
 import { admissionPlan, admission, admissionKey } from '../hooks/backup/admission.ts';
 import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
 import type { BackupStepResult } from '../providers/types.ts';
@@ -33,8 +34,9 @@ describe('fairness', () => {
     let maxGlobal = 0;
     const everQueued = new Set<string>();
     for (let round = 0; round < 400 && all.some((b) => b.status?.phase !== 'Succeeded'); round += 1) {
-      const plan = admissionPlan(all, policy);
       const now = new Date(Date.parse('2026-11-23T01:00:00Z') + round * 60_000).toISOString();
+      // As the hook sees them: only backups the decorator labels active travel in the queue's related set.
+      const plan = admissionPlan(all.filter((b) => backupLabels(b, Date.parse(now))[ACTIVE_LABEL] === 'true'), { ...policy, now });
       all = all.map((b) => {
         if (b.status?.phase === 'Succeeded' || b.status?.phase === 'Failed') return b;
         const observations: BackupObservations = {};

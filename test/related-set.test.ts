@@ -32,22 +32,30 @@ describe('the related set follows labels, not history', () => {
     assert.equal(customizeBackup(backupRequest('kept', { retentionDays: 7 })).relatedResources.length, 5, 'retentionDays needs the environment\'s newest recovery point');
   });
 
-  it('the labels: active until Succeeded or Failed, project and environment, the incremental base as a label value', async () => {
+  it('the labels: active until an hour after it finished, project and environment, the incremental base as a label value', async () => {
     const labels = async (status: object) => (await post(`${hook.url}/backuprequest/labels`, { object: { ...backupRequest('x'), status }, attachments: {}, related: {} })).body.labels as Record<string, string>;
     assert.deepEqual(await labels({}), { 'backup.liferay.cloud/active': 'true', 'backup.liferay.cloud/project': 'retail', 'backup.liferay.cloud/environment': 'prd' });
     assert.equal((await labels({ phase: 'Queued' }))['backup.liferay.cloud/active'], 'true');
-    assert.equal((await labels({ phase: 'Failed' }))['backup.liferay.cloud/active'], 'false');
+    assert.equal((await labels({ phase: 'Failed' }))['backup.liferay.cloud/active'], 'false', 'failed without ever starting: out of the queue at once');
+    const ran = { operations: { export: { id: 'x', state: 'Succeeded' } } };
+    assert.equal((await labels({ phase: 'Succeeded', completionTime: new Date(Date.now() - 60_000).toISOString(), ...ran }))['backup.liferay.cloud/active'], 'true', 'still counts in its project\'s rank for an hour');
+    assert.equal((await labels({ phase: 'Succeeded', completionTime: new Date(Date.now() - 7_200_000).toISOString(), ...ran }))['backup.liferay.cloud/active'], 'false');
     const base = `${'n'.repeat(150)}-1a2b3c4d`;
     const value = (await labels({ phase: 'Succeeded', incrementalBase: { backupId: base, prefix: 'p' } }))['backup.liferay.cloud/base']!;
     assert.equal(value, labelValueOf(base));
     assert.ok(value.length <= 63 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value));
   });
 
-  it('the queue is computed from unfinished backups only: two parents that saw different finished ones never both wait on each other', async () => {
-    const finished = (name: string, project: string) => ({ ...backupRequest(name, { projectId: project }), status: { phase: 'Succeeded' as const, completionTime: '2026-11-23T02:01:00Z', operations: { export: { id: 'x', state: 'Succeeded' as const } } } });
+  it('the queue is computed from the backups labelled active only: two parents that also saw different finished ones never both wait on each other', async () => {
+    // Finished ones that only some parents relate (their environment's history) carry active=false.
+    const finished = (name: string, project: string) => {
+      const b = backupRequest(name, { projectId: project });
+      return { ...b, metadata: { ...b.metadata, labels: { 'backup.liferay.cloud/active': 'false' } },
+        status: { phase: 'Succeeded' as const, completionTime: '2026-11-23T02:01:00Z', operations: { export: { id: 'x', state: 'Succeeded' as const } } } };
+    };
     const a = backupRequest('a');
     const c = { ...backupRequest('c', { projectId: 'other' }), metadata: { ...backupRequest('c').metadata, namespace: 'proj-other-prd', creationTimestamp: '2026-11-23T02:00:01Z' } };
-    const solo = await startHook({ policy: { tenancy: 'off', maxConcurrentPerProject: 2, maxConcurrentGlobal: 1 } });
+    const solo = await startHook({ now: () => '2026-11-23T02:02:00Z', policy: { tenancy: 'off', maxConcurrentPerProject: 2, maxConcurrentGlobal: 1 } });
     try {
       const view = (extra: object) => ({ [`BackupRequest.${GROUP}`]: { 'proj-retail-prd/a': a, 'proj-other-prd/c': c, ...extra } });
       const ra = await post(`${solo.url}/backuprequest/sync`, { parent: a, children: {}, related: view({ 'proj-retail-prd/f': finished('f', 'retail') }) });

@@ -12,18 +12,10 @@ export type ArchiveStep<S> =
   | { kind: 'need'; record: ArchiveRecord }
   | { kind: 'recorded'; status: S; retryAfterSeconds?: number };
 
-/**
- * Refusals of a request that claims a project it does not belong to: such a request is not that
- * project's history, so it is never archived (it would put a stranger's text into another
- * tenant's history and summaries).
- */
-const NOT_THE_PROJECTS = new Set(['TenantNotFound', 'NamespaceNotAllowed']);
-
 export function archiveStep<S extends { conditions?: Condition[] }>(
   status: S, archiving: boolean, result: ArchiveResult | undefined, record: () => ArchiveRecord, now: string, generation?: number,
 ): ArchiveStep<S> {
   if (!archiving || status.conditions?.some((c) => c.type === 'Archived' && c.status === 'True')) return { kind: 'done' };
-  if (status.conditions?.some((c) => c.type === 'Ready' && NOT_THE_PROJECTS.has(c.reason))) return { kind: 'done' };
   if (!result) return { kind: 'need', record: record() };
   const condition = result.ok
     ? { type: 'Archived', status: 'True' as const, reason: 'Archived', message: 'recorded in the backup history' }

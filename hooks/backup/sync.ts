@@ -119,9 +119,10 @@ function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy, now: st
   // A request that claims this project from a namespace that is not the project's is an impostor:
   // it never holds one of the project's slots nor a place in its queue.
   const namespaces = policy.tenancy === 'enforce' ? tenant?.spec?.namespaces ?? [] : undefined;
-  // The queue is computed from what every parent sees alike - the unfinished backups - so no two
-  // parents can each defer to the other because they saw different finished ones.
-  const all = relatedBackups(req).filter((b) => b.status?.phase !== 'Succeeded' && b.status?.phase !== 'Failed')
+  // The queue is computed from what every parent sees alike - the backups labelled active (and
+  // any not labelled yet) - so no two parents can each defer to the other because they saw
+  // different finished ones (some parents also relate their environment's history).
+  const all = relatedBackups(req).filter((b) => b.metadata.labels?.[ACTIVE_LABEL] !== 'false')
     .filter((b) => !namespaces || b.spec?.projectId !== spec.projectId || namespaces.includes(b.metadata.namespace ?? ''));
   const limit = tenant?.spec?.maxConcurrentBackups;
   const perProject = (p: string) => (p === spec.projectId && limit ? limit : policy.maxConcurrentPerProject);

@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { BackupRequest, RestoreRequest } from '../api.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
 import { customizeBackup, finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
-import { backupLabels } from '../backup/labels.ts';
+import { activeFor, backupLabels } from '../backup/labels.ts';
 import { customizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
 import { syncSchedule } from '../schedule/sync.ts';
 import { historyRouter, type Authenticate } from '../api/router.ts';
@@ -174,7 +174,11 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/backuprequest/labels', (req: Request, res: Response) => {
     const body = req.body as { object?: unknown } | undefined;
     if (!isSyncRequest({ parent: body?.object })) { res.status(400).json({ error: 'expected a DecoratorController hook request with object' }); return; }
-    res.status(200).json({ labels: backupLabels(body!.object as BackupRequest), attachments: [] });
+    const object = body!.object as BackupRequest;
+    const now = (deps.clock ?? Date.now)();
+    // A finished backup leaves the queue's view when its rank window ends: be called again then.
+    const window = activeFor(object, now);
+    res.status(200).json({ labels: backupLabels(object, now), attachments: [], ...(window ? { resyncAfterSeconds: window + 1 } : {}) });
   });
   app.post('/restorerequest/customize', customize<RestoreRequest>(customizeRestore));
 

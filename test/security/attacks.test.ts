@@ -405,14 +405,13 @@ describe('10. fairness is not pushed back by refused requests or impostors', () 
     assert.equal(plan.get('proj-ins-prd/ins-1')?.admitted, false, 'ins\'s second waits: retail\'s first of this hour goes first');
   });
 
-  it('a refused impostor is never written into the project it claims (no archive row)', async () => {
-    const { decideBackup } = await import('../../hooks/backup/machine.ts');
-    const impostor = at('fake', 'retail', 'proj-bank-prd', '2026-11-23T02:00:00Z');
-    const planner = { problems: () => [], steps: () => [] };
-    const refused = decideBackup({ parent: impostor, existingChildren: new Set(), planner, observations: {}, now: '2026-11-23T02:00:01Z', gate: { refusal: { reason: 'NamespaceNotAllowed', message: 'no' } }, archiving: true });
-    assert.equal(refused.status.phase, 'Failed');
-    const next = decideBackup({ parent: { ...impostor, status: refused.status }, existingChildren: new Set(), planner, observations: {}, now: '2026-11-23T02:00:02Z', archiving: true });
-    assert.equal(next.need, undefined, 'no archive need');
+  it('a refused impostor is never written into the project it claims: only a namespace of the project is its history', async () => {
+    const { belongsToItsProject } = await import('../../hooks/backup/sync.ts');
+    const policy = { ...TEST_POLICY, tenancy: 'enforce' as const };
+    const request = (namespace: string) => ({ parent: at('x', 'retail', namespace, '2026-11-23T02:00:00Z'), children: {}, related: tenants(RETAIL, BANK) });
+    assert.equal(belongsToItsProject(request('proj-bank-prd'), policy), false);
+    assert.equal(belongsToItsProject(request('proj-retail-prd'), policy), true);
+    assert.equal(belongsToItsProject({ ...request('proj-retail-prd'), related: {} }, policy), false, 'no BackupTenant: nobody\'s history');
   });
 
   it('an impostor that also fails for another reason (an unavailable provider) is still never archived into retail\'s history', async () => {
