@@ -178,6 +178,9 @@ export interface RestoreRequestStatus {
 
 export type RestoreRequest = KubeObject<RestoreRequestSpec, RestoreRequestStatus>;
 
+/** Which finished backups to keep: the newest of each of the last N days/weeks/months, the last N, none older than maxAgeDays. */
+export interface RetentionPolicy { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; maxAgeDays?: number }
+
 export interface BackupScheduleSpec {
   schedule: string;
   timeZone?: string;
@@ -186,7 +189,7 @@ export interface BackupScheduleSpec {
   concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
   /** What happens to this schedule's backups when the schedule itself goes away (default Retain). */
   backupsOnDeletion?: 'Retain' | 'Delete';
-  retention?: { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; maxAgeDays?: number };
+  retention?: RetentionPolicy;
   template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: BackupRequestSpec };
 }
 
@@ -214,5 +217,31 @@ export interface BackupTenantSpec {
   databases?: string[];
   /** When set: the only prefixes of its document-library buckets this project may read or restore into (shared buckets). */
   documentLibraryPrefixes?: string[];
+  /** One retention policy per environment over all its recovery points (hooks/backup/environmentRetention.ts). */
+  retention?: { default?: RetentionPolicy; environments?: Record<string, RetentionPolicy> };
 }
-export type BackupTenant = KubeObject<BackupTenantSpec>;
+
+/** One environment's recovery points as the last retention sweep saw them. */
+export interface EnvironmentRecoveryPoints {
+  name: string;
+  /** Verified backups whose data is still there. */
+  recoveryPoints: number;
+  /** Of those, the ones no BackupRequest governs any more (the environment's policy decides). */
+  ungoverned: number;
+  newestBackupId?: string;
+  newestCompletedAt?: string;
+  /** Recovery points the policy let go whose deletion is not finished yet. */
+  expiring: number;
+}
+
+export interface BackupTenantStatus {
+  observedGeneration?: number;
+  lastSweepTime?: string;
+  environments?: EnvironmentRecoveryPoints[];
+  /** Data deleted by the environment policy since the tenant was created (a counter, for alerts on surprises). */
+  expiredTotal?: number;
+  /** The cloud account's manual-snapshot quota, as the provider reports it (shared by every project in that account). */
+  snapshotQuota?: { provider: string; used: number; max: number };
+  conditions?: Condition[];
+}
+export type BackupTenant = KubeObject<BackupTenantSpec, BackupTenantStatus>;

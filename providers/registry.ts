@@ -12,6 +12,7 @@ import { awsClients } from './aws/clients.ts';
 import { awsBackupProblems, awsBackupSteps, deleteAwsExternal, observeAwsBackupStep, quiesceAws, verifyAwsSnapshot } from './aws/backup.ts';
 import { awsRestoreProblems, awsRestoreSteps, observeAwsRestoreStep } from './aws/restore.ts';
 import { S3ObjectStore } from './storage/s3Store.ts';
+import { manualSnapshotQuota } from './aws/quota.ts';
 
 export interface ProviderSettings {
   local?: LocalProviderConfig;
@@ -70,6 +71,7 @@ function buildRuntimes(settings: ProviderSettings, localStore: ObjectStore): Run
       quiesce: (parent) => quiesceAws(parent, clients, aws),
       deleteExternal: (parent) => deleteAwsExternal(parent, clients),
       verifyExternal: (ctx) => verifyAwsSnapshot(ctx, clients),
+      snapshotQuota: () => manualSnapshotQuota(clients.rds, aws.manualSnapshotQuota ?? 100, clients.signal),
     });
     restore.set('aws', {
       planner: { problems: awsRestoreProblems, steps: awsRestoreSteps },

@@ -30,7 +30,7 @@ function record(i: number, over: Partial<ArchiveRecord> = {}): ArchiveRecord {
     projectId: i % 3 === 0 ? 'outlet' : 'retail', environment: i % 2 === 0 ? 'prd' : 'uat', provider: 'local', phase: i % 10 === 0 ? 'Failed' : 'Succeeded',
     reason: null, message: null, initiator: 'schedule', startedAt: new Date(Date.parse(completed) - 600_000).toISOString(), completedAt: completed,
     durationSeconds: 600, databaseBytes: 1000, dlObjects: 2, dlBytes: 24, manifestBucket: 'lc2-backups', manifestKey: `k/${i}/manifest.json`,
-    deletedAt: null, source: 'cluster', ...over,
+    deletedAt: null, source: 'cluster', dlBase: '', ...over,
   };
 }
 

@@ -20,7 +20,7 @@ describe('kustomize', () => {
       const docs = render(dir);
       const kinds = docs.map((d) => d.kind);
       assert.equal(kinds.filter((k) => k === 'CustomResourceDefinition').length, 4);
-      assert.equal(kinds.filter((k) => k === 'CompositeController').length, 3);
+      assert.equal(kinds.filter((k) => k === 'CompositeController').length, 4);
       const deploy = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'lc2-backup-hooks')!;
       const pod = (deploy.spec.template as { spec: { automountServiceAccountToken: boolean; securityContext: { runAsNonRoot: boolean }; containers: Array<{ securityContext: { readOnlyRootFilesystem: boolean }; resources: { limits: object }; readinessProbe: object; livenessProbe: object }> } }).spec;
       assert.equal(pod.automountServiceAccountToken, true, 'the REST API uses TokenReview');
@@ -64,7 +64,8 @@ describe('kustomize', () => {
         const path = new URL(h.webhook.url).pathname;
         const parent = path.startsWith('/backuprequest') ? backupRequest('x')
           : path.startsWith('/backupschedule') ? { apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupSchedule', metadata: { name: 'x', namespace: 'n' }, spec: { schedule: '@daily', template: { spec: backupRequest('x').spec } } }
-            : restoreRequest('x', {});
+            : path.startsWith('/backuptenant') ? { apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupTenant', metadata: { name: 'x', uid: 'u', generation: 1 }, spec: { namespaces: ['n'] } }
+              : restoreRequest('x', {});
         const res = await post(`${hook.url}${path}`, { parent, children: {}, related: {}, finalizing: name === 'finalize' });
         assert.equal(res.status, 200, `${cc.metadata.name} ${name} → ${path}`);
       }

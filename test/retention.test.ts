@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { backupsToDelete, type BackupRecord, type RetentionPolicy } from '../hooks/schedule/retention.ts';
+import { retentionPolicy } from './support/retentionPolicy.ts';
+import { backupsToDelete, type BackupRecord } from '../hooks/schedule/retention.ts';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const DAY = 86_400_000;
@@ -16,13 +17,7 @@ const record = fc.record({
 const history = fc.array(record, { maxLength: 60 }).map((rs) => rs.map((r, i): BackupRecord => ({
   name: `nightly-${i}`, phase: r.phase, time: NOW - r.ageMinutes * 60_000, ...(r.retentionDays ? { retentionDays: r.retentionDays } : {}),
 })));
-const policy: fc.Arbitrary<RetentionPolicy> = fc.record({
-  keepLast: fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined }),
-  keepDaily: fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }),
-  keepWeekly: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
-  keepMonthly: fc.option(fc.integer({ min: 0, max: 12 }), { nil: undefined }),
-  maxAgeDays: fc.option(fc.integer({ min: 1, max: 365 }), { nil: undefined }),
-}, { requiredKeys: [] });
+const policy = retentionPolicy;
 const zone = fc.constantFrom('UTC', 'Europe/Berlin', 'America/Sao_Paulo', 'Asia/Kolkata');
 
 const newestSucceeded = (rs: BackupRecord[]) => [...rs].filter((r) => r.phase === 'Succeeded').sort((a, b) => b.time - a.time || a.name.localeCompare(b.name))[0];

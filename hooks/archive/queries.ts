@@ -21,7 +21,11 @@ export interface HistoryRow {
   provider: string; phase: string; reason: string | null; message: string | null; initiator: string | null;
   startedAt: string | null; completedAt: string | null; durationSeconds: number | null; totalBytes: number | null;
   databaseBytes: number | null; documentLibraryObjects: number | null; documentLibraryBytes: number | null;
-  manifest: { bucket: string; key: string } | null; deletedAt: string | null;
+  manifest: { bucket: string; key: string } | null;
+  /** When the BackupRequest was deleted; its data may have been kept (dataDeletedAt says). */
+  deletedAt: string | null;
+  /** When the backup's data was deleted (retention, deletionPolicy Delete). */
+  dataDeletedAt: string | null;
 }
 
 const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
@@ -35,6 +39,7 @@ function toRow(r: Record<string, unknown>): HistoryRow {
     startedAt: iso(r.started_at), completedAt: iso(r.completed_at), durationSeconds: num(r.duration_seconds), totalBytes: num(r.total_bytes),
     databaseBytes: num(r.database_bytes), documentLibraryObjects: num(r.dl_objects), documentLibraryBytes: num(r.dl_bytes),
     manifest: r.manifest_key ? { bucket: String(r.manifest_bucket), key: String(r.manifest_key) } : null, deletedAt: iso(r.deleted_at),
+    dataDeletedAt: iso(r.data_deleted_at),
   };
 }
 
@@ -87,7 +92,7 @@ export async function summarize(sql: Sql, f: Pick<ListFilter, 'projects' | 'proj
   const rows = await sql.query(`select project_id, environment, count(*) as backups,
       count(*) filter (where phase = 'Succeeded') as succeeded, count(*) filter (where phase = 'Failed') as failed,
       max(completed_at) filter (where phase = 'Succeeded') as last_success,
-      coalesce(sum(total_bytes) filter (where phase = 'Succeeded' and deleted_at is null), 0) as total_bytes,
+      coalesce(sum(total_bytes) filter (where phase = 'Succeeded' and data_deleted_at is null), 0) as total_bytes,
       avg(duration_seconds) filter (where phase = 'Succeeded') as avg_duration
     from backup_history ${filter} group by project_id, environment order by project_id, environment`, params);
   return rows.map((r) => {

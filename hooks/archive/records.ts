@@ -25,6 +25,8 @@ export interface ArchiveRecord {
   manifestKey: string | null;
   deletedAt: string | null;
   source: 'cluster' | 'manifest';
+  /** An incremental backup's base (backup ID), '' for a full backup, null when not a finished backup. */
+  dlBase: string | null;
 }
 
 const seconds = (a?: string | null, b?: string | null) => (a && b ? (Date.parse(b) - Date.parse(a)) / 1000 : null);
@@ -32,7 +34,7 @@ const seconds = (a?: string | null, b?: string | null) => (a && b ? (Date.parse(
 type Tracked = BackupRequest | RestoreRequest;
 
 /** What both kinds record the same way: identity, spec fields, phase and Ready, times. */
-function common(r: Tracked): Omit<ArchiveRecord, 'kind' | 'databaseBytes' | 'dlObjects' | 'dlBytes' | 'manifestBucket' | 'manifestKey' | 'deletedAt'> {
+function common(r: Tracked): Omit<ArchiveRecord, 'kind' | 'databaseBytes' | 'dlObjects' | 'dlBytes' | 'manifestBucket' | 'manifestKey' | 'deletedAt' | 'dlBase'> {
   const s = r.status ?? {};
   const ready = s.conditions?.find((c) => c.type === 'Ready');
   return {
@@ -49,6 +51,7 @@ export function backupRecord(br: BackupRequest, deletedAt: string | null = null)
     ...common(br), kind: 'BackupRequest',
     databaseBytes: s.database?.sizeBytes ?? null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
     manifestBucket: s.manifest?.bucket ?? null, manifestKey: s.manifest?.key ?? null, deletedAt,
+    dlBase: s.phase === 'Succeeded' ? s.documentLibrary?.base?.backupId ?? '' : null,
   };
 }
 
@@ -57,7 +60,7 @@ export function restoreRecord(rr: RestoreRequest): ArchiveRecord {
   return {
     ...common(rr), kind: 'RestoreRequest',
     databaseBytes: null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
-    manifestBucket: s.source?.manifest.bucket ?? null, manifestKey: s.source?.manifest.key ?? null, deletedAt: null,
+    manifestBucket: s.source?.manifest.bucket ?? null, manifestKey: s.source?.manifest.key ?? null, deletedAt: null, dlBase: null,
   };
 }
 
@@ -68,6 +71,6 @@ export function manifestRecord(m: Manifest, bucket: string, key: string): Archiv
     projectId: m.projectId, environment: m.environment, provider: m.provider, phase: 'Succeeded', reason: 'BackupSucceeded', message: null,
     initiator: m.initiator ?? null, startedAt: m.startedAt, completedAt: m.completedAt, durationSeconds: seconds(m.startedAt, m.completedAt),
     databaseBytes: m.database.sizeBytes, dlObjects: m.documentLibrary.objectCount, dlBytes: m.documentLibrary.totalBytes,
-    manifestBucket: bucket, manifestKey: key, deletedAt: null, source: 'manifest',
+    manifestBucket: bucket, manifestKey: key, deletedAt: null, source: 'manifest', dlBase: m.documentLibrary.base?.backupId ?? '',
   };
 }

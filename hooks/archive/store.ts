@@ -9,20 +9,33 @@ const COLUMNS = [
   ['environment', 'environment'], ['provider', 'provider'], ['phase', 'phase'], ['reason', 'reason'], ['message', 'message'],
   ['initiator', 'initiator'], ['started_at', 'startedAt'], ['completed_at', 'completedAt'], ['duration_seconds', 'durationSeconds'],
   ['database_bytes', 'databaseBytes'], ['dl_objects', 'dlObjects'], ['dl_bytes', 'dlBytes'], ['manifest_bucket', 'manifestBucket'],
-  ['manifest_key', 'manifestKey'], ['deleted_at', 'deletedAt'], ['source', 'source'],
+  ['manifest_key', 'manifestKey'], ['deleted_at', 'deletedAt'], ['source', 'source'], ['dl_base', 'dlBase'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof ArchiveRecord]>;
 
 const UPSERT = `insert into backup_history (${COLUMNS.map(([c]) => c).join(', ')}, total_bytes)
   values (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}, coalesce($16::bigint, 0) + coalesce($18::bigint, 0))
-  on conflict (uid) do update set ${COLUMNS.filter(([c]) => c !== 'uid' && c !== 'deleted_at' && c !== 'source').map(([c]) => `${c} = excluded.${c}`).join(', ')},
+  on conflict (uid) do update set ${COLUMNS.filter(([c]) => c !== 'uid' && c !== 'deleted_at' && c !== 'source' && c !== 'dl_base').map(([c]) => `${c} = excluded.${c}`).join(', ')},
     total_bytes = excluded.total_bytes,
     -- a deletion, once recorded, stays recorded; a cluster row is never downgraded to a manifest row
     deleted_at = coalesce(excluded.deleted_at, backup_history.deleted_at),
+    dl_base = coalesce(excluded.dl_base, backup_history.dl_base),
     source = case when backup_history.source = 'cluster' then 'cluster' else excluded.source end,
     archived_at = now()
   -- a row never changes project, and a manifest never rewrites what the cluster recorded: a planted
   -- manifest carrying another backup's UID changes nothing
   where backup_history.project_id = excluded.project_id and (backup_history.source <> 'cluster' or excluded.source = 'cluster')`;
+
+/** One recovery point as the history holds it. */
+export interface RecoveryPointRow {
+  uid: string; namespace: string; name: string; backupId: string; environment: string; provider: string; completedAt: string;
+  manifest?: { bucket: string; key: string };
+  /** The history recorded the BackupRequest's deletion. */
+  resourceDeleted: boolean;
+  /** Known only from a manifest (rebuild-archive): whether a resource exists is unknown. */
+  fromManifest: boolean;
+  /** '' = a full backup, else its base's backup ID; undefined = not recorded yet. */
+  dlBase?: string;
+}
 
 export class Archive {
   private readonly sql: Sql;
@@ -40,9 +53,40 @@ export class Archive {
     await this.sql.query(UPSERT, COLUMNS.map(([, k]) => r[k]));
   }
 
+  /** The resource is gone (its data may be kept: see markDataDeleted). */
   async markDeleted(uid: string, at: string): Promise<void> {
     await this.ready();
     await this.sql.query('update backup_history set deleted_at = coalesce(deleted_at, $2) where uid = $1', [uid, at]);
+  }
+
+  /** The backup's data is gone (retention, deletionPolicy Delete): it is no longer a recovery point. */
+  async markDataDeleted(uid: string, at: string): Promise<void> {
+    await this.ready();
+    await this.sql.query('update backup_history set data_deleted_at = coalesce(data_deleted_at, $2) where uid = $1', [uid, at]);
+  }
+
+  /** Fills in an incremental base read from the manifest of a row archived before it was recorded. */
+  async setBase(uid: string, base: string): Promise<void> {
+    await this.ready();
+    await this.sql.query('update backup_history set dl_base = $2 where uid = $1 and dl_base is null', [uid, base]);
+  }
+
+  /** A project's recovery points: verified backups whose data has not been deleted, per environment, newest first. */
+  async recoveryPoints(projectId: string, limitPerEnvironment: number): Promise<RecoveryPointRow[]> {
+    await this.ready();
+    const rows = await this.sql.query<Record<string, unknown>>(`select * from (
+        select uid, namespace, name, backup_id, environment, provider, completed_at, manifest_bucket, manifest_key, deleted_at, source, dl_base,
+          row_number() over (partition by environment order by completed_at desc, uid desc) as n
+        from backup_history
+        where project_id = $1 and kind = 'BackupRequest' and phase = 'Succeeded' and data_deleted_at is null and completed_at is not null) r
+      where n <= $2 order by environment, completed_at desc, uid desc`, [projectId, limitPerEnvironment]);
+    return rows.map((r) => ({
+      uid: String(r.uid), namespace: String(r.namespace), name: String(r.name), backupId: String(r.backup_id ?? ''), environment: String(r.environment),
+      provider: String(r.provider), completedAt: new Date(r.completed_at as string).toISOString(),
+      manifest: r.manifest_key ? { bucket: String(r.manifest_bucket), key: String(r.manifest_key) } : undefined,
+      resourceDeleted: r.deleted_at !== null && r.deleted_at !== undefined, fromManifest: r.source === 'manifest',
+      dlBase: r.dl_base === null || r.dl_base === undefined ? undefined : String(r.dl_base),
+    }));
   }
 
   async get(uid: string): Promise<Record<string, unknown> | undefined> {

@@ -35,6 +35,8 @@ export interface BackupRuntime {
   deleteExternal?(parent: BackupRequest): Promise<boolean>;
   /** Before Succeeded: what lives outside the folder is still there (the snapshot is available). */
   verifyExternal?(ctx: BackupContext): Promise<ManifestCheck>;
+  /** The account's manual-snapshot quota (shared by every project in it), when the provider has one. */
+  snapshotQuota?(): Promise<{ used: number; max: number } | undefined>;
 }
 
 /** The parent as the API server holds it (never as a hook request claims it); undefined when it is gone. */
@@ -175,8 +177,8 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
       const wait = await expireData(req.parent, all, rt, shell);
       observations.dataDeleted = wait === 0;
       if (wait > 0) observations.deleteRetryAfterSeconds = wait;
-      // The history keeps the row and says when the data went (best effort).
-      if (observations.dataDeleted && shell.archive && req.parent.metadata.uid) await shell.archive.markDeleted(req.parent.metadata.uid, now).catch(() => undefined);
+      // The history keeps the row and says when the data went (best effort); the resource stays.
+      if (observations.dataDeleted && shell.archive && req.parent.metadata.uid) await shell.archive.markDataDeleted(req.parent.metadata.uid, now).catch(() => undefined);
     } else {
       try { await shell.archive!.upsert(need.record); observations.archived = { ok: true }; } catch (e) {
         observations.archived = { ok: false, message: errorName(e) };
@@ -281,7 +283,7 @@ export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: Bac
   if ('unavailable' in runtime) return blocked('DeletionBlocked', `deletionPolicy Delete, but the data cannot be deleted: ${runtime.unavailable}`, 300);
   const wait = await deleteBackupData(runtime, live, location, shell.deleteBudgetMs);
   if (wait > 0) return { status, children: [], finalized: false, resyncAfterSeconds: wait };
-  await recordDeletion(live, shell);
+  await recordDeletion(live, shell, { dataDeleted: true });
   return { status, children: [], finalized: true };
 }
 
@@ -308,8 +310,11 @@ async function keptForSchedule(live: BackupRequest, shell: BackupShell): Promise
 }
 
 /** The history keeps the row and records the deletion (best effort: deletion never waits on it). */
-async function recordDeletion(parent: BackupRequest, shell: BackupShell): Promise<void> {
-  if (shell.archive && parent.metadata.uid) await shell.archive.markDeleted(parent.metadata.uid, shell.now()).catch(() => undefined);
+async function recordDeletion(parent: BackupRequest, shell: BackupShell, opts: { dataDeleted?: boolean } = {}): Promise<void> {
+  const uid = parent.metadata.uid;
+  if (!shell.archive || !uid) return;
+  await shell.archive.markDeleted(uid, shell.now()).catch(() => undefined);
+  if (opts.dataDeleted) await shell.archive.markDataDeleted(uid, shell.now()).catch(() => undefined);
 }
 
 /**
@@ -318,7 +323,7 @@ async function recordDeletion(parent: BackupRequest, shell: BackupShell): Promis
  * a time budget), then list it once more, and only then what lives outside it (a snapshot).
  * 0 = all gone, else seconds to wait.
  */
-async function deleteBackupData(rt: BackupRuntime, parent: BackupRequest, location: { bucket: string; prefix: string }, budgetMs: number): Promise<number> {
+export async function deleteBackupData(rt: BackupRuntime, parent: BackupRequest, location: { bucket: string; prefix: string }, budgetMs: number): Promise<number> {
   if (rt.quiesce && !await rt.quiesce(parent)) return 15;
   if (!await deleteBackupFolder(rt.store, location, budgetMs)) return 1;
   if ((await ownKeys(rt.store, location)).length > 0) return 1;
@@ -327,7 +332,7 @@ async function deleteBackupData(rt: BackupRuntime, parent: BackupRequest, locati
 }
 
 /** One page of the keys this backup owns in its folder (a folder nested inside it is not its own). */
-async function ownKeys(store: ObjectStore, location: { bucket: string; prefix: string }): Promise<string[]> {
+export async function ownKeys(store: ObjectStore, location: { bucket: string; prefix: string }): Promise<string[]> {
   const keys: string[] = [];
   let after: string | undefined;
   for (;;) {

@@ -4,7 +4,9 @@
 // schedule's own children) can be deleted.
 import { wallTime } from './timezone.ts';
 
-export interface RetentionPolicy { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; maxAgeDays?: number }
+import type { RetentionPolicy } from '../api.ts';
+
+export type { RetentionPolicy };
 
 export interface BackupRecord {
   name: string;

@@ -15,7 +15,8 @@ import { syncSchedule } from '../schedule/sync.ts';
 import { historyRouter, type Authenticate } from '../api/router.ts';
 import type { CreateResource } from '../api/kubernetes.ts';
 import type { Archive } from '../archive/store.ts';
-import type { BackupSchedule } from '../api.ts';
+import type { BackupSchedule, BackupTenant } from '../api.ts';
+import { customizeTenant, syncTenant } from '../tenant/sync.ts';
 import { statusErrors, type Kind } from '../validation/schema.ts';
 import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
 import { log } from './log.ts';
@@ -164,6 +165,11 @@ export function createApp(deps: AppDeps): express.Express {
     ? { status: req.parent.status ?? {}, children: [], finalized: true }
     : syncSchedule(req as SyncRequest<BackupSchedule>, (deps.clock ?? Date.now)());
   app.post('/backupschedule/sync', hook('backupschedule', 'BackupSchedule', 'sync', schedule));
+  // Environment retention and snapshot-quota reporting per project (hooks/tenant/sync.ts).
+  const tenant: Handler = async (req, finalize) => finalize
+    ? { status: req.parent.status ?? {}, children: [], finalized: true }
+    : syncTenant(req as SyncRequest<BackupTenant>, deps.backup);
+  app.post('/backuptenant/sync', hook('backuptenant', 'BackupTenant', 'sync', tenant));
   const customize = <P>(fn: (parent: P) => unknown) => (req: Request, res: Response) => {
     const body = req.body as { parent?: P } | undefined;
     if (!body?.parent) { res.status(400).json({ error: 'expected a customize request with parent' }); return; }
@@ -181,6 +187,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(200).json({ labels: backupLabels(object, now), attachments: [], ...(window ? { resyncAfterSeconds: window + 1 } : {}) });
   });
   app.post('/restorerequest/customize', customize<RestoreRequest>(customizeRestore));
+  app.post('/backuptenant/customize', customize<BackupTenant>(customizeTenant));
 
   app.get('/healthz', (_req, res) => { res.status(200).json({ ok: true }); });
   app.get('/readyz', (_req, res) => {

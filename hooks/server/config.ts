@@ -109,5 +109,6 @@ function awsFrom(env: NodeJS.ProcessEnv): AwsProviderConfig | undefined {
     copy: { parallelism: Math.max(1, int(env, 'LC2_AWS_COPY_PARALLELISM', 32)), multipartThreshold: threshold, partSize, pageSize: Math.min(1000, Math.max(1, int(env, 'LC2_AWS_PAGE_SIZE', 250))) },
     stepBudgetMs: budget,
     callTimeoutMs: int(env, 'LC2_AWS_CALL_TIMEOUT_MS', 8_000),
+    ...(env.LC2_AWS_MANUAL_SNAPSHOT_QUOTA ? { manualSnapshotQuota: Math.max(1, int(env, 'LC2_AWS_MANUAL_SNAPSHOT_QUOTA', 100)) } : {}),
   };
 }

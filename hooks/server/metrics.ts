@@ -1,5 +1,5 @@
 // Prometheus metrics of the hook server (served at /metrics).
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -23,5 +23,13 @@ export const terminalResults = new Counter({
   name: 'lc2_terminal_total',
   help: 'Backups and restores that reached Succeeded or Failed, with the failure reason',
   labelNames: ['kind', 'provider', 'phase', 'reason'] as const,
+  registers: [registry],
+});
+
+/** The cloud account's manual-snapshot quota as the last BackupTenant sweep read it (one account per provider configuration). */
+export const snapshotQuota = new Gauge({
+  name: 'lc2_snapshot_quota',
+  help: 'Manual database snapshots in use and allowed in the cloud account (alert at used/max >= 0.8)',
+  labelNames: ['provider', 'kind'] as const,
   registers: [registry],
 });

@@ -12,4 +12,6 @@ export interface AwsProviderConfig {
   stepBudgetMs: number;
   /** Timeout of one SDK call (copies get 2.5x), well under the 30 s webhook timeout. */
   callTimeoutMs: number;
+  /** The account's manual-snapshot quota where RDS cannot tell it (DescribeAccountAttributes unavailable); AWS's default is 100. */
+  manualSnapshotQuota?: number;
 }

@@ -94,12 +94,16 @@ export async function observeSnapshot(rds: RDSClient, t: SnapshotTarget, signal?
 }
 
 /** Deletes this backup's snapshot (retention, deletionPolicy Delete); gone already counts as done. */
-export async function deleteSnapshot(rds: RDSClient, t: Pick<SnapshotTarget, 'snapshotId' | 'cluster' | 'uid'>, signal?: AbortSignal): Promise<void> {
+export async function deleteSnapshot(rds: RDSClient, t: Pick<SnapshotTarget, 'snapshotId' | 'cluster' | 'uid'> & { tags?: Record<string, string> }, signal?: AbortSignal): Promise<void> {
   const opts = signal ? { abortSignal: signal } : {};
   try {
-    // Never delete a snapshot this backup did not make, whatever its name says.
+    // Never delete a snapshot this backup did not make, whatever its name says - nor, when the
+    // project is known, one tagged for another project (a UID in a manifest is only a claim).
     const tags = await snapshotTags(rds, t, signal);
-    if (tags[UID_TAG] !== t.uid) throw Object.assign(new Error(`snapshot ${t.snapshotId} is not tagged as this backup's; not deleting it`), { name: 'SnapshotOwnershipConflict' });
+    const project = t.tags?.[PROJECT_TAG];
+    if (tags[UID_TAG] !== t.uid || (project !== undefined && tags[PROJECT_TAG] !== project)) {
+      throw Object.assign(new Error(`snapshot ${t.snapshotId} is not tagged as this backup's; not deleting it`), { name: 'SnapshotOwnershipConflict' });
+    }
     if (t.cluster) await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: t.snapshotId }), opts);
     else await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: t.snapshotId }), opts);
   } catch (e) {

@@ -1,0 +1,207 @@
+// The BackupTenant's sync hook: one retention policy per environment over all its recovery points
+// (the history, itself rebuilt from the manifests), and the cloud's snapshot quota before a backup
+// fails on it. The decision is pure (hooks/backup/environmentRetention.ts); this shell reads the
+// history, confirms each doomed point through the API server and its own manifest, and deletes it.
+// Only points no BackupRequest governs are deleted here; a live resource keeps its own policy.
+import type { BackupRequest, BackupTenant, BackupTenantStatus, EnvironmentRecoveryPoints, ProviderName } from '../api.ts';
+import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
+import { API_VERSION, listOf } from '../contract/objects.ts';
+import { ACTIVE_LABEL, PROJECT_LABEL } from '../backup/labels.ts';
+import { errorName, ownKeys, type BackupRuntime, type BackupShell } from '../backup/sync.ts';
+import { pointsToExpire, policyFor, type RecoveryPoint } from '../backup/environmentRetention.ts';
+import { manifestProblem } from '../backup/manifestTrust.ts';
+import { isOwnBackupFolder } from '../backup/layout.ts';
+import type { Manifest } from '../backup/manifest.ts';
+import { readManifest } from '../restore/sync.ts';
+import type { RecoveryPointRow } from '../archive/store.ts';
+import { setCondition } from '../status/conditions.ts';
+import { log } from '../server/log.ts';
+import { snapshotQuota } from '../server/metrics.ts';
+
+/** How often the history is swept when nothing is pending (related backups re-sync the tenant far more often). */
+export const SWEEP_INTERVAL_SECONDS = 600;
+/** Sooner while deletions are pending. */
+const PENDING_RESYNC_SECONDS = 30;
+/** The newest points read per environment: a policy never keeps more than this many (CRD: keepLast ≤ 1000, keepDaily ≤ 3650 ...). */
+const MAX_POINTS_PER_ENVIRONMENT = 5000;
+/** Rows whose incremental base is unknown (archived before it was recorded) learned from their manifests per sync. */
+const BASES_PER_SYNC = 200;
+/** At this share of the quota the tenant says so (a backup fails only at 100%). */
+export const QUOTA_PRESSURE = 0.8;
+
+/**
+ * Related objects: the project's running backups, in every namespace. An incremental backup in
+ * flight refers to a base the history cannot know yet, so an environment with one is not swept.
+ */
+export function customizeTenant(parent: BackupTenant): CustomizeResponse {
+  const project = parent.metadata.name;
+  return { relatedResources: [{ apiVersion: API_VERSION, resource: 'backuprequests', labelSelector: { matchLabels: { [ACTIVE_LABEL]: 'true', [PROJECT_LABEL]: project } }, namespaceSelector: {} }] };
+}
+
+type Outcome = 'deleted' | 'governed' | 'pending' | { problem: string };
+
+export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupShell): Promise<SyncResponse> {
+  const tenant = req.parent;
+  const prev: BackupTenantStatus = tenant.status ?? {};
+  const now = shell.now();
+  const generation = tenant.metadata.generation;
+  const answer = (status: BackupTenantStatus, resync: number): SyncResponse => ({ status: { ...status, ...(generation !== undefined ? { observedGeneration: generation } : {}) }, children: [], resyncAfterSeconds: resync });
+  const ready = (status: BackupTenantStatus, s: 'True' | 'False', reason: string, message: string) => setCondition(status.conditions, { type: 'Ready', status: s, reason, message }, now, generation);
+
+  const since = Date.parse(now) - Date.parse(prev.lastSweepTime ?? '');
+  const pending = (prev.environments ?? []).some((e) => e.expiring > 0);
+  if (since < SWEEP_INTERVAL_SECONDS * 1000 && prev.observedGeneration === generation && !pending) {
+    return answer(prev, Math.max(1, Math.ceil(SWEEP_INTERVAL_SECONDS - since / 1000)));
+  }
+  let status: BackupTenantStatus = { ...prev, lastSweepTime: now };
+  if (!shell.archive) {
+    status = { ...status, ...await quotaStatus(shell, status, now, generation) };
+    return answer({ ...status, conditions: ready(status, 'False', 'HistoryUnavailable', 'environment retention reads the backup history: this hook server has no archive (LC2_ARCHIVE_URL)') }, SWEEP_INTERVAL_SECONDS);
+  }
+  let rows: RecoveryPointRow[];
+  try { rows = await shell.archive.recoveryPoints(tenant.metadata.name, MAX_POINTS_PER_ENVIRONMENT); } catch (e) {
+    status = { ...status, ...await quotaStatus(shell, status, now, generation) };
+    return answer({ ...status, conditions: ready(status, 'False', 'HistoryUnavailable', `the backup history cannot be read (${errorName(e)}); retrying`) }, 300);
+  }
+  await learnBases(rows, shell);
+  const active = listOf(req.related, 'BackupRequest', API_VERSION) as BackupRequest[];
+  const incrementalInFlight = new Set(active.filter((b) => b.spec?.projectId === tenant.metadata.name && b.spec?.documentLibrary?.incremental).map((b) => b.spec!.environment));
+
+  const environments: EnvironmentRecoveryPoints[] = [];
+  const problems: string[] = [];
+  let expired = 0;
+  const deadline = Date.now() + shell.deleteBudgetMs;
+  for (const [environment, envRows] of groupBy(rows, (r) => r.environment)) {
+    const points: RecoveryPoint[] = envRows.map((r) => ({
+      uid: r.uid, backupId: r.backupId, completedAt: Date.parse(r.completedAt),
+      governed: !(r.resourceDeleted || r.fromManifest), ...(r.dlBase ? { baseBackupId: r.dlBase } : {}),
+    }));
+    const unknownBase = envRows.some((r) => r.dlBase === undefined);
+    const doomed = unknownBase || incrementalInFlight.has(environment) ? [] : pointsToExpire(points, policyFor(tenant.spec?.retention, environment), Date.parse(now));
+    let left = doomed.length;
+    let gone = 0;
+    for (const point of doomed) {
+      if (Date.now() >= deadline) break;
+      const row = envRows.find((r) => r.uid === point.uid)!;
+      const outcome = await expire(row, tenant, shell, Math.max(500, deadline - Date.now()));
+      if (outcome === 'pending') continue;
+      left -= 1;
+      if (outcome === 'deleted') { gone += 1; await shell.archive.markDataDeleted(row.uid, now).catch(() => undefined); }
+      else if (outcome !== 'governed') problems.push(`${row.backupId}: ${outcome.problem}`);
+    }
+    expired += gone;
+    const newest = envRows[0];
+    environments.push({
+      name: environment, recoveryPoints: envRows.length - gone, ungoverned: points.filter((p) => !p.governed).length - gone, expiring: left,
+      ...(newest ? { newestBackupId: newest.backupId, newestCompletedAt: newest.completedAt } : {}),
+    });
+    if (unknownBase) problems.push(`${environment}: waiting to learn the incremental bases of older backups from their manifests`);
+  }
+  // After the sweep: the quota as it is now, with what retention just freed.
+  status = { ...status, environments: environments.slice(0, 200), expiredTotal: (prev.expiredTotal ?? 0) + expired };
+  status = { ...status, ...await quotaStatus(shell, status, now, generation) };
+  if (expired > 0) log('info', 'recovery points expired', { tenant: tenant.metadata.name, count: expired });
+  const message = problems.length > 0
+    ? `some recovery points could not be expired: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; ...' : ''}`
+    : tenant.spec?.retention ? 'environment retention applied' : 'no environment retention set: backups whose resource is gone are kept (spec.retention)';
+  status = { ...status, conditions: ready(status, problems.length > 0 ? 'False' : 'True', problems.length > 0 ? 'RetentionBlocked' : 'RetentionApplied', message) };
+  return answer(status, environments.some((e) => e.expiring > 0) ? PENDING_RESYNC_SECONDS : SWEEP_INTERVAL_SECONDS);
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...groups.get(key(item)) ?? [], item]);
+  return groups;
+}
+
+/** Rows archived before bases were recorded: read each manifest once (bounded per sync). */
+async function learnBases(rows: RecoveryPointRow[], shell: BackupShell): Promise<void> {
+  for (const row of rows.filter((r) => r.dlBase === undefined).slice(0, BASES_PER_SYNC)) {
+    const runtime = shell.runtime(row.provider);
+    if ('unavailable' in runtime || !row.manifest) continue;
+    const read = await readManifest(runtime.store, row.manifest.bucket, row.manifest.key);
+    if (!read.ok) continue;
+    row.dlBase = read.manifest.documentLibrary.base?.backupId ?? '';
+    await shell.archive?.setBase(row.uid, row.dlBase).catch(() => undefined);
+  }
+}
+
+/**
+ * Deletes one recovery point the policy let go, after proving it may: no BackupRequest with its
+ * UID exists (the API server says so), and its manifest - at the place the history names, trusted
+ * by the same rules as a restore - names this project, environment and UID, in one of the
+ * project's backup buckets. The manifest goes last, so a deletion cut short is found again.
+ */
+async function expire(row: RecoveryPointRow, tenant: BackupTenant, shell: BackupShell, budgetMs: number): Promise<Outcome> {
+  const runtime = shell.runtime(row.provider);
+  if ('unavailable' in runtime) return { problem: runtime.unavailable };
+  if (!row.manifest) return { problem: 'the history records no manifest for it' };
+  if (!shell.readParent) return { problem: 'this hook server cannot read BackupRequests from the API server, so it deletes no data (docs/security.md)' };
+  const claimed = { metadata: { namespace: row.namespace, name: row.name, uid: row.uid } } as BackupRequest;
+  try {
+    const live = await shell.readParent(claimed);
+    if (live && live.metadata.uid === row.uid) return 'governed';
+  } catch (e) { return { problem: `the API server could not confirm its BackupRequest is gone (${errorName(e)})` }; }
+  const buckets = tenant.spec?.backupBuckets ?? [];
+  if (shell.policy.tenancy === 'enforce' && !buckets.includes(row.manifest.bucket)) return { problem: `${row.manifest.bucket} is not one of the project's backup buckets` };
+  const read = await readManifest(runtime.store, row.manifest.bucket, row.manifest.key);
+  if (!read.ok) return read.reason === 'ManifestNotFound' ? 'deleted' : read.retryable ? 'pending' : { problem: read.message };
+  const m = read.manifest;
+  const untrusted = manifestProblem(row.manifest, m);
+  if (untrusted) return { problem: `its manifest cannot be believed: ${untrusted}` };
+  if (m.source.uid !== row.uid || m.projectId !== tenant.metadata.name || m.environment !== row.environment || !isOwnBackupFolder(m.location, m.backupId)) {
+    return { problem: 'its manifest names another backup than the history does' };
+  }
+  try {
+    return await deleteRecoveryPoint(runtime, parentFromManifest(m), m, budgetMs) ? 'deleted' : 'pending';
+  } catch (e) { return { problem: `storage refused the deletion (${errorName(e)})` }; }
+}
+
+/** What lives outside the folder first (while the manifest still names it), then the folder, the manifest last. */
+async function deleteRecoveryPoint(rt: BackupRuntime, parent: BackupRequest, m: Manifest, budgetMs: number): Promise<boolean> {
+  if (rt.quiesce && !await rt.quiesce(parent)) return false;
+  if (rt.deleteExternal && !await rt.deleteExternal(parent)) return false;
+  const deadline = Date.now() + budgetMs;
+  const manifest = `${m.location.prefix}manifest.json`;
+  while (Date.now() < deadline) {
+    const keys = (await ownKeys(rt.store, m.location)).filter((k) => k !== manifest);
+    if (keys.length === 0) { await rt.store.deleteMany(m.location.bucket, [manifest]); return true; }
+    await rt.store.deleteMany(m.location.bucket, keys);
+  }
+  return false;
+}
+
+/** The BackupRequest a manifest describes, as far as deleting its data needs (the provider's own ownership checks still apply). */
+function parentFromManifest(m: Manifest): BackupRequest {
+  const ops = Object.fromEntries(Object.entries(m.operations).map(([step, id]) => [step, { id, state: 'Succeeded' as const }]));
+  return {
+    apiVersion: API_VERSION, kind: 'BackupRequest',
+    metadata: { namespace: m.source.namespace, name: m.source.name, uid: m.source.uid },
+    spec: {
+      projectId: m.projectId, environment: m.environment, provider: m.provider as ProviderName,
+      database: {
+        type: m.database.type === 'snapshot' ? 'snapshot' : 'dump', engine: m.database.engine === 'mysql' ? 'mysql' : 'postgresql',
+        instanceId: m.database.instanceId, ...(m.database.databaseName ? { databaseName: m.database.databaseName } : {}), ...(m.database.cluster ? { cluster: true } : {}),
+      },
+      documentLibrary: { sourceBucket: m.documentLibrary.sourceBucket, destinationBucket: m.location.bucket },
+    },
+    status: { phase: 'Succeeded', backupId: m.backupId, location: m.location, operations: ops },
+  };
+}
+
+/** The provider's snapshot quota, reported (and a condition raised) before a backup fails on it. */
+async function quotaStatus(shell: BackupShell, status: BackupTenantStatus, now: string, generation: number | undefined): Promise<Pick<BackupTenantStatus, 'snapshotQuota' | 'conditions'>> {
+  const runtime = shell.runtime('aws');
+  if ('unavailable' in runtime || !runtime.snapshotQuota) return { conditions: status.conditions ?? [] };
+  let quota: { used: number; max: number } | undefined;
+  try { quota = await runtime.snapshotQuota(); } catch { quota = undefined; }
+  if (!quota) return { ...(status.snapshotQuota ? { snapshotQuota: status.snapshotQuota } : {}), conditions: status.conditions ?? [] };
+  snapshotQuota.set({ provider: 'aws', kind: 'used' }, quota.used);
+  snapshotQuota.set({ provider: 'aws', kind: 'max' }, quota.max);
+  const pressed = quota.max > 0 && quota.used >= quota.max * QUOTA_PRESSURE;
+  const conditions = setCondition(status.conditions, pressed
+    ? { type: 'SnapshotQuotaPressure', status: 'True', reason: quota.used >= quota.max ? 'QuotaExhausted' : 'QuotaNearlyExhausted',
+      message: `the AWS account holds ${quota.used} of its ${quota.max} manual RDS snapshots: new snapshot backups ${quota.used >= quota.max ? 'fail' : 'will fail'} at ${quota.max}; tighten spec.retention, delete unneeded backups or raise the quota (docs/aws.md)` }
+    : { type: 'SnapshotQuotaPressure', status: 'False', reason: 'QuotaAvailable', message: `${quota.used} of ${quota.max} manual RDS snapshots in use` }, now, generation);
+  return { snapshotQuota: { provider: 'aws', ...quota }, conditions };
+}
