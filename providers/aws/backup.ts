@@ -97,7 +97,7 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
     return obs.state === 'running' ? { ...obs, progress: { started: true } } : obs;
   }
   const spec = copySpecFor(ctx, config);
-  const { progress, done, busyUntil } = await leasedStep(aws.s3, ctx.location.bucket, transferCheckpointKey(ctx.location),
+  const { progress, done, busyUntil, completedAt } = await leasedStep(aws.s3, ctx.location.bucket, transferCheckpointKey(ctx.location),
     leaseTtlMs(config), config.callTimeoutMs, progressOf(op), (p) => p.after ?? '', (start) => copyStep(aws.s3, spec, start, config.stepBudgetMs));
   const state = { ...progress } as Record<string, unknown>;
   if (!done) {
@@ -110,7 +110,8 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
     tool: TOOL, copiedObjects: progress.copied, excludedObjects: progress.excluded,
     ...(ctx.base ? { referencedObjects: progress.referenced ?? 0, referencedBytes: progress.referencedBytes ?? 0, base: ctx.base } : {}),
   };
-  return { state: 'done', completedAt: new Date().toISOString(), result: { documentLibrary: dl } };
+  // When the copy finished, as its checkpoint recorded it: replays and stale syncs write the same manifest.
+  return { state: 'done', completedAt: completedAt ?? new Date().toISOString(), result: { documentLibrary: dl } };
 }
 
 /** Provider errors become observations: transient ones retried with backoff, the rest a Failed with what to fix. */

@@ -72,7 +72,8 @@ export async function leaseHeldUntil(s3: S3Client, bucket: string, key: string, 
   return until > Date.now() ? new Date(until).toISOString() : undefined;
 }
 
-export interface Checkpoint<P> { progress: P; done: boolean }
+/** `completedAt` is recorded once, by the run that finished: every later reader reports the same time. */
+export interface Checkpoint<P> { progress: P; done: boolean; completedAt?: string }
 export type StepRun<P> = Checkpoint<P> & { busyUntil?: string };
 
 /**
@@ -90,18 +91,23 @@ export async function leasedStep<P>(
     const read = await readSmallJson(s3, bucket, `${key}.json`, timeoutMs);
     const c = read?.value as Partial<Checkpoint<P>> | null | undefined;
     // Only a well-formed checkpoint counts; anything else is as if none had been saved.
-    return c && typeof c === 'object' && typeof c.done === 'boolean' && c.progress && typeof c.progress === 'object' ? c as Checkpoint<P> : undefined;
+    if (!c || typeof c !== 'object' || typeof c.done !== 'boolean' || !c.progress || typeof c.progress !== 'object') return undefined;
+    const at = typeof c.completedAt === 'string' && c.completedAt.length <= 40 && Number.isFinite(Date.parse(c.completedAt)) ? new Date(c.completedAt).toISOString() : undefined;
+    return { progress: c.progress as P, done: c.done, ...(c.done && at ? { completedAt: at } : {}) };
   };
   const furthest = (c: Checkpoint<P> | undefined): Checkpoint<P> => (c && rank(c.progress) >= rank(fromStatus) ? c : { progress: fromStatus, done: false });
   const leased = await withLease(s3, bucket, `${key}.lease`, ttlMs, timeoutMs, async () => {
     const start = furthest(await saved());
     if (start.done) return start;
-    const next = await run(start.progress);
+    const ran = await run(start.progress);
+    const next = ran.done ? { ...ran, completedAt: new Date().toISOString() } : ran;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.json`, Body: JSON.stringify(next), ContentType: 'application/json' }), opts());
     return next;
   });
   if (leased.held) return leased.value;
   const c = furthest(await saved());
-  // Another sync holds the lease: report how far it got, never "done" from here.
+  // Another sync holds the lease: a finished checkpoint is a fact (only a holder writes it, once
+  // the step is done); anything else is reported as how far it got.
+  if (c.done) return c;
   return { progress: c.progress, done: false, busyUntil: leased.until };
 }

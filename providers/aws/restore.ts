@@ -93,7 +93,7 @@ async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStat
     return { state: 'running', progress: out.progress as Record<string, unknown>, resyncAfterSeconds: out.busyUntil ? 5 : 1,
       message: `${out.busyUntil ? 'another sync is copying; ' : ''}${count} objects copied${source.base ? ' (incl. unchanged ones from the base backup)' : ''}` };
   }
-  return { state: 'done', completedAt: new Date().toISOString(), result: { objectCount: count, totalBytes: bytes, tool: TOOL } };
+  return { state: 'done', completedAt: out.completedAt ?? new Date().toISOString(), result: { objectCount: count, totalBytes: bytes, tool: TOOL } };
 }
 
 export async function observeAwsRestoreStep(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<RestoreStepResult>> {
