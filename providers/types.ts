@@ -5,7 +5,7 @@
 import type {
   BackupPhase, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource,
 } from '../hooks/api.ts';
-import type { KubeObject } from '../hooks/contract/types.ts';
+import type { KubeObject } from '../core/kube.ts';
 
 export type Observation<R> =
   /** progress is kept in status for the next sync; resyncAfterSeconds asks to be called again sooner. */

@@ -10,7 +10,7 @@ import { backupShell, restoreShell } from '../providers/registry.ts';
 import { trustRequest } from '../hooks/backup/sync.ts';
 import type { ObjectStore } from '../providers/storage/objectStore.ts';
 import type { BackupRequest, BackupRequestStatus } from '../hooks/api.ts';
-import type { KubeObject } from '../hooks/contract/types.ts';
+import type { KubeObject } from '../core/kube.ts';
 
 let hook: Hook;
 before(async () => { hook = await startHook({ now: () => '2026-11-23T02:00:05Z' }); });

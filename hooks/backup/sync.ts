@@ -14,7 +14,7 @@ import type { BackupContext, BackupStep, BackupStepResult, Observation } from '.
 import type { OperationStatus } from '../api.ts';
 import { dependentsOf, previousFull } from './incremental.ts';
 import { isNewestRecoveryPoint } from './recoveryPoints.ts';
-import type { KubeObject } from '../contract/types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
 import { decideBackup, type BackupObservations, type BackupPlanner, type ManifestCheck } from './machine.ts';

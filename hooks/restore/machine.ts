@@ -3,7 +3,7 @@
 // library into NEW targets. Phases: Pending → RestoringDatabase → RestoringDocumentLibrary →
 // Succeeded | Failed, forward only.
 import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../api.ts';
-import type { KubeObject } from '../contract/types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../../providers/types.ts';
 import type { RestoreContext, RestoreStepResult } from '../../providers/types.ts';
 import type { Manifest } from '../backup/manifest.ts';

@@ -5,7 +5,7 @@
 // schedule and that time, so repeated or concurrent syncs can never create two for one time.
 import { createHash } from 'node:crypto';
 import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../api.ts';
-import type { KubeObject } from '../contract/types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import { API_VERSION } from '../contract/objects.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';

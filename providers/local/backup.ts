@@ -2,7 +2,7 @@
 // Job running rclone over the document library. Each Job writes a small result object that
 // observeBackupStep reads once the Job has completed.
 import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult } from '../../hooks/api.ts';
-import type { KubeObject } from '../../hooks/contract/types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import { artifactKey, documentLibraryPrefix, resultKey } from '../../hooks/backup/layout.ts';
 import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem } from '../types.ts';
 import type { ObjectStore } from '../storage/objectStore.ts';

@@ -2,8 +2,7 @@
 import { schemaErrors } from '../../hooks/validation/jsonSchemas.ts';
 import { ObjectTooLarge, type ObjectStore } from '../storage/objectStore.ts';
 import { firstErrors } from '../../hooks/status/conditions.ts';
-import type { KubeObject } from '../../hooks/contract/types.ts';
-import { jobState } from '../../hooks/contract/job.ts';
+import { jobState, type KubeObject } from '../../core/kube.ts';
 import type { Observation } from '../types.ts';
 
 export interface JobResult {

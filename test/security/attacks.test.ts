@@ -14,7 +14,7 @@ import { FileObjectStore } from '../../providers/storage/fileStore.ts';
 import type { ObjectInfo, ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, BackupTenant, RestoreRequest } from '../../hooks/api.ts';
 import type { Manifest } from '../../hooks/backup/manifest.ts';
-import type { KubeObject } from '../../hooks/contract/types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import { admissionPlan } from '../../hooks/backup/admission.ts';
 import { connect } from '../../hooks/archive/db.ts';
 import { Archive } from '../../hooks/archive/store.ts';

@@ -14,7 +14,7 @@ import { backupRequest, restoreRequest } from '../support/resources.ts';
 import { FileObjectStore } from '../../providers/storage/fileStore.ts';
 import type { ObjectInfo, ObjectStore } from '../../providers/storage/objectStore.ts';
 import { statusErrors, validateSpec, type Kind } from '../../hooks/validation/schema.ts';
-import type { KubeObject } from '../../hooks/contract/types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 
 const RUNS = 2400;
 

@@ -27,7 +27,7 @@ import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrar
 import { PolicyError, storagePolicyFor } from '../../providers/local/storagePolicy.ts';
 import { API_VERSION } from '../../hooks/contract/objects.ts';
 import type { BackupRequestStatus, BackupTenantSpec } from '../../hooks/api.ts';
-import type { KubeObject } from '../../hooks/contract/types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import type { Manifest } from '../../hooks/backup/manifest.ts';
 
 const BACKUPS = 'lc2-backups';
