@@ -17,7 +17,7 @@ import { freePort, stopProcess, waitForHttp } from '../test/support/processes.ts
 import { backupRequest } from '../test/support/resources.ts';
 import { customizeBackup } from '../hooks/backup/sync.ts';
 import { backupLabels } from '../hooks/backup/labels.ts';
-import type { BackupRequest } from '../hooks/api.ts';
+import type { BackupRequest } from '../core/crd.ts';
 import type { CustomizeResponse } from '../hooks/contract/types.ts';
 
 const GROUP = 'backup.liferay.cloud';

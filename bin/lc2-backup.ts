@@ -22,7 +22,7 @@ import { storeFor } from '../hooks/main.ts';
 import { loadConfig } from '../hooks/server/config.ts';
 import { validateSpec } from '../hooks/validation/schema.ts';
 import { PolicyError, storagePolicyFor } from '../providers/local/storagePolicy.ts';
-import type { BackupTenantSpec } from '../hooks/api.ts';
+import type { BackupTenantSpec } from '../core/crd.ts';
 
 class Usage extends Error {}
 /** Exit 1: what was asked for is not there or cannot be done safely. */

@@ -9,7 +9,7 @@ import { loadConfig } from '../hooks/server/config.ts';
 import { configureLog } from '../hooks/server/log.ts';
 import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { API_VERSION } from '../hooks/contract/objects.ts';
-import type { BackupRequest, BackupRequestStatus, RestoreRequest, RestoreRequestStatus } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus, RestoreRequest, RestoreRequestStatus } from '../core/crd.ts';
 import { createSampleDatabase, dropDatabase, sampleDocumentLibrary, tableFingerprint, type DbTarget } from './sample.ts';
 
 const root = resolve(process.env.LC2_DEMO_DIR ?? '.demo');

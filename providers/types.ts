@@ -4,7 +4,7 @@
 // must be idempotent: a sync may run them any number of times, concurrently, after a crash.
 import type {
   BackupPhase, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource,
-} from '../hooks/api.ts';
+} from '../core/crd.ts';
 import type { KubeObject } from '../core/kube.ts';
 
 export type Observation<R> =

@@ -18,7 +18,7 @@ import { backupShell, restoreShell } from '../providers/registry.ts';
 import { FileObjectStore } from '../providers/storage/fileStore.ts';
 import { TEST_POLICY, post } from './support/inProcessHook.ts';
 import { backupRequest } from './support/resources.ts';
-import type { BackupRequest, BackupRequestStatus } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus } from '../core/crd.ts';
 
 let pg: PgCluster;
 before(async () => { pg = await createPgCluster(); });

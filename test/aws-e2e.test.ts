@@ -16,7 +16,7 @@ import { backupRequest, restoreRequest } from './support/resources.ts';
 import { sampleDocumentLibrary, type SampleFile } from '../demo/sample.ts';
 import { schemaErrors } from '../hooks/validation/jsonSchemas.ts';
 import { UID_TAG } from '../providers/aws/rds.ts';
-import type { BackupRequest, BackupRequestStatus, RestoreRequestStatus } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus, RestoreRequestStatus } from '../core/crd.ts';
 import type { SyncResponse } from '../hooks/contract/types.ts';
 import type { KubeObject } from '../core/kube.ts';
 import { API_VERSION, groupKey } from '../hooks/contract/objects.ts';

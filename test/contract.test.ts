@@ -9,7 +9,7 @@ import { createApp } from '../hooks/server/app.ts';
 import { backupShell, restoreShell } from '../providers/registry.ts';
 import { trustRequest } from '../hooks/backup/sync.ts';
 import type { ObjectStore } from '../providers/storage/objectStore.ts';
-import type { BackupRequest, BackupRequestStatus } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus } from '../core/crd.ts';
 import type { KubeObject } from '../core/kube.ts';
 
 let hook: Hook;

@@ -11,7 +11,7 @@ import type { BackupStepResult } from '../providers/types.ts';
 import { statusErrors } from '../hooks/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
 import { startHook, post, TEST_POLICY } from './support/inProcessHook.ts';
-import type { BackupRequest } from '../hooks/api.ts';
+import type { BackupRequest } from '../core/crd.ts';
 
 const config = { image: 'x', storage: { kind: 'file' as const, root: '/s' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
 const planner: BackupPlanner = { problems: localBackupProblems, steps: (ctx) => localBackupSteps(ctx, config) };

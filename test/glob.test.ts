@@ -8,7 +8,7 @@ import { excluder, globProblem, GlobError, MAX_EXPANSION } from '../providers/gl
 import { LIFERAY_GENERATED_PATTERNS } from '../providers/local/exclusions.ts';
 import { backupSpecProblems } from '../hooks/backup/rules.ts';
 import { validateSpec } from '../hooks/validation/schema.ts';
-import type { BackupRequestSpec } from '../hooks/api.ts';
+import type { BackupRequestSpec } from '../core/crd.ts';
 import { backupRequest } from './support/resources.ts';
 
 /** The implementation this file replaced, verbatim: the oracle for the property tests only. */

@@ -20,7 +20,7 @@ import { kubernetesCreator, tokenReview } from '../hooks/api/kubernetes.ts';
 import { parentReader, scheduleReader } from '../hooks/server/parents.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary, tableFingerprint } from '../demo/sample.ts';
-import type { BackupRequest, BackupRequestStatus, BackupSchedule } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus, BackupSchedule } from '../core/crd.ts';
 import { decideSchedule } from '../hooks/schedule/machine.ts';
 
 let kube: Kube;

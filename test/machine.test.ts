@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideBackup, type BackupObservations, type BackupPlanner } from '../hooks/backup/machine.ts';
 import { decideRestore } from '../hooks/restore/machine.ts';
-import { BACKUP_PHASES, type BackupRequest } from '../hooks/api.ts';
+import { BACKUP_PHASES, type BackupRequest } from '../core/crd.ts';
 import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
 import { statusErrors } from '../hooks/validation/schema.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { advance, backoffSeconds, MAX_ATTEMPTS, waitSeconds } from '../hooks/status/operations.ts';
 import { decideBackup, type BackupPlanner } from '../hooks/backup/machine.ts';
 import { backupRequest } from './support/resources.ts';
-import type { OperationStatus } from '../hooks/api.ts';
+import type { OperationStatus } from '../core/crd.ts';
 import type { BackupStepResult } from '../providers/types.ts';
 
 const op: OperationStatus = { id: 'lc2-s-abc', state: 'Running', startTime: '2026-11-23T02:00:00Z' };

@@ -10,7 +10,7 @@ import type { Archive } from '../archive/store.ts';
 import { getHistory, listHistory, summarize } from '../archive/queries.ts';
 import { describeError, validateSpec } from '../validation/schema.ts';
 import { backupSpecProblems } from '../backup/rules.ts';
-import type { BackupRequestSpec, RestoreRequestSpec } from '../api.ts';
+import type { BackupRequestSpec, RestoreRequestSpec } from '../../core/crd.ts';
 import type { CreateResource, RequestKind } from './kubernetes.ts';
 
 export const OPENAPI = JSON.parse(readFileSync(new URL('./openapi.json', import.meta.url), 'utf8')) as {

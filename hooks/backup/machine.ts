@@ -5,7 +5,7 @@
 //
 // Phases move forward only: Pending → SnapshotInProgress → ExportInProgress → TransferInProgress →
 // GeneratingManifest → Succeeded | Failed (a provider skips steps it does not have).
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus } from '../api.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../../providers/types.ts';
 import type { BackupContext, BackupStepResult } from '../../providers/types.ts';

@@ -1,7 +1,7 @@
 // The imperative shell around decideBackup: gathers what the machine asks for (Job state and result
 // objects, manifest write + verification), performs the one side effect it owns (writing
 // manifest.json), and answers Metacontroller with the complete status and children.
-import type { BackupRequest, BackupRequestSpec, BackupSchedule, BackupTenant } from '../api.ts';
+import type { BackupRequest, BackupRequestSpec, BackupSchedule, BackupTenant } from '../../core/crd.ts';
 import { ON_SCHEDULE_DELETION_ANNOTATION } from '../schedule/machine.ts';
 import { log } from '../server/log.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
@@ -11,7 +11,7 @@ import type { Archive } from '../archive/store.ts';
 import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
 import type { ObjectStore } from '../../providers/storage/objectStore.ts';
 import type { BackupContext, BackupStep, BackupStepResult, Observation } from '../../providers/types.ts';
-import type { OperationStatus } from '../api.ts';
+import type { OperationStatus } from '../../core/crd.ts';
 import { dependentsOf, previousFull } from './incremental.ts';
 import { isNewestRecoveryPoint } from './recoveryPoints.ts';
 import type { KubeObject } from '../../core/kube.ts';

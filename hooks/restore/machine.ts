@@ -2,7 +2,7 @@
 // or a manifest location), read its manifest once, then restore the database and the document
 // library into NEW targets. Phases: Pending → RestoringDatabase → RestoringDocumentLibrary →
 // Succeeded | Failed, forward only.
-import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../api.ts';
+import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../../providers/types.ts';
 import type { RestoreContext, RestoreStepResult } from '../../providers/types.ts';

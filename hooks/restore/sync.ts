@@ -1,6 +1,6 @@
 // The imperative shell around decideRestore (manifest reads, Job observation) plus the customize
 // hook that asks Metacontroller for the referenced BackupRequest.
-import type { BackupRequest, BackupTenant, OperationStatus, RestoreRequest, RestoreRequestSpec } from '../api.ts';
+import type { BackupRequest, BackupTenant, OperationStatus, RestoreRequest, RestoreRequestSpec } from '../../core/crd.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { allowedBackupBuckets, restoreTenancyRefusal } from '../backup/tenancy.ts';
 import { belongsToItsProject, type ServicePolicy } from '../backup/sync.ts';

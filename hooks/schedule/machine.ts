@@ -4,7 +4,7 @@
 // one new BackupRequest for the latest scheduled time. The child's name is derived from the
 // schedule and that time, so repeated or concurrent syncs can never create two for one time.
 import { createHash } from 'node:crypto';
-import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../api.ts';
+import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { API_VERSION } from '../contract/objects.ts';
 import { validateSpec } from '../validation/schema.ts';

@@ -6,7 +6,7 @@
 // (another Service, another NetworkPolicy rule) and parses nothing before it authenticated.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { BackupRequest, RestoreRequest } from '../api.ts';
+import type { BackupRequest, RestoreRequest } from '../../core/crd.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
 import { customizeBackup, finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
 import { activeFor, backupLabels } from '../backup/labels.ts';
@@ -15,7 +15,7 @@ import { syncSchedule } from '../schedule/sync.ts';
 import { historyRouter, type Authenticate } from '../api/router.ts';
 import type { CreateResource } from '../api/kubernetes.ts';
 import type { Archive } from '../archive/store.ts';
-import type { BackupSchedule } from '../api.ts';
+import type { BackupSchedule } from '../../core/crd.ts';
 import { statusErrors, type Kind } from '../validation/schema.ts';
 import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
 import { log } from './log.ts';

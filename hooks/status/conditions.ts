@@ -1,6 +1,6 @@
 // Kubernetes-style conditions. lastTransitionTime only moves when the condition's status flips, so a
 // repeated sync produces an identical status (no status churn, no hot sync loop).
-import type { Condition } from '../api.ts';
+import type { Condition } from '../../core/crd.ts';
 
 export interface ConditionInput { type: string; status: Condition['status']; reason: string; message: string }
 

@@ -2,7 +2,7 @@
 // server-side S3 copy of the document library. Nothing streams through the hook. Each step is
 // started idempotently by an identifier derived from the UID and observed on every sync; the copy
 // runs for a time budget per sync and keeps its cursor in the operation's progress.
-import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../hooks/api.ts';
+import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../core/crd.ts';
 import type { ManifestCheck } from '../../hooks/backup/machine.ts';
 import { documentLibraryPrefix, refsPrefix } from '../../hooks/backup/layout.ts';
 import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem } from '../types.ts';

@@ -1,7 +1,7 @@
 // The local provider's backup: step "export" is a Job running pg_dump/mysqldump, step "transfer" a
 // Job running rclone over the document library. Each Job writes a small result object that
 // observeBackupStep reads once the Job has completed.
-import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult } from '../../hooks/api.ts';
+import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { artifactKey, documentLibraryPrefix, resultKey } from '../../hooks/backup/layout.ts';
 import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem } from '../types.ts';

@@ -1,6 +1,6 @@
 // The local provider's restore: a Job that verifies the dump's SHA-256 and restores it into a NEW
 // database, then a Job that copies the backed-up document library into a NEW prefix.
-import type { RestoreRequestSpec, RestoreSource } from '../../hooks/api.ts';
+import type { RestoreRequestSpec, RestoreSource } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { Observation, RestoreContext, RestoreStep, RestoreStepName, RestoreStepResult, SpecProblem } from '../types.ts';
 import type { ObjectStore } from '../storage/objectStore.ts';
