@@ -13,7 +13,7 @@ import { validateSpec } from '../validation/schema.ts';
 import { schemaErrors } from '../validation/jsonSchemas.ts';
 import { lifecycleConditions, setCondition } from '../status/conditions.ts';
 import { humanBytes } from '../status/format.ts';
-import { backupIdOf, backupLocation, manifestKey } from './layout.ts';
+import { backupIdOf, backupLocation, manifestKey } from '../../core/layout.ts';
 import { buildManifest, MANIFEST_SCHEMA_VERSION, type Manifest } from './manifest.ts';
 import { backupSpecProblems } from './rules.ts';
 import type { Admission } from './admission.ts';

@@ -18,7 +18,7 @@ import type { KubeObject } from '../../core/kube.ts';
 import { validateSpec } from '../validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
 import { decideBackup, type BackupObservations, type BackupPlanner, type ManifestCheck } from './machine.ts';
-import { backupIdOf, isOwnBackupFolder, isOwnEntry } from './layout.ts';
+import { backupIdOf, isOwnBackupFolder, isOwnEntry } from '../../core/layout.ts';
 import { ACTIVE_LABEL, BASE_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL, backupLabels, labelValueOf } from './labels.ts';
 import type { Manifest } from './manifest.ts';
 

@@ -4,7 +4,7 @@
 // runs for a time budget per sync and keeps its cursor in the operation's progress.
 import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../core/crd.ts';
 import type { ManifestCheck } from '../../hooks/backup/machine.ts';
-import { documentLibraryPrefix, refsPrefix } from '../../hooks/backup/layout.ts';
+import { documentLibraryPrefix, refsPrefix } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem } from '../types.ts';
 import { excluder } from '../glob.ts';
 import { excludePatterns } from '../local/exclusions.ts';

@@ -3,7 +3,7 @@
 // observeBackupStep reads once the Job has completed.
 import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import { artifactKey, documentLibraryPrefix, resultKey } from '../../hooks/backup/layout.ts';
+import { artifactKey, documentLibraryPrefix, resultKey } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem } from '../types.ts';
 import type { ObjectStore } from '../storage/objectStore.ts';
 import type { LocalProviderConfig } from './config.ts';
