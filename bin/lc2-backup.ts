@@ -20,7 +20,7 @@ import { rebuildFromManifests } from '../hooks/archive/rebuild.ts';
 import { verifyBackup } from '../hooks/archive/verify.ts';
 import { storeFor } from '../hooks/main.ts';
 import { loadConfig } from '../hooks/server/config.ts';
-import { validateSpec } from '../hooks/validation/schema.ts';
+import { validateSpec } from '../core/validation/schema.ts';
 import { PolicyError, storagePolicyFor } from '../providers/local/storagePolicy.ts';
 import type { BackupTenantSpec } from '../core/crd.ts';
 

@@ -14,7 +14,7 @@ import { startHookProcess, type HookProcess } from './support/hookProcess.ts';
 import { MetacontrollerDriver } from './support/driver.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { sampleDocumentLibrary, type SampleFile } from '../demo/sample.ts';
-import { schemaErrors } from '../hooks/validation/jsonSchemas.ts';
+import { schemaErrors } from '../core/validation/jsonSchemas.ts';
 import { UID_TAG } from '../providers/aws/rds.ts';
 import type { BackupRequest, BackupRequestStatus, RestoreRequestStatus } from '../core/crd.ts';
 import type { SyncResponse } from '../hooks/contract/types.ts';

@@ -8,7 +8,7 @@ import { ACTIVE_LABEL, backupLabels } from '../hooks/backup/labels.ts';
 import { admissionPlan, admission, admissionKey } from '../hooks/backup/admission.ts';
 import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
 import type { BackupStepResult } from '../providers/types.ts';
-import { statusErrors } from '../hooks/validation/schema.ts';
+import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
 import { startHook, post, TEST_POLICY } from './support/inProcessHook.ts';
 import type { BackupRequest } from '../core/crd.ts';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { excluder, globProblem, GlobError, MAX_EXPANSION } from '../providers/glob.ts';
 import { LIFERAY_GENERATED_PATTERNS } from '../providers/local/exclusions.ts';
 import { backupSpecProblems } from '../hooks/backup/rules.ts';
-import { validateSpec } from '../hooks/validation/schema.ts';
+import { validateSpec } from '../core/validation/schema.ts';
 import type { BackupRequestSpec } from '../core/crd.ts';
 import { backupRequest } from './support/resources.ts';
 

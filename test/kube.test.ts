@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import YAML from 'yaml';
 import { startKube, apiServerAvailable, type Kube } from './support/kube.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
-import { crdSchema } from '../hooks/validation/schema.ts';
+import { crdSchema } from '../core/validation/schema.ts';
 import { KubeMetacontroller } from './support/kubeMetacontroller.ts';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';

@@ -7,7 +7,7 @@ import { decideBackup, type BackupObservations, type BackupPlanner } from '../ho
 import { decideRestore } from '../hooks/restore/machine.ts';
 import { BACKUP_PHASES, type BackupRequest } from '../core/crd.ts';
 import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
-import { statusErrors } from '../hooks/validation/schema.ts';
+import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import type { Observation } from '../providers/types.ts';
 import type { BackupStepResult } from '../providers/types.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { decideSchedule, childName, SCHEDULE_LABEL, SCHEDULED_AT_ANNOTATION, type ScheduleDecision } from '../hooks/schedule/machine.ts';
 import { icuLookups } from '../hooks/schedule/timezone.ts';
 import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../core/crd.ts';
-import { statusErrors } from '../hooks/validation/schema.ts';
+import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
 
 const MINUTE = 60_000;

@@ -8,7 +8,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Archive } from '../archive/store.ts';
 import { getHistory, listHistory, summarize } from '../archive/queries.ts';
-import { describeError, validateSpec } from '../validation/schema.ts';
+import { describeError, validateSpec } from '../../core/validation/schema.ts';
 import { backupSpecProblems } from '../backup/rules.ts';
 import type { BackupRequestSpec, RestoreRequestSpec } from '../../core/crd.ts';
 import type { CreateResource, RequestKind } from './kubernetes.ts';

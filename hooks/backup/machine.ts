@@ -9,8 +9,8 @@ import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationSt
 import type { KubeObject } from '../../core/kube.ts';
 import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../../providers/types.ts';
 import type { BackupContext, BackupStepResult } from '../../providers/types.ts';
-import { validateSpec } from '../validation/schema.ts';
-import { schemaErrors } from '../validation/jsonSchemas.ts';
+import { validateSpec } from '../../core/validation/schema.ts';
+import { schemaErrors } from '../../core/validation/jsonSchemas.ts';
 import { lifecycleConditions, setCondition } from '../status/conditions.ts';
 import { humanBytes } from '../status/format.ts';
 import { backupIdOf, backupLocation, manifestKey } from '../../core/layout.ts';

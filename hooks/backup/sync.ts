@@ -15,7 +15,7 @@ import type { OperationStatus } from '../../core/crd.ts';
 import { dependentsOf, previousFull } from './incremental.ts';
 import { isNewestRecoveryPoint } from './recoveryPoints.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import { validateSpec } from '../validation/schema.ts';
+import { validateSpec } from '../../core/validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
 import { decideBackup, type BackupObservations, type BackupPlanner, type ManifestCheck } from './machine.ts';
 import { backupIdOf, isOwnBackupFolder, isOwnEntry } from '../../core/layout.ts';

@@ -7,7 +7,7 @@ import type { KubeObject } from '../../core/kube.ts';
 import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../../providers/types.ts';
 import type { RestoreContext, RestoreStepResult } from '../../providers/types.ts';
 import type { Manifest } from '../backup/manifest.ts';
-import { validateSpec } from '../validation/schema.ts';
+import { validateSpec } from '../../core/validation/schema.ts';
 import { lifecycleConditions } from '../status/conditions.ts';
 import { IN_FLIGHT_RESYNC_SECONDS, isTerminal } from '../backup/machine.ts';
 import type { Refusal } from '../backup/tenancy.ts';

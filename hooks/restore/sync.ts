@@ -1,7 +1,7 @@
 // The imperative shell around decideRestore (manifest reads, Job observation) plus the customize
 // hook that asks Metacontroller for the referenced BackupRequest.
 import type { BackupRequest, BackupTenant, OperationStatus, RestoreRequest, RestoreRequestSpec } from '../../core/crd.ts';
-import { validateSpec } from '../validation/schema.ts';
+import { validateSpec } from '../../core/validation/schema.ts';
 import { allowedBackupBuckets, restoreTenancyRefusal } from '../backup/tenancy.ts';
 import { belongsToItsProject, type ServicePolicy } from '../backup/sync.ts';
 import type { Archive } from '../archive/store.ts';
@@ -11,7 +11,7 @@ import { API_VERSION, childrenOf, relatedObject } from '../contract/objects.ts';
 import { ObjectTooLarge, type ObjectStore } from '../../providers/storage/objectStore.ts';
 import { firstErrors } from '../status/conditions.ts';
 import type { Observation, RestoreContext, RestoreStep, RestoreStepResult } from '../../providers/types.ts';
-import { schemaErrors } from '../validation/jsonSchemas.ts';
+import { schemaErrors } from '../../core/validation/jsonSchemas.ts';
 import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
 import type { ArchiveResult } from '../archive/step.ts';

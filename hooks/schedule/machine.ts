@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { API_VERSION } from '../contract/objects.ts';
-import { validateSpec } from '../validation/schema.ts';
+import { validateSpec } from '../../core/validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
 import { countFires, lastFireAtOrBefore, nextFire, parseCron, type CronSchedule } from './cron.ts';
 import { isValidTimeZone } from './timezone.ts';

@@ -16,7 +16,7 @@ import { historyRouter, type Authenticate } from '../api/router.ts';
 import type { CreateResource } from '../api/kubernetes.ts';
 import type { Archive } from '../archive/store.ts';
 import type { BackupSchedule } from '../../core/crd.ts';
-import { statusErrors, type Kind } from '../validation/schema.ts';
+import { statusErrors, type Kind } from '../../core/validation/schema.ts';
 import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
 import { log } from './log.ts';
 

@@ -1,5 +1,5 @@
 // Reading the small result object a Job writes (schemas/job-result.v1.json).
-import { schemaErrors } from '../../hooks/validation/jsonSchemas.ts';
+import { schemaErrors } from '../../core/validation/jsonSchemas.ts';
 import { ObjectTooLarge, type ObjectStore } from '../storage/objectStore.ts';
 import { firstErrors } from '../../hooks/status/conditions.ts';
 import { jobState, type KubeObject } from '../../core/kube.ts';

@@ -13,7 +13,7 @@ import { startHook, TEST_POLICY, type Hook } from '../support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from '../support/resources.ts';
 import { FileObjectStore } from '../../providers/storage/fileStore.ts';
 import type { ObjectInfo, ObjectStore } from '../../providers/storage/objectStore.ts';
-import { statusErrors, validateSpec, type Kind } from '../../hooks/validation/schema.ts';
+import { statusErrors, validateSpec, type Kind } from '../../core/validation/schema.ts';
 import type { KubeObject } from '../../core/kube.ts';
 
 const RUNS = 2400;
