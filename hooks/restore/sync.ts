@@ -9,9 +9,8 @@ import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/t
 import type { KubeObject } from '../../core/kube.ts';
 import { API_VERSION, childrenOf, relatedObject } from '../contract/objects.ts';
 import { ObjectTooLarge, type ObjectStore } from '../../providers/storage/objectStore.ts';
-import { firstErrors } from '../status/conditions.ts';
 import type { Observation, RestoreContext, RestoreStep, RestoreStepResult } from '../../providers/types.ts';
-import { schemaErrors } from '../../core/validation/jsonSchemas.ts';
+import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts';
 import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
 import type { ArchiveResult } from '../archive/step.ts';

@@ -8,11 +8,6 @@ export interface ConditionInput { type: string; status: Condition['status']; rea
 export const MAX_MESSAGE_CHARS = 4096;
 const bounded = (message: string) => (message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 15)} ... (truncated)` : message);
 
-/** The first few validation errors, and how many more there were. */
-export function firstErrors(errors: readonly string[], n = 5): string {
-  return errors.length > n ? `${errors.slice(0, n).join('; ')}; and ${errors.length - n} more` : errors.join('; ');
-}
-
 export function setCondition(
   existing: Condition[] | undefined, input: ConditionInput, now: string, generation?: number,
 ): Condition[] {

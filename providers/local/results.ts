@@ -1,7 +1,6 @@
 // Reading the small result object a Job writes (schemas/job-result.v1.json).
-import { schemaErrors } from '../../core/validation/jsonSchemas.ts';
+import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts';
 import { ObjectTooLarge, type ObjectStore } from '../storage/objectStore.ts';
-import { firstErrors } from '../../hooks/status/conditions.ts';
 import { jobState, type KubeObject } from '../../core/kube.ts';
 import type { Observation } from '../types.ts';
 
