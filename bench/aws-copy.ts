@@ -14,7 +14,7 @@ import { credentialEnv, freePort, startS3, stopProcess, waitForHttp } from '../t
 import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { backupRequest } from '../test/support/resources.ts';
 import { sampleDocumentLibrary } from '../demo/sample.ts';
-import { excludePatterns } from '../providers/local/exclusions.ts';
+import { excludePatterns } from '../core/exclusions.ts';
 
 const FILES = Number(process.env.LC2_BENCH_AWS_FILES ?? 20_000);
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;

@@ -11,7 +11,7 @@ import { freePort, stopProcess, waitForHttp } from '../test/support/processes.ts
 import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { backupRequest } from '../test/support/resources.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary } from '../demo/sample.ts';
-import { excludePatterns } from '../providers/local/exclusions.ts';
+import { excludePatterns } from '../core/exclusions.ts';
 
 const ROWS = Number(process.env.LC2_BENCH_ROWS ?? 1_000_000);
 const DL_FILES = Number(process.env.LC2_BENCH_DL_FILES ?? 2000);

@@ -2,7 +2,7 @@
 // cannot evaluate CEL. Keep the two in step; test/validation.test.ts checks both sides agree.
 import type { BackupRequestSpec } from '../../core/crd.ts';
 import { RESERVED_SEGMENTS } from '../../core/layout.ts';
-import { globProblem } from '../../providers/glob.ts';
+import { globProblem } from '../../core/glob.ts';
 import type { SpecProblem } from '../../providers/types.ts';
 
 export function backupSpecProblems(spec: BackupRequestSpec): SpecProblem[] {

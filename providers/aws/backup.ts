@@ -6,8 +6,8 @@ import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, Operation
 import type { ManifestCheck } from '../../hooks/backup/machine.ts';
 import { documentLibraryPrefix, refsPrefix } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem } from '../types.ts';
-import { excluder } from '../glob.ts';
-import { excludePatterns } from '../local/exclusions.ts';
+import { excluder } from '../../core/glob.ts';
+import { excludePatterns } from '../../core/exclusions.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
 import { classify, deleteSnapshot, observeSnapshot, snapshotIdentifier, startSnapshot, type SnapshotTarget } from './rds.ts';

@@ -8,7 +8,7 @@ import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Obser
 import type { ObjectStore } from '../storage/objectStore.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
-import { excludePatterns } from './exclusions.ts';
+import { excludePatterns } from '../../core/exclusions.ts';
 import { observeJob } from './results.ts';
 
 /** What the local provider cannot do with this spec (checked before anything starts). */
