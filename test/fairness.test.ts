@@ -7,7 +7,7 @@ import { decideBackup, type BackupObservations, type BackupPlanner } from '../ho
 import { ACTIVE_LABEL, backupLabels } from '../hooks/backup/labels.ts';
 import { admissionPlan, admission, admissionKey } from '../hooks/backup/admission.ts';
 import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
-import type { BackupStepResult } from '../providers/types.ts';
+import type { BackupStepResult } from '../core/provider.ts';
 import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
 import { startHook, post, TEST_POLICY } from './support/inProcessHook.ts';

@@ -9,8 +9,8 @@ import { BACKUP_PHASES, type BackupRequest } from '../core/crd.ts';
 import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
 import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
-import type { Observation } from '../providers/types.ts';
-import type { BackupStepResult } from '../providers/types.ts';
+import type { Observation } from '../core/provider.ts';
+import type { BackupStepResult } from '../core/provider.ts';
 
 const config = { image: 'x', storage: { kind: 'file' as const, root: '/s' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
 const planner: BackupPlanner = { problems: localBackupProblems, steps: (ctx) => localBackupSteps(ctx, config) };

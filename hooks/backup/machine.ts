@@ -7,8 +7,8 @@
 // GeneratingManifest → Succeeded | Failed (a provider skips steps it does not have).
 import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../../providers/types.ts';
-import type { BackupContext, BackupStepResult } from '../../providers/types.ts';
+import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../../core/provider.ts';
+import type { BackupContext, BackupStepResult } from '../../core/provider.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
 import { schemaErrors } from '../../core/validation/jsonSchemas.ts';
 import { lifecycleConditions, setCondition } from '../status/conditions.ts';

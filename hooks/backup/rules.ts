@@ -3,7 +3,7 @@
 import type { BackupRequestSpec } from '../../core/crd.ts';
 import { RESERVED_SEGMENTS } from '../../core/layout.ts';
 import { globProblem } from '../../core/glob.ts';
-import type { SpecProblem } from '../../providers/types.ts';
+import type { SpecProblem } from '../../core/provider.ts';
 
 export function backupSpecProblems(spec: BackupRequestSpec): SpecProblem[] {
   const problems: SpecProblem[] = [];

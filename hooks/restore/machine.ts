@@ -4,8 +4,8 @@
 // Succeeded | Failed, forward only.
 import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../../providers/types.ts';
-import type { RestoreContext, RestoreStepResult } from '../../providers/types.ts';
+import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../../core/provider.ts';
+import type { RestoreContext, RestoreStepResult } from '../../core/provider.ts';
 import type { Manifest } from '../backup/manifest.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
 import { lifecycleConditions } from '../status/conditions.ts';

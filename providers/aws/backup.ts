@@ -5,7 +5,7 @@
 import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../core/crd.ts';
 import type { ManifestCheck } from '../../hooks/backup/machine.ts';
 import { documentLibraryPrefix, refsPrefix } from '../../core/layout.ts';
-import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem } from '../types.ts';
+import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem } from '../../core/provider.ts';
 import { excluder } from '../../core/glob.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
 import type { AwsClients } from './clients.ts';

@@ -2,7 +2,7 @@
 import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts';
 import { ObjectTooLarge, type ObjectStore } from '../storage/objectStore.ts';
 import { jobState, type KubeObject } from '../../core/kube.ts';
-import type { Observation } from '../types.ts';
+import type { Observation } from '../../core/provider.ts';
 
 export interface JobResult {
   version: 1; step: string; status: 'succeeded' | 'failed';

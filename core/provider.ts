@@ -4,8 +4,8 @@
 // must be idempotent: a sync may run them any number of times, concurrently, after a crash.
 import type {
   BackupPhase, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource,
-} from '../core/crd.ts';
-import type { KubeObject } from '../core/kube.ts';
+} from './crd.ts';
+import type { KubeObject } from './kube.ts';
 
 export type Observation<R> =
   /** progress is kept in status for the next sync; resyncAfterSeconds asks to be called again sooner. */
