@@ -6,7 +6,7 @@ import { log } from './server/log.ts';
 import { backupShell, restoreShell } from '../providers/registry.ts';
 import { trustRequest } from './backup/sync.ts';
 import { FileObjectStore } from '../providers/storage/fileStore.ts';
-import type { ObjectStore } from '../providers/storage/objectStore.ts';
+import type { ObjectStore } from '../core/provider.ts';
 import type { ServerConfig } from './server/config.ts';
 import { connect } from './archive/db.ts';
 import { Archive } from './archive/store.ts';

@@ -8,7 +8,7 @@ import { backupRequest, restoreRequest } from './support/resources.ts';
 import { createApp } from '../hooks/server/app.ts';
 import { backupShell, restoreShell } from '../providers/registry.ts';
 import { trustRequest } from '../hooks/backup/sync.ts';
-import type { ObjectStore } from '../providers/storage/objectStore.ts';
+import type { ObjectStore } from '../core/provider.ts';
 import type { BackupRequest, BackupRequestStatus } from '../core/crd.ts';
 import type { KubeObject } from '../core/kube.ts';
 

@@ -9,8 +9,7 @@ import { API_VERSION, childrenOf, groupKey, listOf, relatedObject } from '../con
 import { admission, type Admission } from './admission.ts';
 import type { Archive } from '../archive/store.ts';
 import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
-import type { ObjectStore } from '../../providers/storage/objectStore.ts';
-import type { BackupContext, BackupStep, BackupStepResult, Observation } from '../../core/provider.ts';
+import type { BackupContext, BackupStep, BackupStepResult, Observation, ObjectStore } from '../../core/provider.ts';
 import type { OperationStatus } from '../../core/crd.ts';
 import { dependentsOf, previousFull } from './incremental.ts';
 import { isNewestRecoveryPoint } from './recoveryPoints.ts';

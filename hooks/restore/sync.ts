@@ -8,7 +8,7 @@ import type { Archive } from '../archive/store.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { API_VERSION, childrenOf, relatedObject } from '../contract/objects.ts';
-import { ObjectTooLarge, type ObjectStore } from '../../providers/storage/objectStore.ts';
+import { ObjectTooLarge, type ObjectStore } from '../../core/provider.ts';
 import type { Observation, RestoreContext, RestoreStep, RestoreStepResult } from '../../core/provider.ts';
 import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts';
 import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';

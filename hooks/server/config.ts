@@ -1,7 +1,7 @@
 // Hook server settings from the environment, with embedded defaults for a single machine.
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
 import type { AwsProviderConfig } from '../../providers/aws/config.ts';
-import type { StorageConfig } from '../../providers/storage/objectStore.ts';
+import type { StorageConfig } from '../../core/provider.ts';
 import type { ServicePolicy } from '../backup/sync.ts';
 
 export interface ServerConfig {

@@ -4,8 +4,7 @@
 import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { artifactKey, documentLibraryPrefix, resultKey } from '../../core/layout.ts';
-import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem } from '../../core/provider.ts';
-import type { ObjectStore } from '../storage/objectStore.ts';
+import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem, ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
 import { excludePatterns } from '../../core/exclusions.ts';

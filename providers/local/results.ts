@@ -1,6 +1,6 @@
 // Reading the small result object a Job writes (schemas/job-result.v1.json).
 import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts';
-import { ObjectTooLarge, type ObjectStore } from '../storage/objectStore.ts';
+import { ObjectTooLarge, type ObjectStore } from '../../core/provider.ts';
 import { jobState, type KubeObject } from '../../core/kube.ts';
 import type { Observation } from '../../core/provider.ts';
 

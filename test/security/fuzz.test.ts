@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { startHook, TEST_POLICY, type Hook } from '../support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from '../support/resources.ts';
 import { FileObjectStore } from '../../providers/storage/fileStore.ts';
-import type { ObjectInfo, ObjectStore } from '../../providers/storage/objectStore.ts';
+import type { ObjectInfo, ObjectStore } from '../../core/provider.ts';
 import { statusErrors, validateSpec, type Kind } from '../../core/validation/schema.ts';
 import type { KubeObject } from '../../core/kube.ts';
 

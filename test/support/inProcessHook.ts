@@ -8,7 +8,7 @@ import { createApp } from '../../hooks/server/app.ts';
 import { backupShell, restoreShell, DEFAULT_POLICY } from '../../providers/registry.ts';
 import { trustRequest, type ReadParent, type ReadSchedule, type ServicePolicy } from '../../hooks/backup/sync.ts';
 import { FileObjectStore } from '../../providers/storage/fileStore.ts';
-import type { ObjectStore } from '../../providers/storage/objectStore.ts';
+import type { ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
 
 export interface Hook { url: string; root: string; store: ObjectStore; close(): Promise<void> }
