@@ -2,8 +2,11 @@
 // is one provider operation with an ID derived from the resource UID. `children` is pure (the Jobs
 // a local step needs); `start` and `observe` are the imperative shell around one operation. Both
 // must be idempotent: a sync may run them any number of times, concurrently, after a crash.
+// This is the port: a provider implements BackupRuntime and RestoreRuntime (planner, observeStep,
+// store, and optionally quiesce, deleteExternal, verifyExternal); the shells in hooks/ call them. It
+// imports only core/, so a provider needs nothing from hooks/.
 import type {
-  BackupPhase, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource,
+  BackupPhase, BackupRequest, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource, OperationStatus,
 } from './crd.ts';
 import type { KubeObject } from './kube.ts';
 
@@ -48,6 +51,44 @@ export type BackupStepResult = Pick<BackupRequestStatus, 'database' | 'databaseE
 
 export interface RestoreContext { name: string; uid: string; spec: RestoreRequestSpec; source: RestoreSource }
 export interface RestoreStepResult { sha256?: string; instanceId?: string; objectCount?: number; totalBytes?: number; tool: string }
+
+/** What a provider contributes to the pure decision (no I/O). */
+export interface BackupPlanner {
+  problems(spec: BackupRequestSpec): SpecProblem[];
+  steps(ctx: BackupContext): BackupStep[];
+}
+
+/** Whether what a backup made is really there (the manifest read back, an external artifact re-read). */
+export type ManifestCheck = { ok: true } | { ok: false; message: string; retryable: boolean };
+
+/** One provider as the backup shell uses it. */
+export interface BackupRuntime {
+  planner: BackupPlanner;
+  /** Where this provider's backups live: manifests are written and verified, folders deleted, here. */
+  store: ObjectStore;
+  /** Starts (idempotently, by operation ID) and observes one step; `op.progress` is what the last sync recorded. */
+  observeStep(step: BackupStep, ctx: BackupContext, job: KubeObject | undefined, op: OperationStatus): Promise<Observation<BackupStepResult>>;
+  /** Before a folder is deleted: cancels what still writes into it (an export, a copy); true once nothing does. */
+  quiesce?(parent: BackupRequest): Promise<boolean>;
+  /** Deletes what the backup made outside its folder (an RDS snapshot); true once it is gone. */
+  deleteExternal?(parent: BackupRequest): Promise<boolean>;
+  /** Before Succeeded: what lives outside the folder is still there (the snapshot is available). */
+  verifyExternal?(ctx: BackupContext): Promise<ManifestCheck>;
+}
+
+/** What a provider contributes to the pure restore decision (no I/O). */
+export interface RestorePlanner {
+  problems(spec: RestoreRequestSpec): SpecProblem[];
+  steps(ctx: RestoreContext): RestoreStep[];
+}
+
+/** One provider as the restore shell uses it. */
+export interface RestoreRuntime {
+  planner: RestorePlanner;
+  /** Where this provider's backups (and their manifests) live. */
+  store: ObjectStore;
+  observeStep(step: RestoreStep, ctx: RestoreContext, job: KubeObject | undefined, op: OperationStatus): Promise<Observation<RestoreStepResult>>;
+}
 
 // The few object-store calls the hook itself makes: small result objects, manifests, existence
 // checks and deletes. Backup data never passes through here.

@@ -1,8 +1,8 @@
 // Which providers this build can run, wired to their configuration and object store. A provider
 // that is not configured (or not built yet) fails a request for it with a clear reason.
-import type { BackupRuntime, ServicePolicy, BackupShell } from '../hooks/backup/sync.ts';
-import type { RestoreRuntime, RestoreShell } from '../hooks/restore/sync.ts';
-import type { ObjectStore } from '../core/provider.ts';
+import type { ServicePolicy, BackupShell } from '../hooks/backup/sync.ts';
+import type { RestoreShell } from '../hooks/restore/sync.ts';
+import type { ObjectStore, BackupRuntime, RestoreRuntime } from '../core/provider.ts';
 import type { Archive } from '../hooks/archive/store.ts';
 import type { LocalProviderConfig } from './local/config.ts';
 import type { AwsProviderConfig } from './aws/config.ts';

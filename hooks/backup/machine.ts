@@ -7,7 +7,7 @@
 // GeneratingManifest → Succeeded | Failed (a provider skips steps it does not have).
 import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../../core/provider.ts';
+import type { BackupPlanner, BackupStep, BackupStepName, ManifestCheck, Observation, SpecProblem } from '../../core/provider.ts';
 import type { BackupContext, BackupStepResult } from '../../core/provider.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
 import { schemaErrors } from '../../core/validation/jsonSchemas.ts';
@@ -24,14 +24,6 @@ import { archiveStep, type ArchiveResult } from '../archive/step.ts';
 import { admit, specChange } from '../status/admitted.ts';
 
 export const IN_FLIGHT_RESYNC_SECONDS = 30;
-
-/** What a provider contributes to the pure decision (no I/O). */
-export interface BackupPlanner {
-  problems(spec: BackupRequestSpec): SpecProblem[];
-  steps(ctx: BackupContext): BackupStep[];
-}
-
-export type ManifestCheck = { ok: true } | { ok: false; message: string; retryable: boolean };
 
 export type BackupNeed =
   | { kind: 'observeStep'; step: BackupStep; op: OperationStatus; ctx: BackupContext }

@@ -3,9 +3,8 @@
 // started idempotently by an identifier derived from the UID and observed on every sync; the copy
 // runs for a time budget per sync and keeps its cursor in the operation's progress.
 import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../core/crd.ts';
-import type { ManifestCheck } from '../../hooks/backup/machine.ts';
 import { documentLibraryPrefix, refsPrefix } from '../../core/layout.ts';
-import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem } from '../../core/provider.ts';
+import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem, ManifestCheck } from '../../core/provider.ts';
 import { excluder } from '../../core/glob.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
 import type { AwsClients } from './clients.ts';
