@@ -5,7 +5,7 @@ import { createApiApp, createApp } from './server/app.ts';
 import { log } from './server/log.ts';
 import { backupShell, restoreShell } from '../providers/registry.ts';
 import { trustRequest } from './backup/sync.ts';
-import { FileObjectStore } from '../providers/storage/fileStore.ts';
+import { FileObjectStore } from '../providers/shared/storage/fileStore.ts';
 import type { ObjectStore } from '../core/provider.ts';
 import type { ServerConfig } from './server/config.ts';
 import { connect } from './archive/db.ts';
@@ -27,7 +27,7 @@ export async function storeFor(config: ServerConfig): Promise<ObjectStore> {
   if (!s) return new FileObjectStore('/nonexistent-lc2-storage');
   if (s.kind === 'file') return new FileObjectStore(s.root);
   // Loaded only when used: the AWS SDK is most of the server's memory.
-  const { S3ObjectStore } = await import('../providers/storage/s3Store.ts');
+  const { S3ObjectStore } = await import('../providers/shared/storage/s3Store.ts');
   // The local provider's store has keys of its own, so they never replace the AWS credential chain.
   const id = process.env.LC2_STORAGE_ACCESS_KEY_ID;
   const secret = process.env.LC2_STORAGE_SECRET_ACCESS_KEY;

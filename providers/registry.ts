@@ -11,7 +11,7 @@ import { localRestoreProblems, localRestoreSteps, observeRestoreStep } from './l
 import { awsClients } from './aws/clients.ts';
 import { awsBackupProblems, awsBackupSteps, deleteAwsExternal, observeAwsBackupStep, quiesceAws, verifyAwsSnapshot } from './aws/backup.ts';
 import { awsRestoreProblems, awsRestoreSteps, observeAwsRestoreStep } from './aws/restore.ts';
-import { S3ObjectStore } from './storage/s3Store.ts';
+import { S3ObjectStore } from './shared/storage/s3Store.ts';
 
 export interface ProviderSettings {
   local?: LocalProviderConfig;

@@ -15,7 +15,7 @@ import { Archive } from '../hooks/archive/store.ts';
 import { migrationFiles } from '../hooks/archive/migrate.ts';
 import { createApp } from '../hooks/server/app.ts';
 import { backupShell, restoreShell } from '../providers/registry.ts';
-import { FileObjectStore } from '../providers/storage/fileStore.ts';
+import { FileObjectStore } from '../providers/shared/storage/fileStore.ts';
 import { TEST_POLICY, post } from './support/inProcessHook.ts';
 import { backupRequest } from './support/resources.ts';
 import type { BackupRequest, BackupRequestStatus } from '../core/crd.ts';

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { dirname, join, relative } from 'node:path';
 import { startHook, TEST_POLICY, type Hook } from '../support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from '../support/resources.ts';
-import { FileObjectStore } from '../../providers/storage/fileStore.ts';
+import { FileObjectStore } from '../../providers/shared/storage/fileStore.ts';
 import type { ObjectInfo, ObjectStore } from '../../core/provider.ts';
 import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, BackupTenant, RestoreRequest } from '../../core/crd.ts';
 import type { Manifest } from '../../hooks/backup/manifest.ts';

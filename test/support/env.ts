@@ -7,7 +7,7 @@ import { createApp } from '../../hooks/server/app.ts';
 import { backupShell, restoreShell } from '../../providers/registry.ts';
 import { TEST_POLICY } from './inProcessHook.ts';
 import { trustRequest, type ReadParent, type ReadSchedule } from '../../hooks/backup/sync.ts';
-import { S3ObjectStore } from '../../providers/storage/s3Store.ts';
+import { S3ObjectStore } from '../../providers/shared/storage/s3Store.ts';
 import type { ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
 import { startS3, type S3Server } from './processes.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createApp } from '../../hooks/server/app.ts';
 import { backupShell, restoreShell, DEFAULT_POLICY } from '../../providers/registry.ts';
 import { trustRequest, type ReadParent, type ReadSchedule, type ServicePolicy } from '../../hooks/backup/sync.ts';
-import { FileObjectStore } from '../../providers/storage/fileStore.ts';
+import { FileObjectStore } from '../../providers/shared/storage/fileStore.ts';
 import type { ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
 
