@@ -10,7 +10,7 @@ import type { ObjectStore } from '../core/provider.ts';
 import type { ServerConfig } from './server/config.ts';
 import { connect } from './archive/db.ts';
 import { Archive } from './archive/store.ts';
-import { staticTokens } from './api/router.ts';
+import { staticTokens } from './rest/router.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /** The cluster's API when running in a Pod (or with KUBECONFIG set): deletions are confirmed there, the REST API authenticates there. */
@@ -55,7 +55,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const archive = sql ? new Archive(sql) : undefined;
   const kube = await kubernetesApi();
   // The Kubernetes client is most of a server's memory: loaded only when there is a cluster to talk to.
-  const k8s = kube ? await import('./api/kubernetes.ts') : undefined;
+  const k8s = kube ? await import('./rest/kubernetes.ts') : undefined;
   // Data is deleted only after the API server confirmed the parent; without one, only when told to trust requests.
   const reads = kube ? await import('./server/parents.ts') : undefined;
   const readParent = kube && reads ? reads.parentReader(kube) : config.confirmDeletions ? undefined : trustRequest;

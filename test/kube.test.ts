@@ -16,7 +16,7 @@ import { connect, type Sql } from '../hooks/archive/db.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { backupRecord } from '../hooks/archive/records.ts';
 import { createApiApp } from '../hooks/server/app.ts';
-import { kubernetesCreator, tokenReview } from '../hooks/api/kubernetes.ts';
+import { kubernetesCreator, tokenReview } from '../hooks/rest/kubernetes.ts';
 import { parentReader, scheduleReader } from '../hooks/server/parents.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary, tableFingerprint } from '../demo/sample.ts';

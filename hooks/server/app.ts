@@ -12,8 +12,8 @@ import { customizeBackup, finalizeBackup, syncBackup, type BackupShell } from '.
 import { activeFor, backupLabels } from '../backup/labels.ts';
 import { customizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
 import { syncSchedule } from '../schedule/sync.ts';
-import { historyRouter, type Authenticate } from '../api/router.ts';
-import type { CreateResource } from '../api/kubernetes.ts';
+import { historyRouter, type Authenticate } from '../rest/router.ts';
+import type { CreateResource } from '../rest/kubernetes.ts';
 import type { Archive } from '../archive/store.ts';
 import type { BackupSchedule } from '../../core/crd.ts';
 import { statusErrors, type Kind } from '../../core/validation/schema.ts';

@@ -1,4 +1,4 @@
-// The history REST API (/api/v1, hooks/api/openapi.json). Query parameters are validated with
+// The history REST API (/api/v1, hooks/rest/openapi.json). Query parameters are validated with
 // schemas compiled from that OpenAPI document; every error has one JSON shape; a token only ever
 // sees its own projects (a record of another project is "not found", never "forbidden"). Nothing
 // of a request body is read before the caller authenticated, and then at most BODY_LIMIT bytes.
