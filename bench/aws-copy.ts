@@ -56,7 +56,7 @@ export async function benchAwsCopy(): Promise<Record<string, unknown>> {
 
     // Ours: the hook server, a BackupRequest synced back to back (as Metacontroller does on resyncAfterSeconds: 1).
     const port = await freePort();
-    const hook = spawn(process.execPath, ['hooks/main.ts'], {
+    const hook = spawn(process.execPath, ['app/main.ts'], {
       env: { ...env, NODE_OPTIONS: process.env.NODE_OPTIONS ?? imageNodeOptions(), PORT: String(port), LC2_AWS_REGION: 'us-east-1', LC2_AWS_ENDPOINT: moto.endpoint, LC2_LOG_LEVEL: 'error', LC2_TENANCY: 'off', LC2_ARCHIVE: 'off' }, stdio: 'ignore',
     });
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);

@@ -45,7 +45,7 @@ export async function benchLocalBackup(): Promise<Record<string, unknown>> {
 
   // The hook server in its own process, RSS sampled every 50 ms while the backup runs.
   const port = await freePort();
-  const hook = spawn(process.execPath, ['hooks/main.ts'], { env: { ...process.env, PORT: String(port), LC2_STORAGE_URL: `file://${buckets}`, LC2_LOG_LEVEL: 'error', LC2_TENANCY: 'off', LC2_ARCHIVE: 'off' }, stdio: 'ignore' });
+  const hook = spawn(process.execPath, ['app/main.ts'], { env: { ...process.env, PORT: String(port), LC2_STORAGE_URL: `file://${buckets}`, LC2_LOG_LEVEL: 'error', LC2_TENANCY: 'off', LC2_ARCHIVE: 'off' }, stdio: 'ignore' });
   await waitForHttp(`http://127.0.0.1:${port}/healthz`);
   const rssStart = kib(hook.pid!, 'VmRSS');
   const samples: number[] = [];

@@ -4,8 +4,8 @@
 // Metacontroller is played by the same driver the tests use; each Job's real command runs locally.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { startServer } from '../hooks/main.ts';
-import { loadConfig } from '../hooks/server/config.ts';
+import { startServer } from '../app/main.ts';
+import { loadConfig } from '../app/config.ts';
 import { configureLog } from '../hooks/server/log.ts';
 import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { API_VERSION } from '../hooks/contract/objects.ts';

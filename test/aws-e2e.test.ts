@@ -1,5 +1,5 @@
 // The AWS provider end to end against moto (RDS + S3), through two real hook server processes
-// (node hooks/main.ts, configured by environment like in the cluster) and a proxy in front of moto
+// (node app/main.ts, configured by environment like in the cluster) and a proxy in front of moto
 // that counts what moto received and accepted, and injects faults on demand. The test plays
 // Metacontroller (test/support/driver.ts) and sends every sync 10 times, concurrently, to both
 // processes: one snapshot, one export task, every object copied once.

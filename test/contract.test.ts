@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { startHook, post, TEST_POLICY, type Hook } from './support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { createApp } from '../hooks/server/app.ts';
-import { backupShell, restoreShell } from '../providers/registry.ts';
+import { backupShell, restoreShell } from '../app/registry.ts';
 import { trustRequest } from '../hooks/backup/sync.ts';
 import type { ObjectStore } from '../core/provider.ts';
 import type { BackupRequest, BackupRequestStatus } from '../core/crd.ts';

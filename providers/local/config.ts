@@ -1,4 +1,4 @@
-// Settings of the local provider, read from the hook server's environment (hooks/server/config.ts).
+// Settings of the local provider, read from the hook server's environment (app/config.ts).
 import type { StorageConfig } from '../../core/provider.ts';
 
 export interface LocalProviderConfig {

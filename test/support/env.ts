@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createApp } from '../../hooks/server/app.ts';
-import { backupShell, restoreShell } from '../../providers/registry.ts';
+import { backupShell, restoreShell } from '../../app/registry.ts';
 import { TEST_POLICY } from './inProcessHook.ts';
 import { trustRequest, type ReadParent, type ReadSchedule } from '../../hooks/backup/sync.ts';
 import { S3ObjectStore } from '../../providers/shared/storage/s3Store.ts';
