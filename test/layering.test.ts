@@ -1,4 +1,4 @@
-// Imports run one way (README, "Layout"): app → hooks/providers → core. Reads every .ts under core/,
+// Imports run one way (README, "Layout"): app → hooks or providers → core. Reads every .ts under core/,
 // hooks/, providers/ and app/, collects each relative specifier of a static import or export … from
 // (type-only included), a dynamic import() and a new URL(…, import.meta.url) read, resolves it and
 // checks (importer's top folder, target's top folder) against the table below; a provider's folder
@@ -98,7 +98,7 @@ describe('layering', () => {
     assert.deepEqual(missing, [], `\n${missing.join('\n')}`);
   });
 
-  it('imports run one way: app → hooks, providers → core; a provider never reaches another', () => {
+  it('imports run one way: app → hooks or providers → core; a provider never reaches another', () => {
     const wrong = edges.flatMap((e) => { const why = violation(e); return why ? [show(e, why)] : []; });
     assert.deepEqual(wrong, [], `imports that run the wrong way:\n${wrong.join('\n')}`);
   });
