@@ -9,7 +9,7 @@ import { Archive } from '../hooks/archive/store.ts';
 import { listHistory, summarize } from '../hooks/archive/queries.ts';
 import { rebuildFromManifests } from '../hooks/archive/rebuild.ts';
 import { buildManifest } from '../hooks/backup/manifest.ts';
-import { FileObjectStore } from '../providers/storage/fileStore.ts';
+import { FileObjectStore } from '../providers/shared/storage/fileStore.ts';
 import { backupRequest } from '../test/support/resources.ts';
 
 const ROWS = Number(process.env.LC2_BENCH_ARCHIVE_ROWS ?? 1_000_000);

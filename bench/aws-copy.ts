@@ -14,7 +14,7 @@ import { credentialEnv, freePort, startS3, stopProcess, waitForHttp } from '../t
 import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { backupRequest } from '../test/support/resources.ts';
 import { sampleDocumentLibrary } from '../demo/sample.ts';
-import { excludePatterns } from '../providers/local/exclusions.ts';
+import { excludePatterns } from '../core/exclusions.ts';
 
 const FILES = Number(process.env.LC2_BENCH_AWS_FILES ?? 20_000);
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -56,7 +56,7 @@ export async function benchAwsCopy(): Promise<Record<string, unknown>> {
 
     // Ours: the hook server, a BackupRequest synced back to back (as Metacontroller does on resyncAfterSeconds: 1).
     const port = await freePort();
-    const hook = spawn(process.execPath, ['hooks/main.ts'], {
+    const hook = spawn(process.execPath, ['app/main.ts'], {
       env: { ...env, NODE_OPTIONS: process.env.NODE_OPTIONS ?? imageNodeOptions(), PORT: String(port), LC2_AWS_REGION: 'us-east-1', LC2_AWS_ENDPOINT: moto.endpoint, LC2_LOG_LEVEL: 'error', LC2_TENANCY: 'off', LC2_ARCHIVE: 'off' }, stdio: 'ignore',
     });
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);

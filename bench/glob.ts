@@ -1,9 +1,9 @@
-// Exclusion-glob matching (providers/glob.ts): keys/s for the Liferay default exclusions over
+// Exclusion-glob matching (core/glob.ts): keys/s for the Liferay default exclusions over
 // 100,000 realistic document-library keys (LC2_BENCH_GLOB_KEYS), beside the RegExps the former
 // implementation built for them (safe here: fixed patterns, not tenant input); and the time of
 // the adversarial pattern that made that implementation backtrack for minutes.
-import { excluder, type Excluder } from '../providers/glob.ts';
-import { LIFERAY_GENERATED_PATTERNS } from '../providers/local/exclusions.ts';
+import { excluder, type Excluder } from '../core/glob.ts';
+import { LIFERAY_GENERATED_PATTERNS } from '../core/exclusions.ts';
 
 const KEYS = Number(process.env.LC2_BENCH_GLOB_KEYS ?? 100_000);
 const ADVERSARIAL = '**a**a**a**a**a**a**a**ab';

@@ -32,7 +32,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv, health: string) {
 
 export async function benchHookSync(seconds = 10): Promise<Record<string, unknown>> {
   const port = await freePort();
-  const hook = await serve(['hooks/main.ts'], { ...process.env, PORT: String(port), LC2_STORAGE_URL: `file://${work}`, LC2_LOG_LEVEL: 'error', LC2_TENANCY: 'off', LC2_ARCHIVE: 'off' }, `http://127.0.0.1:${port}/healthz`);
+  const hook = await serve(['app/main.ts'], { ...process.env, PORT: String(port), LC2_STORAGE_URL: `file://${work}`, LC2_LOG_LEVEL: 'error', LC2_TENANCY: 'off', LC2_ARCHIVE: 'off' }, `http://127.0.0.1:${port}/healthz`);
   const url = `http://127.0.0.1:${port}/backuprequest/sync`;
   const first = await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parent: backupRequest('bench'), children: {} }) })).json() as { status: object; children: Array<{ metadata: { name: string } }> };
   const job = { ...first.children[0]!, status: { active: 1 } };

@@ -11,7 +11,7 @@ import { freePort, stopProcess, waitForHttp } from '../test/support/processes.ts
 import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { backupRequest } from '../test/support/resources.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary } from '../demo/sample.ts';
-import { excludePatterns } from '../providers/local/exclusions.ts';
+import { excludePatterns } from '../core/exclusions.ts';
 
 const ROWS = Number(process.env.LC2_BENCH_ROWS ?? 1_000_000);
 const DL_FILES = Number(process.env.LC2_BENCH_DL_FILES ?? 2000);
@@ -45,7 +45,7 @@ export async function benchLocalBackup(): Promise<Record<string, unknown>> {
 
   // The hook server in its own process, RSS sampled every 50 ms while the backup runs.
   const port = await freePort();
-  const hook = spawn(process.execPath, ['hooks/main.ts'], { env: { ...process.env, PORT: String(port), LC2_STORAGE_URL: `file://${buckets}`, LC2_LOG_LEVEL: 'error', LC2_TENANCY: 'off', LC2_ARCHIVE: 'off' }, stdio: 'ignore' });
+  const hook = spawn(process.execPath, ['app/main.ts'], { env: { ...process.env, PORT: String(port), LC2_STORAGE_URL: `file://${buckets}`, LC2_LOG_LEVEL: 'error', LC2_TENANCY: 'off', LC2_ARCHIVE: 'off' }, stdio: 'ignore' });
   await waitForHttp(`http://127.0.0.1:${port}/healthz`);
   const rssStart = kib(hook.pid!, 'VmRSS');
   const samples: number[] = [];

@@ -17,7 +17,7 @@ import { freePort, stopProcess, waitForHttp } from '../test/support/processes.ts
 import { backupRequest } from '../test/support/resources.ts';
 import { customizeBackup } from '../hooks/backup/sync.ts';
 import { backupLabels } from '../hooks/backup/labels.ts';
-import type { BackupRequest } from '../hooks/api.ts';
+import type { BackupRequest } from '../core/crd.ts';
 import type { CustomizeResponse } from '../hooks/contract/types.ts';
 
 const GROUP = 'backup.liferay.cloud';
@@ -51,7 +51,7 @@ function object(i: number, finished: boolean): BackupRequest {
 /** The hook server as its own process (as in a Pod), so its RSS is its own. */
 async function hookProcess() {
   const port = await freePort();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../hooks/main.ts', import.meta.url))], {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../app/main.ts', import.meta.url))], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), LC2_ARCHIVE: 'off', LC2_TENANCY: 'off', LC2_LOG_LEVEL: 'error',
       LC2_STORAGE_URL: `file://${mkdtempSync(join(tmpdir(), 'lc2-scale-'))}` },
     stdio: ['ignore', 'ignore', 'inherit'],

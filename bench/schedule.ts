@@ -6,7 +6,7 @@
 // default 2,000 syncs per case).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { decideSchedule } from '../hooks/schedule/machine.ts';
-import type { BackupSchedule } from '../hooks/api.ts';
+import type { BackupSchedule } from '../core/crd.ts';
 import { backupRequest } from '../test/support/resources.ts';
 
 const MINUTE = 60_000;

@@ -18,11 +18,11 @@ import { Archive } from '../hooks/archive/store.ts';
 import { getHistory, listHistory, summarize } from '../hooks/archive/queries.ts';
 import { rebuildFromManifests } from '../hooks/archive/rebuild.ts';
 import { verifyBackup } from '../hooks/archive/verify.ts';
-import { storeFor } from '../hooks/main.ts';
-import { loadConfig } from '../hooks/server/config.ts';
-import { validateSpec } from '../hooks/validation/schema.ts';
+import { storeFor } from '../app/main.ts';
+import { loadConfig } from '../app/config.ts';
+import { validateSpec } from '../core/validation/schema.ts';
 import { PolicyError, storagePolicyFor } from '../providers/local/storagePolicy.ts';
-import type { BackupTenantSpec } from '../hooks/api.ts';
+import type { BackupTenantSpec } from '../core/crd.ts';
 
 class Usage extends Error {}
 /** Exit 1: what was asked for is not there or cannot be done safely. */

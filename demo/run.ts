@@ -4,12 +4,12 @@
 // Metacontroller is played by the same driver the tests use; each Job's real command runs locally.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { startServer } from '../hooks/main.ts';
-import { loadConfig } from '../hooks/server/config.ts';
+import { startServer } from '../app/main.ts';
+import { loadConfig } from '../app/config.ts';
 import { configureLog } from '../hooks/server/log.ts';
 import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { API_VERSION } from '../hooks/contract/objects.ts';
-import type { BackupRequest, BackupRequestStatus, RestoreRequest, RestoreRequestStatus } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus, RestoreRequest, RestoreRequestStatus } from '../core/crd.ts';
 import { createSampleDatabase, dropDatabase, sampleDocumentLibrary, tableFingerprint, type DbTarget } from './sample.ts';
 
 const root = resolve(process.env.LC2_DEMO_DIR ?? '.demo');

@@ -3,7 +3,7 @@
 // media renditions (which a backup must skip). Used by the demo, the tests and the benchmarks.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import type { Engine } from '../hooks/api.ts';
+import type { Engine } from '../core/crd.ts';
 
 export const COMPANY_ID = 20097;
 export const GROUP_ID = 20121;

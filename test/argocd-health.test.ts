@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { decideBackup } from '../hooks/backup/machine.ts';
 import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
 import { backupRequest } from './support/resources.ts';
-import type { BackupRequest } from '../hooks/api.ts';
+import type { BackupRequest } from '../core/crd.ts';
 
 const cm = YAML.parse(execFileSync('kubectl', ['kustomize', 'argocd'], { encoding: 'utf8' })) as { metadata: { name: string; namespace: string }; data: Record<string, string> };
 const script = (kind: string) => cm.data[`resource.customizations.health.backup.liferay.cloud_${kind}`]!;

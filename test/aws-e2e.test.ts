@@ -1,5 +1,5 @@
 // The AWS provider end to end against moto (RDS + S3), through two real hook server processes
-// (node hooks/main.ts, configured by environment like in the cluster) and a proxy in front of moto
+// (node app/main.ts, configured by environment like in the cluster) and a proxy in front of moto
 // that counts what moto received and accepted, and injects faults on demand. The test plays
 // Metacontroller (test/support/driver.ts) and sends every sync 10 times, concurrently, to both
 // processes: one snapshot, one export task, every object copied once.
@@ -14,10 +14,11 @@ import { startHookProcess, type HookProcess } from './support/hookProcess.ts';
 import { MetacontrollerDriver } from './support/driver.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { sampleDocumentLibrary, type SampleFile } from '../demo/sample.ts';
-import { schemaErrors } from '../hooks/validation/jsonSchemas.ts';
+import { schemaErrors } from '../core/validation/jsonSchemas.ts';
 import { UID_TAG } from '../providers/aws/rds.ts';
-import type { BackupRequest, BackupRequestStatus, RestoreRequestStatus } from '../hooks/api.ts';
-import type { KubeObject, SyncResponse } from '../hooks/contract/types.ts';
+import type { BackupRequest, BackupRequestStatus, RestoreRequestStatus } from '../core/crd.ts';
+import type { SyncResponse } from '../hooks/contract/types.ts';
+import type { KubeObject } from '../core/kube.ts';
 import { API_VERSION, groupKey } from '../hooks/contract/objects.ts';
 import type { Manifest } from '../hooks/backup/manifest.ts';
 import { specDigest } from '../hooks/status/admitted.ts';

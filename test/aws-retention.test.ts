@@ -16,13 +16,13 @@ import { MetacontrollerDriver } from './support/driver.ts';
 import { backupRequest } from './support/resources.ts';
 import { TEST_POLICY, post } from './support/inProcessHook.ts';
 import { createApp } from '../hooks/server/app.ts';
-import { backupShell, restoreShell } from '../providers/registry.ts';
-import { FileObjectStore } from '../providers/storage/fileStore.ts';
+import { backupShell, restoreShell } from '../app/registry.ts';
+import { FileObjectStore } from '../providers/shared/storage/fileStore.ts';
 import { connect, type Sql } from '../hooks/archive/db.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { UID_TAG, PROJECT_TAG } from '../providers/aws/rds.ts';
 import { API_VERSION } from '../hooks/contract/objects.ts';
-import type { BackupRequest, BackupRequestStatus, BackupTenant, BackupTenantStatus } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus, BackupTenant, BackupTenantStatus } from '../core/crd.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
 
 const QUOTA = 5;

@@ -10,8 +10,8 @@ import { startS3, type S3Server } from './support/processes.ts';
 import { allKeys } from './support/s3Keys.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
 import { copyStep, type CopyProgress, type CopySpec } from '../providers/aws/s3Copy.ts';
-import { excluder } from '../providers/glob.ts';
-import { LIFERAY_GENERATED_PATTERNS } from '../providers/local/exclusions.ts';
+import { excluder } from '../core/glob.ts';
+import { LIFERAY_GENERATED_PATTERNS } from '../core/exclusions.ts';
 import { sampleDocumentLibrary } from '../demo/sample.ts';
 
 const OBJECTS = Number(process.env.LC2_TEST_COPY_FILES ?? 20000);

@@ -6,11 +6,11 @@ import { createServer } from 'node:http';
 import { startHook, post, TEST_POLICY, type Hook } from './support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { createApp } from '../hooks/server/app.ts';
-import { backupShell, restoreShell } from '../providers/registry.ts';
+import { backupShell, restoreShell } from '../app/registry.ts';
 import { trustRequest } from '../hooks/backup/sync.ts';
-import type { ObjectStore } from '../providers/storage/objectStore.ts';
-import type { BackupRequest, BackupRequestStatus } from '../hooks/api.ts';
-import type { KubeObject } from '../hooks/contract/types.ts';
+import type { ObjectStore } from '../core/provider.ts';
+import type { BackupRequest, BackupRequestStatus } from '../core/crd.ts';
+import type { KubeObject } from '../core/kube.ts';
 
 let hook: Hook;
 before(async () => { hook = await startHook({ now: () => '2026-11-23T02:00:05Z' }); });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { renderScheduleCrd, scheduleCrdPath } from '../scripts/gen-schedule-crd.ts';
-import { crdSchema, statusErrors, validateSpec, CRD_FILES, type Kind } from '../hooks/validation/schema.ts';
+import { crdSchema, statusErrors, validateSpec, CRD_FILES, type Kind } from '../core/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
 
 type Crd = { spec: { names: { shortNames: string[]; categories: string[] }; versions: Array<{ subresources: { status: object }; additionalPrinterColumns: Array<{ name: string; jsonPath: string }> }> } };

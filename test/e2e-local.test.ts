@@ -8,9 +8,9 @@ import { MetacontrollerDriver } from './support/driver.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { createSampleDatabase, dropDatabase, localMariadb, localPostgres, sampleDocumentLibrary, sql, tableFingerprint, type DbTarget } from '../demo/sample.ts';
-import { schemaErrors } from '../hooks/validation/jsonSchemas.ts';
+import { schemaErrors } from '../core/validation/jsonSchemas.ts';
 import { API_VERSION } from '../hooks/contract/objects.ts';
-import type { BackupRequestStatus, RestoreRequestStatus } from '../hooks/api.ts';
+import type { BackupRequestStatus, RestoreRequestStatus } from '../core/crd.ts';
 import type { Manifest } from '../hooks/backup/manifest.ts';
 
 const env = new TestEnv();

@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { retentionPolicy } from './support/retentionPolicy.ts';
 import { pointsToExpire, policyFor, type RecoveryPoint } from '../hooks/backup/environmentRetention.ts';
-import type { BackupRequest, BackupRequestStatus, BackupTenant, BackupTenantSpec, BackupTenantStatus } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus, BackupTenant, BackupTenantSpec, BackupTenantStatus } from '../core/crd.ts';
 import { createPgCluster, type PgCluster } from './support/pgCluster.ts';
 import { connect } from '../hooks/archive/db.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { backupRecord, manifestRecord } from '../hooks/archive/records.ts';
 import { buildManifest, MANIFEST_SCHEMA_VERSION, type Manifest } from '../hooks/backup/manifest.ts';
 import { API_VERSION } from '../hooks/contract/objects.ts';
-import { DEFAULT_POLICY } from '../providers/registry.ts';
+import { DEFAULT_POLICY } from '../app/registry.ts';
 import { post, startHook } from './support/inProcessHook.ts';
 import { backupRequest } from './support/resources.ts';
 

@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHook, post, type Hook } from './support/inProcessHook.ts';
 import { backupRequest } from './support/resources.ts';
-import type { BackupRequest, BackupRequestStatus } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus } from '../core/crd.ts';
 
 let hook: Hook;
 let now = '2026-11-23T12:00:00Z';

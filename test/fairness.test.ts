@@ -3,15 +3,15 @@
 // simulated clock of rounds; Jobs take two rounds per step. A second, small scenario runs over HTTP.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideBackup, type BackupObservations, type BackupPlanner } from '../hooks/backup/machine.ts';
+import { decideBackup, type BackupObservations } from '../hooks/backup/machine.ts';
 import { ACTIVE_LABEL, backupLabels } from '../hooks/backup/labels.ts';
 import { admissionPlan, admission, admissionKey } from '../hooks/backup/admission.ts';
 import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
-import type { BackupStepResult } from '../providers/types.ts';
-import { statusErrors } from '../hooks/validation/schema.ts';
+import type { BackupStepResult, BackupPlanner } from '../core/provider.ts';
+import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
 import { startHook, post, TEST_POLICY } from './support/inProcessHook.ts';
-import type { BackupRequest } from '../hooks/api.ts';
+import type { BackupRequest } from '../core/crd.ts';
 
 const config = { image: 'x', storage: { kind: 'file' as const, root: '/s' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
 const planner: BackupPlanner = { problems: localBackupProblems, steps: (ctx) => localBackupSteps(ctx, config) };

@@ -1,14 +1,14 @@
-// Exclusion globs (providers/glob.ts): the semantics feature by feature and on Liferay's own keys,
+// Exclusion globs (core/glob.ts): the semantics feature by feature and on Liferay's own keys,
 // the new matcher against the former RegExp translation (kept below as the oracle) on random small
 // patterns, and patterns that made that RegExp backtrack for minutes, now answered in milliseconds.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { excluder, globProblem, GlobError, MAX_EXPANSION } from '../providers/glob.ts';
-import { LIFERAY_GENERATED_PATTERNS } from '../providers/local/exclusions.ts';
+import { excluder, globProblem, GlobError, MAX_EXPANSION } from '../core/glob.ts';
+import { LIFERAY_GENERATED_PATTERNS } from '../core/exclusions.ts';
 import { backupSpecProblems } from '../hooks/backup/rules.ts';
-import { validateSpec } from '../hooks/validation/schema.ts';
-import type { BackupRequestSpec } from '../hooks/api.ts';
+import { validateSpec } from '../core/validation/schema.ts';
+import type { BackupRequestSpec } from '../core/crd.ts';
 import { backupRequest } from './support/resources.ts';
 
 /** The implementation this file replaced, verbatim: the oracle for the property tests only. */

@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHook, post, TEST_POLICY, type Hook } from './support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
-import type { BackupRequest, BackupRequestStatus, BackupTenant } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus, BackupTenant } from '../core/crd.ts';
 import { objectsOf, relatedObject } from '../hooks/contract/objects.ts';
 
 const GROUP = 'backup.liferay.cloud/v1alpha1';

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { dependentsOf, previousFull } from '../hooks/backup/incremental.ts';
 import { backupRequest } from './support/resources.ts';
-import type { BackupRequest, BackupRequestStatus } from '../hooks/api.ts';
+import type { BackupRequest, BackupRequestStatus } from '../core/crd.ts';
 
 const aws = (name: string, status: BackupRequestStatus, over: Record<string, unknown> = {}, created = '2026-11-20T00:00:00Z'): BackupRequest => {
   const b = backupRequest(name, { provider: 'aws', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'db' }, ...over });

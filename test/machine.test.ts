@@ -3,14 +3,14 @@
 // every status they produce is one the API server accepts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideBackup, type BackupObservations, type BackupPlanner } from '../hooks/backup/machine.ts';
+import { decideBackup, type BackupObservations } from '../hooks/backup/machine.ts';
 import { decideRestore } from '../hooks/restore/machine.ts';
-import { BACKUP_PHASES, type BackupRequest } from '../hooks/api.ts';
+import { BACKUP_PHASES, type BackupRequest } from '../core/crd.ts';
 import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
-import { statusErrors } from '../hooks/validation/schema.ts';
+import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
-import type { Observation } from '../providers/types.ts';
-import type { BackupStepResult } from '../providers/types.ts';
+import type { Observation, BackupPlanner } from '../core/provider.ts';
+import type { BackupStepResult } from '../core/provider.ts';
 
 const config = { image: 'x', storage: { kind: 'file' as const, root: '/s' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
 const planner: BackupPlanner = { problems: localBackupProblems, steps: (ctx) => localBackupSteps(ctx, config) };

@@ -4,10 +4,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { advance, backoffSeconds, MAX_ATTEMPTS, waitSeconds } from '../hooks/status/operations.ts';
-import { decideBackup, type BackupPlanner } from '../hooks/backup/machine.ts';
+import { decideBackup } from '../hooks/backup/machine.ts';
 import { backupRequest } from './support/resources.ts';
-import type { OperationStatus } from '../hooks/api.ts';
-import type { BackupStepResult } from '../providers/types.ts';
+import type { OperationStatus } from '../core/crd.ts';
+import type { BackupStepResult, BackupPlanner } from '../core/provider.ts';
 
 const op: OperationStatus = { id: 'lc2-s-abc', state: 'Running', startTime: '2026-11-23T02:00:00Z' };
 const throttled = { state: 'failed' as const, reason: 'Throttling', message: 'Rate exceeded', retryable: true };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isNewestRecoveryPoint } from '../hooks/backup/recoveryPoints.ts';
 import { backupRequest } from './support/resources.ts';
-import type { BackupRequest } from '../hooks/api.ts';
+import type { BackupRequest } from '../core/crd.ts';
 
 const history = fc.array(fc.record({
   env: fc.constantFrom('prd', 'uat'), project: fc.constantFrom('retail', 'bank'), phase: fc.constantFrom('Succeeded', 'Succeeded', 'Failed', 'TransferInProgress'),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startHook, post, type Hook } from './support/inProcessHook.ts';
 import { backupRequest } from './support/resources.ts';
 import { customizeBackup } from '../hooks/backup/sync.ts';
-import { backupIdOf } from '../hooks/backup/layout.ts';
+import { backupIdOf } from '../core/layout.ts';
 import { labelValueOf } from '../hooks/backup/labels.ts';
 
 const GROUP = 'backup.liferay.cloud/v1alpha1';

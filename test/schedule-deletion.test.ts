@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHook, post, type Hook } from './support/inProcessHook.ts';
 import { backupRequest } from './support/resources.ts';
-import type { BackupRequest, BackupSchedule } from '../hooks/api.ts';
+import type { BackupRequest, BackupSchedule } from '../core/crd.ts';
 import { ON_SCHEDULE_DELETION_ANNOTATION } from '../hooks/schedule/machine.ts';
 
 const schedules = new Map<string, BackupSchedule>();

@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideSchedule, childName, SCHEDULE_LABEL, SCHEDULED_AT_ANNOTATION, type ScheduleDecision } from '../hooks/schedule/machine.ts';
 import { icuLookups } from '../hooks/schedule/timezone.ts';
-import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../hooks/api.ts';
-import { statusErrors } from '../hooks/validation/schema.ts';
+import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../core/crd.ts';
+import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
 
 const MINUTE = 60_000;

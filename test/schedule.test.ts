@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decideSchedule, childName, scheduleLabel, SCHEDULE_LABEL, SCHEDULED_AT_ANNOTATION, type ScheduleDecision } from '../hooks/schedule/machine.ts';
-import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../hooks/api.ts';
-import { statusErrors } from '../hooks/validation/schema.ts';
+import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../core/crd.ts';
+import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
 import { startHook, post } from './support/inProcessHook.ts';
 

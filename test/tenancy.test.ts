@@ -4,8 +4,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHook, post, TEST_POLICY, type Hook } from './support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
-import type { ObjectStore } from '../providers/storage/objectStore.ts';
-import type { BackupTenant } from '../hooks/api.ts';
+import type { ObjectStore } from '../core/provider.ts';
+import type { BackupTenant } from '../core/crd.ts';
 
 const tenant = (name: string, spec: BackupTenant['spec']): BackupTenant => ({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupTenant', metadata: { name }, spec });
 const retail = tenant('retail', { namespaces: ['proj-retail-prd'], databaseInstances: ['127.0.0.1:5432'], documentLibraryBuckets: ['liferay-dl', 'restored-dl'], backupBuckets: ['lc2-backups'] });

@@ -1,8 +1,8 @@
 // Rebuilding the history from the manifests in a bucket: the archive is a read model and can be
 // lost. Idempotent (upserts by the UID each manifest records); reports what it found, skipped and
 // could not parse.
-import { ObjectTooLarge, type ObjectStore } from '../../providers/storage/objectStore.ts';
-import { schemaErrors } from '../validation/jsonSchemas.ts';
+import { ObjectTooLarge, type ObjectStore } from '../../core/provider.ts';
+import { schemaErrors } from '../../core/validation/jsonSchemas.ts';
 import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';
 import { manifestRecord } from './records.ts';
 import { manifestProblem } from '../backup/manifestTrust.ts';

@@ -1,5 +1,5 @@
 // Archive rows, built purely from a terminal resource or from a manifest (for rebuilds).
-import type { BackupRequest, RestoreRequest } from '../api.ts';
+import type { BackupRequest, RestoreRequest } from '../../core/crd.ts';
 import type { Manifest } from '../backup/manifest.ts';
 
 export interface ArchiveRecord {

@@ -1,6 +1,6 @@
 // The archive step every finished resource goes through (pure): once, never blocking or failing
 // the resource - an unreachable archive only sets Archived=False and retries later.
-import type { Condition } from '../api.ts';
+import type { Condition } from '../../core/crd.ts';
 import { setCondition } from '../status/conditions.ts';
 import type { ArchiveRecord } from './records.ts';
 

@@ -2,7 +2,7 @@
 // exists with the recorded size and SHA-256, and the document-library copy holds the recorded
 // number of objects and bytes.
 import { manifestProblem } from '../backup/manifestTrust.ts';
-import type { ObjectStore } from '../../providers/storage/objectStore.ts';
+import type { ObjectStore } from '../../core/provider.ts';
 import { readManifest } from '../restore/sync.ts';
 
 export interface Verification { ok: boolean; checks: Array<{ check: string; ok: boolean; detail: string }> }

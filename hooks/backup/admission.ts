@@ -6,7 +6,7 @@
 // the current burst come before it (running, waiting, or finished since the burst began), so every
 // project's first backup starts before any project's second, and one tenant with 500 queued
 // backups never delays another tenant's first. Ties go first-come, first-served.
-import type { BackupRequest } from '../api.ts';
+import type { BackupRequest } from '../../core/crd.ts';
 
 export interface AdmissionPolicy {
   perProject: (projectId: string) => number;

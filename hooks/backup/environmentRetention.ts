@@ -7,7 +7,7 @@
 // test/environment-retention.test.ts: the environment's newest point is never chosen; a governed
 // point is never chosen; a point a kept incremental backup refers to is never chosen; a second
 // pass over what is left chooses nothing more.
-import type { RetentionPolicy as Policy } from '../api.ts';
+import type { RetentionPolicy as Policy } from '../../core/crd.ts';
 import { backupsToDelete } from '../schedule/retention.ts';
 
 export interface RecoveryPoint {

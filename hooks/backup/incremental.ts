@@ -2,7 +2,7 @@
 // backup refers to the environment's newest full backup, never to another incremental one, so
 // deleting any incremental backup breaks nothing, and only a full backup that an incremental one
 // still refers to must keep its data (deletion waits for its dependents).
-import type { BackupRequest } from '../api.ts';
+import type { BackupRequest } from '../../core/crd.ts';
 
 type Base = { backupId: string; prefix: string };
 

@@ -2,7 +2,7 @@
 // (metacontroller/backuprequest-labels.yaml) so that related rules select by label: a sync then
 // carries what is active (running or waiting), the backup's own incremental dependents and - only
 // where needed - its environment's finished backups, never the whole history of the cluster.
-import type { BackupRequest } from '../api.ts';
+import type { BackupRequest } from '../../core/crd.ts';
 import { scheduleLabel } from '../schedule/machine.ts';
 import { RANK_WINDOW_MS } from './admission.ts';
 

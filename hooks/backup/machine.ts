@@ -5,15 +5,15 @@
 //
 // Phases move forward only: Pending → SnapshotInProgress → ExportInProgress → TransferInProgress →
 // GeneratingManifest → Succeeded | Failed (a provider skips steps it does not have).
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus } from '../api.ts';
-import type { KubeObject } from '../contract/types.ts';
-import type { BackupStep, BackupStepName, Observation, SpecProblem } from '../../providers/types.ts';
-import type { BackupContext, BackupStepResult } from '../../providers/types.ts';
-import { validateSpec } from '../validation/schema.ts';
-import { schemaErrors } from '../validation/jsonSchemas.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus } from '../../core/crd.ts';
+import type { KubeObject } from '../../core/kube.ts';
+import type { BackupPlanner, BackupStep, BackupStepName, ManifestCheck, Observation, SpecProblem } from '../../core/provider.ts';
+import type { BackupContext, BackupStepResult } from '../../core/provider.ts';
+import { validateSpec } from '../../core/validation/schema.ts';
+import { schemaErrors } from '../../core/validation/jsonSchemas.ts';
 import { lifecycleConditions, setCondition } from '../status/conditions.ts';
 import { humanBytes } from '../status/format.ts';
-import { backupIdOf, backupLocation, manifestKey } from './layout.ts';
+import { backupIdOf, backupLocation, manifestKey } from '../../core/layout.ts';
 import { buildManifest, MANIFEST_SCHEMA_VERSION, type Manifest } from './manifest.ts';
 import { backupSpecProblems } from './rules.ts';
 import type { Admission } from './admission.ts';
@@ -24,14 +24,6 @@ import { archiveStep, type ArchiveResult } from '../archive/step.ts';
 import { admit, specChange } from '../status/admitted.ts';
 
 export const IN_FLIGHT_RESYNC_SECONDS = 30;
-
-/** What a provider contributes to the pure decision (no I/O). */
-export interface BackupPlanner {
-  problems(spec: BackupRequestSpec): SpecProblem[];
-  steps(ctx: BackupContext): BackupStep[];
-}
-
-export type ManifestCheck = { ok: true } | { ok: false; message: string; retryable: boolean };
 
 export type BackupNeed =
   | { kind: 'observeStep'; step: BackupStep; op: OperationStatus; ctx: BackupContext }

@@ -1,7 +1,7 @@
 // manifest.json content, built purely from the resource and its status so every sync (and every
 // concurrent hook replica) writes byte-identical content.
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus } from '../api.ts';
-import { documentLibraryPrefix, manifestKey, refsPrefix } from './layout.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus } from '../../core/crd.ts';
+import { documentLibraryPrefix, manifestKey, refsPrefix } from '../../core/layout.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 'backup.liferay.cloud/manifest/v1';
 

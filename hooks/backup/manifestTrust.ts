@@ -6,7 +6,7 @@
 // another backup's reserved sub-folders, and every object or prefix it names lies in that folder
 // (an incremental base: in a backup folder of the same project and environment).
 import type { Manifest } from './manifest.ts';
-import { RESERVED_SEGMENTS } from './layout.ts';
+import { RESERVED_SEGMENTS } from '../../core/layout.ts';
 
 export interface ManifestPlace { bucket: string; key: string }
 

@@ -2,7 +2,7 @@
 // (a standalone backup's retentionDays; a schedule's retention keeps its own newest success anyway)
 // removes the environment's newest verified backup: an environment is never left without a good
 // recovery point by the service itself. A user deleting a backup with deletionPolicy Delete is obeyed.
-import type { BackupRequest } from '../api.ts';
+import type { BackupRequest } from '../../core/crd.ts';
 
 const expired = (b: BackupRequest) => b.status?.conditions?.some((c) => c.type === 'Expired' && c.status === 'True') ?? false;
 /** One environment's stores: project, environment, the database and the document library backed up. */

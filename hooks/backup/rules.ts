@@ -1,9 +1,9 @@
 // Cross-field rules the CRD states as CEL (x-kubernetes-validations), mirrored here because ajv
 // cannot evaluate CEL. Keep the two in step; test/validation.test.ts checks both sides agree.
-import type { BackupRequestSpec } from '../api.ts';
-import { RESERVED_SEGMENTS } from './layout.ts';
-import { globProblem } from '../../providers/glob.ts';
-import type { SpecProblem } from '../../providers/types.ts';
+import type { BackupRequestSpec } from '../../core/crd.ts';
+import { RESERVED_SEGMENTS } from '../../core/layout.ts';
+import { globProblem } from '../../core/glob.ts';
+import type { SpecProblem } from '../../core/provider.ts';
 
 export function backupSpecProblems(spec: BackupRequestSpec): SpecProblem[] {
   const problems: SpecProblem[] = [];

@@ -1,7 +1,7 @@
 // The imperative shell around decideBackup: gathers what the machine asks for (Job state and result
 // objects, manifest write + verification), performs the one side effect it owns (writing
 // manifest.json), and answers Metacontroller with the complete status and children.
-import type { BackupRequest, BackupRequestSpec, BackupSchedule, BackupTenant } from '../api.ts';
+import type { BackupRequest, BackupRequestSpec, BackupSchedule, BackupTenant } from '../../core/crd.ts';
 import { ON_SCHEDULE_DELETION_ANNOTATION } from '../schedule/machine.ts';
 import { log } from '../server/log.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
@@ -9,35 +9,15 @@ import { API_VERSION, childrenOf, groupKey, listOf, relatedObject } from '../con
 import { admission, type Admission } from './admission.ts';
 import type { Archive } from '../archive/store.ts';
 import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
-import type { ObjectStore } from '../../providers/storage/objectStore.ts';
-import type { BackupContext, BackupStep, BackupStepResult, Observation } from '../../providers/types.ts';
-import type { OperationStatus } from '../api.ts';
+import type { BackupRuntime, BackupStepResult, ManifestCheck, Observation, ObjectStore } from '../../core/provider.ts';
 import { dependentsOf, previousFull } from './incremental.ts';
 import { isNewestRecoveryPoint } from './recoveryPoints.ts';
-import type { KubeObject } from '../contract/types.ts';
-import { validateSpec } from '../validation/schema.ts';
+import { validateSpec } from '../../core/validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
-import { decideBackup, type BackupObservations, type BackupPlanner, type ManifestCheck } from './machine.ts';
-import { backupIdOf, isOwnBackupFolder, isOwnEntry } from './layout.ts';
+import { decideBackup, type BackupObservations } from './machine.ts';
+import { backupIdOf, isOwnBackupFolder, isOwnEntry } from '../../core/layout.ts';
 import { ACTIVE_LABEL, BASE_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL, backupLabels, labelValueOf } from './labels.ts';
 import type { Manifest } from './manifest.ts';
-
-/** One provider as the backup shell uses it. */
-export interface BackupRuntime {
-  planner: BackupPlanner;
-  /** Where this provider's backups live: manifests are written and verified, folders deleted, here. */
-  store: ObjectStore;
-  /** Starts (idempotently, by operation ID) and observes one step; `op.progress` is what the last sync recorded. */
-  observeStep(step: BackupStep, ctx: BackupContext, job: KubeObject | undefined, op: OperationStatus): Promise<Observation<BackupStepResult>>;
-  /** Before a folder is deleted: cancels what still writes into it (an export, a copy); true once nothing does. */
-  quiesce?(parent: BackupRequest): Promise<boolean>;
-  /** Deletes what the backup made outside its folder (an RDS snapshot); true once it is gone. */
-  deleteExternal?(parent: BackupRequest): Promise<boolean>;
-  /** Before Succeeded: what lives outside the folder is still there (the snapshot is available). */
-  verifyExternal?(ctx: BackupContext): Promise<ManifestCheck>;
-  /** The account's manual-snapshot quota (shared by every project in it), when the provider has one. */
-  snapshotQuota?(): Promise<{ used: number; max: number } | undefined>;
-}
 
 /** The parent as the API server holds it (never as a hook request claims it); undefined when it is gone. */
 export type ReadParent = (claimed: BackupRequest) => Promise<BackupRequest | undefined>;

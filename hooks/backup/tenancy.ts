@@ -2,7 +2,7 @@
 // instances, databases, buckets and prefixes, as the platform team's BackupTenant says - never what
 // the tenant writes in its own spec. Checked before every operation starts, so a refused request
 // touches nothing.
-import type { BackupRequestSpec, BackupTenant, BackupTenantSpec, RestoreRequestSpec } from '../api.ts';
+import type { BackupRequestSpec, BackupTenant, BackupTenantSpec, RestoreRequestSpec } from '../../core/crd.ts';
 
 export type TenancyMode = 'enforce' | 'off';
 export interface Refusal { reason: string; message: string }

@@ -5,7 +5,8 @@
 // lists all namespaces and keeps every object of that name; selector rules with a
 // namespaceSelector span namespaces too). Map keys are never trusted: the key is rebuilt from
 // each object's own metadata.
-import type { KubeObject, ObjectGroups } from './types.ts';
+import type { ObjectGroups } from './types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 
 export const GROUP = 'backup.liferay.cloud';
 export const API_VERSION = `${GROUP}/v1alpha1`;

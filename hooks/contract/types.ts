@@ -1,25 +1,7 @@
 // The Metacontroller CompositeController hook wire contract (docs/metacontroller-contract.md, read
-// from v4.17.2). Only the fields this service reads or writes are typed.
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }>;
-}
-
-export interface KubeObject<Spec = unknown, Status = unknown> {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  spec?: Spec;
-  status?: Status;
-}
+// from v4.17.2). Only the fields this service reads or writes are typed. The objects themselves
+// (KubeObject, ObjectMeta) are in core/kube.ts: providers build Jobs without speaking this protocol.
+import type { KubeObject } from '../../core/kube.ts';
 
 /** Children or related objects: `Kind.apiVersion` → key (`name` in hook v1, `namespace/name` in v2) → object. */
 export type ObjectGroups = Record<string, Record<string, KubeObject>>;

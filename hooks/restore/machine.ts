@@ -2,12 +2,12 @@
 // or a manifest location), read its manifest once, then restore the database and the document
 // library into NEW targets. Phases: Pending → RestoringDatabase → RestoringDocumentLibrary →
 // Succeeded | Failed, forward only.
-import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../api.ts';
-import type { KubeObject } from '../contract/types.ts';
-import type { Observation, RestoreStep, RestoreStepName, SpecProblem } from '../../providers/types.ts';
-import type { RestoreContext, RestoreStepResult } from '../../providers/types.ts';
+import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../../core/crd.ts';
+import type { KubeObject } from '../../core/kube.ts';
+import type { Observation, RestorePlanner, RestoreStep, RestoreStepName, SpecProblem } from '../../core/provider.ts';
+import type { RestoreContext, RestoreStepResult } from '../../core/provider.ts';
 import type { Manifest } from '../backup/manifest.ts';
-import { validateSpec } from '../validation/schema.ts';
+import { validateSpec } from '../../core/validation/schema.ts';
 import { lifecycleConditions } from '../status/conditions.ts';
 import { IN_FLIGHT_RESYNC_SECONDS, isTerminal } from '../backup/machine.ts';
 import type { Refusal } from '../backup/tenancy.ts';
@@ -16,11 +16,6 @@ import { archiveStep, type ArchiveResult } from '../archive/step.ts';
 import { advance, waitSeconds } from '../status/operations.ts';
 import { admit, specChange } from '../status/admitted.ts';
 import { manifestProblem } from '../backup/manifestTrust.ts';
-
-export interface RestorePlanner {
-  problems(spec: RestoreRequestSpec): SpecProblem[];
-  steps(ctx: RestoreContext): RestoreStep[];
-}
 
 export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reason: string; message: string; retryable: boolean };
 

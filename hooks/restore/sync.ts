@@ -1,28 +1,19 @@
 // The imperative shell around decideRestore (manifest reads, Job observation) plus the customize
 // hook that asks Metacontroller for the referenced BackupRequest.
-import type { BackupRequest, BackupTenant, OperationStatus, RestoreRequest, RestoreRequestSpec } from '../api.ts';
-import { validateSpec } from '../validation/schema.ts';
+import type { BackupRequest, BackupTenant, RestoreRequest, RestoreRequestSpec } from '../../core/crd.ts';
+import { validateSpec } from '../../core/validation/schema.ts';
 import { allowedBackupBuckets, restoreTenancyRefusal } from '../backup/tenancy.ts';
 import { belongsToItsProject, type ServicePolicy } from '../backup/sync.ts';
 import type { Archive } from '../archive/store.ts';
-import type { CustomizeResponse, KubeObject, SyncRequest, SyncResponse } from '../contract/types.ts';
+import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, childrenOf, relatedObject } from '../contract/objects.ts';
-import { ObjectTooLarge, type ObjectStore } from '../../providers/storage/objectStore.ts';
-import { firstErrors } from '../status/conditions.ts';
-import type { Observation, RestoreContext, RestoreStep, RestoreStepResult } from '../../providers/types.ts';
-import { schemaErrors } from '../validation/jsonSchemas.ts';
+import { ObjectTooLarge, type ObjectStore } from '../../core/provider.ts';
+import type { Observation, RestoreRuntime, RestoreStepResult } from '../../core/provider.ts';
+import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts';
 import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
 import type { ArchiveResult } from '../archive/step.ts';
-import { decideRestore, type ManifestRead, type RestoreInput, type RestorePlanner } from './machine.ts';
-
-/** One provider as the restore shell uses it. */
-export interface RestoreRuntime {
-  planner: RestorePlanner;
-  /** Where this provider's backups (and their manifests) live. */
-  store: ObjectStore;
-  observeStep(step: RestoreStep, ctx: RestoreContext, job: KubeObject | undefined, op: OperationStatus): Promise<Observation<RestoreStepResult>>;
-}
+import { decideRestore, type ManifestRead, type RestoreInput } from './machine.ts';
 
 export interface RestoreShell {
   runtime(provider: string): RestoreRuntime | { unavailable: string };

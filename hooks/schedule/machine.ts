@@ -4,10 +4,10 @@
 // one new BackupRequest for the latest scheduled time. The child's name is derived from the
 // schedule and that time, so repeated or concurrent syncs can never create two for one time.
 import { createHash } from 'node:crypto';
-import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../api.ts';
-import type { KubeObject } from '../contract/types.ts';
+import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../../core/crd.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import { API_VERSION } from '../contract/objects.ts';
-import { validateSpec } from '../validation/schema.ts';
+import { validateSpec } from '../../core/validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
 import { countFires, lastFireAtOrBefore, nextFire, parseCron, type CronSchedule } from './cron.ts';
 import { isValidTimeZone } from './timezone.ts';

@@ -4,7 +4,7 @@
 // schedule's own children) can be deleted.
 import { wallTime } from './timezone.ts';
 
-import type { RetentionPolicy } from '../api.ts';
+import type { RetentionPolicy } from '../../core/crd.ts';
 
 export type { RetentionPolicy };
 

@@ -1,5 +1,5 @@
 // The BackupSchedule hook: no I/O beyond the clock; everything is in decideSchedule.
-import type { BackupRequest, BackupSchedule } from '../api.ts';
+import type { BackupRequest, BackupSchedule } from '../../core/crd.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, childrenOf } from '../contract/objects.ts';
 import { decideSchedule } from './machine.ts';

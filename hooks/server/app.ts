@@ -6,18 +6,18 @@
 // (another Service, another NetworkPolicy rule) and parses nothing before it authenticated.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { BackupRequest, RestoreRequest } from '../api.ts';
+import type { BackupRequest, RestoreRequest } from '../../core/crd.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
 import { customizeBackup, finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
 import { activeFor, backupLabels } from '../backup/labels.ts';
 import { customizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
 import { syncSchedule } from '../schedule/sync.ts';
-import { historyRouter, type Authenticate } from '../api/router.ts';
-import type { CreateResource } from '../api/kubernetes.ts';
+import { historyRouter, type Authenticate } from '../rest/router.ts';
+import type { CreateResource } from '../rest/kubernetes.ts';
 import type { Archive } from '../archive/store.ts';
-import type { BackupSchedule, BackupTenant } from '../api.ts';
+import type { BackupSchedule, BackupTenant } from '../../core/crd.ts';
 import { customizeTenant, syncTenant } from '../tenant/sync.ts';
-import { statusErrors, type Kind } from '../validation/schema.ts';
+import { statusErrors, type Kind } from '../../core/validation/schema.ts';
 import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
 import { log } from './log.ts';
 

@@ -3,7 +3,7 @@
 // (same UID, being deleted or due to expire; for a scheduled backup, whether its schedule is
 // alive), so a crafted or replayed request can never make it delete anything.
 import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { BackupRequest, BackupSchedule } from '../api.ts';
+import type { BackupRequest, BackupSchedule } from '../../core/crd.ts';
 import type { ReadParent, ReadSchedule } from '../backup/sync.ts';
 import { GROUP } from '../contract/objects.ts';
 

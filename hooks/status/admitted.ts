@@ -2,7 +2,7 @@
 // so a spec edited between the tenant check and a later step can never steer that step: every
 // step is built from the frozen copy, and a live spec that differs fails the request (SpecChanged).
 import { createHash } from 'node:crypto';
-import type { Admitted } from '../api.ts';
+import type { Admitted } from '../../core/crd.ts';
 
 /** JSON with object keys sorted: the same spec always has the same digest. */
 function canonical(value: unknown): string {

@@ -1,17 +1,12 @@
 // Kubernetes-style conditions. lastTransitionTime only moves when the condition's status flips, so a
 // repeated sync produces an identical status (no status churn, no hot sync loop).
-import type { Condition } from '../api.ts';
+import type { Condition } from '../../core/crd.ts';
 
 export interface ConditionInput { type: string; status: Condition['status']; reason: string; message: string }
 
 /** Condition messages stay short whatever they quote (the CRD allows 32768; a crafted input must never reach it). */
 export const MAX_MESSAGE_CHARS = 4096;
 const bounded = (message: string) => (message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 15)} ... (truncated)` : message);
-
-/** The first few validation errors, and how many more there were. */
-export function firstErrors(errors: readonly string[], n = 5): string {
-  return errors.length > n ? `${errors.slice(0, n).join('; ')}; and ${errors.length - n} more` : errors.join('; ');
-}
 
 export function setCondition(
   existing: Condition[] | undefined, input: ConditionInput, now: string, generation?: number,

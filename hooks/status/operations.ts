@@ -2,8 +2,8 @@
 // (pure): progress carried from one sync to the next, and transient failures (throttling, 5xx,
 // timeouts) retried with exponential backoff and jitter through resyncAfterSeconds - the
 // operation stays Running, its attempts are counted, and no provider call happens before notBefore.
-import type { OperationStatus } from '../api.ts';
-import type { Observation } from '../../providers/types.ts';
+import type { OperationStatus } from '../../core/crd.ts';
+import type { Observation } from '../../core/provider.ts';
 
 /** Transient failures in a row before the operation is given up (about 40 minutes of backoff). */
 export const MAX_ATTEMPTS = 12;

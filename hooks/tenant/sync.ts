@@ -3,14 +3,15 @@
 // fails on it. The decision is pure (hooks/backup/environmentRetention.ts); this shell reads the
 // history, confirms each doomed point through the API server and its own manifest, and deletes it.
 // Only points no BackupRequest governs are deleted here; a live resource keeps its own policy.
-import type { BackupRequest, BackupTenant, BackupTenantStatus, EnvironmentRecoveryPoints, ProviderName } from '../api.ts';
+import type { BackupRequest, BackupTenant, BackupTenantStatus, EnvironmentRecoveryPoints, ProviderName } from '../../core/crd.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, listOf } from '../contract/objects.ts';
 import { ACTIVE_LABEL, PROJECT_LABEL } from '../backup/labels.ts';
-import { errorName, ownKeys, type BackupRuntime, type BackupShell } from '../backup/sync.ts';
+import { errorName, ownKeys, type BackupShell } from '../backup/sync.ts';
+import type { BackupRuntime } from '../../core/provider.ts';
 import { pointsToExpire, policyFor, type RecoveryPoint } from '../backup/environmentRetention.ts';
 import { manifestProblem } from '../backup/manifestTrust.ts';
-import { isOwnBackupFolder } from '../backup/layout.ts';
+import { isOwnBackupFolder } from '../../core/layout.ts';
 import type { Manifest } from '../backup/manifest.ts';
 import { readManifest } from '../restore/sync.ts';
 import type { RecoveryPointRow } from '../archive/store.ts';

@@ -2,12 +2,11 @@
 // server-side S3 copy of the document library. Nothing streams through the hook. Each step is
 // started idempotently by an identifier derived from the UID and observed on every sync; the copy
 // runs for a time budget per sync and keeps its cursor in the operation's progress.
-import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../hooks/api.ts';
-import type { ManifestCheck } from '../../hooks/backup/machine.ts';
-import { documentLibraryPrefix, refsPrefix } from '../../hooks/backup/layout.ts';
-import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem } from '../types.ts';
-import { excluder } from '../glob.ts';
-import { excludePatterns } from '../local/exclusions.ts';
+import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../core/crd.ts';
+import { documentLibraryPrefix, refsPrefix } from '../../core/layout.ts';
+import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem, ManifestCheck } from '../../core/provider.ts';
+import { excluder } from '../../core/glob.ts';
+import { excludePatterns } from '../../core/exclusions.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
 import { classify, deleteSnapshot, observeSnapshot, snapshotIdentifier, startSnapshot, type SnapshotTarget } from './rds.ts';

@@ -1,4 +1,4 @@
-// Settings of the AWS provider, read from the hook server's environment (hooks/server/config.ts).
+// Settings of the AWS provider, read from the hook server's environment (app/config.ts).
 // Credentials are never configured here: the SDK's default chain finds them (IRSA in the cluster).
 export interface AwsProviderConfig {
   region: string;

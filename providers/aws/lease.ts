@@ -4,7 +4,7 @@
 // holder's lease simply expires (ttl covers one sync's budget plus its slowest call).
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { readCapped } from '../storage/readCapped.ts';
+import { readCapped } from '../shared/storage/readCapped.ts';
 
 interface LeaseBody { holder: string; until: string }
 type Leased<T> = { held: true; value: T } | { held: false; until: string };

@@ -5,7 +5,7 @@ import {
   RDSClient, CreateDBSnapshotCommand, CreateDBClusterSnapshotCommand, DescribeDBSnapshotsCommand, DescribeDBClusterSnapshotsCommand,
   DeleteDBSnapshotCommand, DeleteDBClusterSnapshotCommand, type Tag,
 } from '@aws-sdk/client-rds';
-import type { Observation } from '../types.ts';
+import type { Observation } from '../../core/provider.ts';
 
 export const UID_TAG = 'lc2.backup.liferay.cloud/uid';
 export const PROJECT_TAG = 'lc2.backup.liferay.cloud/project';

@@ -2,7 +2,7 @@
 // backup's own prefix so the backup's deletion removes it too. The task identifier is derived from
 // the BackupRequest UID: "already exists" means started.
 import { RDSClient, StartExportTaskCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
-import type { Observation } from '../types.ts';
+import type { Observation } from '../../core/provider.ts';
 
 export interface ExportTarget { taskId: string; snapshotArn: string; bucket: string; prefix: string; iamRoleArn: string; kmsKeyId: string }
 export interface ExportResult { taskId: string; bucket: string; prefix: string; extractedGb?: number; warning?: string }

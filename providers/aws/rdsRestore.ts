@@ -6,7 +6,7 @@ import {
   RDSClient, RestoreDBInstanceFromDBSnapshotCommand, RestoreDBClusterFromSnapshotCommand, CreateDBInstanceCommand,
   DescribeDBInstancesCommand, DescribeDBClustersCommand, type Tag,
 } from '@aws-sdk/client-rds';
-import type { Observation } from '../types.ts';
+import type { Observation } from '../../core/provider.ts';
 import { UID_TAG } from './rds.ts';
 
 export interface RestoreTarget {

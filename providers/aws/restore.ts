@@ -2,8 +2,8 @@
 // server-side copy of its document library into a NEW bucket/prefix - this backup's own objects,
 // then (incremental backups) the objects its refs pages name in the base backup.
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { OperationStatus, RestoreRequestSpec } from '../../hooks/api.ts';
-import type { Observation, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../types.ts';
+import type { OperationStatus, RestoreRequestSpec } from '../../core/crd.ts';
+import type { Observation, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../../core/provider.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
 import { classify, PROJECT_TAG, snapshotTags, UID_TAG } from './rds.ts';

@@ -1,14 +1,13 @@
 // The local provider's backup: step "export" is a Job running pg_dump/mysqldump, step "transfer" a
 // Job running rclone over the document library. Each Job writes a small result object that
 // observeBackupStep reads once the Job has completed.
-import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult } from '../../hooks/api.ts';
-import type { KubeObject } from '../../hooks/contract/types.ts';
-import { artifactKey, documentLibraryPrefix, resultKey } from '../../hooks/backup/layout.ts';
-import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem } from '../types.ts';
-import type { ObjectStore } from '../storage/objectStore.ts';
+import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult } from '../../core/crd.ts';
+import type { KubeObject } from '../../core/kube.ts';
+import { artifactKey, documentLibraryPrefix, resultKey } from '../../core/layout.ts';
+import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem, ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
-import { excludePatterns } from './exclusions.ts';
+import { excludePatterns } from '../../core/exclusions.ts';
 import { observeJob } from './results.ts';
 
 /** What the local provider cannot do with this spec (checked before anything starts). */

@@ -1,5 +1,5 @@
-// Settings of the local provider, read from the hook server's environment (hooks/server/config.ts).
-import type { StorageConfig } from '../storage/objectStore.ts';
+// Settings of the local provider, read from the hook server's environment (app/config.ts).
+import type { StorageConfig } from '../../core/provider.ts';
 
 export interface LocalProviderConfig {
   /** Image with bash, pg_dump/pg_restore, mariadb-dump/mariadb, zstd and rclone (images/tools/Dockerfile). */

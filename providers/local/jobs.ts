@@ -2,8 +2,8 @@
 // (scripts/*.sh) inline, so what a test runs is exactly what the cluster runs. Credentials are only
 // ever secretKeyRefs; no secret value is ever part of a Job spec.
 import { readFileSync } from 'node:fs';
-import type { KubeObject } from '../../hooks/contract/types.ts';
-import type { SecretRef } from '../../hooks/api.ts';
+import type { KubeObject } from '../../core/kube.ts';
+import type { SecretRef } from '../../core/crd.ts';
 import type { LocalProviderConfig } from './config.ts';
 
 export type ScriptName = 'backup-database' | 'copy-document-library' | 'restore-database' | 'restore-document-library';

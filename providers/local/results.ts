@@ -1,10 +1,8 @@
 // Reading the small result object a Job writes (schemas/job-result.v1.json).
-import { schemaErrors } from '../../hooks/validation/jsonSchemas.ts';
-import { ObjectTooLarge, type ObjectStore } from '../storage/objectStore.ts';
-import { firstErrors } from '../../hooks/status/conditions.ts';
-import type { KubeObject } from '../../hooks/contract/types.ts';
-import { jobState } from '../../hooks/contract/job.ts';
-import type { Observation } from '../types.ts';
+import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts';
+import { ObjectTooLarge, type ObjectStore } from '../../core/provider.ts';
+import { jobState, type KubeObject } from '../../core/kube.ts';
+import type { Observation } from '../../core/provider.ts';
 
 export interface JobResult {
   version: 1; step: string; status: 'succeeded' | 'failed';

@@ -11,7 +11,7 @@
 // Nothing else: no bucket creation or configuration, no versions, no listing of other projects'
 // multipart uploads (s3:ListBucketMultipartUploads is not needed: rclone aborts its own uploads by
 // upload ID). The hook server keeps the service key; a project key is never the root key.
-import type { BackupTenantSpec } from '../../hooks/api.ts';
+import type { BackupTenantSpec } from '../../core/crd.ts';
 
 export interface PolicyStatement {
   Sid: string;

@@ -10,11 +10,11 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { dirname, join, relative } from 'node:path';
 import { startHook, TEST_POLICY, type Hook } from '../support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from '../support/resources.ts';
-import { FileObjectStore } from '../../providers/storage/fileStore.ts';
-import type { ObjectInfo, ObjectStore } from '../../providers/storage/objectStore.ts';
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, BackupTenant, RestoreRequest } from '../../hooks/api.ts';
+import { FileObjectStore } from '../../providers/shared/storage/fileStore.ts';
+import type { ObjectInfo, ObjectStore } from '../../core/provider.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, BackupTenant, RestoreRequest } from '../../core/crd.ts';
 import type { Manifest } from '../../hooks/backup/manifest.ts';
-import type { KubeObject } from '../../hooks/contract/types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import { admissionPlan } from '../../hooks/backup/admission.ts';
 import { connect } from '../../hooks/archive/db.ts';
 import { Archive } from '../../hooks/archive/store.ts';
@@ -343,7 +343,7 @@ describe('8. (pure) a whole shared instance', () => {
 
 describe('9. deletion order', () => {
   it('nothing is deleted while a provider operation may still write into the folder; then the folder, a final listing, and the snapshot', async () => {
-    const { backupShell } = await import('../../providers/registry.ts');
+    const { backupShell } = await import('../../app/registry.ts');
     const { finalizeBackup } = await import('../../hooks/backup/sync.ts');
     const local = { image: 'x', storage: { kind: 'file' as const, root }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
     const shell = backupShell({ local }, store, undefined, { ...TEST_POLICY });
@@ -415,7 +415,7 @@ describe('10. fairness is not pushed back by refused requests or impostors', () 
   });
 
   it('an impostor that also fails for another reason (an unavailable provider) is still never archived into retail\'s history', async () => {
-    const { backupShell } = await import('../../providers/registry.ts');
+    const { backupShell } = await import('../../app/registry.ts');
     const { syncBackup } = await import('../../hooks/backup/sync.ts');
     const sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-impostor-archive-')));
     try {

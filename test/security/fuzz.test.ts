@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { startHook, TEST_POLICY, type Hook } from '../support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from '../support/resources.ts';
-import { FileObjectStore } from '../../providers/storage/fileStore.ts';
-import type { ObjectInfo, ObjectStore } from '../../providers/storage/objectStore.ts';
-import { statusErrors, validateSpec, type Kind } from '../../hooks/validation/schema.ts';
-import type { KubeObject } from '../../hooks/contract/types.ts';
+import { FileObjectStore } from '../../providers/shared/storage/fileStore.ts';
+import type { ObjectInfo, ObjectStore } from '../../core/provider.ts';
+import { statusErrors, validateSpec, type Kind } from '../../core/validation/schema.ts';
+import type { KubeObject } from '../../core/kube.ts';
 
 const RUNS = 2400;
 

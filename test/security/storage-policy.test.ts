@@ -26,8 +26,8 @@ import { backupRequest, restoreRequest } from '../support/resources.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary, tableFingerprint } from '../../demo/sample.ts';
 import { PolicyError, storagePolicyFor } from '../../providers/local/storagePolicy.ts';
 import { API_VERSION } from '../../hooks/contract/objects.ts';
-import type { BackupRequestStatus, BackupTenantSpec } from '../../hooks/api.ts';
-import type { KubeObject } from '../../hooks/contract/types.ts';
+import type { BackupRequestStatus, BackupTenantSpec } from '../../core/crd.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import type { Manifest } from '../../hooks/backup/manifest.ts';
 
 const BACKUPS = 'lc2-backups';

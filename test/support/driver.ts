@@ -4,7 +4,8 @@
 // updates existing Jobs: OnDelete), replaces the status and adds observedGeneration. Nothing runs
 // Jobs here, so the driver runs each Job's real command as a local process (jobRunner.ts) and
 // writes the Job status.
-import type { KubeObject, ObjectGroups, SyncResponse } from '../../hooks/contract/types.ts';
+import type { ObjectGroups, SyncResponse } from '../../hooks/contract/types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import { runJobToCompletion, type JobRun, type Secrets } from './jobRunner.ts';
 
 export type HookVersion = 'v1' | 'v2';

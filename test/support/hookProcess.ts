@@ -1,4 +1,4 @@
-// The hook server as its own OS process (node hooks/main.ts), configured only by environment
+// The hook server as its own OS process (node app/main.ts), configured only by environment
 // variables as in the cluster: what "two hook replicas" means in the tests.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ export interface HookProcess { url: string; stop(): Promise<void> }
 
 export async function startHookProcess(env: Record<string, string>): Promise<HookProcess> {
   const port = await freePort();
-  const main = fileURLToPath(new URL('../../hooks/main.ts', import.meta.url));
+  const main = fileURLToPath(new URL('../../app/main.ts', import.meta.url));
   const child = spawn(process.execPath, [main], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), LC2_ARCHIVE: 'off', LC2_CONFIRM_DELETIONS: 'off', LC2_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -5,10 +5,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../hooks/server/app.ts';
-import { backupShell, restoreShell, DEFAULT_POLICY } from '../../providers/registry.ts';
+import { backupShell, restoreShell, DEFAULT_POLICY } from '../../app/registry.ts';
 import { trustRequest, type ReadParent, type ReadSchedule, type ServicePolicy } from '../../hooks/backup/sync.ts';
-import { FileObjectStore } from '../../providers/storage/fileStore.ts';
-import type { ObjectStore } from '../../providers/storage/objectStore.ts';
+import { FileObjectStore } from '../../providers/shared/storage/fileStore.ts';
+import type { ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
 import type { Archive } from '../../hooks/archive/store.ts';
 

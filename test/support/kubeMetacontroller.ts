@@ -8,7 +8,8 @@
 // run as local processes (jobRunner.ts) and their status is written through Job /status.
 import { KubeConfig, Watch, CustomObjectsApi, BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
-import type { KubeObject, LabelSelector } from '../../hooks/contract/types.ts';
+import type { LabelSelector } from '../../hooks/contract/types.ts';
+import type { KubeObject } from '../../core/kube.ts';
 import { selectorString } from './labelSelector.ts';
 import { API_VERSION, GROUP } from '../../hooks/contract/objects.ts';
 import { runJobToCompletion, type JobRun, type Secrets } from './jobRunner.ts';

@@ -1,5 +1,5 @@
 // Parent objects as they arrive from the API server.
-import type { BackupRequest, BackupRequestSpec, RestoreRequest, RestoreRequestSpec } from '../../hooks/api.ts';
+import type { BackupRequest, BackupRequestSpec, RestoreRequest, RestoreRequestSpec } from '../../core/crd.ts';
 import { API_VERSION } from '../../hooks/contract/objects.ts';
 import { uid } from './env.ts';
 

@@ -1,6 +1,6 @@
 // Random retention policies for the property tests of schedule and environment retention.
 import fc from 'fast-check';
-import type { RetentionPolicy } from '../../hooks/api.ts';
+import type { RetentionPolicy } from '../../core/crd.ts';
 
 export const retentionPolicy: fc.Arbitrary<RetentionPolicy> = fc.record({
   keepLast: fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined }),

@@ -1,4 +1,4 @@
-// The history REST API (/api/v1, hooks/api/openapi.json). Query parameters are validated with
+// The history REST API (/api/v1, hooks/rest/openapi.json). Query parameters are validated with
 // schemas compiled from that OpenAPI document; every error has one JSON shape; a token only ever
 // sees its own projects (a record of another project is "not found", never "forbidden"). Nothing
 // of a request body is read before the caller authenticated, and then at most BODY_LIMIT bytes.
@@ -8,9 +8,9 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Archive } from '../archive/store.ts';
 import { getHistory, listHistory, summarize } from '../archive/queries.ts';
-import { describeError, validateSpec } from '../validation/schema.ts';
+import { describeError, validateSpec } from '../../core/validation/schema.ts';
 import { backupSpecProblems } from '../backup/rules.ts';
-import type { BackupRequestSpec, RestoreRequestSpec } from '../api.ts';
+import type { BackupRequestSpec, RestoreRequestSpec } from '../../core/crd.ts';
 import type { CreateResource, RequestKind } from './kubernetes.ts';
 
 export const OPENAPI = JSON.parse(readFileSync(new URL('./openapi.json', import.meta.url), 'utf8')) as {

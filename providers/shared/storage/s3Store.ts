@@ -4,7 +4,7 @@ import {
   S3Client, GetObjectCommand, PutObjectCommand, HeadObjectCommand, ListObjectsV2Command, DeleteObjectsCommand,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { MAX_SMALL_OBJECT_BYTES, ObjectTooLarge, type ObjectInfo, type ObjectStore } from './objectStore.ts';
+import { MAX_SMALL_OBJECT_BYTES, ObjectTooLarge, type ObjectInfo, type ObjectStore } from '../../../core/provider.ts';
 import { readCapped } from './readCapped.ts';
 
 export interface S3StoreOptions {

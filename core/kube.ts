@@ -1,5 +1,25 @@
-// What the hook needs to know about an observed batch/v1 Job.
-import type { KubeObject } from './types.ts';
+// Kubernetes objects as every layer sees them (only the fields this service reads or writes are
+// typed), and what the hook needs to know about an observed batch/v1 Job.
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }>;
+}
+
+export interface KubeObject<Spec = unknown, Status = unknown> {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: Spec;
+  status?: Status;
+}
 
 export type JobState =
   | { state: 'missing' }

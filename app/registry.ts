@@ -1,18 +1,18 @@
 // Which providers this build can run, wired to their configuration and object store. A provider
 // that is not configured (or not built yet) fails a request for it with a clear reason.
-import type { BackupRuntime, ServicePolicy, BackupShell } from '../hooks/backup/sync.ts';
-import type { RestoreRuntime, RestoreShell } from '../hooks/restore/sync.ts';
-import type { ObjectStore } from './storage/objectStore.ts';
+import type { ServicePolicy, BackupShell } from '../hooks/backup/sync.ts';
+import type { RestoreShell } from '../hooks/restore/sync.ts';
+import type { ObjectStore, BackupRuntime, RestoreRuntime } from '../core/provider.ts';
 import type { Archive } from '../hooks/archive/store.ts';
-import type { LocalProviderConfig } from './local/config.ts';
-import type { AwsProviderConfig } from './aws/config.ts';
-import { localBackupProblems, localBackupSteps, observeBackupStep } from './local/backup.ts';
-import { localRestoreProblems, localRestoreSteps, observeRestoreStep } from './local/restore.ts';
-import { awsClients } from './aws/clients.ts';
-import { awsBackupProblems, awsBackupSteps, deleteAwsExternal, observeAwsBackupStep, quiesceAws, verifyAwsSnapshot } from './aws/backup.ts';
-import { awsRestoreProblems, awsRestoreSteps, observeAwsRestoreStep } from './aws/restore.ts';
-import { S3ObjectStore } from './storage/s3Store.ts';
-import { manualSnapshotQuota } from './aws/quota.ts';
+import type { LocalProviderConfig } from '../providers/local/config.ts';
+import type { AwsProviderConfig } from '../providers/aws/config.ts';
+import { localBackupProblems, localBackupSteps, observeBackupStep } from '../providers/local/backup.ts';
+import { localRestoreProblems, localRestoreSteps, observeRestoreStep } from '../providers/local/restore.ts';
+import { awsClients } from '../providers/aws/clients.ts';
+import { awsBackupProblems, awsBackupSteps, deleteAwsExternal, observeAwsBackupStep, quiesceAws, verifyAwsSnapshot } from '../providers/aws/backup.ts';
+import { awsRestoreProblems, awsRestoreSteps, observeAwsRestoreStep } from '../providers/aws/restore.ts';
+import { S3ObjectStore } from '../providers/shared/storage/s3Store.ts';
+import { manualSnapshotQuota } from '../providers/aws/quota.ts';
 
 export interface ProviderSettings {
   local?: LocalProviderConfig;

@@ -1,6 +1,6 @@
 // TypeScript view of the CRDs in crds/. The CRD schemas stay the source of truth for validation
 // (validation/schema.ts compiles them); these types only describe the shapes for the compiler.
-import type { KubeObject } from './contract/types.ts';
+import type { KubeObject } from './kube.ts';
 
 export type ProviderName = 'local' | 'aws' | 'gcp' | 'azure';
 export type Engine = 'postgresql' | 'mysql';

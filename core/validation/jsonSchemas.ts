@@ -16,3 +16,8 @@ export function schemaErrors(which: keyof typeof validators, value: unknown): st
   const fn = validators[which];
   return fn(value) ? [] : (fn.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
 }
+
+/** The first few validation errors, and how many more there were. */
+export function firstErrors(errors: readonly string[], n = 5): string {
+  return errors.length > n ? `${errors.slice(0, n).join('; ')}; and ${errors.length - n} more` : errors.join('; ');
+}

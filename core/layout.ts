@@ -1,6 +1,6 @@
 // Where a backup's files live (DESIGN.md §4): {destinationBucket}/{destinationPrefix}/{backupId}/
 // with the database artifact, dl/, results/ and manifest.json. Pure.
-import type { BackupRequestSpec, Engine, ObjectLocation } from '../api.ts';
+import type { BackupRequestSpec, Engine, ObjectLocation } from './crd.ts';
 
 /** A readable, unique ID: the resource name plus a UID fragment (a re-created name never collides). */
 export function backupIdOf(name: string, uid: string): string {

@@ -1,8 +1,8 @@
 // Hook server settings from the environment, with embedded defaults for a single machine.
-import type { LocalProviderConfig } from '../../providers/local/config.ts';
-import type { AwsProviderConfig } from '../../providers/aws/config.ts';
-import type { StorageConfig } from '../../providers/storage/objectStore.ts';
-import type { ServicePolicy } from '../backup/sync.ts';
+import type { LocalProviderConfig } from '../providers/local/config.ts';
+import type { AwsProviderConfig } from '../providers/aws/config.ts';
+import type { StorageConfig } from '../core/provider.ts';
+import type { ServicePolicy } from '../hooks/backup/sync.ts';
 
 export interface ServerConfig {
   /** The hook listener (Metacontroller, health, metrics). */

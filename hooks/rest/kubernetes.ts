@@ -3,7 +3,7 @@
 // archive, stays the source of truth) - only in a namespace the project's BackupTenant lists.
 import { AuthenticationV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { GROUP } from '../contract/objects.ts';
-import type { BackupTenant } from '../api.ts';
+import type { BackupTenant } from '../../core/crd.ts';
 import type { Authenticate } from './router.ts';
 
 /**

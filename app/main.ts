@@ -1,16 +1,16 @@
 // Entry point of the hook server: configuration from the environment, then listen.
 import { createServer, type Server } from 'node:http';
-import { loadConfig } from './server/config.ts';
-import { createApiApp, createApp } from './server/app.ts';
-import { log } from './server/log.ts';
-import { backupShell, restoreShell } from '../providers/registry.ts';
-import { trustRequest } from './backup/sync.ts';
-import { FileObjectStore } from '../providers/storage/fileStore.ts';
-import type { ObjectStore } from '../providers/storage/objectStore.ts';
-import type { ServerConfig } from './server/config.ts';
-import { connect } from './archive/db.ts';
-import { Archive } from './archive/store.ts';
-import { staticTokens } from './api/router.ts';
+import { loadConfig } from './config.ts';
+import { createApiApp, createApp } from '../hooks/server/app.ts';
+import { log } from '../hooks/server/log.ts';
+import { backupShell, restoreShell } from './registry.ts';
+import { trustRequest } from '../hooks/backup/sync.ts';
+import { FileObjectStore } from '../providers/shared/storage/fileStore.ts';
+import type { ObjectStore } from '../core/provider.ts';
+import type { ServerConfig } from './config.ts';
+import { connect } from '../hooks/archive/db.ts';
+import { Archive } from '../hooks/archive/store.ts';
+import { staticTokens } from '../hooks/rest/router.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /** The cluster's API when running in a Pod (or with KUBECONFIG set): deletions are confirmed there, the REST API authenticates there. */
@@ -27,7 +27,7 @@ export async function storeFor(config: ServerConfig): Promise<ObjectStore> {
   if (!s) return new FileObjectStore('/nonexistent-lc2-storage');
   if (s.kind === 'file') return new FileObjectStore(s.root);
   // Loaded only when used: the AWS SDK is most of the server's memory.
-  const { S3ObjectStore } = await import('../providers/storage/s3Store.ts');
+  const { S3ObjectStore } = await import('../providers/shared/storage/s3Store.ts');
   // The local provider's store has keys of its own, so they never replace the AWS credential chain.
   const id = process.env.LC2_STORAGE_ACCESS_KEY_ID;
   const secret = process.env.LC2_STORAGE_SECRET_ACCESS_KEY;
@@ -55,9 +55,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const archive = sql ? new Archive(sql) : undefined;
   const kube = await kubernetesApi();
   // The Kubernetes client is most of a server's memory: loaded only when there is a cluster to talk to.
-  const k8s = kube ? await import('./api/kubernetes.ts') : undefined;
+  const k8s = kube ? await import('../hooks/rest/kubernetes.ts') : undefined;
   // Data is deleted only after the API server confirmed the parent; without one, only when told to trust requests.
-  const reads = kube ? await import('./server/parents.ts') : undefined;
+  const reads = kube ? await import('../hooks/server/parents.ts') : undefined;
   const readParent = kube && reads ? reads.parentReader(kube) : config.confirmDeletions ? undefined : trustRequest;
   const readSchedule = kube && reads ? reads.scheduleReader(kube) : undefined;
   const backup = backupShell(settings, store, now, config.policy, archive);
