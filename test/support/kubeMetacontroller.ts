@@ -56,19 +56,37 @@ export class KubeMetacontroller {
   async start(): Promise<void> {
     const ns = this.options.namespace;
     for (const c of this.options.controllers) {
-      this.aborts.push(await this.watch.watch(`/apis/${GROUP}/v1alpha1/namespaces/${ns}/${c.plural}`, {}, (type, obj: Parent) => {
+      await this.watchForever(`/apis/${GROUP}/v1alpha1/namespaces/${ns}/${c.plural}`, (type, obj: Parent) => {
         if (type === 'ERROR') this.errors.push(`watch ${c.plural}: ${JSON.stringify(obj)}`);
         else if (obj?.metadata?.name) this.enqueue(c, obj.metadata.name);
-      }, (err) => this.watchEnded(err)));
+      });
     }
-    this.aborts.push(await this.watch.watch(`/apis/batch/v1/namespaces/${ns}/jobs`, {}, (type, job: V1Job) => {
+    await this.watchForever(`/apis/batch/v1/namespaces/${ns}/jobs`, (type, job: V1Job) => {
       if (type === 'ERROR') { this.errors.push(`watch jobs: ${JSON.stringify(job)}`); return; }
       if (!job?.spec) return;
       if (type !== 'DELETED') void this.maybeRunJob(job).catch((e: Error) => this.errors.push(`job ${job.metadata?.name}: ${e.message}`));
       const owner = job.metadata?.ownerReferences?.find((o) => o.controller);
       const c = this.options.controllers.find((x) => x.kind === owner?.kind);
       if (c && owner) this.enqueue(c, owner.name);
-    }, (err) => this.watchEnded(err)));
+    });
+  }
+
+  /**
+   * Like an informer: a watch that ends (the API server closes watches routinely, a slow machine
+   * times one out) is started again, and the new watch's initial ADDED events re-sync everything
+   * (a relist), so no change between the two watches is missed. Only a watch that cannot be
+   * started again is a problem.
+   */
+  private async watchForever<T>(path: string, onEvent: (type: string, obj: T) => void): Promise<void> {
+    const begin = async (): Promise<void> => {
+      const abort = await this.watch.watch(path, {}, onEvent, (err) => {
+        if (this.stopped) return;
+        const retry = setTimeout(() => { this.timers.delete(retry); void begin().catch((e: unknown) => this.watchEnded(e ?? err)); }, 200);
+        this.timers.add(retry);
+      });
+      this.aborts.push(abort);
+    };
+    await begin();
   }
 
   stop(): void {
