@@ -7,10 +7,10 @@ import type { Archive } from '../hooks/archive/store.ts';
 import type { LocalProviderConfig } from '../providers/local/config.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
 import { localBackupProblems, localBackupSteps, observeBackupStep } from '../providers/local/backup.ts';
-import { localRestoreProblems, localRestoreSteps, observeRestoreStep } from '../providers/local/restore.ts';
+import { localRestorePreflight, localRestoreProblems, localRestoreSteps, observeRestoreStep } from '../providers/local/restore.ts';
 import { awsClients } from '../providers/aws/clients.ts';
 import { awsBackupProblems, awsBackupSteps, deleteAwsExternal, observeAwsBackupStep, quiesceAws, verifyAwsSnapshot } from '../providers/aws/backup.ts';
-import { awsRestoreProblems, awsRestoreSteps, observeAwsRestoreStep } from '../providers/aws/restore.ts';
+import { awsRestorePreflight, awsRestoreProblems, awsRestoreSteps, observeAwsRestoreStep } from '../providers/aws/restore.ts';
 import { S3ObjectStore } from '../providers/shared/storage/s3Store.ts';
 import { manualSnapshotQuota } from '../providers/aws/quota.ts';
 
@@ -56,6 +56,7 @@ function buildRuntimes(settings: ProviderSettings, localStore: ObjectStore): Run
     restore.set('local', {
       planner: { problems: localRestoreProblems, steps: (ctx) => localRestoreSteps(ctx, local) },
       store: localStore,
+      preflight: (ctx) => localRestorePreflight(ctx, localStore),
       observeStep: (step, ctx, job) => observeRestoreStep(step.name, ctx.source, job, localStore),
     });
   }
@@ -76,6 +77,7 @@ function buildRuntimes(settings: ProviderSettings, localStore: ObjectStore): Run
     restore.set('aws', {
       planner: { problems: awsRestoreProblems, steps: awsRestoreSteps },
       store,
+      preflight: (ctx) => awsRestorePreflight(ctx, clients),
       observeStep: (step, ctx, _job, op) => observeAwsRestoreStep(step, ctx, op, clients, aws),
     });
   }

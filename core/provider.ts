@@ -85,10 +85,19 @@ export interface RestorePlanner {
 }
 
 /** One provider as the restore shell uses it. */
+/** A refusal known before anything is created (a target that is not new), or ok. */
+export type Preflight = { ok: true } | { ok: false; reason: string; message: string; retryable: boolean };
+
 export interface RestoreRuntime {
   planner: RestorePlanner;
   /** Where this provider's backups (and their manifests) live. */
   store: ObjectStore;
+  /**
+   * OPTIONAL. Everything that would refuse the restore and can be known before the first step
+   * creates anything (the target instance exists, the target prefix holds objects, the snapshot is
+   * not this project's): checked once, before the first operation starts.
+   */
+  preflight?(ctx: RestoreContext): Promise<Preflight>;
   observeStep(step: RestoreStep, ctx: RestoreContext, job: KubeObject | undefined, op: OperationStatus): Promise<Observation<RestoreStepResult>>;
 }
 

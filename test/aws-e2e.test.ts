@@ -134,6 +134,22 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
     assert.equal(manifest.database.snapshotId, status.database?.snapshotId);
     assert.equal(manifest.database.export.taskId, status.operations!.export!.id);
     assert.equal(manifest.documentLibrary.objectCount, originals().length);
+
+    // Stale syncs: Metacontroller's cache may still hold the parent without its last status writes.
+    // Replayed from each of the last few statuses before Succeeded, to both processes, the answer is
+    // the final status itself and the manifest keeps its bytes (a fixed point).
+    const manifestBytes = await body('lc2-backups', status.manifest!.key);
+    const final = full.status;
+    const stale = full.history.filter((h) => h.phase !== 'Succeeded' && (h.operations as Record<string, unknown> | undefined)?.transfer).slice(-3);
+    assert.ok(stale.length > 0, 'there are earlier statuses to replay');
+    for (const [i, old] of stale.entries()) {
+      const res = await fetch(`${hooks[i % hooks.length]!.url}/backuprequest/sync`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...full.request(), parent: { ...full.parent, status: old } }) });
+      const answer = await res.json() as SyncResponse;
+      assert.equal(res.status, 200);
+      assert.deepEqual(answer.status, final, `a sync from an older status (${String(old.phase)}) answers the final status`);
+    }
+    assert.ok((await body('lc2-backups', status.manifest!.key)).equals(manifestBytes), 'manifest.json unchanged by stale syncs');
   });
 
   it('a RestoreRequest creates the NEW instance and copies the library into a NEW prefix; an existing instance is refused', async (t) => {
@@ -154,11 +170,20 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
     assert.equal(rs.documentLibrary?.objectCount, originals().length);
 
     // The source instance already exists and was not made by a restore: never touched.
+    const restoresBefore = proxy.actions.get('RestoreDBInstanceFromDBSnapshot') ?? 0;
     const over = driverFor(restoreRequest('restore-2', spec('retail-prd-db', 'retail/prd-other')), '/restorerequest/sync');
     assert.equal(await drive(over, { replays: 0 }), 'Failed');
     const ready = (over.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
-    assert.equal(ready?.reason, 'TargetNotEmpty');
-    assert.match(ready?.message ?? '', /retail-prd-db already exists .*choose another spec.database.instanceId/);
+    assert.equal(ready?.reason, 'TargetExists');
+    assert.match(ready?.message ?? '', /retail-prd-db already exists.*choose another spec.database.instanceId/);
+
+    // A non-empty target prefix is refused before the database step: no new (billed) instance.
+    const full2 = driverFor(restoreRequest('restore-3', spec('retail-prd-restored-3', 'retail/prd-restored')), '/restorerequest/sync');
+    assert.equal(await drive(full2, { replays: 2 }), 'Failed');
+    assert.equal((full2.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready')?.reason, 'TargetNotEmpty');
+    assert.equal((full2.status as RestoreRequestStatus).operations?.database, undefined, 'the database step never started');
+    assert.equal(proxy.actions.get('RestoreDBInstanceFromDBSnapshot') ?? 0, restoresBefore, 'moto received no RestoreDBInstanceFromDBSnapshot');
+    await assert.rejects(rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'retail-prd-restored-3' })), /not found/i);
   });
 
   it('a well-formed manifest naming a snapshot this project did not take is refused before any instance is created', async (t) => {
@@ -263,6 +288,13 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
     assert.equal(proxy.actions.get('CreateDBSnapshot'), 1);
     assert.equal(proxy.copies.size, originals().length);
     assert.ok([...proxy.copies.values()].every((n) => n === 1), `no object copied twice: ${JSON.stringify([...proxy.copies].filter(([, n]) => n > 1).slice(0, 3))}`);
+    // What the record says is what is in the backup: a listing of its dl/ folder.
+    const s2 = d.status as BackupRequestStatus;
+    const listed = await keys('lc2-backups', `${s2.location!.prefix}dl/`);
+    const manifest = JSON.parse((await body('lc2-backups', s2.manifest!.key)).toString()) as Manifest;
+    assert.equal(manifest.documentLibrary.objectCount, listed.length);
+    assert.equal(s2.documentLibrary?.objectCount, listed.length);
+    assert.equal(s2.documentLibrary?.copiedObjects, listed.length, 'every object was copied by this backup, in some sync');
   });
 
   it('a throttled provider is retried with backoff (attempts and notBefore in status, no call before it); a missing instance or bucket fails with what to fix', async (t) => {

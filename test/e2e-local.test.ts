@@ -104,6 +104,19 @@ for (const target of [localPostgres, localMariadb]) {
       assert.deepEqual(await env.keys('restored-dl', `${target.engine}-again/`), [], 'no document-library step after the refusal');
     });
 
+    it('refuses a non-empty document-library target before the database Job creates anything', async () => {
+      const fresh = uniqueName('lc2_never');
+      const restore = restoreDriver(`restore-dl-taken-${target.engine}`, {
+        database: { instanceId: `${target.host}:${target.port}`, databaseName: fresh, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}/document_library` },
+      });
+      assert.equal(await restore.runToCompletion(), 'Failed');
+      const ready = (restore.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
+      assert.equal(ready?.reason, 'TargetNotEmpty');
+      assert.equal(restore.jobRuns.length, 0, 'no Job ran: nothing was created');
+      assert.equal((restore.status as RestoreRequestStatus).operations?.database, undefined);
+    });
+
     it('with spec.approveOverwrite: true, restores over the existing database', async () => {
       sql(target, restored, 'delete from DLFileVersion where fileVersionId > 250');
       assert.notDeepEqual(tableFingerprint(target, restored), tableFingerprint(target, source));

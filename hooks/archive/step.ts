@@ -12,7 +12,7 @@ export type ArchiveStep<S> =
   | { kind: 'need'; record: ArchiveRecord }
   | { kind: 'recorded'; status: S; retryAfterSeconds?: number };
 
-export function archiveStep<S extends { conditions?: Condition[] }>(
+export function archiveStep<S extends { conditions?: Condition[]; completionTime?: string }>(
   status: S, archiving: boolean, result: ArchiveResult | undefined, record: () => ArchiveRecord, now: string, generation?: number,
 ): ArchiveStep<S> {
   if (!archiving || status.conditions?.some((c) => c.type === 'Archived' && c.status === 'True')) return { kind: 'done' };
@@ -20,6 +20,7 @@ export function archiveStep<S extends { conditions?: Condition[] }>(
   const condition = result.ok
     ? { type: 'Archived', status: 'True' as const, reason: 'Archived', message: 'recorded in the backup history' }
     : { type: 'Archived', status: 'False' as const, reason: 'ArchiveUnavailable', message: `not yet recorded in the backup history (${result.message}); retrying` };
-  const next = { ...status, conditions: setCondition(status.conditions, condition, now, generation) };
+  // Recorded at the completion time, a fact: a replayed or stale terminal sync writes the same status.
+  const next = { ...status, conditions: setCondition(status.conditions, condition, result.ok ? status.completionTime ?? now : now, generation) };
   return result.ok ? { kind: 'recorded', status: next } : { kind: 'recorded', status: next, retryAfterSeconds: ARCHIVE_RETRY_SECONDS };
 }

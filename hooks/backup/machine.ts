@@ -166,7 +166,9 @@ export function decideBackup(input: BackupInput): BackupDecision {
   // Every data step is done: write manifest.json and prove that data and manifest are there.
   const key = manifestKey(location!);
   status = { ...status, phase: 'GeneratingManifest' };
-  const manifestOp = status.operations?.manifest ?? { id: key, state: 'Running' as const, startTime: now };
+  // The manifest step starts when the last step finished (a fact every replay agrees on).
+  const stepsDone = Object.entries(status.operations ?? {}).filter(([k]) => k !== 'manifest').map(([, o]) => o.completionTime ?? '').sort();
+  const manifestOp = status.operations?.manifest ?? { id: key, state: 'Running' as const, startTime: stepsDone[stepsDone.length - 1] || now };
   setOp('manifest', manifestOp);
   const manifest = buildManifest(parent, spec!, status);
   if (typeof manifest === 'string') return fail(status, 'ManifestInvalid', manifest, childrenFor(status.operations));
@@ -188,10 +190,11 @@ export function decideBackup(input: BackupInput): BackupDecision {
   const message = `backup complete: database ${humanBytes(status.database?.sizeBytes ?? 0)}, `
     + `${status.documentLibrary?.objectCount ?? 0} document-library objects (${humanBytes(status.documentLibrary?.totalBytes ?? 0)}); `
     + `manifest at ${location!.bucket}/${key}`;
-  return {
-    status: { ...status, conditions: lifecycleConditions(status.conditions, 'succeeded', 'BackupSucceeded', message, now, generation) },
-    children: childrenFor(status.operations),
-  };
+  // The terminal answer is a fixed point: its times are the manifest's (recorded facts, not this
+  // sync's clock) and it is archived in the same sync, so a stale or replayed sync of the last step
+  // answers byte for byte the same status.
+  status = { ...status, conditions: lifecycleConditions(status.conditions, 'succeeded', 'BackupSucceeded', message, manifest.completedAt, generation) };
+  return finished({ ...input, parent: { ...parent, status } }, status, childrenFor(status.operations));
 }
 
 /** The step context plus what finished steps recorded (the export step exports that snapshot). */
@@ -238,7 +241,9 @@ function expire(input: BackupInput, prior: BackupRequestStatus, children: KubeOb
 function describeStep(step: BackupStepName, spec: BackupRequestSpec): string {
   switch (step) {
     case 'snapshot': return `snapshotting ${spec.database.engine} instance ${spec.database.instanceId}`;
-    case 'export': return `dumping ${spec.database.engine} database ${spec.database.databaseName ?? spec.database.instanceId}`;
+    case 'export': return spec.database.type === 'snapshot'
+      ? `exporting the snapshot of ${spec.database.engine} instance ${spec.database.instanceId} to the backup's folder`
+      : `dumping ${spec.database.engine} database ${spec.database.databaseName ?? spec.database.instanceId}`;
     case 'transfer': return `copying the document library from ${spec.documentLibrary.sourceBucket}`;
   }
 }

@@ -207,7 +207,8 @@ async function observeSafely(fn: () => Promise<Observation<BackupStepResult>>): 
 export async function writeAndVerifyManifest(store: ObjectStore, bucket: string, key: string, manifest: Manifest): Promise<ManifestCheck> {
   const body = `${JSON.stringify(manifest, null, 2)}\n`;
   try {
-    await store.put(bucket, key, body, 'application/json');
+    // Written once: a replay finds the same bytes there and leaves them (a rewrite would change the object's time and version).
+    if ((await store.get(bucket, key))?.toString('utf8') !== body) await store.put(bucket, key, body, 'application/json');
     const back = await store.get(bucket, key);
     if (!back || back.toString('utf8') !== body) return { ok: false, retryable: true, message: `manifest ${bucket}/${key} did not read back identically` };
     if (manifest.database.artifact) {

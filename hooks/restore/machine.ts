@@ -4,7 +4,7 @@
 // Succeeded | Failed, forward only.
 import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import type { Observation, RestorePlanner, RestoreStep, RestoreStepName, SpecProblem } from '../../core/provider.ts';
+import type { Observation, Preflight, RestorePlanner, RestoreStep, RestoreStepName, SpecProblem } from '../../core/provider.ts';
 import type { RestoreContext, RestoreStepResult } from '../../core/provider.ts';
 import type { Manifest } from '../backup/manifest.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
@@ -21,6 +21,7 @@ export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reaso
 
 export type RestoreNeed =
   | { kind: 'readManifest'; bucket: string; key: string }
+  | { kind: 'preflight'; ctx: RestoreContext }
   | { kind: 'observeStep'; step: RestoreStep; op: OperationStatus; ctx: RestoreContext }
   | { kind: 'archive'; record: ArchiveRecord };
 
@@ -30,7 +31,7 @@ export interface RestoreInput {
   backup: BackupRequest | undefined;
   existingChildren: ReadonlySet<string>;
   planner: RestorePlanner | { unavailable: string };
-  observations: { manifest?: ManifestRead; steps?: Partial<Record<RestoreStepName, Observation<RestoreStepResult>>>; archived?: ArchiveResult };
+  observations: { manifest?: ManifestRead; preflight?: Preflight; steps?: Partial<Record<RestoreStepName, Observation<RestoreStepResult>>>; archived?: ArchiveResult };
   now: string;
   /** Whether finished restores are written to the archive. */
   archiving?: boolean;
@@ -69,10 +70,14 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     if (!op) return [];
     return s.children.filter((c) => op.state === 'Running' || input.existingChildren.has(c.metadata.name));
   });
-  const fail = (status: RestoreRequestStatus, reason: string, message: string): RestoreDecision => ({
-    status: { ...status, phase: 'Failed', completionTime: status.completionTime ?? now, conditions: lifecycleConditions(status.conditions, 'failed', reason, message, now, generation) },
-    children: childrenFor(status),
-  });
+  const fail = (status: RestoreRequestStatus, reason: string, message: string): RestoreDecision => {
+    const left = leftBehind(status, spec);
+    const text = left ? `${message}. Left behind by this restore: ${left}` : message;
+    return {
+      status: { ...status, phase: 'Failed', completionTime: status.completionTime ?? now, conditions: lifecycleConditions(status.conditions, 'failed', reason, text, now, generation) },
+      children: childrenFor(status),
+    };
+  };
 
   if (isTerminal(prior.phase)) {
     const step = archiveStep(prior, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: prior }), now, generation);
@@ -133,6 +138,14 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
 
   const source = status.source!;
   const setOp = (key: string, op: OperationStatus) => { status = { ...status, operations: { ...status.operations, [key]: op } }; };
+  // Refusals that can be known before anything is created are checked before the first step starts.
+  if (!status.operations?.preflight && !status.operations?.database) {
+    if (input.refusal) return fail(status, input.refusal.reason, input.refusal.message);
+    const check = input.observations.preflight;
+    if (!check) return waiting('Preflight', 'checking that the targets are new before anything is created', { kind: 'preflight', ctx: { name, uid, spec: spec!, source } });
+    if (!check.ok) return check.retryable ? { ...waiting(check.reason, check.message), resyncAfterSeconds: 30 } : fail(status, check.reason, check.message);
+    setOp('preflight', { id: 'preflight', state: 'Succeeded', startTime: now, completionTime: now });
+  }
   for (const step of stepsFor(source)) {
     const op = status.operations?.[step.name];
     if (op?.state === 'Succeeded') continue;
@@ -166,10 +179,12 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   }
   const done = status.operations?.documentLibrary?.completionTime ?? now;
   const message = `restored backup ${status.backupId} into database ${spec!.database.databaseName} and ${spec!.documentLibrary.destinationBucket}/${spec!.documentLibrary.destinationPrefix} (${status.documentLibrary?.objectCount ?? 0} objects); reindex search after starting Liferay`;
-  return {
-    status: { ...status, phase: 'Succeeded', completionTime: done, conditions: lifecycleConditions(status.conditions, 'succeeded', 'RestoreSucceeded', message, now, generation) },
-    children: childrenFor(status),
-  };
+  // As for backups: the terminal status carries recorded times and is archived in the same sync.
+  const succeeded: RestoreRequestStatus = { ...status, phase: 'Succeeded', completionTime: done, conditions: lifecycleConditions(status.conditions, 'succeeded', 'RestoreSucceeded', message, done, generation) };
+  const step = archiveStep(succeeded, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: succeeded }), now, generation);
+  if (step.kind === 'need') return { status: succeeded, children: childrenFor(succeeded), need: { kind: 'archive', record: step.record } };
+  if (step.kind === 'done') return { status: succeeded, children: childrenFor(succeeded) };
+  return { status: step.status, children: childrenFor(succeeded), ...(step.retryAfterSeconds ? { resyncAfterSeconds: step.retryAfterSeconds } : {}) };
 }
 
 type Resolved = { bucket: string; key: string } | { wait: string; reason: string } | { fail: string; reason: string };
@@ -195,4 +210,22 @@ function describe(step: RestoreStepName, spec: RestoreRequestSpec, source: Resto
   return step === 'database'
     ? `verifying the dump and restoring it into database ${spec.database.databaseName} on ${spec.database.instanceId}`
     : `copying the document library to ${spec.documentLibrary.destinationBucket}/${spec.documentLibrary.destinationPrefix}`;
+}
+
+/**
+ * What a restore that failed after its database step created (a new RDS instance or cluster, a new
+ * database), and how to remove it: the service never deletes a database it restored, since a human
+ * may already use it, but it says exactly what is there.
+ */
+function leftBehind(status: RestoreRequestStatus, spec: RestoreRequestSpec | undefined): string | undefined {
+  const db = status.operations?.database;
+  // Only what this restore is known to have made: a failed create may have hit someone else's instance.
+  if (!spec || db?.state !== 'Succeeded') return undefined;
+  if (status.source?.snapshotId) {
+    const id = spec.database.instanceId.toLowerCase();
+    return status.source.cluster
+      ? `the new RDS cluster ${id} (remove it with: aws rds delete-db-cluster --db-cluster-identifier ${id} --skip-final-snapshot, after deleting its instances)`
+      : `the new RDS instance ${id} (remove it with: aws rds delete-db-instance --db-instance-identifier ${id} --skip-final-snapshot)`;
+  }
+  return `database ${spec.database.databaseName} on ${spec.database.instanceId} (drop it if it is not wanted)`;
 }

@@ -8,7 +8,7 @@ import type { Archive } from '../archive/store.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, childrenOf, relatedObject } from '../contract/objects.ts';
 import { ObjectTooLarge, type ObjectStore } from '../../core/provider.ts';
-import type { Observation, RestoreRuntime, RestoreStepResult } from '../../core/provider.ts';
+import type { Observation, Preflight, RestoreRuntime, RestoreStepResult } from '../../core/provider.ts';
 import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts';
 import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
@@ -59,6 +59,12 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
     const need = decision.need;
     if (need.kind === 'readManifest') {
       input.observations = { ...input.observations, manifest: await readManifest(rt!.store, need.bucket, need.key) };
+    } else if (need.kind === 'preflight') {
+      let preflight: Preflight;
+      try { preflight = rt!.preflight ? await rt!.preflight(need.ctx) : { ok: true }; } catch (e) {
+        preflight = { ok: false, reason: 'PreflightUnavailable', message: `cannot check the restore targets yet (${errorName(e)}); retrying`, retryable: true };
+      }
+      input.observations = { ...input.observations, preflight };
     } else if (need.kind === 'archive') {
       let archived: ArchiveResult;
       try { await shell.archive!.upsert(need.record); archived = { ok: true }; } catch (e) { archived = { ok: false, message: errorName(e) }; }

@@ -39,7 +39,11 @@ export function advance<R>(op: OperationStatus, obs: Observation<R>, now: string
     const next = obs.progress ? { ...current, progress: obs.progress } : current;
     return { kind: 'running', op: next, ...(obs.message ? { message: obs.message } : {}), ...(obs.resyncAfterSeconds ? { resyncAfterSeconds: obs.resyncAfterSeconds } : {}) };
   }
-  if (obs.state === 'done') return { kind: 'done', op: { ...current, state: 'Succeeded', completionTime: obs.completedAt }, result: obs.result };
+  // A finished operation keeps only facts (its ID, start and end): whatever in-flight progress a
+  // stale sync started from, the finished operation is the same.
+  if (obs.state === 'done') {
+    return { kind: 'done', op: { id: op.id, state: 'Succeeded', ...(op.startTime ? { startTime: op.startTime } : {}), completionTime: obs.completedAt }, result: obs.result };
+  }
   const attempts = (op.attempts ?? 0) + 1;
   if (obs.retryable && attempts < MAX_ATTEMPTS) {
     const wait = backoffSeconds(attempts, seed + op.id);

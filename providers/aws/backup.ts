@@ -106,7 +106,9 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
   const dl: DocumentLibraryResult = {
     objectCount: progress.copied + progress.alreadyThere, totalBytes: progress.bytes + (progress.alreadyBytes ?? 0),
     excludedPatterns: excludePatterns(ctx.spec.documentLibrary.excludeGeneratedFiles, ctx.spec.documentLibrary.excludePatterns),
-    tool: TOOL, copiedObjects: progress.copied, excludedObjects: progress.excluded,
+    // The folder is this backup's own and new (its ID carries the UID): an object found already
+    // there was copied by this backup in a sync whose progress was lost, so it counts as copied.
+    tool: TOOL, copiedObjects: progress.copied + progress.alreadyThere, excludedObjects: progress.excluded,
     ...(ctx.base ? { referencedObjects: progress.referenced ?? 0, referencedBytes: progress.referencedBytes ?? 0, base: ctx.base } : {}),
   };
   // When the copy finished, as its checkpoint recorded it: replays and stale syncs write the same manifest.

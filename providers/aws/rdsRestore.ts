@@ -39,6 +39,17 @@ async function cluster(rds: RDSClient, id: string, opts: { abortSignal?: AbortSi
   }
 }
 
+/**
+ * Whether the restore's target is free: nothing by that identifier, or this restore's own (a replay
+ * after it was created). Anything else is someone else's database, never touched.
+ */
+export async function targetTaken(rds: RDSClient, t: Pick<RestoreTarget, 'instanceId' | 'cluster' | 'uid'>, signal?: AbortSignal): Promise<string | undefined> {
+  const opts = signal ? { abortSignal: signal } : {};
+  const existing = t.cluster ? await cluster(rds, t.instanceId, opts) : await instance(rds, t.instanceId, opts);
+  if (!existing || tagsOf(existing.TagList)[UID_TAG] === t.uid) return undefined;
+  return `RDS ${t.cluster ? 'cluster' : 'instance'} ${t.instanceId} already exists; a restore creates a NEW one: choose another spec.database.instanceId`;
+}
+
 /** One idempotent step of the restore: start what is missing (after an ownership check), report where it is. */
 export async function restoreStep(rds: RDSClient, t: RestoreTarget, signal?: AbortSignal): Promise<Observation<RestoredInstance>> {
   const opts = signal ? { abortSignal: signal } : {};

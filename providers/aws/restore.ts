@@ -3,11 +3,11 @@
 // then (incremental backups) the objects its refs pages name in the base backup.
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { OperationStatus, RestoreRequestSpec } from '../../core/crd.ts';
-import type { Observation, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../../core/provider.ts';
+import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../../core/provider.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
 import { classify, PROJECT_TAG, snapshotTags, UID_TAG } from './rds.ts';
-import { restoreStep } from './rdsRestore.ts';
+import { restoreStep, targetTaken } from './rdsRestore.ts';
 import { copyReferenced, copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
 import { leaseTtlMs, TOOL } from './backup.ts';
 import { leasedStep, type Checkpoint } from './lease.ts';
@@ -35,6 +35,33 @@ async function exists(aws: AwsClients, bucket: string, key: string): Promise<boo
   try { await aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: aws.signal() }); return true; } catch (e) {
     if (['NotFound', 'NoSuchKey'].includes((e as { name?: string }).name ?? '')) return false;
     throw e;
+  }
+}
+
+/**
+ * Before anything is created: the snapshot is this project's backup's own, the new instance (or
+ * cluster) does not exist yet, and the new document-library prefix is empty (or approved). A
+ * refusal here costs nothing; the same refusal after the database step would leave a billed instance.
+ */
+export async function awsRestorePreflight(ctx: RestoreContext, aws: AwsClients): Promise<Preflight> {
+  const { spec, source } = ctx;
+  try {
+    if (!source.snapshotId) return { ok: false, reason: 'UnsupportedBackup', message: 'the backup has no RDS snapshot', retryable: false };
+    const tags = await snapshotTags(aws.rds, { cluster: !!source.cluster, snapshotId: source.snapshotId }, aws.signal());
+    if (tags[PROJECT_TAG] !== spec.projectId || !source.sourceUid || tags[UID_TAG] !== source.sourceUid) {
+      return { ok: false, reason: 'SnapshotNotAllowed', message: `snapshot ${source.snapshotId} was not taken by this project's backup ${source.manifest.key}`, retryable: false };
+    }
+    const taken = await targetTaken(aws.rds, { instanceId: spec.database.instanceId.toLowerCase(), cluster: !!source.cluster, uid: ctx.uid }, aws.signal());
+    if (taken) return { ok: false, reason: 'TargetExists', message: taken, retryable: false };
+    const prefix = destPrefix(spec);
+    const there = await aws.s3.send(new ListObjectsV2Command({ Bucket: spec.documentLibrary.destinationBucket, Prefix: prefix, MaxKeys: 1 }), { abortSignal: aws.signal() });
+    if ((there.KeyCount ?? 0) > 0 && !spec.approveOverwrite) {
+      return { ok: false, reason: 'TargetNotEmpty', message: `${spec.documentLibrary.destinationBucket}/${prefix} already holds objects; restore into a new prefix or set spec.approveOverwrite`, retryable: false };
+    }
+    return { ok: true };
+  } catch (e) {
+    const c = classify(e);
+    return { ok: false, reason: c.reason, message: c.message, retryable: c.retryable };
   }
 }
 

@@ -2,7 +2,7 @@
 // database, then a Job that copies the backed-up document library into a NEW prefix.
 import type { RestoreRequestSpec, RestoreSource } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import type { Observation, RestoreContext, RestoreStep, RestoreStepName, RestoreStepResult, SpecProblem, ObjectStore } from '../../core/provider.ts';
+import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepName, RestoreStepResult, SpecProblem, ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
 import { observeJob } from './results.ts';
@@ -51,6 +51,22 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
       }, config)],
     },
   ];
+}
+
+/**
+ * Before the database Job creates anything: the new document-library prefix must be empty (or
+ * approved). A store that cannot be read here leaves the check to the Job (it refuses too), so this
+ * only ever saves a half-done restore, never blocks a good one.
+ */
+export async function localRestorePreflight(ctx: RestoreContext, store: ObjectStore): Promise<Preflight> {
+  const { spec } = ctx;
+  if (spec.approveOverwrite) return { ok: true };
+  const prefix = `${spec.documentLibrary.destinationPrefix.replace(/\/+$/, '')}/`;
+  let found = false;
+  try { found = (await store.list(spec.documentLibrary.destinationBucket, prefix, undefined, 1)).length > 0; } catch { return { ok: true }; }
+  return found
+    ? { ok: false, reason: 'TargetNotEmpty', message: `${spec.documentLibrary.destinationBucket}/${prefix} already holds files; restore into a new prefix or set spec.approveOverwrite: true`, retryable: false }
+    : { ok: true };
 }
 
 export async function observeRestoreStep(

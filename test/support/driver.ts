@@ -26,6 +26,8 @@ export class MetacontrollerDriver {
   readonly parent: KubeObject;
   readonly children = new Map<string, KubeObject>();
   readonly jobRuns: JobRun[] = [];
+  /** Every status this parent had, oldest first: what a stale Metacontroller cache could still hold. */
+  readonly history: Array<Record<string, unknown>> = [];
   syncs = 0;
   private readonly options: DriverOptions;
 
@@ -69,6 +71,7 @@ export class MetacontrollerDriver {
       }
     }
     const before = this.phase;
+    this.history.push(structuredClone(this.status));
     this.parent.status = { ...(body.status as object), observedGeneration: this.parent.metadata.generation };
     if (this.phase !== before) this.options.onProgress?.(`${this.parent.kind} ${this.parent.metadata.name}: ${before ?? '-'} -> ${this.phase}`);
     return body;
