@@ -15,7 +15,8 @@ export interface BackupRequestSpec {
   retentionDays?: number;
   deletionPolicy?: 'Retain' | 'Delete';
   database: {
-    engine: Engine;
+    /** Required for a dump; a snapshot backup takes it from the snapshot when omitted. */
+    engine?: Engine;
     type: 'dump' | 'snapshot';
     instanceId: string;
     databaseName?: string;
@@ -217,6 +218,8 @@ export interface BackupTenantSpec {
   databases?: string[];
   /** When set: the only prefixes of its document-library buckets this project may read or restore into (shared buckets). */
   documentLibraryPrefixes?: string[];
+  /** Environment → namespace, for REST requests that name no namespace (default: proj-<projectId>-<environment>); each must be in `namespaces`. */
+  environmentNamespaces?: Record<string, string>;
   /** One retention policy per environment over all its recovery points (hooks/backup/environmentRetention.ts). */
   retention?: { default?: RetentionPolicy; environments?: Record<string, RetentionPolicy> };
 }

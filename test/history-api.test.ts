@@ -63,6 +63,12 @@ describe('history REST API', () => {
     assert.equal(items.length, 120);
     assert.ok(items.every((x, i) => i === 0 || x.completedAt <= items[i - 1]!.completedAt));
     const failedRetailPrd = (await get('/backups?project=retail&environment=prd&phase=Failed&limit=500')).body.items as Item[];
+    // projectId (the design documents' parameter) is the same filter; given both, they must agree.
+    assert.deepEqual((await get('/backups?projectId=retail&environment=prd&phase=Failed&limit=500')).body.items, failedRetailPrd);
+    assert.deepEqual((await get('/backups?projectId=retail&project=retail&environment=prd&phase=Failed&limit=500')).body.items, failedRetailPrd);
+    const both = await get('/backups?projectId=retail&project=outlet');
+    assert.equal(both.status, 400);
+    assert.deepEqual(((await get('/summary?projectId=retail&environment=prd')).body.items as unknown[]).length, 1);
     assert.ok(failedRetailPrd.length > 0);
     assert.ok(failedRetailPrd.every((x) => x.projectId === 'retail' && x.environment === 'prd' && x.phase === 'Failed'));
     const window = (await get('/backups?from=2026-11-02T00:00:00Z&to=2026-11-03T00:00:00Z&limit=500')).body.items as Item[];
@@ -227,7 +233,9 @@ const readTenant: ReadTenant = async (projectId) => (TENANT_NAMESPACES[projectId
 function fakeCreator(created: CreateRequest[], tenants: ReadTenant = readTenant): CreateResource {
   return tenantScopedCreator(tenants, async (r) => {
     created.push(r);
-    return { namespace: r.namespace, name: r.name ?? `${r.generateName}abcde`, uid: `uid-created-${created.length}` };
+    const name = r.name ?? `${r.generateName}abcde`;
+    const uid = `uid-created-${created.length}`;
+    return { namespace: r.namespace, name, uid, object: { apiVersion: API_VERSION, kind: r.kind, metadata: { namespace: r.namespace, name, uid }, spec: r.spec } };
   });
 }
 async function listen(listener: RequestListener): Promise<{ server: Server; base: string }> {
@@ -281,8 +289,50 @@ describe('POST: only into a namespace of the project\'s BackupTenant', () => {
     created.length = 0;
     const res = await post(`${api.base}/backups`, 'retail-token', { namespace: 'proj-retail-uat', spec });
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    assert.deepEqual(res.body, { kind: 'BackupRequest', namespace: 'proj-retail-uat', name: 'retail-prd-abcde', uid: 'uid-created-1' });
+    assert.deepEqual(res.body, {
+      apiVersion: API_VERSION, kind: 'BackupRequest', metadata: { namespace: 'proj-retail-uat', name: 'retail-prd-abcde', uid: 'uid-created-1' }, spec,
+      namespace: 'proj-retail-uat', name: 'retail-prd-abcde', uid: 'uid-created-1',
+    });
     assert.deepEqual(created.map((c) => [c.kind, c.namespace, c.projectId]), [['BackupRequest', 'proj-retail-uat', 'retail']]);
+  });
+
+  // The console contract of the design documents (../shared/seeds/004_*, "Create a Backup (REST API)"), body verbatim.
+  const documented = {
+    projectId: 'retail', environment: 'prd', provider: 'aws',
+    database: { type: 'snapshot', instanceId: 'retail-prd-db' },
+    documentLibrary: { sourceBucket: 'retail-prd-liferay-dl', destinationBucket: 'liferay-backups', destinationPrefix: 'retail/prd/20251109/', excludeGeneratedFiles: true },
+    retentionDays: 30,
+  };
+
+  it('the design documents\' POST body (the spec at the top level, no namespace) is 201 in proj-<projectId>-<environment>', async () => {
+    created.length = 0;
+    const res = await post(`${api.base}/backups`, 'retail-token', documented);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal((res.body.metadata as { namespace: string }).namespace, 'proj-retail-prd');
+    assert.deepEqual(res.body.spec, documented);
+    assert.deepEqual(created.map((c) => [c.kind, c.namespace, c.generateName]), [['BackupRequest', 'proj-retail-prd', 'retail-prd-']]);
+    // The same body for an environment the tenant has no namespace for, or by another project's caller: 403, nothing created.
+    forbidden(await post(`${api.base}/backups`, 'retail-token', { ...documented, environment: 'dev', documentLibrary: { ...documented.documentLibrary, destinationPrefix: 'retail/dev/20251109/' } }), /namespace proj-retail-dev is not one of project retail's namespaces/);
+    const outletOnly = await listen(createApiApp({ archive, authenticate: staticTokens(JSON.stringify({ 'outlet-token': ['outlet'] })), create: fakeCreator(created) }));
+    try { forbidden(await post(`${outletOnly.base}/backups`, 'outlet-token', documented), /may not request backups or restores of project retail/); } finally { await close(outletOnly.server); }
+    assert.equal(created.length, 1);
+    // Validation errors name the field where the caller put it.
+    const bad = await post(`${api.base}/backups`, 'retail-token', { ...documented, database: { type: 'dump', instanceId: 'x' }, provider: 'nope' });
+    assert.equal(bad.status, 400);
+    assert.match((bad.body.error as { message: string }).message, /body\.provider: "nope" is not one of/);
+  });
+
+  it('a BackupTenant maps an environment to its own namespace for requests that name none', async () => {
+    const seen: CreateRequest[] = [];
+    const mapped: ReadTenant = async (projectId) => (projectId === 'retail'
+      ? { apiVersion: API_VERSION, kind: 'BackupTenant', metadata: { name: 'retail' }, spec: { namespaces: ['retail-production'], environmentNamespaces: { prd: 'retail-production' } } }
+      : undefined);
+    const app = await listen(createApiApp({ archive, authenticate: staticTokens(JSON.stringify(TOKENS)), create: fakeCreator(seen, mapped) }));
+    try {
+      const res = await post(`${app.base}/backups`, 'retail-token', documented);
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      assert.equal(res.body.namespace, 'retail-production');
+    } finally { await close(app.server); }
   });
 
   it('a BackupTenant that cannot be read creates nothing (503), and one named for another project lists nothing', async () => {

@@ -392,6 +392,34 @@ describe('history REST API with Kubernetes identities', () => {
   });
 
 
+  it('the design documents\' curl examples work as written (plus the bearer token): create, list by projectId and environment, get by UID', async () => {
+    // ../shared/seeds/004_*: "Create a Backup (REST API)", body verbatim; the namespace is the documents' proj-<projectId>-<environment>.
+    const documented = {
+      projectId: 'retail', environment: 'prd', provider: 'aws',
+      database: { type: 'snapshot', instanceId: 'retail-prd-db' },
+      documentLibrary: { sourceBucket: 'retail-prd-liferay-dl', destinationBucket: 'liferay-backups', destinationPrefix: 'retail/prd/20251109/', excludeGeneratedFiles: true },
+      retentionDays: 30,
+    };
+    const created = await call('POST', '/backups', 'alice-token', documented);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const metadata = created.body.metadata as { name: string; namespace: string; uid: string; generateName: string };
+    assert.equal(metadata.namespace, NS);
+    assert.equal(metadata.generateName, 'retail-prd-');
+    assert.equal(created.body.kind, 'BackupRequest');
+    assert.equal(kube.kubectl(['get', '-n', NS, 'br', metadata.name, '-o', 'jsonpath={.metadata.uid} {.spec.database.instanceId} {.spec.retentionDays}']), `${metadata.uid} retail-prd-db 30`);
+    // Another project's caller sending the same body: 403, nothing more created.
+    const before = kube.kubectl(['get', '-n', NS, 'br', '-o', 'name']).trim().split('\n').length;
+    assert.equal((await call('POST', '/backups', 'bob-token', documented)).status, 403);
+    assert.equal(kube.kubectl(['get', '-n', NS, 'br', '-o', 'name']).trim().split('\n').length, before);
+    // List Backups: GET /api/v1/backups?projectId=retail&environment=prd; then one by its UID.
+    const listed = (await call('GET', '/backups?projectId=retail&environment=prd', 'alice-token')).body.items as Array<{ uid: string; projectId: string }>;
+    assert.ok(listed.length > 0 && listed.every((x) => x.projectId === 'retail'));
+    const one = await call('GET', `/backups/${listed[0]!.uid}`, 'alice-token');
+    assert.equal(one.status, 200);
+    assert.equal(one.body.uid, listed[0]!.uid);
+    assert.equal((await call('GET', `/backups/${listed[0]!.uid}`, 'bob-token')).status, 404);
+  });
+
   it('POST only into a namespace of the project\'s BackupTenant (read with the hook\'s own RBAC); a refused request creates nothing', async () => {
     const OTHER = 'proj-retail-other'; // exists, but BackupTenant retail does not list it
     kube.kubectl(['create', 'namespace', OTHER]);

@@ -240,9 +240,9 @@ function expire(input: BackupInput, prior: BackupRequestStatus, children: KubeOb
 
 function describeStep(step: BackupStepName, spec: BackupRequestSpec): string {
   switch (step) {
-    case 'snapshot': return `snapshotting ${spec.database.engine} instance ${spec.database.instanceId}`;
+    case 'snapshot': return `snapshotting ${spec.database.engine ?? 'database'} instance ${spec.database.instanceId}`;
     case 'export': return spec.database.type === 'snapshot'
-      ? `exporting the snapshot of ${spec.database.engine} instance ${spec.database.instanceId} to the backup's folder`
+      ? `exporting the snapshot of ${spec.database.engine ?? 'database'} instance ${spec.database.instanceId} to the backup's folder`
       : `dumping ${spec.database.engine} database ${spec.database.databaseName ?? spec.database.instanceId}`;
     case 'transfer': return `copying the document library from ${spec.documentLibrary.sourceBucket}`;
   }

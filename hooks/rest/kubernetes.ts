@@ -31,8 +31,10 @@ export function tokenReview(kc: KubeConfig, cacheSeconds = 60): Authenticate {
 }
 
 export type RequestKind = 'BackupRequest' | 'RestoreRequest';
-export interface CreateRequest { kind: RequestKind; namespace: string; name: string | undefined; generateName: string; projectId: string; spec: object }
-export interface Created { namespace: string; name: string; uid: string }
+/** `namespace` may be left out: the project's mapping of the environment to a namespace decides (namespaceFor). */
+export interface CreateRequest { kind: RequestKind; namespace: string | undefined; name: string | undefined; generateName: string; projectId: string; environment: string; spec: object }
+/** The created object as the API server returned it, and its identity. */
+export interface Created { namespace: string; name: string; uid: string; object: Record<string, unknown> }
 /** Created, or refused before anything was written (the message is safe to show the caller). */
 export type CreateResult = { created: Created } | { forbidden: string };
 /** What the router calls; a thrown error is the API server failing (an ApiException with `code`). */
@@ -40,7 +42,17 @@ export type CreateResource = (request: CreateRequest) => Promise<CreateResult>;
 
 /** The project's BackupTenant, or undefined when there is none. */
 export type ReadTenant = (projectId: string) => Promise<BackupTenant | undefined>;
-export type CreateObject = (request: CreateRequest) => Promise<Created>;
+export type CreateObject = (request: CreateRequest & { namespace: string }) => Promise<Created>;
+
+/**
+ * Where a request without a namespace goes (pure): the BackupTenant's own mapping of the
+ * environment, else the design documents' convention `proj-<projectId>-<environment>`. Either way
+ * the namespace must then be one the tenant lists (namespaceRefusal).
+ */
+export function namespaceFor(tenant: BackupTenant | undefined, projectId: string, environment: string): string {
+  const mapped = tenant?.metadata?.name === projectId ? tenant.spec?.environmentNamespaces?.[environment] : undefined;
+  return typeof mapped === 'string' ? mapped : `proj-${projectId}-${environment}`;
+}
 
 /**
  * The namespace rule of the REST API (pure): a request of project P may only be created in a
@@ -61,9 +73,11 @@ export function namespaceRefusal(namespace: string, projectId: string, tenant: B
 /** Reads the tenant first and creates only what it allows. A tenant that cannot be read creates nothing: the error propagates (the router answers 503). */
 export function tenantScopedCreator(readTenant: ReadTenant, createObject: CreateObject): CreateResource {
   return async (request) => {
-    const refusal = namespaceRefusal(request.namespace, request.projectId, await readTenant(request.projectId));
+    const tenant = await readTenant(request.projectId);
+    const namespace = request.namespace ?? namespaceFor(tenant, request.projectId, request.environment);
+    const refusal = namespaceRefusal(namespace, request.projectId, tenant);
     if (refusal) return { forbidden: refusal };
-    return { created: await createObject(request) };
+    return { created: await createObject({ ...request, namespace }) };
   };
 }
 
@@ -87,8 +101,8 @@ export function kubernetesCreator(kc: KubeConfig): CreateResource {
     const created = await api.createNamespacedCustomObject({
       group: GROUP, version: 'v1alpha1', namespace, plural,
       body: { apiVersion: `${GROUP}/v1alpha1`, kind, metadata: name ? { name } : { generateName }, spec },
-    }) as { metadata: { name: string; namespace: string; uid: string } };
-    return { namespace: created.metadata.namespace, name: created.metadata.name, uid: created.metadata.uid };
+    }) as { metadata: { name: string; namespace: string; uid: string } } & Record<string, unknown>;
+    return { namespace: created.metadata.namespace, name: created.metadata.name, uid: created.metadata.uid, object: created };
   };
   return tenantScopedCreator(readTenant, createObject);
 }

@@ -72,9 +72,17 @@ export function historyRouter(archive: Archive, authenticate: Authenticate, crea
     return query;
   };
 
+  /** `projectId` (the design documents' name) is `project`; both at once must agree. */
+  const aliasProject = (q: Record<string, unknown>, res: Response): boolean => {
+    if (q.projectId !== undefined && q.project !== undefined && q.projectId !== q.project) { fail(res, 400, 'BadRequest', 'query.projectId and query.project name different projects'); return false; }
+    if (q.projectId !== undefined) q.project = q.projectId;
+    return true;
+  };
+
   router.get('/backups', async (req, res) => {
     const q = checked(validateList, req, res);
     if (!q) return;
+    if (!aliasProject(q, res)) return;
     const cursor = typeof q.cursor === 'string' ? decodeCursor(q.cursor) : undefined;
     if (q.cursor !== undefined && !cursor) { fail(res, 400, 'BadRequest', 'query.cursor: not a cursor this API returned'); return; }
     const page = await archive.read((sql) => listHistory(sql, {
@@ -95,7 +103,7 @@ export function historyRouter(archive: Archive, authenticate: Authenticate, crea
 
   router.get('/summary', async (req, res) => {
     const q = checked(validateSummary, req, res);
-    if (!q) return;
+    if (!q || !aliasProject(q, res)) return;
     const items = await archive.read((sql) => summarize(sql, {
       projects: res.locals.projects as readonly string[] | '*',
       ...(q.project ? { project: String(q.project) } : {}), ...(q.environment ? { environment: String(q.environment) } : {}),
@@ -107,31 +115,41 @@ export function historyRouter(archive: Archive, authenticate: Authenticate, crea
   // server's own validation (CRD schema, CEL) applies on top of this check.
   const requestRoute = (kind: RequestKind) => async (req: Request, res: Response) => {
     if (!create) { fail(res, 501, 'NotImplemented', 'this server has no Kubernetes API access configured'); return; }
-    const body = req.body as { namespace?: unknown; name?: unknown; spec?: unknown } | undefined;
-    if (typeof body?.namespace !== 'string' || !DNS_LABEL.test(body.namespace)) { fail(res, 400, 'BadRequest', 'body.namespace: required, a namespace name'); return; }
-    if (body.name !== undefined && (typeof body.name !== 'string' || !DNS_NAME.test(body.name))) { fail(res, 400, 'BadRequest', 'body.name: must be a DNS subdomain name'); return; }
-    const checkedSpec = validateSpec<BackupRequestSpec | RestoreRequestSpec>(kind, body.spec);
-    if (!checkedSpec.ok) { fail(res, 400, 'BadRequest', checkedSpec.errors.join('; ').replaceAll('spec.', 'body.spec.')); return; }
+    const body = req.body as { namespace?: unknown; name?: unknown; spec?: unknown } & Record<string, unknown> | undefined;
+    // Two forms of one call: {namespace, name?, spec}, or the design documents' form - the spec's
+    // fields at the top level, namespace optional (then the project's mapping decides).
+    const flat = !!body && typeof body === 'object' && body.spec === undefined && 'projectId' in body;
+    const { namespace, name, ...topLevel } = body ?? {};
+    const specBody = flat ? topLevel : body?.spec;
+    const at = flat ? 'body.' : 'body.spec.';
+    if (!(flat && namespace === undefined) && (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))) {
+      fail(res, 400, 'BadRequest', flat ? 'body.namespace: a namespace name when given' : 'body.namespace: required, a namespace name (or send the spec\'s fields at the top level)'); return;
+    }
+    if (name !== undefined && (typeof name !== 'string' || !DNS_NAME.test(name))) { fail(res, 400, 'BadRequest', 'body.name: must be a DNS subdomain name'); return; }
+    const checkedSpec = validateSpec<BackupRequestSpec | RestoreRequestSpec>(kind, specBody);
+    if (!checkedSpec.ok) { fail(res, 400, 'BadRequest', checkedSpec.errors.join('; ').replaceAll('spec.', at)); return; }
     const spec = checkedSpec.value;
     const problems = kind === 'BackupRequest' ? backupSpecProblems(spec as BackupRequestSpec) : [];
-    if (problems.length) { fail(res, 400, 'BadRequest', problems.map((p) => `${p.field.replace('spec.', 'body.spec.')}: ${p.message}`).join('; ')); return; }
+    if (problems.length) { fail(res, 400, 'BadRequest', problems.map((p) => `${p.field.replace('spec.', at)}: ${p.message}`).join('; ')); return; }
     const projects = res.locals.projects as readonly string[] | '*';
     if (projects !== '*' && !projects.includes(spec.projectId)) { fail(res, 403, 'Forbidden', `this token may not request backups or restores of project ${spec.projectId}`); return; }
     try {
       // The creator refuses a namespace the project's BackupTenant does not list before it writes
       // anything, and before the API server could tell whether that namespace exists.
       const result = await create({
-        kind, namespace: body.namespace, name: body.name as string | undefined, generateName: `${spec.projectId}-${spec.environment}-`,
-        projectId: spec.projectId, spec: body.spec as object,
+        kind, namespace: namespace as string | undefined, name: name as string | undefined, generateName: `${spec.projectId}-${spec.environment}-`,
+        projectId: spec.projectId, environment: spec.environment, spec: specBody as object,
       });
       if ('forbidden' in result) { fail(res, 403, 'Forbidden', result.forbidden); return; }
-      res.status(201).json({ kind, ...result.created });
+      // The created object (as the design documents answer), with its identity also at the top level (as before).
+      const { object, ...identity } = result.created;
+      res.status(201).json({ ...object, kind, ...identity });
     } catch (e) {
       const code = (e as { code?: number }).code;
       const message = String((e as { body?: string }).body ?? (e as Error).message).slice(0, 2000);
-      if (code === 409) fail(res, 409, 'AlreadyExists', `a ${kind} of that name already exists in ${body.namespace}`);
+      if (code === 409) fail(res, 409, 'AlreadyExists', `a ${kind} of that name already exists in ${String(namespace ?? 'its namespace')}`);
       else if (code === 422 || code === 400) fail(res, 400, 'BadRequest', `the Kubernetes API refused it: ${message}`);
-      else if (code === 404) fail(res, 400, 'BadRequest', `namespace ${body.namespace} does not exist`);
+      else if (code === 404) fail(res, 400, 'BadRequest', `namespace ${String(namespace ?? `proj-${spec.projectId}-${spec.environment}`)} does not exist`);
       else fail(res, 503, 'Unavailable', 'the Kubernetes API is unavailable; try again later');
     }
   };

@@ -79,7 +79,8 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
     if (obs.state !== 'done') return obs.state === 'running' ? { ...obs, progress: { started: true } } : obs;
     const r = obs.result;
     return { state: 'done', completedAt: r.createdAt, result: { database: {
-      engine: ctx.spec.database.engine, format: ctx.spec.database.cluster ? 'rds-cluster-snapshot' : 'rds-snapshot',
+      // The spec may leave the engine out for a snapshot: the snapshot knows it.
+      engine: r.engine ?? ctx.spec.database.engine ?? 'postgresql', format: ctx.spec.database.cluster ? 'rds-cluster-snapshot' : 'rds-snapshot',
       snapshotId: r.snapshotId, ...(r.arn ? { snapshotArn: r.arn } : {}), sizeBytes: r.allocatedStorageGb * 1024 ** 3, tool: TOOL,
     } } };
   }

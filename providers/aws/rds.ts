@@ -16,7 +16,10 @@ export function snapshotIdentifier(uid: string, step = 's'): string {
 }
 
 export interface SnapshotTarget { instanceId: string; cluster: boolean; snapshotId: string; uid: string; tags: Record<string, string> }
-export interface SnapshotResult { snapshotId: string; arn: string; allocatedStorageGb: number; createdAt: string }
+export interface SnapshotResult { snapshotId: string; arn: string; allocatedStorageGb: number; createdAt: string; engine?: 'postgresql' | 'mysql' }
+
+/** RDS engine names (postgres, aurora-postgresql, mysql, mariadb, aurora-mysql) as ours. */
+const engineName = (e: string | undefined): 'postgresql' | 'mysql' | undefined => (!e ? undefined : e.includes('postgres') ? 'postgresql' : /mysql|mariadb/.test(e) ? 'mysql' : undefined);
 
 const tagList = (t: SnapshotTarget): Tag[] => Object.entries({ ...t.tags, [UID_TAG]: t.uid }).map(([Key, Value]) => ({ Key, Value }));
 const RETRYABLE = new Set([
@@ -86,7 +89,7 @@ export async function observeSnapshot(rds: RDSClient, t: SnapshotTarget, signal?
   if (status === 'available') {
     return { state: 'done', completedAt: (s?.SnapshotCreateTime ?? new Date()).toISOString(), result: {
       snapshotId: t.snapshotId, arn: arn?.DBSnapshotArn ?? arn?.DBClusterSnapshotArn ?? '', allocatedStorageGb: s?.AllocatedStorage ?? 0,
-      createdAt: (s?.SnapshotCreateTime ?? new Date()).toISOString(),
+      createdAt: (s?.SnapshotCreateTime ?? new Date()).toISOString(), ...(engineName(s?.Engine) ? { engine: engineName(s?.Engine)! } : {}),
     } };
   }
   if (FAILED.has(status)) return { state: 'failed', reason: 'SnapshotFailed', message: `RDS snapshot ${t.snapshotId} is ${status}`, retryable: false };

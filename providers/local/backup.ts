@@ -1,7 +1,7 @@
 // The local provider's backup: step "export" is a Job running pg_dump/mysqldump, step "transfer" a
 // Job running rclone over the document library. Each Job writes a small result object that
 // observeBackupStep reads once the Job has completed.
-import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult } from '../../core/crd.ts';
+import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult, Engine } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { artifactKey, documentLibraryPrefix, resultKey } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem, ObjectStore } from '../../core/provider.ts';
@@ -16,10 +16,14 @@ export function localBackupProblems(spec: BackupRequestSpec): SpecProblem[] {
   if (spec.database.type !== 'dump') {
     problems.push({ field: 'spec.database.type', message: `the local provider makes logical dumps; "${spec.database.type}" needs a cloud provider, use "dump"` });
   }
+  if (!spec.database.engine) problems.push({ field: 'spec.database.engine', message: 'required for a dump: postgresql or mysql' });
   if (!spec.database.databaseName) problems.push({ field: 'spec.database.databaseName', message: 'required for a dump: name the Liferay database (e.g. lportal)' });
   if (!spec.database.credentialsSecretRef) problems.push({ field: 'spec.database.credentialsSecretRef', message: 'required by the local provider: a Secret in this namespace with the database username and password' });
   return problems;
 }
+
+/** The engine of a dump (localBackupProblems refused a spec without one before any step is planned). */
+const engineOf = (spec: BackupRequestSpec): Engine => spec.database.engine ?? 'postgresql';
 
 const dbLabel = (spec: BackupRequestSpec) => ({ 'backup.liferay.cloud/project': spec.projectId, 'backup.liferay.cloud/environment': spec.environment });
 
@@ -29,7 +33,7 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
   const copyJob = jobName(ctx.name, 'dl', ctx.uid);
   const dbName = spec.database.databaseName ?? '';
   const secret = spec.database.credentialsSecretRef ?? { name: '' };
-  const artifact = artifactKey(location, spec.database.engine);
+  const artifact = artifactKey(location, engineOf(spec));
   const sourcePrefix = (spec.documentLibrary.sourcePrefix ?? '').replace(/\/+$/, '');
   return [
     {
@@ -37,7 +41,7 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
       children: [buildJob({
         name: dumpJob, step: 'export', script: 'backup-database', labels: dbLabel(spec),
         env: [
-          ...databaseEnv(spec.database.engine, spec.database.instanceId, dbName, secret),
+          ...databaseEnv(engineOf(spec), spec.database.instanceId, dbName, secret),
           { name: 'LC2_ARTIFACT', value: `${location.bucket}/${artifact}` },
           { name: 'LC2_ARTIFACT_KEY', value: artifact },
           { name: 'LC2_RESULT', value: `${location.bucket}/${resultKey(location, 'export')}` },
@@ -72,11 +76,11 @@ export async function observeBackupStep(
     }
     // The result object sits where a tenant's Job (or the tenant, with its project key) can write:
     // the artifact is where the hook put it, never where a result says it is.
-    const artifact = artifactKey(ctx.location, ctx.spec.database.engine);
+    const artifact = artifactKey(ctx.location, engineOf(ctx.spec));
     if (r.artifact !== artifact) return { state: 'failed', reason: 'ResultInvalid', message: `the dump Job reported its artifact at ${r.artifact}, not at ${artifact}`, retryable: false };
     const db: DatabaseResult = {
-      engine: ctx.spec.database.engine,
-      format: ctx.spec.database.engine === 'postgresql' ? 'pg_dump-custom+zstd' : 'mysqldump-sql+zstd',
+      engine: engineOf(ctx.spec),
+      format: engineOf(ctx.spec) === 'postgresql' ? 'pg_dump-custom+zstd' : 'mysqldump-sql+zstd',
       artifact, sizeBytes: r.sizeBytes, sha256: r.sha256, tool: r.tool ?? '',
     };
     return { state: 'done', result: { database: db }, completedAt: obs.completedAt };
