@@ -1,4 +1,5 @@
 // Hook server settings from the environment, with embedded defaults for a single machine.
+import { randomBytes } from 'node:crypto';
 import type { LocalProviderConfig } from '../providers/local/config.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
 import type { StorageConfig } from '../core/provider.ts';
@@ -109,6 +110,9 @@ function awsFrom(env: NodeJS.ProcessEnv): AwsProviderConfig | undefined {
     copy: { parallelism: Math.max(1, int(env, 'LC2_AWS_COPY_PARALLELISM', 32)), multipartThreshold: threshold, partSize, pageSize: Math.min(1000, Math.max(1, int(env, 'LC2_AWS_PAGE_SIZE', 250))) },
     stepBudgetMs: budget,
     callTimeoutMs: int(env, 'LC2_AWS_CALL_TIMEOUT_MS', 8_000),
+    // Every replica must share it (a checkpoint from another replica is otherwise ignored, which is
+    // safe - the copy resumes from status and finds its objects there - but slower).
+    checkpointSecret: env.LC2_CHECKPOINT_KEY?.trim() || env.LC2_HOOK_TOKEN?.trim() || randomBytes(32).toString('base64url'),
     ...(env.LC2_AWS_MANUAL_SNAPSHOT_QUOTA ? { manualSnapshotQuota: Math.max(1, int(env, 'LC2_AWS_MANUAL_SNAPSHOT_QUOTA', 100)) } : {}),
   };
 }

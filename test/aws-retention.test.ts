@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { S3Client, CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { RDSClient, CreateDBInstanceCommand, CreateDBSnapshotCommand, DeleteDBSnapshotCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { credentialEnv, startS3, type S3Server } from './support/processes.ts';
 import { allKeys } from './support/s3Keys.ts';
@@ -56,7 +56,10 @@ before(async () => {
   const archive = new Archive(sql);
   const store = new FileObjectStore('/nonexistent-lc2-storage');
   const now = () => new Date().toISOString();
-  const shell = { ...backupShell({ aws }, store, now, TEST_POLICY, archive), readParent: async (b: BackupRequest) => existing.get(`${b.metadata.namespace}/${b.metadata.name}`) };
+  const shell = {
+    ...backupShell({ aws }, store, now, TEST_POLICY, archive), readParent: async (b: BackupRequest) => existing.get(`${b.metadata.namespace}/${b.metadata.name}`),
+    liveBackupUids: async () => new Set([...existing.values()].map((b) => b.metadata.uid!)),
+  };
   server = createServer(createApp({ backup: shell, restore: restoreShell({ aws }, store, now, TEST_POLICY, archive) }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -122,6 +125,8 @@ describe('environment retention and the snapshot quota (AWS on moto, real Postgr
     const b1Status = b1.status as BackupRequestStatus;
     assert.ok((await allKeys(s3, 'lc2-backups', b1Status.location!.prefix)).length > 0, 'Retain kept the data');
 
+    // The tenant even deletes b1's manifest: its snapshot (found by the UID, tags checked) and folder still go.
+    await s3.send(new DeleteObjectCommand({ Bucket: 'lc2-backups', Key: b1Status.manifest!.key }));
     // The tenant sweeps it a sync later (keepLast 1 keeps b2, the newest): snapshot and folder go.
     const second = await sweep();
     assert.deepEqual(await allKeys(s3, 'lc2-backups', b1Status.location!.prefix), []);

@@ -128,6 +128,32 @@ describe(`S3 server-side copy (${files.length} objects)`, () => {
     assert.ok([...proxy.copies.values()].every((n) => n === 1), `no successful copy twice: ${JSON.stringify([...proxy.copies].filter(([, n]) => n > 1).slice(0, 3))}`);
   });
 
+  it('a checkpoint a tenant plants is not believed: with a secret only one the hook signed for this very step counts; a finish time is a plain past UTC time', async () => {
+    const { leasedStep } = await import('../providers/aws/lease.ts');
+    const key = 'signed/results/transfer-progress';
+    let ran = 0;
+    const run = async (p: typeof start) => { ran += 1; return { progress: { ...p, after: 'z' }, done: true }; };
+    // Planted "done" (unsigned): ignored, the step runs.
+    await direct.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: `${key}.json`, Body: JSON.stringify({ progress: { ...start, copied: 999 }, done: true, completedAt: '2099-01-01T00:00:00Z' }) }));
+    const first = await leasedStep(direct, 'lc2-backups', key, 60_000, 4000, start, (p) => p.after ?? '', run, 'secret-1');
+    assert.equal(ran, 1, 'the planted checkpoint was not believed');
+    assert.equal(first.progress.copied, 0);
+    assert.ok(first.completedAt && Date.parse(first.completedAt) <= Date.now());
+    // The genuine one is believed by a later sync (no second run) and keeps its finish time.
+    const again = await leasedStep(direct, 'lc2-backups', key, 60_000, 4000, start, (p) => p.after ?? '', run, 'secret-1');
+    assert.equal(ran, 1);
+    assert.equal(again.completedAt, first.completedAt);
+    // Copied into another backup's folder, it is not believed there.
+    const genuine = await direct.send(new GetObjectCommand({ Bucket: 'lc2-backups', Key: `${key}.json` }));
+    await direct.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: 'other/results/transfer-progress.json', Body: await genuine.Body!.transformToString() }));
+    await leasedStep(direct, 'lc2-backups', 'other/results/transfer-progress', 60_000, 4000, start, (p) => p.after ?? '', run, 'secret-1');
+    assert.equal(ran, 2);
+    // Without a secret (single-process tests), a finish time that is not a plain past UTC time is dropped.
+    await direct.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: 'odd/x.json', Body: JSON.stringify({ progress: start, done: true, completedAt: '+275760-09-13' }) }));
+    const odd = await leasedStep(direct, 'lc2-backups', 'odd/x', 60_000, 4000, start, (p) => p.after ?? '', run);
+    assert.equal(odd.completedAt, undefined);
+  });
+
   it('bookkeeping a tenant could plant is capped and checked: a huge lease or checkpoint is refused unread, a refs entry\'s size is never believed', async () => {
     const { leaseHeldUntil, leasedStep } = await import('../providers/aws/lease.ts');
     const { copyReferenced, refsPageKey } = await import('../providers/aws/s3Copy.ts');

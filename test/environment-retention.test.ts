@@ -106,7 +106,9 @@ describe('the BackupTenant sweep (real PostgreSQL history, file store)', () => {
     const archive = new Archive(sql);
     const existing = new Map<string, BackupRequest>();
     const readParent = async (claimed: BackupRequest) => existing.get(`${claimed.metadata.namespace}/${claimed.metadata.name}`);
-    const hook = await startHook({ archive, readParent, policy: DEFAULT_POLICY });
+    // The API server's list of BackupRequests in the project's namespaces, by UID.
+    const liveBackupUids = async (namespaces: readonly string[]) => new Set([...existing.values()].filter((b) => namespaces.includes(b.metadata.namespace ?? '')).map((b) => b.metadata.uid!));
+    const hook = await startHook({ archive, readParent, liveBackupUids, policy: DEFAULT_POLICY });
     const made = new Map<string, { br: BackupRequest; manifest: Manifest; key: string }>();
     for (const p of points) {
       const br = backupRequest(p.name, { environment: p.env, documentLibrary: { sourceBucket: 'liferay-dl', destinationBucket: 'lc2-backups', incremental: !!p.base } });
@@ -195,9 +197,39 @@ describe('the BackupTenant sweep (real PostgreSQL history, file store)', () => {
       assert.deepEqual(await s.files('old'), before, 'its BackupRequest decides, not the environment');
       assert.deepEqual(await s.files('older'), [], 'control: a point nothing holds goes');
       assert.equal(out.status.conditions!.find((c) => c.type === 'Ready')!.reason, 'RetentionApplied');
+      // A row rebuilt from a manifest whose name the tenant rewrote: the resource is found by its UID, not by that name.
+      await s.archive.read((sql) => sql.query(`update backup_history set name = 'not-its-name', source = 'manifest', deleted_at = null where uid = $1`, [old.metadata.uid]));
+      await sweep(s.hook.url, tenant({ default: { keepLast: 1 } }));
+      assert.deepEqual(await s.files('old'), before, 'still governed: its UID is alive');
       // A re-created BackupRequest of the same name (another UID) holds nothing.
       s.existing.set(`${old.metadata.namespace}/${old.metadata.name}`, { ...old, metadata: { ...old.metadata, uid: 'someone-else' } });
       await sweep(s.hook.url, tenant({ default: { keepLast: 1 } }));
+      assert.deepEqual(await s.files('old'), []);
+    } finally { await s.close(); }
+  });
+
+  it('a manifest the tenant deleted does not make the data count as gone: the folder the history names is emptied all the same', async () => {
+    const s = await setUp([
+      { name: 'orphan', env: 'prd', hoursAgo: 100, governed: false },
+      { name: 'newest', env: 'prd', hoursAgo: 10, governed: false },
+    ]);
+    try {
+      await s.hook.store.deleteMany('lc2-backups', [s.made.get('orphan')!.key]);
+      assert.ok((await s.files('orphan')).length > 0);
+      const out = await sweep(s.hook.url, tenant({ default: { keepLast: 1 } }));
+      assert.deepEqual(await s.files('orphan'), []);
+      assert.ok((await s.archive.get(s.made.get('orphan')!.br.metadata.uid!))?.data_deleted_at);
+      assert.equal(out.status.conditions!.find((c) => c.type === 'Ready')!.reason, 'RetentionApplied');
+    } finally { await s.close(); }
+  });
+
+  it('an environment called like a property of every object gets the default policy, not none', async () => {
+    const s = await setUp([
+      { name: 'old', env: 'constructor', hoursAgo: 100, governed: false },
+      { name: 'new', env: 'constructor', hoursAgo: 10, governed: false },
+    ]);
+    try {
+      await sweep(s.hook.url, tenant({ default: { keepLast: 1 }, environments: { prd: { keepLast: 5 } } }));
       assert.deepEqual(await s.files('old'), []);
     } finally { await s.close(); }
   });
@@ -230,8 +262,10 @@ describe('the BackupTenant sweep (real PostgreSQL history, file store)', () => {
       const forged = { ...s.made.get('forged')!.manifest, location: s.made.get('victim')!.manifest.location };
       await s.hook.store.put('lc2-backups', s.made.get('forged')!.key, JSON.stringify(forged), 'application/json');
       const inFlight = backupRequest('inc', { environment: 'uat', documentLibrary: { sourceBucket: 'liferay-dl', destinationBucket: 'lc2-backups', incremental: true } });
+      // An incremental "of retail/prd" in a namespace retail does not own is an impostor: it holds nothing up.
+      const impostor = { ...backupRequest('imp', { environment: 'prd', documentLibrary: { sourceBucket: 'liferay-dl', destinationBucket: 'lc2-backups', incremental: true } }), metadata: { ...inFlight.metadata, name: 'imp', namespace: 'attacker-ns' } };
       const victimFiles = await s.files('victim');
-      const out = await sweep(s.hook.url, tenant({ default: { keepLast: 1 } }), { [`BackupRequest.${API_VERSION}`]: { 'proj-retail-prd/inc': inFlight } });
+      const out = await sweep(s.hook.url, tenant({ default: { keepLast: 1 } }), { [`BackupRequest.${API_VERSION}`]: { 'proj-retail-prd/inc': inFlight, 'attacker-ns/imp': impostor } });
       const ready = out.status.conditions!.find((c) => c.type === 'Ready')!;
       assert.equal(ready.reason, 'RetentionBlocked');
       assert.match(ready.message, /cannot be believed|another backup/);

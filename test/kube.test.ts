@@ -17,7 +17,7 @@ import { Archive } from '../hooks/archive/store.ts';
 import { backupRecord } from '../hooks/archive/records.ts';
 import { createApiApp } from '../hooks/server/app.ts';
 import { kubernetesCreator, tokenReview } from '../hooks/rest/kubernetes.ts';
-import { parentReader, scheduleReader } from '../hooks/server/parents.ts';
+import { liveBackupUidsReader, parentReader, scheduleReader } from '../hooks/server/parents.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary, tableFingerprint } from '../demo/sample.ts';
 import type { BackupRequest, BackupRequestStatus, BackupSchedule } from '../core/crd.ts';
@@ -418,6 +418,8 @@ describe('history REST API with Kubernetes identities', () => {
     assert.equal(one.status, 200);
     assert.equal(one.body.uid, listed[0]!.uid);
     assert.equal((await call('GET', `/backups/${listed[0]!.uid}`, 'bob-token')).status, 404);
+    // The retention sweep's view, with the hook's own RBAC: the UIDs of the BackupRequests in the project's namespaces.
+    assert.ok((await liveBackupUidsReader(await hookIdentity())([NS])).has(metadata.uid));
   });
 
   it('POST only into a namespace of the project\'s BackupTenant (read with the hook\'s own RBAC); a refused request creates nothing', async () => {

@@ -39,5 +39,6 @@ export function pointsToExpire(points: readonly RecoveryPoint[], policy: Policy 
 
 /** The policy for one environment: its own entry, else the tenant's default. */
 export function policyFor(retention: { default?: Policy; environments?: Record<string, Policy> } | undefined, environment: string): Policy | undefined {
-  return retention?.environments?.[environment] ?? retention?.default;
+  const own = retention?.environments && Object.hasOwn(retention.environments, environment) ? retention.environments[environment] : undefined;
+  return own ?? retention?.default;
 }

@@ -9,7 +9,7 @@ import { API_VERSION, childrenOf, groupKey, listOf, relatedObject } from '../con
 import { admission, type Admission } from './admission.ts';
 import type { Archive } from '../archive/store.ts';
 import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
-import type { BackupRuntime, BackupStepResult, ManifestCheck, Observation, ObjectStore } from '../../core/provider.ts';
+import { ObjectTooLarge, type BackupRuntime, type BackupStepResult, type ManifestCheck, type Observation, type ObjectStore } from '../../core/provider.ts';
 import { dependentsOf, previousFull } from './incremental.ts';
 import { isNewestRecoveryPoint } from './recoveryPoints.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
@@ -40,6 +40,8 @@ export interface BackupShell {
   readParent?: ReadParent;
   /** Confirms a scheduled backup's schedule is alive before its data is deleted; without it scheduled backups keep their data. */
   readSchedule?: ReadSchedule;
+  /** The UIDs of the BackupRequests that exist in these namespaces (the API server's list); without it, the retention sweep deletes nothing. */
+  liveBackupUids?: (namespaces: readonly string[]) => Promise<Set<string>>;
 }
 
 export interface ServicePolicy {
@@ -208,7 +210,8 @@ export async function writeAndVerifyManifest(store: ObjectStore, bucket: string,
   const body = `${JSON.stringify(manifest, null, 2)}\n`;
   try {
     // Written once: a replay finds the same bytes there and leaves them (a rewrite would change the object's time and version).
-    if ((await store.get(bucket, key))?.toString('utf8') !== body) await store.put(bucket, key, body, 'application/json');
+    const there = await store.get(bucket, key).catch((e: unknown) => { if (e instanceof ObjectTooLarge) return null; throw e; });
+    if (there?.toString('utf8') !== body) await store.put(bucket, key, body, 'application/json');
     const back = await store.get(bucket, key);
     if (!back || back.toString('utf8') !== body) return { ok: false, retryable: true, message: `manifest ${bucket}/${key} did not read back identically` };
     if (manifest.database.artifact) {

@@ -30,3 +30,21 @@ export function parentReader(kc: KubeConfig, timeoutMs = 5000): ReadParent {
 export function scheduleReader(kc: KubeConfig, timeoutMs = 5000): ReadSchedule {
   return reader<BackupSchedule>(kc, 'backupschedules', timeoutMs);
 }
+
+/** The UIDs of every BackupRequest in these namespaces (the retention sweep: a UID alive anywhere is governed by its resource). */
+export function liveBackupUidsReader(kc: KubeConfig, timeoutMs = 10_000): (namespaces: readonly string[]) => Promise<Set<string>> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  return async (namespaces) => {
+    const uids = new Set<string>();
+    for (const namespace of namespaces) {
+      let _continue: string | undefined;
+      do {
+        const list = api.listNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace, plural: 'backuprequests', limit: 500, ...(_continue ? { _continue } : {}) });
+        const page = await Promise.race([list, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('API server list timed out')), timeoutMs).unref())]) as { items: BackupRequest[]; metadata?: { continue?: string } };
+        for (const item of page.items) if (item.metadata.uid) uids.add(item.metadata.uid);
+        _continue = page.metadata?.continue || undefined;
+      } while (_continue);
+    }
+    return uids;
+  };
+}

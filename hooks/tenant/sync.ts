@@ -1,7 +1,7 @@
 // The BackupTenant's sync hook: one retention policy per environment over all its recovery points
 // (the history, itself rebuilt from the manifests), and the cloud's snapshot quota before a backup
 // fails on it. The decision is pure (hooks/backup/environmentRetention.ts); this shell reads the
-// history, confirms each doomed point through the API server and its own manifest, and deletes it.
+// history, confirms each doomed point through the API server (by UID) and its own manifest, and deletes it.
 // Only points no BackupRequest governs are deleted here; a live resource keeps its own policy.
 import type { BackupRequest, BackupTenant, BackupTenantStatus, EnvironmentRecoveryPoints, ProviderName } from '../../core/crd.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
@@ -27,6 +27,8 @@ const PENDING_RESYNC_SECONDS = 30;
 const MAX_POINTS_PER_ENVIRONMENT = 5000;
 /** Rows whose incremental base is unknown (archived before it was recorded) learned from their manifests per sync. */
 const BASES_PER_SYNC = 200;
+/** The CRD's environment rule (lower-case DNS label of at most 30 characters). */
+const ENVIRONMENT = /^[a-z0-9]([-a-z0-9]{0,28}[a-z0-9])?$/;
 /** At this share of the quota the tenant says so (a backup fails only at 100%). */
 export const QUOTA_PRESSURE = 0.8;
 
@@ -66,13 +68,23 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
   }
   await learnBases(rows, shell);
   const active = listOf(req.related, 'BackupRequest', API_VERSION) as BackupRequest[];
-  const incrementalInFlight = new Set(active.filter((b) => b.spec?.projectId === tenant.metadata.name && b.spec?.documentLibrary?.incremental).map((b) => b.spec!.environment));
+  // Only the project's own namespaces count: a request elsewhere claiming this project is an impostor.
+  const own = new Set(tenant.spec?.namespaces ?? []);
+  const incrementalInFlight = new Set(active.filter((b) => own.has(b.metadata.namespace ?? '') && b.spec?.projectId === tenant.metadata.name
+    && b.spec?.documentLibrary?.incremental).map((b) => b.spec!.environment));
 
+  // Which BackupRequests exist in the project's namespaces: listed once per sweep, only if something is due.
+  let alive: Promise<Set<string> | string> | undefined;
+  const live = () => alive ??= !shell.liveBackupUids
+    ? Promise.resolve('this hook server cannot list BackupRequests from the API server, so it deletes no data (docs/security.md)')
+    : shell.liveBackupUids(tenant.spec?.namespaces ?? []).catch((e: unknown) => `the API server could not list BackupRequests (${errorName(e)})`);
   const environments: EnvironmentRecoveryPoints[] = [];
   const problems: string[] = [];
   let expired = 0;
   const deadline = Date.now() + shell.deleteBudgetMs;
   for (const [environment, envRows] of groupBy(rows, (r) => r.environment)) {
+    // A name no BackupRequest can have (a planted manifest's) is never swept nor reported.
+    if (!ENVIRONMENT.test(environment)) { problems.push(`history rows with an invalid environment name were skipped`); continue; }
     const points: RecoveryPoint[] = envRows.map((r) => ({
       uid: r.uid, backupId: r.backupId, completedAt: Date.parse(r.completedAt),
       governed: !(r.resourceDeleted || r.fromManifest), ...(r.dlBase ? { baseBackupId: r.dlBase } : {}),
@@ -84,7 +96,7 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
     for (const point of doomed) {
       if (Date.now() >= deadline) break;
       const row = envRows.find((r) => r.uid === point.uid)!;
-      const outcome = await expire(row, tenant, shell, Math.max(500, deadline - Date.now()));
+      const outcome = await expire(row, tenant, shell, Math.max(500, deadline - Date.now()), live);
       if (outcome === 'pending') continue;
       left -= 1;
       if (outcome === 'deleted') { gone += 1; await shell.archive.markDataDeleted(row.uid, now).catch(() => undefined); }
@@ -111,7 +123,10 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...groups.get(key(item)) ?? [], item]);
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item); else groups.set(key(item), [item]);
+  }
   return groups;
 }
 
@@ -133,20 +148,21 @@ async function learnBases(rows: RecoveryPointRow[], shell: BackupShell): Promise
  * by the same rules as a restore - names this project, environment and UID, in one of the
  * project's backup buckets. The manifest goes last, so a deletion cut short is found again.
  */
-async function expire(row: RecoveryPointRow, tenant: BackupTenant, shell: BackupShell, budgetMs: number): Promise<Outcome> {
+async function expire(row: RecoveryPointRow, tenant: BackupTenant, shell: BackupShell, budgetMs: number, live: () => Promise<Set<string> | string>): Promise<Outcome> {
   const runtime = shell.runtime(row.provider);
   if ('unavailable' in runtime) return { problem: runtime.unavailable };
   if (!row.manifest) return { problem: 'the history records no manifest for it' };
-  if (!shell.readParent) return { problem: 'this hook server cannot read BackupRequests from the API server, so it deletes no data (docs/security.md)' };
-  const claimed = { metadata: { namespace: row.namespace, name: row.name, uid: row.uid } } as BackupRequest;
-  try {
-    const live = await shell.readParent(claimed);
-    if (live && live.metadata.uid === row.uid) return 'governed';
-  } catch (e) { return { problem: `the API server could not confirm its BackupRequest is gone (${errorName(e)})` }; }
+  // A row of a namespace that is not (or no longer) the project's cannot be confirmed gone: left alone.
+  if (!(tenant.spec?.namespaces ?? []).includes(row.namespace)) return { problem: `its BackupRequest's namespace ${row.namespace} is not one of the project's` };
+  // By UID, never by the name a row (or the manifest it was rebuilt from) claims.
+  const alive = await live();
+  if (typeof alive === 'string') return { problem: alive };
+  if (alive.has(row.uid)) return 'governed';
   const buckets = tenant.spec?.backupBuckets ?? [];
   if (shell.policy.tenancy === 'enforce' && !buckets.includes(row.manifest.bucket)) return { problem: `${row.manifest.bucket} is not one of the project's backup buckets` };
   const read = await readManifest(runtime.store, row.manifest.bucket, row.manifest.key);
-  if (!read.ok) return read.reason === 'ManifestNotFound' ? 'deleted' : read.retryable ? 'pending' : { problem: read.message };
+  if (!read.ok && read.reason === 'ManifestNotFound') return deleteWithoutManifest(runtime, row, tenant, budgetMs);
+  if (!read.ok) return read.retryable ? 'pending' : { problem: read.message };
   const m = read.manifest;
   const untrusted = manifestProblem(row.manifest, m);
   if (untrusted) return { problem: `its manifest cannot be believed: ${untrusted}` };
@@ -158,9 +174,41 @@ async function expire(row: RecoveryPointRow, tenant: BackupTenant, shell: Backup
   } catch (e) { return { problem: `storage refused the deletion (${errorName(e)})` }; }
 }
 
+/**
+ * The manifest is gone: a deletion cut short after it (it goes last), or the tenant removed it.
+ * Nothing is believed but the history's own record: the folder its manifest key names (if it is
+ * this backup's folder of this project and environment), and what the provider derives from the
+ * UID (an RDS snapshot, deleted only if tagged with that UID and this project).
+ */
+async function deleteWithoutManifest(rt: BackupRuntime, row: RecoveryPointRow, tenant: BackupTenant, budgetMs: number): Promise<Outcome> {
+  const key = row.manifest!.key;
+  const location = { bucket: row.manifest!.bucket, prefix: key.slice(0, -'manifest.json'.length) };
+  if (!key.endsWith('/manifest.json') || !location.prefix.startsWith(`${tenant.metadata.name}/${row.environment}/`) || !isOwnBackupFolder(location, row.backupId)) {
+    return { problem: 'the history names no folder of this backup' };
+  }
+  const parent: BackupRequest = {
+    apiVersion: API_VERSION, kind: 'BackupRequest', metadata: { namespace: row.namespace, name: row.name, uid: row.uid },
+    spec: {
+      projectId: tenant.metadata.name, environment: row.environment, provider: row.provider as ProviderName,
+      database: { type: 'snapshot', instanceId: '' }, documentLibrary: { sourceBucket: '', destinationBucket: location.bucket },
+    },
+    status: { phase: 'Succeeded', backupId: row.backupId, location },
+  };
+  try {
+    if (rt.deleteExternal && !await rt.deleteExternal(parent)) return 'pending';
+    const deadline = Date.now() + budgetMs;
+    while (Date.now() < deadline) {
+      const keys = await ownKeys(rt.store, location);
+      if (keys.length === 0) return 'deleted';
+      await rt.store.deleteMany(location.bucket, keys);
+    }
+    return 'pending';
+  } catch (e) { return { problem: `storage refused the deletion (${errorName(e)})` }; }
+}
+
 /** What lives outside the folder first (while the manifest still names it), then the folder, the manifest last. */
 async function deleteRecoveryPoint(rt: BackupRuntime, parent: BackupRequest, m: Manifest, budgetMs: number): Promise<boolean> {
-  if (rt.quiesce && !await rt.quiesce(parent)) return false;
+  // A finished backup has nothing running into its folder: no quiesce (it would act on operation IDs a manifest names).
   if (rt.deleteExternal && !await rt.deleteExternal(parent)) return false;
   const deadline = Date.now() + budgetMs;
   const manifest = `${m.location.prefix}manifest.json`;

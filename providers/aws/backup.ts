@@ -98,7 +98,7 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
   }
   const spec = copySpecFor(ctx, config);
   const { progress, done, busyUntil, completedAt } = await leasedStep(aws.s3, ctx.location.bucket, transferCheckpointKey(ctx.location),
-    leaseTtlMs(config), config.callTimeoutMs, progressOf(op), (p) => p.after ?? '', (start) => copyStep(aws.s3, spec, start, config.stepBudgetMs));
+    leaseTtlMs(config), config.callTimeoutMs, progressOf(op), (p) => p.after ?? '', (start) => copyStep(aws.s3, spec, start, config.stepBudgetMs), config.checkpointSecret);
   const state = { ...progress } as Record<string, unknown>;
   if (!done) {
     return { state: 'running', progress: state, resyncAfterSeconds: busyUntil ? 5 : 1,
@@ -163,7 +163,13 @@ export async function deleteAwsExternal(parent: BackupRequest, aws: AwsClients):
       await aws.rds.send(new CancelExportTaskCommand({ ExportTaskIdentifier: exportOp.id }), { abortSignal: aws.signal() })
         .catch((e: unknown) => { if (!/NotFound|InvalidExportTaskState/.test((e as { name?: string }).name ?? '')) throw e; });
     }
-    if (parent.status?.operations?.snapshot) await deleteSnapshot(aws.rds, snapshotTarget({ uid, spec }, parent.status.operations.snapshot.id), aws.signal());
+    const op = parent.status?.operations?.snapshot;
+    if (op) await deleteSnapshot(aws.rds, snapshotTarget({ uid, spec }, op.id), aws.signal());
+    else {
+      // No record of the operation (a recovery point whose manifest is gone): the snapshot, if any,
+      // has the ID derived from the UID; instance or cluster, each checked by its UID and project tags.
+      for (const cluster of [false, true]) await deleteSnapshot(aws.rds, { snapshotId: snapshotIdentifier(uid), cluster, uid, tags: tags(spec) }, aws.signal());
+    }
     return true;
   } catch (e) {
     // Someone else's snapshot under our name is left alone; anything else is tried again.

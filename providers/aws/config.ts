@@ -12,6 +12,8 @@ export interface AwsProviderConfig {
   stepBudgetMs: number;
   /** Timeout of one SDK call (copies get 2.5x), well under the 30 s webhook timeout. */
   callTimeoutMs: number;
+  /** Signs copy checkpoints (HMAC): shared by every replica (LC2_CHECKPOINT_KEY, else LC2_HOOK_TOKEN); unset in tests = unsigned. */
+  checkpointSecret?: string;
   /** The account's manual-snapshot quota where RDS cannot tell it (DescribeAccountAttributes unavailable); AWS's default is 100. */
   manualSnapshotQuota?: number;
 }

@@ -2,7 +2,7 @@
 // the same step running at once - two hook replicas, a replayed request - never copy the same page
 // twice: one holds the lease and copies, the other reports "busy" and comes back later. A crashed
 // holder's lease simply expires (ttl covers one sync's budget plus its slowest call).
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readCapped } from '../shared/storage/readCapped.ts';
 
@@ -82,17 +82,31 @@ export type StepRun<P> = Checkpoint<P> & { busyUntil?: string };
  * cursor never depends on which concurrent answer Metacontroller happened to apply. A sync that
  * finds the lease taken reports the saved progress. `rank` orders progress (further = greater).
  */
+const ISO_UTC = /^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * The MAC of a checkpoint, bound to where it is stored: the checkpoint sits where the tenant can
+ * write, so with a secret only what a hook server wrote for THIS step is believed (a planted "done",
+ * or one copied from another backup's folder, is as if none had been saved).
+ */
+const macOf = (secret: string, bucket: string, key: string, c: Checkpoint<unknown>): string =>
+  createHmac('sha256', secret).update(`${bucket}/${key}\n${JSON.stringify([c.progress, c.done, c.completedAt ?? null])}`).digest('base64url');
+const sameMac = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
 export async function leasedStep<P>(
   s3: S3Client, bucket: string, key: string, ttlMs: number, timeoutMs: number,
-  fromStatus: P, rank: (p: P) => string, run: (start: P) => Promise<Checkpoint<P>>,
+  fromStatus: P, rank: (p: P) => string, run: (start: P) => Promise<Checkpoint<P>>, secret?: string,
 ): Promise<StepRun<P>> {
   const opts = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
   const saved = async (): Promise<Checkpoint<P> | undefined> => {
     const read = await readSmallJson(s3, bucket, `${key}.json`, timeoutMs);
-    const c = read?.value as Partial<Checkpoint<P>> | null | undefined;
+    const c = read?.value as Partial<Checkpoint<P>> & { mac?: unknown } | null | undefined;
     // Only a well-formed checkpoint counts; anything else is as if none had been saved.
     if (!c || typeof c !== 'object' || typeof c.done !== 'boolean' || !c.progress || typeof c.progress !== 'object') return undefined;
-    const at = typeof c.completedAt === 'string' && c.completedAt.length <= 40 && Number.isFinite(Date.parse(c.completedAt)) ? new Date(c.completedAt).toISOString() : undefined;
+    if (secret && (typeof c.mac !== 'string' || !sameMac(c.mac, macOf(secret, bucket, key, { progress: c.progress, done: c.done, ...(c.completedAt !== undefined ? { completedAt: c.completedAt } : {}) })))) return undefined;
+    // The checkpoint sits where the tenant can write: only a plain UTC time, not in the future, is believed.
+    const at = typeof c.completedAt === 'string' && ISO_UTC.test(c.completedAt) && Date.parse(c.completedAt) <= Date.now() + CLOCK_SKEW_MS ? c.completedAt : undefined;
     return { progress: c.progress as P, done: c.done, ...(c.done && at ? { completedAt: at } : {}) };
   };
   const furthest = (c: Checkpoint<P> | undefined): Checkpoint<P> => (c && rank(c.progress) >= rank(fromStatus) ? c : { progress: fromStatus, done: false });
@@ -101,7 +115,8 @@ export async function leasedStep<P>(
     if (start.done) return start;
     const ran = await run(start.progress);
     const next = ran.done ? { ...ran, completedAt: new Date().toISOString() } : ran;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.json`, Body: JSON.stringify(next), ContentType: 'application/json' }), opts());
+    const body = secret ? { ...next, mac: macOf(secret, bucket, key, next) } : next;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.json`, Body: JSON.stringify(body), ContentType: 'application/json' }), opts());
     return next;
   });
   if (leased.held) return leased.value;

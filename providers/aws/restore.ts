@@ -111,7 +111,7 @@ async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStat
     const r = await copyReferenced(aws.s3, { ...ownCopy, sourcePrefix: source.base!.prefix, refsBucket: source.bucket, refsPrefix: source.base!.refsPrefix }, q.refs ?? empty, config.stepBudgetMs);
     return { progress: { ...q, refs: r.progress }, done: r.done };
   };
-  const out = await leasedStep(aws.s3, source.bucket, checkpoint, leaseTtlMs(config), config.callTimeoutMs, p, rank, run);
+  const out = await leasedStep(aws.s3, source.bucket, checkpoint, leaseTtlMs(config), config.callTimeoutMs, p, rank, run, config.checkpointSecret);
   const own = out.progress.own ?? empty;
   const refs = out.progress.refs ?? empty;
   const count = own.copied + own.alreadyThere + refs.copied;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../hooks/server/app.ts';
 import { backupShell, restoreShell, DEFAULT_POLICY } from '../../app/registry.ts';
-import { trustRequest, type ReadParent, type ReadSchedule, type ServicePolicy } from '../../hooks/backup/sync.ts';
+import { trustRequest, type BackupShell, type ReadParent, type ReadSchedule, type ServicePolicy } from '../../hooks/backup/sync.ts';
 import { FileObjectStore } from '../../providers/shared/storage/fileStore.ts';
 import type { ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
@@ -21,14 +21,14 @@ export const TEST_POLICY: ServicePolicy = { ...DEFAULT_POLICY, tenancy: 'off' };
  * `readParent` is how the hook confirms a parent before deleting data; tests that are not about
  * that believe the request (test/security/ plays the API server's part exactly).
  */
-export async function startHook(options: { store?: ObjectStore; now?: () => string; policy?: ServicePolicy; readParent?: ReadParent; readSchedule?: ReadSchedule; hookToken?: string; archive?: Archive } = {}): Promise<Hook> {
+export async function startHook(options: { store?: ObjectStore; now?: () => string; policy?: ServicePolicy; readParent?: ReadParent; readSchedule?: ReadSchedule; hookToken?: string; archive?: Archive; liveBackupUids?: BackupShell['liveBackupUids'] } = {}): Promise<Hook> {
   const root = mkdtempSync(join(tmpdir(), 'lc2-store-'));
   const store = options.store ?? new FileObjectStore(root);
   const local: LocalProviderConfig = { image: 'tools:test', storage: { kind: 'file', root }, backoffLimit: 2, activeDeadlineSeconds: 3600, transfers: 4 };
   const now = options.now ?? (() => new Date().toISOString());
   const policy = options.policy ?? TEST_POLICY;
   const app = createApp({
-    backup: { ...backupShell({ local }, store, now, policy, options.archive), readParent: options.readParent ?? trustRequest, ...(options.readSchedule ? { readSchedule: options.readSchedule } : {}) },
+    backup: { ...backupShell({ local }, store, now, policy, options.archive), readParent: options.readParent ?? trustRequest, ...(options.readSchedule ? { readSchedule: options.readSchedule } : {}), ...(options.liveBackupUids ? { liveBackupUids: options.liveBackupUids } : {}) },
     restore: restoreShell({ local }, store, now, policy),
     ...(options.hookToken ? { hookToken: options.hookToken } : {}),
   });

@@ -4,13 +4,14 @@
 // related objects from the customize hook), then deletes omitted children, creates missing ones
 // with a controller ownerReference (OnDelete: existing ones are never updated), adds/removes the
 // finalizer around the finalize hook, replaces status through the /status subresource with
-// observedGeneration, and honours resyncAfterSeconds. No kubelet runs here, so the Jobs' commands
+// observedGeneration, honours resyncAfterSeconds, and re-syncs every parent whose related rules
+// select an object that changed. No kubelet runs here, so the Jobs' commands
 // run as local processes (jobRunner.ts) and their status is written through Job /status.
 import { KubeConfig, Watch, CustomObjectsApi, BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { LabelSelector } from '../../hooks/contract/types.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import { selectorString } from './labelSelector.ts';
+import { matchesSelector, selectorString } from './labelSelector.ts';
 import { API_VERSION, GROUP } from '../../hooks/contract/objects.ts';
 import { runJobToCompletion, type JobRun, type Secrets } from './jobRunner.ts';
 
@@ -39,6 +40,8 @@ export class KubeMetacontroller {
   private readonly queue = new Map<string, ControllerSpec>();
   private readonly running = new Set<string>();
   private readonly jobsStarted = new Set<string>();
+  /** Each parent's related rules from its last customize answer (key: plural/name). */
+  private readonly relatedRules = new Map<string, { c: ControllerSpec; rules: RelatedRule[] }>();
   private readonly errors: string[] = [];
   private stopped = false;
   private readonly options: { kubeconfig: string; namespace: string; hookUrl: () => string; secrets: Secrets; controllers: ControllerSpec[]; onProgress?: (line: string) => void };
@@ -57,8 +60,10 @@ export class KubeMetacontroller {
     const ns = this.options.namespace;
     for (const c of this.options.controllers) {
       await this.watchForever(`/apis/${GROUP}/v1alpha1/namespaces/${ns}/${c.plural}`, (type, obj: Parent) => {
-        if (type === 'ERROR') this.errors.push(`watch ${c.plural}: ${JSON.stringify(obj)}`);
-        else if (obj?.metadata?.name) this.enqueue(c, obj.metadata.name);
+        if (type === 'ERROR') { this.errors.push(`watch ${c.plural}: ${JSON.stringify(obj)}`); return; }
+        if (!obj?.metadata?.name) return;
+        this.enqueue(c, obj.metadata.name);
+        this.resyncRelating(c.plural, obj);
       });
     }
     await this.watchForever(`/apis/batch/v1/namespaces/${ns}/jobs`, (type, job: V1Job) => {
@@ -100,6 +105,21 @@ export class KubeMetacontroller {
 
   private watchEnded(err: unknown): void {
     if (!this.stopped && err) this.errors.push(`watch ended: ${String(err)}`);
+  }
+
+  /**
+   * Metacontroller re-syncs every parent whose related rules select an object that changed
+   * (pkg/controller/composite: the related informers' handlers enqueue the parents that relate the
+   * object). The rules are those the parent's last customize call answered.
+   */
+  private resyncRelating(plural: string, obj: Parent): void {
+    for (const [key, { c, rules }] of this.relatedRules) {
+      const name = key.slice(c.plural.length + 1);
+      if (c.plural === plural && name === obj.metadata.name) continue;
+      const selects = rules.some((r) => r.resource === plural
+        && (r.names ? r.names.includes(obj.metadata.name) : matchesSelector(r.labelSelector, obj.metadata.labels)));
+      if (selects) this.enqueue(c, name);
+    }
   }
 
   private enqueue(c: ControllerSpec, name: string): void {
@@ -158,6 +178,7 @@ export class KubeMetacontroller {
     const related: Record<string, Record<string, KubeObject>> = {};
     if (c.customizePath) {
       const rules = (await this.post(c.customizePath, { controller: { metadata: { name: c.name } }, parent })).relatedResources as RelatedRule[];
+      this.relatedRules.set(`${c.plural}/${name}`, { c, rules });
       for (const rule of rules) {
         for (const obj of await this.relatedObjects(rule, ns)) {
           (related[`${obj.kind}.${API_VERSION}`] ??= {})[obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name] = obj;

@@ -13,3 +13,17 @@ export function selectorString(selector: LabelSelector | undefined): string {
   });
   return [...labels, ...expressions].join(',');
 }
+
+/** Whether an object's labels match a selector (as the API server's list would select it). */
+export function matchesSelector(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
+  const l = labels ?? {};
+  if (!Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => l[k] === v)) return false;
+  return (selector?.matchExpressions ?? []).every((e) => {
+    switch (e.operator) {
+      case 'Exists': return e.key in l;
+      case 'DoesNotExist': return !(e.key in l);
+      case 'In': return e.key in l && (e.values ?? []).includes(l[e.key]!);
+      case 'NotIn': return !(e.key in l) || !(e.values ?? []).includes(l[e.key]!);
+    }
+  });
+}
