@@ -50,7 +50,10 @@ export class FileObjectStore implements ObjectStore {
         else all.push({ key: relative(base, full).split(sep).join('/'), size: (await stat(full)).size });
       }
     };
-    await walk(base);
+    // Only the directory the prefix names can hold its keys: walk that, not the whole bucket.
+    const dir = prefix.includes('/') ? resolve(base, prefix.slice(0, prefix.lastIndexOf('/'))) : base;
+    if (dir !== base && !dir.startsWith(base + sep)) return [];
+    await walk(dir);
     return all.filter((o) => o.key.startsWith(prefix) && o.key > after).sort((a, b) => (a.key < b.key ? -1 : 1)).slice(0, limit);
   }
 
