@@ -79,6 +79,8 @@ before(async () => {
   // budget and page make the library take many syncs.
   const env = {
     LC2_AWS_REGION: 'us-east-1', LC2_AWS_ENDPOINT: proxy.endpoint, LC2_TENANCY: 'off',
+    // Shared by both processes, as the hook token is by every replica in a cluster: each believes the other's signed checkpoints.
+    LC2_CHECKPOINT_KEY: 'aws-e2e-checkpoint-key-0123456789abcdef',
     ...credentialEnv(moto),
     LC2_AWS_STEP_BUDGET_MS: '150', LC2_AWS_PAGE_SIZE: '40', LC2_AWS_CALL_TIMEOUT_MS: '4000',
   };
