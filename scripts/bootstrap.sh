@@ -35,6 +35,13 @@ if ! mariadb --protocol=tcp -h 127.0.0.1 -u root -e 'select 1' >/dev/null 2>&1; 
   mariadb -u root -e "create user if not exists 'root'@'127.0.0.1' identified by ''; grant all on *.* to 'root'@'127.0.0.1' with grant option" || true
 fi
 
+# `--demo`: the main job needs none of the servers below (it uses a directory as its object
+# store): skip the Go builds, which take most of a cold start.
+if [ "${1:-}" = "--demo" ]; then
+  [ -d node_modules/node ] && [ package-lock.json -ot node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
+  exit 0
+fi
+
 # S3 servers for the tests: moto when present (it also emulates RDS for the AWS provider), else
 # MinIO; and MinIO with its client mc always, for test/security (moto does not enforce IAM policies).
 # Both built once from the Go module proxy into .cache/bin (cold: about 4 minutes; pinned, as neither

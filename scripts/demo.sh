@@ -3,5 +3,5 @@
 # sample Liferay environment through the hook server (`npm run demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --demo
 npm run demo
