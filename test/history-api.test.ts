@@ -320,6 +320,9 @@ describe('POST: only into a namespace of the project\'s BackupTenant', () => {
     const bad = await post(`${api.base}/backups`, 'retail-token', { ...documented, database: { type: 'dump', instanceId: 'x' }, provider: 'nope' });
     assert.equal(bad.status, 400);
     assert.match((bad.body.error as { message: string }).message, /body\.provider: "nope" is not one of/);
+    const noEngine = await post(`${api.base}/backups`, 'retail-token', { ...documented, provider: 'local', database: { type: 'dump', instanceId: '127.0.0.1:5432', databaseName: 'lportal' } });
+    assert.equal(noEngine.status, 400);
+    assert.match((noEngine.body.error as { message: string }).message, /body\.database\.engine: required for a dump/);
   });
 
   it('a BackupTenant maps an environment to its own namespace for requests that name none', async () => {

@@ -25,6 +25,10 @@ export function backupSpecProblems(spec: BackupRequestSpec): SpecProblem[] {
     const problem = globProblem(pattern);
     if (problem) problems.push({ field: `spec.documentLibrary.excludePatterns[${i}]`, message: problem });
   });
+  // The CRD's CEL rule, also here: the hook and the REST API answer it without the API server.
+  if (spec.database.type === 'dump' && !spec.database.engine) {
+    problems.push({ field: 'spec.database.engine', message: 'required for a dump: postgresql or mysql (a snapshot knows its engine)' });
+  }
   if (spec.database.databasesToIgnore?.length && spec.database.engine !== 'mysql') {
     problems.push({ field: 'spec.database.databasesToIgnore', message: 'only applies to mysql' });
   }

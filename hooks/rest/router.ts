@@ -149,7 +149,7 @@ export function historyRouter(archive: Archive, authenticate: Authenticate, crea
       const message = String((e as { body?: string }).body ?? (e as Error).message).slice(0, 2000);
       if (code === 409) fail(res, 409, 'AlreadyExists', `a ${kind} of that name already exists in ${String(namespace ?? 'its namespace')}`);
       else if (code === 422 || code === 400) fail(res, 400, 'BadRequest', `the Kubernetes API refused it: ${message}`);
-      else if (code === 404) fail(res, 400, 'BadRequest', `namespace ${String(namespace ?? `proj-${spec.projectId}-${spec.environment}`)} does not exist`);
+      else if (code === 404) fail(res, 400, 'BadRequest', namespace ? `namespace ${String(namespace)} does not exist` : `the namespace of project ${spec.projectId}'s environment ${spec.environment} does not exist`);
       else fail(res, 503, 'Unavailable', 'the Kubernetes API is unavailable; try again later');
     }
   };

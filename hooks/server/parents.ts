@@ -36,11 +36,15 @@ export function liveBackupUidsReader(kc: KubeConfig, timeoutMs = 10_000): (names
   const api = kc.makeApiClient(CustomObjectsApi);
   return async (namespaces) => {
     const uids = new Set<string>();
+    // One deadline for the whole listing, well inside the 30 s sync: an unfinished list deletes nothing.
+    const deadline = Date.now() + timeoutMs;
     for (const namespace of namespaces) {
       let _continue: string | undefined;
       do {
         const list = api.listNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace, plural: 'backuprequests', limit: 500, ...(_continue ? { _continue } : {}) });
-        const page = await Promise.race([list, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('API server list timed out')), timeoutMs).unref())]) as { items: BackupRequest[]; metadata?: { continue?: string } };
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error('API server list took too long');
+        const page = await Promise.race([list, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('API server list timed out')), left).unref())]) as { items: BackupRequest[]; metadata?: { continue?: string } };
         for (const item of page.items) if (item.metadata.uid) uids.add(item.metadata.uid);
         _continue = page.metadata?.continue || undefined;
       } while (_continue);

@@ -78,9 +78,14 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
     const obs = await observeSnapshot(aws.rds, t, aws.signal());
     if (obs.state !== 'done') return obs.state === 'running' ? { ...obs, progress: { started: true } } : obs;
     const r = obs.result;
+    // The spec may leave the engine out for a snapshot: the snapshot knows it. Never guessed: a
+    // restore of an Aurora snapshot needs the right one.
+    const engine = r.engine ?? ctx.spec.database.engine;
+    if (!engine) {
+      return { state: 'failed', reason: 'EngineUnknown', message: `RDS does not report a PostgreSQL or MySQL engine for snapshot ${r.snapshotId}; set spec.database.engine`, retryable: false };
+    }
     return { state: 'done', completedAt: r.createdAt, result: { database: {
-      // The spec may leave the engine out for a snapshot: the snapshot knows it.
-      engine: r.engine ?? ctx.spec.database.engine ?? 'postgresql', format: ctx.spec.database.cluster ? 'rds-cluster-snapshot' : 'rds-snapshot',
+      engine, format: ctx.spec.database.cluster ? 'rds-cluster-snapshot' : 'rds-snapshot',
       snapshotId: r.snapshotId, ...(r.arn ? { snapshotArn: r.arn } : {}), sizeBytes: r.allocatedStorageGb * 1024 ** 3, tool: TOOL,
     } } };
   }

@@ -1,5 +1,5 @@
 // A local directory standing in for S3 (demo, single-machine use): bucket = sub-directory.
-import { mkdir, readFile, readdir, rm, stat, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, rm, stat, writeFile, rename } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -50,9 +50,14 @@ export class FileObjectStore implements ObjectStore {
         else all.push({ key: relative(base, full).split(sep).join('/'), size: (await stat(full)).size });
       }
     };
-    // Only the directory the prefix names can hold its keys: walk that, not the whole bucket.
+    // Only the directory the prefix names can hold its keys: walk that, not the whole bucket - and
+    // only if it really lies inside the bucket (no '..', no symlink leading out of it).
     const dir = prefix.includes('/') ? resolve(base, prefix.slice(0, prefix.lastIndexOf('/'))) : base;
     if (dir !== base && !dir.startsWith(base + sep)) return [];
+    try {
+      const [real, realBase] = await Promise.all([realpath(dir), realpath(base)]);
+      if (real !== realBase && !real.startsWith(realBase + sep)) return [];
+    } catch (e) { if (isNotFound(e) || (e as { code?: string }).code === 'ENOTDIR') return []; throw e; }
     await walk(dir);
     return all.filter((o) => o.key.startsWith(prefix) && o.key > after).sort((a, b) => (a.key < b.key ? -1 : 1)).slice(0, limit);
   }
