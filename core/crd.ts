@@ -218,6 +218,8 @@ export interface BackupTenantSpec {
   databases?: string[];
   /** When set: the only prefixes of its document-library buckets this project may read or restore into (shared buckets). */
   documentLibraryPrefixes?: string[];
+  /** Database snapshots this project may hold (its share of the account's quota); at the cap, new snapshot backups wait. */
+  maxSnapshots?: number;
   /** Environment → namespace, for REST requests that name no namespace (default: proj-<projectId>-<environment>); each must be in `namespaces`. */
   environmentNamespaces?: Record<string, string>;
   /** One retention policy per environment over all its recovery points (hooks/backup/environmentRetention.ts). */
@@ -243,6 +245,8 @@ export interface BackupTenantStatus {
   environments?: EnvironmentRecoveryPoints[];
   /** Data deleted by the environment policy since the tenant was created (a counter, for alerts on surprises). */
   expiredTotal?: number;
+  /** Database snapshots this project's recovery points hold (cloud providers), as of the last sweep. */
+  snapshots?: number;
   /** The cloud account's manual-snapshot quota, as the provider reports it (shared by every project in that account). */
   snapshotQuota?: { provider: string; used: number; max: number };
   conditions?: Condition[];

@@ -134,8 +134,27 @@ describe('environment retention and the snapshot quota (AWS on moto, real Postgr
     assert.deepEqual(left, ['other-a', 'other-b', (b2.status as BackupRequestStatus).database!.snapshotId!].sort());
     assert.ok((await allKeys(s3, 'lc2-backups', (b2.status as BackupRequestStatus).location!.prefix)).length > 0, 'b2 (governed, newest) untouched');
     assert.equal(second.expiredTotal, 1);
+    assert.equal(first.snapshots, 2, 'the project\'s recovery points held two snapshots');
+    assert.equal(second.snapshots, 1);
     assert.deepEqual(second.snapshotQuota, { provider: 'aws', used: 3, max: QUOTA });
     assert.equal(pressure(second).status, 'False');
+  });
+
+  it('a project at its share of the snapshot quota (BackupTenant maxSnapshots) waits instead of taking more; running snapshot backups count', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed (RDS needs it)'); return; }
+    const capped = (snapshots: number): BackupTenant => ({ ...tenant(), spec: { ...tenant().spec!, maxSnapshots: 2 }, status: { snapshots } });
+    const parent = backupRequest('capped', { provider: 'aws', database: { type: 'snapshot', instanceId: 'retail-prd-db' } });
+    const running = { ...backupRequest('running', { provider: 'aws', database: { type: 'snapshot', instanceId: 'retail-prd-db' } }),
+      status: { phase: 'SnapshotInProgress' as const, operations: { snapshot: { id: 'lc2-s-x', state: 'Running' as const } } } };
+    const sync = async (t0: BackupTenant, others: BackupRequest[]) => (await post(`${url}/backuprequest/sync`, { parent, children: {}, related: {
+      [`BackupTenant.${API_VERSION}`]: { retail: t0 },
+      [`BackupRequest.${API_VERSION}`]: Object.fromEntries(others.map((b) => [`${b.metadata.namespace}/${b.metadata.name}`, b])),
+    } })).body.status as BackupRequestStatus;
+    const full = await sync(capped(2), []);
+    assert.equal(full.phase, 'Queued');
+    assert.match(full.queue?.reason ?? '', /holds 2 of its 2 database snapshots \(BackupTenant spec.maxSnapshots\)/);
+    assert.equal((await sync(capped(1), [running])).phase, 'Queued', 'a snapshot being taken counts');
+    assert.equal((await sync(capped(1), [])).phase, 'SnapshotInProgress', 'below the cap it starts');
   });
 
   it('a manifest rewritten to name another project\'s snapshot never gets it deleted', async (t) => {

@@ -115,7 +115,25 @@ function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy, now: st
   if (parent.metadata.labels?.[ACTIVE_LABEL] !== 'true') {
     return { ...(refusal ? { refusal } : {}), admission: { admitted: false, position: 1, reason: 'waiting for its labels (DecoratorController lc2-backuprequest-labels)' } };
   }
+  const capped = snapshotCap(parent, spec, tenant, all);
+  if (capped) return { ...(refusal ? { refusal } : {}), admission: { admitted: false, position: 1, reason: capped } };
   return { ...(refusal ? { refusal } : {}), admission: admission(parent, all, { perProject, global: policy.maxConcurrentGlobal, now }) };
+}
+
+/**
+ * A project's share of the cloud account's snapshot quota (BackupTenant spec.maxSnapshots): the
+ * snapshots its recovery points hold (the retention sweep's count in the tenant's status) plus its
+ * snapshot backups running now. At the cap a new snapshot backup waits (Queued) until retention
+ * frees one, so one project cannot use up the quota every project in the account shares.
+ */
+function snapshotCap(parent: BackupRequest, spec: BackupRequestSpec, tenant: BackupTenant | undefined, active: readonly BackupRequest[]): string | undefined {
+  const max = tenant?.spec?.maxSnapshots;
+  if (!max || spec.database.type !== 'snapshot') return undefined;
+  const held = tenant.status?.snapshots ?? 0;
+  const running = active.filter((b) => b.metadata.uid !== parent.metadata.uid && b.spec?.projectId === spec.projectId && b.spec?.database?.type === 'snapshot'
+    && !!b.status?.operations?.snapshot && b.status.phase !== 'Succeeded' && b.status.phase !== 'Failed').length;
+  if (held + running < max) return undefined;
+  return `project ${spec.projectId} holds ${held + running} of its ${max} database snapshots (BackupTenant spec.maxSnapshots): waiting until retention frees one`;
 }
 
 /**

@@ -81,6 +81,7 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
   const environments: EnvironmentRecoveryPoints[] = [];
   const problems: string[] = [];
   let expired = 0;
+  const deleted = new Set<string>();
   const deadline = Date.now() + shell.deleteBudgetMs;
   for (const [environment, envRows] of groupBy(rows, (r) => r.environment)) {
     // A name no BackupRequest can have (a planted manifest's) is never swept nor reported.
@@ -99,7 +100,7 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
       const outcome = await expire(row, tenant, shell, Math.max(500, deadline - Date.now()), live);
       if (outcome === 'pending') continue;
       left -= 1;
-      if (outcome === 'deleted') { gone += 1; await shell.archive.markDataDeleted(row.uid, now).catch(() => undefined); }
+      if (outcome === 'deleted') { gone += 1; deleted.add(row.uid); await shell.archive.markDataDeleted(row.uid, now).catch(() => undefined); }
       else if (outcome !== 'governed') problems.push(`${row.backupId}: ${outcome.problem}`);
     }
     expired += gone;
@@ -111,7 +112,9 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
     if (unknownBase) problems.push(`${environment}: waiting to learn the incremental bases of older backups from their manifests`);
   }
   // After the sweep: the quota as it is now, with what retention just freed.
-  status = { ...status, environments: environments.slice(0, 200), expiredTotal: (prev.expiredTotal ?? 0) + expired };
+  // The snapshots the project's recovery points hold (each cloud backup has one): the cap of new snapshot backups counts them.
+  const snapshots = rows.filter((r) => r.provider === 'aws' && !deleted.has(r.uid)).length;
+  status = { ...status, environments: environments.slice(0, 200), expiredTotal: (prev.expiredTotal ?? 0) + expired, snapshots };
   status = { ...status, ...await quotaStatus(shell, status, now, generation) };
   if (expired > 0) log('info', 'recovery points expired', { tenant: tenant.metadata.name, count: expired });
   const message = problems.length > 0
