@@ -29,6 +29,8 @@ const MAX_POINTS_PER_ENVIRONMENT = 5000;
 const BASES_PER_SYNC = 200;
 /** The CRD's environment rule (lower-case DNS label of at most 30 characters). */
 const ENVIRONMENT = /^[a-z0-9]([-a-z0-9]{0,28}[a-z0-9])?$/;
+/** The one provider whose account quota is reported today (its messages speak of RDS); GCP and Azure would join here. */
+const QUOTA_PROVIDER = 'aws';
 /** At this share of the quota the tenant says so (a backup fails only at 100%). */
 export const QUOTA_PRESSURE = 0.8;
 
@@ -85,7 +87,7 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
   const deadline = Date.now() + shell.deleteBudgetMs;
   for (const [environment, envRows] of groupBy(rows, (r) => r.environment)) {
     // A name no BackupRequest can have (a planted manifest's) is never swept nor reported.
-    if (!ENVIRONMENT.test(environment)) { problems.push(`history rows with an invalid environment name were skipped`); continue; }
+    if (!ENVIRONMENT.test(environment)) { problems.push(`history rows of environment "${environment.slice(0, 40)}" (not a valid environment name) are never swept: remove them from backup_history if they are not backups`); continue; }
     const points: RecoveryPoint[] = envRows.map((r) => ({
       uid: r.uid, backupId: r.backupId, completedAt: Date.parse(r.completedAt),
       governed: !(r.resourceDeleted || r.fromManifest), ...(r.dlBase ? { baseBackupId: r.dlBase } : {}),
@@ -113,7 +115,8 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
   }
   // After the sweep: the quota as it is now, with what retention just freed.
   // The snapshots the project's recovery points hold (each cloud backup has one): the cap of new snapshot backups counts them.
-  const snapshots = rows.filter((r) => r.provider === 'aws' && !deleted.has(r.uid)).length;
+  const holdsSnapshots = (provider: string) => { const rt = shell.runtime(provider); return !('unavailable' in rt) && !!rt.snapshotQuota; };
+  const snapshots = rows.filter((r) => holdsSnapshots(r.provider) && !deleted.has(r.uid)).length;
   status = { ...status, environments: environments.slice(0, 200), expiredTotal: (prev.expiredTotal ?? 0) + expired, snapshots };
   status = { ...status, ...await quotaStatus(shell, status, now, generation) };
   if (expired > 0) log('info', 'recovery points expired', { tenant: tenant.metadata.name, count: expired });
@@ -243,17 +246,17 @@ function parentFromManifest(m: Manifest): BackupRequest {
 
 /** The provider's snapshot quota, reported (and a condition raised) before a backup fails on it. */
 async function quotaStatus(shell: BackupShell, status: BackupTenantStatus, now: string, generation: number | undefined): Promise<Pick<BackupTenantStatus, 'snapshotQuota' | 'conditions'>> {
-  const runtime = shell.runtime('aws');
+  const runtime = shell.runtime(QUOTA_PROVIDER);
   if ('unavailable' in runtime || !runtime.snapshotQuota) return { conditions: status.conditions ?? [] };
   let quota: { used: number; max: number } | undefined;
   try { quota = await runtime.snapshotQuota(); } catch { quota = undefined; }
   if (!quota) return { ...(status.snapshotQuota ? { snapshotQuota: status.snapshotQuota } : {}), conditions: status.conditions ?? [] };
-  snapshotQuota.set({ provider: 'aws', kind: 'used' }, quota.used);
-  snapshotQuota.set({ provider: 'aws', kind: 'max' }, quota.max);
+  snapshotQuota.set({ provider: QUOTA_PROVIDER, kind: 'used' }, quota.used);
+  snapshotQuota.set({ provider: QUOTA_PROVIDER, kind: 'max' }, quota.max);
   const pressed = quota.max > 0 && quota.used >= quota.max * QUOTA_PRESSURE;
   const conditions = setCondition(status.conditions, pressed
     ? { type: 'SnapshotQuotaPressure', status: 'True', reason: quota.used >= quota.max ? 'QuotaExhausted' : 'QuotaNearlyExhausted',
       message: `the AWS account holds ${quota.used} of its ${quota.max} manual RDS snapshots: new snapshot backups ${quota.used >= quota.max ? 'fail' : 'will fail'} at ${quota.max}; tighten spec.retention, delete unneeded backups or raise the quota (docs/aws.md)` }
     : { type: 'SnapshotQuotaPressure', status: 'False', reason: 'QuotaAvailable', message: `${quota.used} of ${quota.max} manual RDS snapshots in use` }, now, generation);
-  return { snapshotQuota: { provider: 'aws', ...quota }, conditions };
+  return { snapshotQuota: { provider: QUOTA_PROVIDER, ...quota }, conditions };
 }
