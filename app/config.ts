@@ -105,6 +105,7 @@ function awsFrom(env: NodeJS.ProcessEnv): AwsProviderConfig | undefined {
   return {
     region,
     ...(env.LC2_AWS_ENDPOINT ? { endpoint: env.LC2_AWS_ENDPOINT } : {}),
+    ...(env.LC2_AWS_S3_ENDPOINT ? { s3Endpoint: env.LC2_AWS_S3_ENDPOINT } : {}),
     ...(env.LC2_AWS_EXPORT_ROLE_ARN ? { exportRoleArn: env.LC2_AWS_EXPORT_ROLE_ARN } : {}),
     ...(env.LC2_AWS_EXPORT_KMS_KEY ? { exportKmsKeyId: env.LC2_AWS_EXPORT_KMS_KEY } : {}),
     copy: { parallelism: Math.max(1, int(env, 'LC2_AWS_COPY_PARALLELISM', 32)), multipartThreshold: threshold, partSize, pageSize: Math.min(1000, Math.max(1, int(env, 'LC2_AWS_PAGE_SIZE', 250))) },

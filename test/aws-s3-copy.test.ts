@@ -5,11 +5,12 @@
 // then replays, concurrency, large multipart objects and faults on one folder of it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { startS3, type S3Server } from './support/processes.ts';
 import { allKeys } from './support/s3Keys.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
 import { copyStep, type CopyProgress, type CopySpec } from '../providers/aws/s3Copy.ts';
+import { abortUploadsUnder } from '../providers/aws/multipartCopy.ts';
 import { excluder } from '../core/glob.ts';
 import { LIFERAY_GENERATED_PATTERNS } from '../core/exclusions.ts';
 import { sampleDocumentLibrary } from '../demo/sample.ts';
@@ -110,6 +111,15 @@ describe(`S3 server-side copy (${files.length} objects)`, () => {
     for (let done = false; !done;) ({ progress: again, done } = await copyStep(viaProxy, spec('retail/prd/b3/', { sourcePrefix: 'big/', multipartThreshold: 6 * 1024 * 1024, partSize: 5 * 1024 * 1024 }), again, 10_000));
     assert.equal(again.alreadyThere, 1);
     assert.equal(proxy.copies.size, 0);
+  });
+
+  it('a backup folder about to be deleted has its unfinished multipart uploads ended (they are not objects, yet stored), and only its own', async () => {
+    for (const key of ['retail/prd/b9/dl/a/1.0', 'retail/prd/b9/dl/b/1.0', 'retail/prd/b9-other/dl/a/1.0']) {
+      await direct.send(new CreateMultipartUploadCommand({ Bucket: 'lc2-backups', Key: key }));
+    }
+    assert.equal(await abortUploadsUnder(direct, 'lc2-backups', 'retail/prd/b9/', 5000), 2);
+    const left = (await direct.send(new ListMultipartUploadsCommand({ Bucket: 'lc2-backups', Prefix: 'retail/prd/b9' }))).Uploads ?? [];
+    assert.deepEqual(left.map((u) => u.Key), ['retail/prd/b9-other/dl/a/1.0']);
   });
 
   it('with throttling, 500s and dropped connections on a share of requests, the copy still completes without duplicates', async () => {

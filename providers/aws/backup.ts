@@ -13,6 +13,7 @@ import { classify, deleteSnapshot, observeSnapshot, snapshotIdentifier, startSna
 import { observeExport, startExport, type ExportTarget } from './rdsExport.ts';
 import { copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
 import { leasedStep, leaseHeldUntil } from './lease.ts';
+import { abortUploadsUnder } from './multipartCopy.ts';
 import { CancelExportTaskCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
 
 export const TOOL = 'aws-sdk-js-v3';
@@ -61,10 +62,13 @@ export function copySpecFor(ctx: BackupContext, config: AwsProviderConfig): Copy
     sourceBucket: spec.documentLibrary.sourceBucket, sourcePrefix: sourcePrefixOf(spec),
     destinationBucket: location.bucket, destinationPrefix: documentLibraryPrefix(location),
     exclude: excluder(excludePatterns(spec.documentLibrary.excludeGeneratedFiles, spec.documentLibrary.excludePatterns)),
-    ...config.copy, callTimeoutMs: config.callTimeoutMs,
+    ...config.copy, callTimeoutMs: config.callTimeoutMs, ownsDestination: true,
     ...(ctx.base ? { base: { prefix: ctx.base.prefix, refsPrefix: refsPrefix(location) } } : {}),
   };
 }
+
+/** Large objects whose parts are being copied across syncs. */
+const large = (p: CopyProgress) => { const n = Object.keys(p.uploads ?? {}).length; return n ? `; ${n} large object${n > 1 ? 's' : ''} being copied part by part` : ''; };
 
 const progressOf = (op: OperationStatus): CopyProgress => {
   const p = (op.progress ?? {}) as Partial<CopyProgress>;
@@ -107,7 +111,7 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
   const state = { ...progress } as Record<string, unknown>;
   if (!done) {
     return { state: 'running', progress: state, resyncAfterSeconds: busyUntil ? 5 : 1,
-      message: `${busyUntil ? 'another sync is copying; ' : ''}${progress.copied + progress.alreadyThere} objects copied (${progress.excluded} excluded${ctx.base ? `, ${progress.referenced ?? 0} unchanged since ${ctx.base.backupId}` : ''}), at ${progress.after ?? 'the start'}` };
+      message: `${busyUntil ? 'another sync is copying; ' : ''}${progress.copied + progress.alreadyThere} objects copied (${progress.excluded} excluded${ctx.base ? `, ${progress.referenced ?? 0} unchanged since ${ctx.base.backupId}` : ''}), at ${progress.after ?? 'the start'}${large(progress)}` };
   }
   const dl: DocumentLibraryResult = {
     objectCount: progress.copied + progress.alreadyThere, totalBytes: progress.bytes + (progress.alreadyBytes ?? 0),
@@ -150,7 +154,10 @@ export async function quiesceAws(parent: BackupRequest, aws: AwsClients, config:
       }
       if (state === 'CANCELING') return false;
     }
-    return await leaseHeldUntil(aws.s3, location.bucket, transferCheckpointKey(location), config.callTimeoutMs, leaseTtlMs(config)) === undefined;
+    if (await leaseHeldUntil(aws.s3, location.bucket, transferCheckpointKey(location), config.callTimeoutMs, leaseTtlMs(config)) !== undefined) return false;
+    // Unfinished multipart copies are not objects: a folder deletion would not see them, yet they are stored (and billed).
+    await abortUploadsUnder(aws.s3, location.bucket, location.prefix, config.callTimeoutMs);
+    return true;
   } catch (e) {
     // An export that never existed is quiet; anything else is asked again later.
     return /ExportTaskNotFound/.test((e as { name?: string }).name ?? '');

@@ -10,9 +10,10 @@ export function awsClients(config: AwsProviderConfig): AwsClients {
   // A backstop for calls made without their own abort signal: no socket waits longer than a copy may.
   const requestHandler = { connectionTimeout: config.callTimeoutMs, requestTimeout: Math.round(config.callTimeoutMs * 2.5) };
   const common = { region: config.region, maxAttempts: 3, requestHandler, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
+  const s3Endpoint = config.s3Endpoint ?? config.endpoint;
   return {
     rds: new RDSClient(common),
-    s3: new S3Client({ ...common, ...(config.endpoint ? { forcePathStyle: true } : {}) }),
+    s3: new S3Client({ ...common, ...(s3Endpoint ? { endpoint: s3Endpoint, forcePathStyle: true } : {}) }),
     signal: () => AbortSignal.timeout(config.callTimeoutMs),
   };
 }

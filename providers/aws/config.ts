@@ -4,6 +4,8 @@ export interface AwsProviderConfig {
   region: string;
   /** Tests only (moto): one endpoint for RDS and S3, path-style S3 addressing. */
   endpoint?: string;
+  /** Tests and benchmarks only: S3 elsewhere than RDS (e.g. MinIO, with RDS on moto). */
+  s3Endpoint?: string;
   /** Defaults for spec.database.export. */
   exportRoleArn?: string;
   exportKmsKeyId?: string;

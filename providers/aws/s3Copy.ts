@@ -4,14 +4,11 @@
 // whose copy is already there (same size and ETag, or the source ETag recorded on a multipart copy)
 // is never copied again - so a replayed or concurrent sync costs listings, not copies. Objects above
 // the multipart threshold, and multipart sources (whose ETag a single CopyObject would not keep),
-// are copied with UploadPartCopy; stale uploads of the same key are aborted. Incremental: an object
+// are copied with UploadPartCopy part by part, resumable across syncs (multipartCopy.ts). Incremental: an object
 // the base backup already holds unchanged is not copied; its relative key goes into a refs page.
 import { createHash } from 'node:crypto';
-import {
-  S3Client, PutObjectCommand, ListObjectsV2Command, CopyObjectCommand, HeadObjectCommand, CreateMultipartUploadCommand,
-  UploadPartCopyCommand, CompleteMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand,
-  type _Object,
-} from '@aws-sdk/client-s3';
+import { S3Client, PutObjectCommand, ListObjectsV2Command, CopyObjectCommand, HeadObjectCommand, GetObjectCommand, type _Object } from '@aws-sdk/client-s3';
+import { bare, copySource, isUploadState, MAX_OBJECT_BYTES, multipartCopy, SOURCE_ETAG, type MultipartTarget, type Timed, type UploadState } from './multipartCopy.ts';
 
 export interface CopySpec {
   sourceBucket: string;
@@ -28,6 +25,8 @@ export interface CopySpec {
   callTimeoutMs?: number;
   /** Incremental: the base backup's copy (in the destination bucket) and where the refs pages go. */
   base?: { prefix: string; refsPrefix: string };
+  /** The destination is the backup's own folder: an upload there that is not a kept one is ours to abort (multipartCopy.ts). */
+  ownsDestination?: boolean;
 }
 
 /** Parts of 128 MiB copy in about a second on S3, so one call never nears the webhook timeout. */
@@ -41,14 +40,13 @@ export interface CopyProgress {
   bytes: number; alreadyBytes?: number;
   /** Incremental: held unchanged by the base backup. */
   referenced?: number; referencedBytes?: number;
+  /** Multipart copies under way past the cursor, by relative key: continued part by part next sync. */
+  uploads?: Record<string, UploadState>;
 }
-
-const SOURCE_ETAG = 'lc2-source-etag';
-const copySource = (bucket: string, key: string) => `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
 
 type Send = S3Client['send'];
 /** Every call gets a timeout well under the webhook's; copies get a longer one. */
-function timed(s3: S3Client, ms = 10_000): { send: Send; copy: Send } {
+function timed(s3: S3Client, ms = 10_000): Timed {
   const wrap = (t: number): Send => ((cmd: Parameters<Send>[0]) => s3.send(cmd, { abortSignal: AbortSignal.timeout(t) })) as Send;
   return { send: wrap(ms), copy: wrap(ms * 2.5) };
 }
@@ -77,8 +75,6 @@ async function range(send: Send, bucket: string, prefix: string, startAfter: str
   }
 }
 
-const bare = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
-
 /** Whether `existing` (a copy made by us, here or in the base backup) holds exactly the source object. */
 async function sameObject(send: Send, spec: CopySpec, source: _Object, key: string, existing: _Object | undefined): Promise<boolean> {
   if (!existing || existing.Size !== source.Size) return false;
@@ -88,38 +84,25 @@ async function sameObject(send: Send, spec: CopySpec, source: _Object, key: stri
   return head.Metadata?.[SOURCE_ETAG] === bare(source.ETag);
 }
 
-async function multipartCopy(t: { send: Send; copy: Send }, spec: CopySpec, source: _Object, destKey: string): Promise<void> {
-  const size = source.Size ?? 0;
-  // A crashed earlier attempt may have left an upload behind: abort it, start clean.
-  const stale = await t.send(new ListMultipartUploadsCommand({ Bucket: spec.destinationBucket, Prefix: destKey }));
-  for (const u of stale.Uploads ?? []) {
-    if (u.Key === destKey) await t.send(new AbortMultipartUploadCommand({ Bucket: spec.destinationBucket, Key: destKey, UploadId: u.UploadId }));
-  }
-  // The copy keeps the source's content type and metadata, plus the source ETag it was made from.
-  const src = await t.send(new HeadObjectCommand({ Bucket: spec.sourceBucket, Key: source.Key!, IfMatch: source.ETag }));
-  const { UploadId } = await t.send(new CreateMultipartUploadCommand({
-    Bucket: spec.destinationBucket, Key: destKey, ...(src.ContentType ? { ContentType: src.ContentType } : {}),
-    Metadata: { ...src.Metadata, [SOURCE_ETAG]: bare(source.ETag) },
-  }));
-  // S3 allows 10,000 parts and 5 TiB: anything past that is refused before a single range is built.
-  if (!(size <= MAX_OBJECT_BYTES) || Math.ceil(size / spec.partSize) > 10_000) {
-    throw Object.assign(new Error(`${source.Key} (${size} bytes) cannot be copied in at most 10,000 parts of ${spec.partSize} bytes`), { name: 'ObjectTooLargeToCopy' });
-  }
-  const ranges: Array<[number, number, number]> = [];
-  for (let start = 0, n = 1; start < size || n === 1; start += spec.partSize, n += 1) ranges.push([n, start, Math.max(start, Math.min(size, start + spec.partSize) - 1)]);
-  const parts: Array<{ PartNumber: number; ETag: string }> = [];
+/** Where a multipart copy of this step goes; parts of one object go at most 8 at a time. */
+const multipartTarget = (spec: CopySpec): MultipartTarget => ({
+  sourceBucket: spec.sourceBucket, destinationBucket: spec.destinationBucket, parallelism: Math.min(spec.parallelism, 8),
+  partSize: spec.partSize, ownsDestination: spec.ownsDestination ?? false,
+});
+
+/** Kept uploads in their plain shape only, at most a few dozen (status and checkpoint stay small). */
+function keptUploads(u: CopyProgress['uploads']): Record<string, UploadState> {
+  if (!u || typeof u !== 'object') return {};
+  return Object.fromEntries(Object.entries(u).filter(([rel, s]) => isCleanRelativeKey(rel) && rel.length <= 1024 && isUploadState(s)).slice(0, 64));
+}
+
+/** The destination already holds this version of the source (its ETag, or the one a multipart copy recorded). */
+async function copiedAlready(send: Send, bucket: string, key: string, source: _Object): Promise<boolean> {
   try {
-    await limit(ranges, Math.min(spec.parallelism, 8), async ([PartNumber, a, b]) => {
-      const out = await t.copy(new UploadPartCopyCommand({
-        Bucket: spec.destinationBucket, Key: destKey, UploadId, PartNumber,
-        CopySource: copySource(spec.sourceBucket, source.Key!), ...(size > 0 ? { CopySourceRange: `bytes=${a}-${b}` } : {}), CopySourceIfMatch: source.ETag,
-      }));
-      parts.push({ PartNumber, ETag: out.CopyPartResult!.ETag! });
-    });
-    parts.sort((x, y) => x.PartNumber - y.PartNumber);
-    await t.send(new CompleteMultipartUploadCommand({ Bucket: spec.destinationBucket, Key: destKey, UploadId, MultipartUpload: { Parts: parts } }));
+    const head = await send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return head.ContentLength === source.Size && (head.ETag === source.ETag || head.Metadata?.[SOURCE_ETAG] === bare(source.ETag));
   } catch (e) {
-    await t.send(new AbortMultipartUploadCommand({ Bucket: spec.destinationBucket, Key: destKey, UploadId })).catch(() => undefined);
+    if (['NotFound', 'NoSuchKey'].includes((e as { name?: string }).name ?? '')) return false;
     throw e;
   }
 }
@@ -140,9 +123,6 @@ export function isCleanRelativeKey(rel: unknown): rel is string {
 
 /** One referenced object: relative key, size, source ETag (what decides the copy method on restore). */
 export type RefEntry = [string, number, string];
-
-/** S3's largest object: 5 TiB. */
-const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
 
 const isRefEntry = (e: unknown): e is RefEntry => Array.isArray(e) && e.length === 3 && isCleanRelativeKey(e[0])
   && Number.isSafeInteger(e[1]) && (e[1] as number) >= 0 && (e[1] as number) <= MAX_OBJECT_BYTES && typeof e[2] === 'string' && e[2].length <= 200;
@@ -175,26 +155,34 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
     const [existing, inBase] = await Promise.all([window(spec.destinationPrefix), spec.base ? window(spec.base.prefix) : Promise.resolve(new Map<string, _Object>())]);
     const n = { copied: 0, already: 0, bytes: 0, alreadyBytes: 0, referenced: 0, referencedBytes: 0 };
     const refs: RefEntry[] = [];
+    const kept = keptUploads(p.uploads);
+    const unfinished: Record<string, UploadState> = {};
+    const settled = new Set<string>();
     // Past the budget no new copy starts (those in flight finish), so a sync ends soon after it.
-    // At least one object per sync, so even a tiny budget always moves the cursor.
+    // At least one object per sync, so even a tiny budget always moves the cursor. A multipart copy
+    // cut short by the budget holds the cursor at its object and is continued next sync.
     let firstSkipped = -1;
     let begun = 0;
+    const skip = (i: number) => { if (firstSkipped < 0 || i < firstSkipped) firstSkipped = i; };
     await limit(included.map((o, i) => [o, i] as const), spec.parallelism, async ([o, i]) => {
-      if (Date.now() >= deadline && begun > 0) { if (firstSkipped < 0 || i < firstSkipped) firstSkipped = i; return; }
+      if (Date.now() >= deadline && begun > 0) { skip(i); return; }
       begun += 1;
       const rel = relative(o.Key!);
       const destKey = spec.destinationPrefix + rel;
       const size = o.Size ?? 0;
-      if (await sameObject(t.send, spec, o, destKey, existing.get(destKey))) { n.already += 1; n.alreadyBytes += size; return; }
+      if (await sameObject(t.send, spec, o, destKey, existing.get(destKey))) { settled.add(rel); n.already += 1; n.alreadyBytes += size; return; }
       if (spec.base && await sameObject(t.send, spec, o, spec.base.prefix + rel, inBase.get(spec.base.prefix + rel))) {
-        refs.push([rel, size, o.ETag ?? '']); n.referenced += 1; n.referencedBytes += size; return;
+        settled.add(rel); refs.push([rel, size, o.ETag ?? '']); n.referenced += 1; n.referencedBytes += size; return;
       }
-      if (isMultipart(spec, o)) await multipartCopy(t, spec, o, destKey);
-      else {
+      if (isMultipart(spec, o)) {
+        const r = await multipartCopy(t, multipartTarget(spec), o, destKey, deadline, kept[rel]);
+        if (!r.done) { unfinished[rel] = r.upload; skip(i); return; }
+      } else {
         await t.copy(new CopyObjectCommand({
           Bucket: spec.destinationBucket, Key: destKey, CopySource: copySource(spec.sourceBucket, o.Key!), CopySourceIfMatch: o.ETag,
         }));
       }
+      settled.add(rel);
       n.copied += 1;
       n.bytes += size;
     });
@@ -209,10 +197,14 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
     // The cursor moves past what is done: the whole page, or everything before the first skipped object.
     const after = stop > 0 ? objects[stop - 1]!.Key! : p.after;
     const excluded = objects.slice(0, stop).filter(skipped).length;
+    // Uploads still under way: those cut short now, and kept ones this sync did not reach.
+    const afterRel = after ? relative(after) : undefined;
+    const uploads = Object.entries({ ...kept, ...unfinished }).filter(([rel]) => !settled.has(rel) && (afterRel === undefined || rel > afterRel));
     p = {
       ...(after ? { after } : {}), copied: p.copied + n.copied, alreadyThere: p.alreadyThere + n.already,
       excluded: p.excluded + excluded, bytes: p.bytes + n.bytes, alreadyBytes: (p.alreadyBytes ?? 0) + n.alreadyBytes,
       ...(spec.base ? { referenced: (p.referenced ?? 0) + n.referenced, referencedBytes: (p.referencedBytes ?? 0) + n.referencedBytes } : {}),
+      ...(uploads.length ? { uploads: Object.fromEntries(uploads) } : {}),
     };
     if (firstSkipped < 0 && !page.IsTruncated) return { progress: p, done: true };
     if (Date.now() >= deadline) return { progress: p, done: false };
@@ -238,19 +230,30 @@ export async function copyReferenced(
     // A refs page holds at most one listing page of entries; anything far larger is not ours and is never buffered.
     if ((out.ContentLength ?? Infinity) > MAX_REFS_PAGE_BYTES) throw Object.assign(new Error(`${spec.refsBucket}/${pageKey} is not a refs page (too large)`), { name: 'RefsPageInvalid' });
     const entries = (JSON.parse(await out.Body!.transformToString()) as unknown[]).filter(isRefEntry);
+    // A page is redone while one of its multipart copies is under way: what is already there is not copied again.
+    const kept = keptUploads(p.uploads);
+    const redo = Object.keys(kept).length > 0;
+    const unfinished: Record<string, UploadState> = {};
     let bytes = 0;
-    await limit(entries, spec.parallelism, async ([rel, , etag]) => {
+    await limit(entries, spec.parallelism, async ([rel]) => {
       // Base copies made part by part carry a different ETag than the original: no source pinning there.
       // The size is the object's own (HEAD), never the page's: a page is data a tenant could have written.
       const head = await t.send(new HeadObjectCommand({ Bucket: spec.sourceBucket, Key: spec.sourcePrefix + rel }));
       const size = head.ContentLength ?? 0;
-      const source: _Object = { Key: spec.sourcePrefix + rel, Size: size, ETag: etag };
-      const pinned: _Object = { ...source, ETag: head.ETag };
-      if (isMultipart(spec, pinned)) await multipartCopy(t, spec, pinned, spec.destinationPrefix + rel);
-      else await t.copy(new CopyObjectCommand({ Bucket: spec.destinationBucket, Key: spec.destinationPrefix + rel, CopySource: copySource(spec.sourceBucket, source.Key!), CopySourceIfMatch: head.ETag }));
       bytes += size;
+      const pinned: _Object = { Key: spec.sourcePrefix + rel, Size: size, ETag: head.ETag };
+      const destKey = spec.destinationPrefix + rel;
+      if (redo && !kept[rel] && await copiedAlready(t.send, spec.destinationBucket, destKey, pinned)) return;
+      if (isMultipart(spec, pinned)) {
+        const r = await multipartCopy(t, multipartTarget(spec), pinned, destKey, deadline, kept[rel]);
+        if (!r.done) unfinished[rel] = r.upload;
+      } else await t.copy(new CopyObjectCommand({ Bucket: spec.destinationBucket, Key: destKey, CopySource: copySource(spec.sourceBucket, pinned.Key!), CopySourceIfMatch: head.ETag }));
     });
-    p = { ...p, after: pageKey, copied: p.copied + entries.length, bytes: p.bytes + bytes };
+    if (Object.keys(unfinished).length) p = { ...p, uploads: unfinished };
+    else {
+      const { uploads: _done, ...rest } = p;
+      p = { ...rest, after: pageKey, copied: p.copied + entries.length, bytes: p.bytes + bytes };
+    }
     if (Date.now() >= deadline) return { progress: p, done: false };
   }
 }

@@ -8,6 +8,10 @@ export interface S3Proxy {
   endpoint: string;
   /** Copy requests (CopyObject and UploadPartCopy) that reached the server, per path. */
   copies: Map<string, number>;
+  /** Successful UploadPartCopy requests per `path#partNumber`. */
+  parts: Map<string, number>;
+  /** Called as a copy request arrives, before it is forwarded (a test may kill its client there). */
+  onCopyStart?: (path: string) => void;
   /** RDS Query-API actions the server answered with 2xx (e.g. CreateDBSnapshot), and all it received. */
   actions: Map<string, number>;
   received: Map<string, number>;
@@ -18,11 +22,13 @@ export interface S3Proxy {
 export async function startS3Proxy(target: string): Promise<S3Proxy> {
   const upstream = new URL(target);
   const copies = new Map<string, number>();
+  const parts = new Map<string, number>();
   const faults = { share: 0, seen: 0 };
   let n = 0;
   const actions = new Map<string, number>();
   const received = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  const proxy: S3Proxy = { endpoint: '', copies, parts, actions, received, faults, close: async () => undefined };
   const server: Server = createServer((req, res) => {
     n += 1;
     if (faults.share > 0 && (n * 7919) % 100 < faults.share * 100) {
@@ -41,9 +47,13 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
       const body = Buffer.concat(chunks);
       const action = String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded') ? new URLSearchParams(body.toString()).get('Action') : null;
       if (action) bump(received, action);
+      const isCopy = req.method === 'PUT' && !!req.headers['x-amz-copy-source'];
+      if (isCopy) proxy.onCopyStart?.((req.url ?? '').split('?')[0]!);
       const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
         const ok = (up.statusCode ?? 500) < 300;
-        if (ok && req.method === 'PUT' && req.headers['x-amz-copy-source']) bump(copies, (req.url ?? '').split('?')[0]!);
+        if (ok && isCopy) bump(copies, (req.url ?? '').split('?')[0]!);
+        const partNumber = new URL(req.url ?? '/', 'http://x').searchParams.get('partNumber');
+        if (ok && isCopy && partNumber) bump(parts, `${(req.url ?? '').split('?')[0]!}#${partNumber}`);
         if (ok && action) bump(actions, action);
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
@@ -54,5 +64,6 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
-  return { endpoint: `http://127.0.0.1:${port}`, copies, actions, received, faults, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  Object.assign(proxy, { endpoint: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) });
+  return proxy;
 }
