@@ -64,7 +64,8 @@ function buildRuntimes(settings: ProviderSettings, localStore: ObjectStore): Run
   if (aws) {
     const clients = awsClients(aws);
     // Manifests live beside the data in the customer's AWS bucket, reached with the same credential chain.
-    const store = new S3ObjectStore({ region: aws.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}), timeoutMs: aws.callTimeoutMs });
+    const s3Endpoint = aws.s3Endpoint ?? aws.endpoint;
+    const store = new S3ObjectStore({ region: aws.region, ...(s3Endpoint ? { endpoint: s3Endpoint } : {}), timeoutMs: aws.callTimeoutMs });
     backup.set('aws', {
       planner: { problems: awsBackupProblems(aws), steps: awsBackupSteps },
       store,
