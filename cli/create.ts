@@ -28,6 +28,6 @@ export async function createAndFollow<T extends Created>(ctx: Ctx, plural: Plura
   ctx.out(format ? serialize(format, created) : `${ref} created: ${summary(created)}`);
   if (!wait) return 0;
   const done = await follow<T>(ctx, plural, namespace, obj.metadata.name, describeVerb, timeoutMs);
-  ctx.err(`${obj.metadata.name} Succeeded: ${ctx.prog} ${describeVerb} ${obj.metadata.name} -n ${namespace}`);
+  ctx.err(`details: ${ctx.prog} ${describeVerb} ${obj.metadata.name} -n ${namespace}`);
   return done ? 0 : 1;
 }
