@@ -6,7 +6,9 @@ import { scope, serialize, type Ctx } from './context.ts';
 import { createAndFollow } from './create.ts';
 import { Failed, Usage } from './errors.ts';
 import { formatBytes } from './format.ts';
-import { backupTable, describeBackup } from './views.ts';
+import { backupTable, describeBackup, type ManifestRead } from './views.ts';
+import { storeFor } from '../app/main.ts';
+import { loadConfig } from '../app/config.ts';
 
 const SPEC_FLAGS = ['project', 'env', 'provider', 'db-engine', 'db-type', 'db-instance', 'db-name', 'db-secret', 'dl-bucket', 'dl-prefix', 'backup-bucket', 'retention-days', 'incremental'] as const;
 
@@ -59,15 +61,31 @@ export async function listVerb<T extends Listed>(ctx: Ctx, plural: 'backupreques
 
 export const backupList = (ctx: Ctx) => listVerb<BackupRequest>(ctx, 'backuprequests', 'backups', (items, wide, all) => backupTable(items, ctx.now(), wide, all));
 
-export async function describeOne<T extends { metadata: { name: string } }>(ctx: Ctx, plural: 'backuprequests' | 'restorerequests', group: string, text: (o: T) => string): Promise<number> {
+export async function describeOne<T extends { metadata: { name: string } }>(ctx: Ctx, plural: 'backuprequests' | 'restorerequests', group: string, text: (o: T) => string, prepare?: (o: T) => Promise<void>): Promise<number> {
   const format = outputFormat(ctx.values, ['json', 'yaml'] as const);
   const [name, extra] = ctx.args;
   if (!name || extra) throw new Usage(`${group} describe takes exactly one NAME: list them with ${ctx.prog} ${group} list`);
   const kube = ctx.kube();
   const o = await kube.get<T>(plural, kube.namespace, name);
   if (!o) throw new Failed(`${group} ${name} not found in namespace ${kube.namespace}: list them with ${ctx.prog} ${group} list -n ${kube.namespace}`);
+  if (!format) await prepare?.(o);
   ctx.out(format ? serialize(format, o) : text(o));
   return 0;
 }
 
-export const backupDescribe = (ctx: Ctx) => describeOne<BackupRequest>(ctx, 'backuprequests', 'backup', (b) => describeBackup(b, ctx.now(), bool(ctx.values, 'details')));
+/** --details: the manifest itself, from LC2_STORAGE_URL with your storage credentials; never fails the describe. */
+async function readManifest(ctx: Ctx, b: BackupRequest): Promise<ManifestRead | undefined> {
+  const m = b.status?.manifest;
+  if (!bool(ctx.values, 'details') || !m) return undefined;
+  if (!ctx.env.LC2_STORAGE_URL) return { unread: 'set LC2_STORAGE_URL to read it' };
+  try {
+    const body = await (await storeFor(loadConfig(ctx.env))).get(m.bucket, m.key);
+    return body ? { manifest: JSON.parse(body.toString('utf8')) as unknown } : { unread: 'not in the storage' };
+  } catch (e) { return { unread: `cannot read it: ${(e as Error).message}` }; }
+}
+
+export async function backupDescribe(ctx: Ctx): Promise<number> {
+  let read: ManifestRead | undefined;
+  return describeOne<BackupRequest>(ctx, 'backuprequests', 'backup', (b) => describeBackup(b, ctx.now(), bool(ctx.values, 'details'), read),
+    async (b) => { read = await readManifest(ctx, b); });
+}

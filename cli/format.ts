@@ -59,10 +59,18 @@ export function formatTime(time: string | null | undefined, now: Date): string {
 
 export type Cell = string | number | null | undefined;
 
+/**
+ * A value as one printable line: control characters (escape sequences, newlines) become '?', so a
+ * field a tenant wrote (a name, an initiator, a message) cannot move the cursor or forge rows on
+ * the terminal of whoever lists it.
+ */
+export function printable(v: Cell): string {
+  return v === null || v === undefined || v === '' ? '-' : String(v).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
 /** Columns padded to their widest cell, two spaces apart, headers as given (kubectl's printer). */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly Cell[]>): string {
-  const cell = (v: Cell) => (v === null || v === undefined || v === '' ? '-' : String(v));
-  const text = rows.map((r) => headers.map((_, i) => cell(r[i])));
+  const text = rows.map((r) => headers.map((_, i) => printable(r[i])));
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => r[i]!.length)));
   const line = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('   ').trimEnd();
   return [line(headers), ...text.map(line)].join('\n');
@@ -71,7 +79,7 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly C
 /** "Key:  value" lines with the values aligned (describe output); nested lines are indented. */
 export function fields(pairs: ReadonlyArray<readonly [string, Cell]>, indent = ''): string {
   const width = Math.max(...pairs.map(([k]) => k.length)) + 2;
-  return pairs.map(([k, v]) => `${indent}${`${k}:`.padEnd(width)}${v === null || v === undefined || v === '' ? '-' : String(v)}`).join('\n');
+  return pairs.map(([k, v]) => `${indent}${`${k}:`.padEnd(width)}${printable(v)}`).join('\n');
 }
 
 /** Parses 30s, 5m, 1h30m, 2h (the --timeout flag) to milliseconds; undefined when not a duration. */

@@ -5,6 +5,7 @@ import { parse, words } from './args.ts';
 import { context, type Ctx, type Io } from './context.ts';
 import { exitCodeOf, Usage, EXIT } from './errors.ts';
 import { groupHelp, topHelp, verbHelp } from './help.ts';
+import { printable } from './format.ts';
 import { findVerb, GROUPS, type Verb } from './spec.ts';
 import { backupCreate, backupDescribe, backupList } from './backupVerbs.ts';
 import { restoreCreate, restoreDescribe, restoreList } from './restoreVerbs.ts';
@@ -45,7 +46,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     return await HANDLERS[parsed.verb.path.join(' ')]!(context(io, parsed.values, parsed.args));
   } catch (e) {
     const code = exitCodeOf(e);
-    io.err(`error: ${(e as Error).message}`);
+    io.err(`error: ${printable((e as Error).message)}`);
     if (code === EXIT.usage) io.err(`Run '${io.prog}${verb ? ` ${verb.path.join(' ')}` : ''} --help' for usage.`);
     return code;
   }

@@ -36,7 +36,7 @@ export const FLAGS = {
   'dry-run': { type: 'string', value: 'client', help: 'print the resource (with -o yaml) instead of creating it, to commit it to Git' },
   wait: { type: 'boolean', help: 'follow the phases until Succeeded or Failed, one line per change' },
   timeout: { type: 'string', value: 'DURATION', help: 'with --wait: give up after this long, e.g. 30m (default: never)' },
-  details: { type: 'boolean', help: 'also print the spec as admitted' },
+  details: { type: 'boolean', help: 'also print the spec as admitted (backups: and the manifest, from LC2_STORAGE_URL)' },
   bucket: { type: 'string', value: 'BUCKET', help: 'backup bucket' },
   manifest: { type: 'string', value: 'KEY', help: 'object key of a manifest.json' },
   backup: { type: 'string', value: 'BACKUP', help: 'the BackupRequest whose manifest to check (instead of --manifest)' },

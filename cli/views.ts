@@ -60,7 +60,10 @@ function conditions(list: Condition[] | undefined, now: Date): string {
 
 function section(title: string, body: string): string { return `\n${title}:\n${body}`; }
 
-export function describeBackup(b: BackupRequest, now: Date, details: boolean): string {
+/** With --details: the manifest as read from storage, or why it was not. */
+export type ManifestRead = { manifest: unknown } | { unread: string };
+
+export function describeBackup(b: BackupRequest, now: Date, details: boolean, read?: ManifestRead): string {
   const s = b.status ?? {};
   const spec = s.admitted?.spec ?? b.spec;
   const db = s.database;
@@ -85,9 +88,11 @@ export function describeBackup(b: BackupRequest, now: Date, details: boolean): s
       ['Excluded', dl.excludedPatterns.length ? dl.excludedPatterns.join(', ') : '<none>'], ['Tool', dl.tool],
     ], '  ')
     : fields([['Source', spec ? `${spec.documentLibrary.sourceBucket}/${spec.documentLibrary.sourcePrefix ?? ''}` : undefined]], '  ');
-  const manifest = s.manifest ? fields([['Object', `${s.manifest.bucket}/${s.manifest.key}`], ['Schema', s.manifest.schemaVersion]], '  ') : '  <not written yet>';
+  const content = !read ? [] : 'unread' in read ? [['Content', `<${read.unread}>`] as const] : [];
+  const manifest = s.manifest ? fields([['Object', `${s.manifest.bucket}/${s.manifest.key}`], ['Schema', s.manifest.schemaVersion], ...content], '  ') : '  <not written yet>';
   return [head, section('Database', database), section('Document library', library), section('Operations', operations(s.operations, now)),
     section('Conditions', conditions(s.conditions, now)), section('Manifest', manifest),
+    ...(read && 'manifest' in read ? [indent(indent(YAML.stringify(read.manifest).trimEnd()))] : []),
     ...(details ? [section('Spec (as admitted)', indent(YAML.stringify(spec ?? {}).trimEnd()))] : []), ''].join('\n');
 }
 

@@ -2,7 +2,7 @@
 // A timeout leaves it running and says how to keep following it.
 import type { Condition } from '../core/crd.ts';
 import { Failed, TimedOut } from './errors.ts';
-import { formatDuration, secondsBetween } from './format.ts';
+import { formatDuration, printable, secondsBetween } from './format.ts';
 import type { Ctx } from './context.ts';
 import type { Plural } from './kube.ts';
 
@@ -31,7 +31,7 @@ export async function follow<T extends Followed>(ctx: Ctx, plural: Plural, names
     if (!o) throw new Failed(`${plural}/${name} was deleted while waiting`);
     const phase = o.status?.phase ?? 'Pending';
     const detail = phaseDetail(o);
-    const line = `${phase}${detail ? `  ${detail}` : ''}`;
+    const line = printable(`${phase}${detail ? `  ${detail}` : ''}`);
     const took = formatDuration(secondsBetween(start.toISOString(), ctx.now()) ?? 0);
     if (line !== last) { ctx.err(`[${took.padStart(6)}] ${name}  ${line}`); last = line; }
     if (phase === 'Succeeded') return o;

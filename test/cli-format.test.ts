@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatBytes, formatDuration, parseDuration } from '../cli/format.ts';
+import { formatBytes, formatDuration, parseDuration, table } from '../cli/format.ts';
 import { parse, words } from '../cli/args.ts';
 import { backupFromFlags, latestSucceeded, nameWith, restoreFromBackup, stamp } from '../cli/build.ts';
 import { Usage, Failed } from '../cli/errors.ts';
@@ -25,6 +25,13 @@ describe('format', () => {
 
   it('every duration reads as a number and a unit (property)', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 20 * 365 * 86400 }), (s) => /^\d+[smhdy]/.test(formatDuration(s))));
+  });
+
+  it('a tenant\'s text cannot drive the terminal: control characters print as ?', () => {
+    const out = table(['NAME', 'INITIATOR'], [['x', 'eve\u001b[2J\u001b[H\nforged-row   Succeeded']]);
+    assert.equal(out.split('\n').length, 2);
+    assert.ok(!/[\u0000-\u001f]/.test(out.replace(/\n/g, '')));
+    assert.match(out, /eve\?\[2J\?\[H\?forged-row/);
   });
 
   it('--timeout values', () => {

@@ -146,7 +146,10 @@ describe('kubectl lc2 on a real API server', () => {
     const d = await run(['backup', 'describe', 'retail-prd-manual', '-n', NS, '--details']);
     assert.equal(d.code, 0, d.stderr);
     for (const line of [/^Phase:\s+Succeeded$/m, /^Duration:\s+4m12s$/m, /^ {2}Objects:\s+1$/m, /^ {2}transfer\s+Succeeded/m,
-      /^ {2}Ready\s+True\s+BackupSucceeded/m, /^ {2}Object: lc2-backups\/retail\/prd\/retail-prd-manual-1\/manifest.json$/m, /^Spec \(as admitted\):$/m]) assert.match(d.stdout, line);
+      /^ {2}Ready\s+True\s+BackupSucceeded/m, /^ {2}Object: lc2-backups\/retail\/prd\/retail-prd-manual-1\/manifest.json$/m, /^Spec \(as admitted\):$/m,
+      /^ {4}backupId: retail-prd-manual-1$/m, /^ {4}schemaVersion: /m]) assert.match(d.stdout, line);
+    const unread = await run(['backup', 'describe', 'retail-prd-manual', '-n', NS, '--details'], { LC2_STORAGE_URL: '' });
+    assert.match(unread.stdout, /^ {2}Content: <set LC2_STORAGE_URL to read it>$/m);
     const gone = await run(['backup', 'describe', 'nope', '-n', NS]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /backup nope not found in namespace proj-retail-prd: list them with kubectl lc2 backup list -n proj-retail-prd/);
