@@ -3,13 +3,11 @@
 // .lc2-archive); storage is LC2_STORAGE_URL (http(s):// or file://).
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { connect } from '../hooks/archive/db.ts';
-import { Archive } from '../hooks/archive/store.ts';
+import { withArchive } from './archive.ts';
 import { getHistory, listHistory, summarize } from '../hooks/archive/queries.ts';
 import { rebuildFromManifests } from '../hooks/archive/rebuild.ts';
 import { verifyBackup } from '../hooks/archive/verify.ts';
-import { storeFor } from '../app/main.ts';
-import { loadConfig } from '../app/config.ts';
+import { storage } from './storage.ts';
 import { validateSpec } from '../core/validation/schema.ts';
 import { PolicyError, storagePolicyFor } from '../providers/local/storagePolicy.ts';
 import type { BackupRequest, BackupTenantSpec } from '../core/crd.ts';
@@ -17,11 +15,6 @@ import { outputFormat, str } from './args.ts';
 import { serialize, type Ctx } from './context.ts';
 import { Failed, Usage } from './errors.ts';
 import { fields, formatAge, formatBytes, formatDuration, table } from './format.ts';
-
-export async function withArchive<T>(ctx: Ctx, fn: (archive: Archive) => Promise<T>): Promise<T> {
-  const sql = await connect(ctx.env.LC2_ARCHIVE_URL, ctx.env.LC2_ARCHIVE_DIR ?? '.lc2-archive');
-  try { return await fn(new Archive(sql)); } finally { await sql.close(); }
-}
 
 const environmentOf = (ctx: Ctx) => str(ctx.values, 'env') ?? str(ctx.values, 'environment');
 const scopeOf = (ctx: Ctx) => {
@@ -76,7 +69,7 @@ export async function rebuildArchive(ctx: Ctx): Promise<number> {
   const format = outputFormat(ctx.values, ['json', 'yaml'] as const);
   const bucket = str(ctx.values, 'bucket');
   if (!bucket) throw new Usage('rebuild-archive needs --bucket');
-  const store = await storeFor(loadConfig(ctx.env));
+  const store = await storage(ctx);
   const report = await withArchive(ctx, (a) => rebuildFromManifests(store, bucket, str(ctx.values, 'prefix') ?? '', a));
   ctx.out(format ? serialize(format, report) : [`found ${report.found} manifests, archived ${report.archived}, skipped ${report.skipped} other files, ${report.unparseable.length} unparseable`,
     ...report.unparseable.map((u) => `  ${u.key}: ${u.problem}`)].join('\n'));
@@ -104,7 +97,7 @@ async function manifestOf(ctx: Ctx): Promise<{ bucket: string; key: string }> {
 export async function verify(ctx: Ctx): Promise<number> {
   const format = outputFormat(ctx.values, ['json', 'yaml'] as const);
   const { bucket, key } = await manifestOf(ctx);
-  const result = await verifyBackup(await storeFor(loadConfig(ctx.env)), bucket, key);
+  const result = await verifyBackup(await storage(ctx), bucket, key);
   ctx.out(format ? serialize(format, result) : table(['CHECK', 'RESULT', 'DETAIL'], result.checks.map((c) => [c.check, c.ok ? 'ok' : 'FAILED', c.detail])));
   return result.ok ? 0 : 1;
 }

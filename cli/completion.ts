@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { FLAGS, GROUPS, VERBS, findVerb, type FlagName } from './spec.ts';
 import { words } from './args.ts';
-import { connectKube, type Plural } from './kube.ts';
+import type { Plural } from './kube.ts';
 import type { Io } from './context.ts';
 
 const NO_FILES = 4;
@@ -21,6 +21,7 @@ async function names(plural: Plural, argv: readonly string[], env: NodeJS.Proces
   try {
     const { values } = parseArgs({ args: [...argv], strict: false, allowPositionals: true, options: { kubeconfig: { type: 'string' }, context: { type: 'string' }, namespace: { type: 'string', short: 'n' } } });
     const pick = (k: string) => (typeof values[k] === 'string' ? { [k]: values[k] as string } : {});
+    const { connectKube } = await import('./kube.ts');
     const kube = connectKube({ ...pick('kubeconfig'), ...pick('context'), ...pick('namespace') }, env);
     const list = kube.list<{ metadata: { name: string } }>(plural, kube.namespace);
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('slow')), 3000).unref());

@@ -2,7 +2,7 @@
 // (injected, so tests print fixed ages) and lazy cluster access.
 import YAML from 'yaml';
 import { str, bool, type Values } from './args.ts';
-import { connectKube, type Kube } from './kube.ts';
+import type { Kube, KubeFlags } from './kube.ts';
 
 export interface Io {
   out(text: string): void;
@@ -18,11 +18,15 @@ export interface Io {
 
 export interface Ctx extends Io { values: Values; args: string[]; kube(): Kube }
 
-export function context(io: Io, values: Values, args: string[]): Ctx {
+/** connectKube, passed in by main only for the verbs that reach the cluster (it loads the Kubernetes client). */
+export type Connect = (flags: KubeFlags, env: NodeJS.ProcessEnv) => Kube;
+
+export function context(io: Io, values: Values, args: string[], connect?: Connect): Ctx {
   let kube: Kube | undefined;
+  const connectOrFail: Connect = connect ?? (() => { throw new Error('this verb does not reach the cluster'); });
   return {
     ...io, values, args,
-    kube: () => (kube ??= connectKube({
+    kube: () => (kube ??= connectOrFail({
       ...(str(values, 'kubeconfig') ? { kubeconfig: str(values, 'kubeconfig')! } : {}),
       ...(str(values, 'context') ? { context: str(values, 'context')! } : {}),
       ...(str(values, 'namespace') ? { namespace: str(values, 'namespace')! } : {}),

@@ -6,7 +6,7 @@ import { outputFormat, str } from './args.ts';
 import { scope, serialize, type Ctx } from './context.ts';
 import { environmentHealth, healthTable, type ArchivedSuccess } from './health.ts';
 import { Unavailable } from './errors.ts';
-import { withArchive } from './archiveVerbs.ts';
+import { withArchive } from './archive.ts';
 import { summarize } from '../hooks/archive/queries.ts';
 
 async function archivedSuccesses(ctx: Ctx, project: string | undefined, environment: string | undefined): Promise<ArchivedSuccess[]> {

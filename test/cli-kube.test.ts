@@ -246,7 +246,7 @@ describe('kubectl lc2 on a real API server', () => {
     assert.deepEqual(withArchive.map((r) => [r.lastBackup, r.lastVerifiedAt]), [[null, '2026-11-24T02:04:12.000Z']]);
   });
 
-  it('cluster access errors: unknown context 2, unreachable server 3, forbidden 1, no kubeconfig 3', async () => {
+  it('cluster access: unknown context 2, unreachable server 3, forbidden 1, an exec credential plugin works, no kubeconfig 3', async () => {
     const ctx = await run(['backup', 'list', '--context', 'prod']);
     assert.equal(ctx.code, 2);
     assert.match(ctx.stderr, /--context prod: no such context in .* \(have: lc2\)/);
@@ -265,6 +265,25 @@ describe('kubectl lc2 on a real API server', () => {
     const unauthorized = await run(['status', '--kubeconfig', write('stale', kube.server, 'expired-token')]);
     assert.equal(unauthorized.code, 3);
     assert.match(unauthorized.stderr, /did not accept your credentials \(401\)/);
+    // The server's certificate checked against the kubeconfig's CA (the harness's self-signed one), relative to the kubeconfig.
+    const caConfig = join(dirname(kube.kubeconfig), 'ca-kubeconfig');
+    writeFileSync(caConfig, YAML.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'c', clusters: [{ name: 'c', cluster: { server: kube.server, 'certificate-authority': 'certs/apiserver.crt' } }],
+      users: [{ name: 'u', user: { token: kube.token } }], contexts: [{ name: 'c', context: { cluster: 'c', user: 'u', namespace: NS } }] }));
+    assert.equal((await run(['backup', 'list', '--kubeconfig', caConfig])).code, 0, 'verified with the CA file');
+    writeFileSync(caConfig, YAML.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'c', clusters: [{ name: 'c', cluster: { server: kube.server } }],
+      users: [{ name: 'u', user: { token: kube.token } }], contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }] }));
+    const untrusted = await run(['backup', 'list', '--kubeconfig', caConfig]);
+    assert.equal(untrusted.code, 3, 'a server certificate no CA vouches for is refused');
+    assert.match(untrusted.stderr, /cannot reach the API server .*(SELF_SIGNED|UNABLE_TO|CERT)/);
+    // An exec credential plugin (EKS, GKE, OIDC helpers) goes through @kubernetes/client-node.
+    const plugin = join(dir, 'credential-plugin.sh');
+    writeFileSync(plugin, `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${kube.token}"}}'\n`, { mode: 0o755 });
+    const execConfig = join(dir, 'exec');
+    writeFileSync(execConfig, YAML.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'c', clusters: [{ name: 'c', cluster: { server: kube.server, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'sso', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' } } }], contexts: [{ name: 'c', context: { cluster: 'c', user: 'sso', namespace: NS } }] }));
+    const viaPlugin = await run(['backup', 'list', '--kubeconfig', execConfig]);
+    assert.equal(viaPlugin.code, 0, viaPlugin.stderr);
+    assert.match(`${viaPlugin.stdout}${viaPlugin.stderr}`, /^retail-prd-manual\s+Succeeded|^No backups found in proj-retail-prd namespace/m, 'listed with the plugin\'s token (a 401 exits 3)');
     const nothing = await run(['backup', 'list'], { KUBECONFIG: join(dir, 'missing') });
     assert.equal(nothing.code, 3);
     assert.match(nothing.stderr, /no kubeconfig found .*: pass --kubeconfig or set KUBECONFIG/);

@@ -39,10 +39,7 @@ export async function exec(file: string, argv: string[], env: NodeJS.ProcessEnv 
 export function golden(name: string, actual: string): void {
   const file = `${ROOT}test/golden/cli/${name}`;
   const text = actual.endsWith('\n') ? actual : `${actual}\n`;
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
-    if (process.env.UPDATE_GOLDEN !== '1' && process.env.CI) assert.fail(`golden ${name} is missing: run with UPDATE_GOLDEN=1`);
-    writeFileSync(file, text);
-    return;
-  }
+  if (process.env.UPDATE_GOLDEN === '1') { writeFileSync(file, text); return; }
+  assert.ok(existsSync(file), `golden ${name} is missing: run with UPDATE_GOLDEN=1 and review it`);
   assert.equal(text, readFileSync(file, 'utf8'), `golden ${name} differs (UPDATE_GOLDEN=1 rewrites it)`);
 }
