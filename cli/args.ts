@@ -38,11 +38,11 @@ export function parse(argv: readonly string[]): Parsed | HelpWanted {
   const found = findVerb(ws.map((w) => w.word));
   if (!found) {
     const first = ws[0]?.word;
-    if (first === undefined || (first in GROUPS && ws.length === 1)) {
+    if (first === undefined || (Object.hasOwn(GROUPS, first) && ws.length === 1)) {
       if (first === undefined && argv.length && !wantsHelp) throw new Usage(`no command given (flags alone: ${argv.join(' ')})`);
       return { help: first };
     }
-    if (first in GROUPS) throw new Usage(`unknown command "${first} ${ws[1]!.word}": see --help for the ${first} commands`);
+    if (Object.hasOwn(GROUPS, first)) throw new Usage(`unknown command "${first} ${ws[1]!.word}": see --help for the ${first} commands`);
     throw new Usage(`unknown command "${first}"`);
   }
   if (wantsHelp) return { help: found.verb };

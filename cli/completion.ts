@@ -55,7 +55,7 @@ export async function candidates(args: readonly string[], env: NodeJS.ProcessEnv
   if (!found) {
     const ws = words(before).map((w) => w.word);
     if (ws.length === 0) return done([...new Set(VERBS.map((v) => v.path[0]!)), 'help']);
-    if (ws.length === 1 && ws[0]! in GROUPS) return done(VERBS.filter((v) => v.path[0] === ws[0]).map((v) => v.path[1]!));
+    if (ws.length === 1 && Object.hasOwn(GROUPS, ws[0]!)) return done(VERBS.filter((v) => v.path[0] === ws[0]).map((v) => v.path[1]!));
     return done([]);
   }
   const positional = words(before).length - found.used;

@@ -27,7 +27,8 @@ export async function createAndFollow<T extends Created>(ctx: Ctx, plural: Plura
   const created = await ctx.kube().create<T>(plural, namespace, obj);
   ctx.out(format ? serialize(format, created) : `${ref} created: ${summary(created)}`);
   if (!wait) return 0;
-  const done = await follow<T>(ctx, plural, namespace, obj.metadata.name, describeVerb, timeoutMs);
+  // Returns on Succeeded; Failed and a timeout throw (exit 1 and 4).
+  await follow<T>(ctx, plural, namespace, obj.metadata.name, describeVerb, timeoutMs);
   ctx.err(`details: ${ctx.prog} ${describeVerb} ${obj.metadata.name} -n ${namespace}`);
-  return done ? 0 : 1;
+  return 0;
 }

@@ -6,7 +6,6 @@ import { backupFromFlags, backupFromSchedule, latestSucceeded, nameWith, restore
 import type { Ctx } from './context.ts';
 import { createAndFollow } from './create.ts';
 import { Failed, Usage } from './errors.ts';
-import { formatBytes } from './format.ts';
 
 const SPEC_FLAGS = ['project', 'env', 'provider', 'db-engine', 'db-type', 'db-instance', 'db-name', 'db-secret', 'dl-bucket', 'dl-prefix', 'backup-bucket', 'retention-days', 'incremental'] as const;
 
@@ -16,6 +15,7 @@ export async function backupCreate(ctx: Ctx): Promise<number> {
   const namespace = kube.namespace;
   const fromSchedule = str(v, 'from-schedule');
   const now = ctx.now();
+  if (ctx.args.length > 1) throw new Usage(`backup create takes one NAME, got ${ctx.args.join(' ')}`);
   let obj: BackupRequest;
   if (fromSchedule) {
     const given = SPEC_FLAGS.filter((f) => v[f] !== undefined);
@@ -32,10 +32,8 @@ export async function backupCreate(ctx: Ctx): Promise<number> {
       backupBucket: str(v, 'backup-bucket'), retentionDays: str(v, 'retention-days'), incremental: bool(v, 'incremental'),
     }, { name: ctx.args[0] ?? nameWith(`${project ?? 'backup'}-${env ?? ''}`, stamp(now)), namespace, initiator: kube.user });
   }
-  if (ctx.args.length > 1) throw new Usage(`backup create takes one NAME, got ${ctx.args.join(' ')}`);
   return createAndFollow(ctx, 'backuprequests', obj, 'backup describe', (b) =>
-    `${b.spec!.projectId}/${b.spec!.environment}, ${b.spec!.database.type} of ${b.spec!.database.instanceId} into ${b.spec!.documentLibrary.destinationBucket}` +
-    (b.status?.phase === 'Succeeded' ? ` (${formatBytes((b.status.database?.sizeBytes ?? 0) + (b.status.documentLibrary?.totalBytes ?? 0))})` : ''));
+    `${b.spec!.projectId}/${b.spec!.environment}, ${b.spec!.database.type} of ${b.spec!.database.instanceId} into ${b.spec!.documentLibrary.destinationBucket}`);
 }
 
 export async function restoreCreate(ctx: Ctx): Promise<number> {

@@ -43,7 +43,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       const topic = parsed.help;
       if (topic === undefined) { io.out(topHelp(io.prog)); return EXIT.ok; }
       if (typeof topic === 'string') {
-        if (!(topic in GROUPS)) throw new Usage(`no help for "${topic}": not a command`);
+        if (!Object.hasOwn(GROUPS, topic)) throw new Usage(`no help for "${topic}": not a command`);
         io.out(groupHelp(topic, io.prog));
         return EXIT.ok;
       }

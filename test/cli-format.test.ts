@@ -54,6 +54,7 @@ describe('args', () => {
     assert.throws(() => parse(['history', '--wait']), (e) => e instanceof Usage && /Unknown option '--wait'/.test(e.message));
     assert.throws(() => parse(['backup', 'frob']), (e) => e instanceof Usage && /unknown command "backup frob"/.test(e.message));
     assert.throws(() => parse(['-n', 'x']), Usage);
+    assert.throws(() => parse(['constructor']), (e) => e instanceof Usage && /unknown command "constructor"/.test(e.message), 'no verb from Object.prototype');
   });
 });
 
