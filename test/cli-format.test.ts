@@ -7,7 +7,8 @@ import { formatBytes, formatDuration, parseDuration, table } from '../cli/format
 import { parse, words } from '../cli/args.ts';
 import { backupFromFlags, latestSucceeded, nameWith, restoreFromBackup, stamp } from '../cli/build.ts';
 import { Usage, Failed } from '../cli/errors.ts';
-import { fixtureBackups } from './support/cliFixtures.ts';
+import { fixtureBackups, fixtureRestores } from './support/cliFixtures.ts';
+import { phaseDetail } from '../cli/wait.ts';
 
 describe('format', () => {
   it('sizes in binary units, one decimal below 10', () => {
@@ -92,5 +93,15 @@ describe('build', () => {
     assert.throws(() => restoreFromBackup(fixtureBackups()[1]!, { approveOverwrite: false }, { name: 'r', namespace: 'n', initiator: 'me' }, now),
       (e) => e instanceof Failed && /TransferInProgress, not Succeeded/.test(e.message));
     assert.throws(() => restoreFromBackup(done!, { approveOverwrite: false, database: 'bad name' }, { name: 'r', namespace: 'n', initiator: 'me' }, now), /databaseName/);
+  });
+});
+
+describe('--wait progress lines', () => {
+  it('say why a backup waits, which steps run, and how it ended', () => {
+    const [done, running, queued, failed] = fixtureBackups();
+    assert.deepEqual([queued, running, done, failed, fixtureRestores()[0]].map((o) => phaseDetail(o!)), [
+      '#1 in the queue: maxConcurrentBackups (2) reached', 'running transfer', 'BackupSucceeded: backup complete',
+      'DatabaseUnreachable: connection refused by retail-uat-db:5432', 'running documentLibrary',
+    ]);
   });
 });
