@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildManifest } from '../hooks/backup/manifest.ts';
 import { backupRequest } from './support/resources.ts';
+import { golden } from './support/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lc2-cli-'));
 const env = { ...process.env, LC2_STORAGE_URL: `file://${join(root, 'buckets')}`, LC2_ARCHIVE_DIR: join(root, 'archive') };
@@ -59,6 +60,7 @@ describe('lc2-backup CLI', () => {
     const ok = await cli('verify', '--bucket', 'lc2-backups', '--manifest', `${prefix}manifest.json`);
     assert.equal(ok.code, 0, ok.stdout);
     assert.match(ok.stdout, /^database sha256\s+ok/m);
+    golden('verify.txt', ok.stdout);
     write(`${prefix}database.pgdump.zst`, Buffer.from('pretend this is a zstd pg_dumq'));
     const bad = await cli('verify', '--bucket', 'lc2-backups', '--manifest', `${prefix}manifest.json`, '-o', 'json');
     assert.equal(bad.code, 1);
