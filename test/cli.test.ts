@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildManifest } from '../hooks/backup/manifest.ts';
 import { backupRequest } from './support/resources.ts';
+import { golden } from './support/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lc2-cli-'));
 const env = { ...process.env, LC2_STORAGE_URL: `file://${join(root, 'buckets')}`, LC2_ARCHIVE_DIR: join(root, 'archive') };
@@ -44,12 +45,12 @@ describe('lc2-backup CLI', () => {
     assert.equal(rebuilt.code, 0, rebuilt.stdout);
     assert.match(rebuilt.stdout, /found 1 manifests, archived 1, skipped 4 other files, 0 unparseable/);
     const history = await cli('history', '--project', 'retail');
-    assert.match(history.stdout, /^COMPLETEDAT\s+PROJECTID\s+ENVIRONMENT\s+KIND\s+NAME\s+PHASE/m);
-    assert.match(history.stdout, /2026-11-23T02:05:00.000Z\s+retail\s+prd\s+BackupRequest\s+nightly\s+Succeeded\s+54/);
+    assert.match(history.stdout, /^NAME\s+KIND\s+PHASE\s+PROJECT\s+ENV\s+SIZE\s+DURATION\s+COMPLETED$/m);
+    assert.match(history.stdout, /^nightly\s+backup\s+Succeeded\s+retail\s+prd\s+54B\s+5m\s+\S+ ago$/m);
     const items = JSON.parse((await cli('history', '-o', 'json')).stdout) as Array<{ uid: string }>;
     assert.equal(items.length, 1);
     assert.equal(items[0]!.uid, br.metadata.uid);
-    assert.match((await cli('show', br.metadata.uid!)).stdout, /backupId\s+nightly-1/);
+    assert.match((await cli('show', br.metadata.uid!)).stdout, /^backupId:\s+nightly-1$/m);
     assert.equal((await cli('show', 'no-such-uid')).code, 1);
     const summary = JSON.parse((await cli('summary', '-o', 'json')).stdout) as Array<{ successRate: number; totalBytes: number }>;
     assert.deepEqual(summary.map((s) => [s.successRate, s.totalBytes]), [[1, dump.length + 24]]);
@@ -58,7 +59,8 @@ describe('lc2-backup CLI', () => {
   it('verify passes on intact artifacts and fails (exit 1) on a corrupt dump', async () => {
     const ok = await cli('verify', '--bucket', 'lc2-backups', '--manifest', `${prefix}manifest.json`);
     assert.equal(ok.code, 0, ok.stdout);
-    assert.match(ok.stdout, /database sha256\s+ok/);
+    assert.match(ok.stdout, /^database sha256\s+ok/m);
+    golden('verify.txt', ok.stdout);
     write(`${prefix}database.pgdump.zst`, Buffer.from('pretend this is a zstd pg_dumq'));
     const bad = await cli('verify', '--bucket', 'lc2-backups', '--manifest', `${prefix}manifest.json`, '-o', 'json');
     assert.equal(bad.code, 1);

@@ -1,4 +1,4 @@
-// Imports run one way (README, "Layout"): app → hooks or providers → core. Reads every .ts under core/,
+// Imports run one way (README, "Layout"): cli → app → hooks or providers → core. Reads every .ts under core/,
 // hooks/, providers/ and app/, collects each relative specifier of a static import or export … from
 // (type-only included), a dynamic import() and a new URL(…, import.meta.url) read, resolves it and
 // checks (importer's top folder, target's top folder) against the table below; a provider's folder
@@ -17,6 +17,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   hooks: ['hooks', 'core'], // machines, shells, Metacontroller wire types, express, REST API, archive
   providers: ['providers', 'core'], // adapters only, reached through the port in core/provider.ts
   app: ['app', 'hooks', 'providers', 'core'], // the composition root
+  cli: ['cli', 'app', 'hooks', 'providers', 'core'], // the command line: a shell over everything, imported by bin/ only
 };
 const LAYERS = Object.keys(ALLOWED);
 
