@@ -3,6 +3,7 @@
 import type { Sql } from './db.ts';
 import type { ArchiveRecord } from './records.ts';
 import { migrate } from './migrate.ts';
+import type { InFlightRecord } from './inFlight.ts';
 
 const COLUMNS = [
   ['uid', 'uid'], ['kind', 'kind'], ['namespace', 'namespace'], ['name', 'name'], ['backup_id', 'backupId'], ['project_id', 'projectId'],
@@ -24,6 +25,17 @@ const UPSERT = `insert into backup_history (${COLUMNS.map(([c]) => c).join(', ')
   -- a row never changes project, and a manifest never rewrites what the cluster recorded: a planted
   -- manifest carrying another backup's UID changes nothing
   where backup_history.project_id = excluded.project_id and (backup_history.source <> 'cluster' or excluded.source = 'cluster')`;
+
+// A stale replay never moves a row back to an earlier phase, a row never changes project, and a
+// resource whose terminal row is in backup_history is not in flight any more.
+const IN_FLIGHT_UPSERT = `insert into backup_in_flight (uid, kind, namespace, name, project_id, environment, provider, phase, phase_rank,
+    phase_since, created_at, started_at, backoff_until, queue_position, steps, updated_at)
+  select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $11::timestamptz, $12::timestamptz, $13::timestamptz, $14::integer, $15::jsonb, now()
+  where not exists (select 1 from backup_history h where h.uid = $1 and h.phase in ('Succeeded', 'Failed'))
+  on conflict (uid) do update set phase = excluded.phase, phase_rank = excluded.phase_rank,
+    phase_since = case when backup_in_flight.phase = excluded.phase then backup_in_flight.phase_since else excluded.phase_since end,
+    started_at = excluded.started_at, backoff_until = excluded.backoff_until, queue_position = excluded.queue_position, steps = excluded.steps, updated_at = now()
+  where backup_in_flight.project_id = excluded.project_id and backup_in_flight.phase_rank <= excluded.phase_rank`;
 
 /** One recovery point as the history holds it. */
 export interface RecoveryPointRow {
@@ -51,12 +63,22 @@ export class Archive {
   async upsert(r: ArchiveRecord): Promise<void> {
     await this.ready();
     await this.sql.query(UPSERT, COLUMNS.map(([, k]) => r[k]));
+    // Archived rows are terminal: the resource is no longer in flight.
+    await this.sql.query('delete from backup_in_flight where uid = $1', [r.uid]);
+  }
+
+  /** The current state of an unfinished backup or restore (backup_in_flight). */
+  async recordInFlight(r: InFlightRecord): Promise<void> {
+    await this.ready();
+    await this.sql.query(IN_FLIGHT_UPSERT, [r.uid, r.kind, r.namespace, r.name, r.projectId, r.environment, r.provider, r.phase, r.phaseRank,
+      r.phaseSince, r.createdAt, r.startedAt, r.backoffUntil, r.queuePosition, JSON.stringify(r.steps)]);
   }
 
   /** The resource is gone (its data may be kept: see markDataDeleted). */
   async markDeleted(uid: string, at: string): Promise<void> {
     await this.ready();
     await this.sql.query('update backup_history set deleted_at = coalesce(deleted_at, $2) where uid = $1', [uid, at]);
+    await this.sql.query('delete from backup_in_flight where uid = $1', [uid]);
   }
 
   /** The backup's data is gone (retention, deletionPolicy Delete): it is no longer a recovery point. */

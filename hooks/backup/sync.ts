@@ -8,6 +8,7 @@ import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/t
 import { API_VERSION, childrenOf, groupKey, listOf, relatedObject } from '../contract/objects.ts';
 import { admission, type Admission } from './admission.ts';
 import type { Archive } from '../archive/store.ts';
+import { trackInFlight } from '../archive/trackInFlight.ts';
 import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
 import { ObjectTooLarge, type BackupRuntime, type BackupStepResult, type ManifestCheck, type Observation, type ObjectStore } from '../../core/provider.ts';
 import { dependentsOf, previousFull } from './incremental.ts';
@@ -187,6 +188,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
     decision = decide();
   }
   if (decision.need) throw new Error('backup decision did not settle: a bug in the state machine');
+  await trackInFlight(shell.archive, req.parent, decision.status, now, belongsToItsProject(req, shell.policy));
   return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}) };
 }
 

@@ -5,6 +5,7 @@
 // (a bearer token, Metacontroller's webhook.authorization). The REST API listens on another port
 // (another Service, another NetworkPolicy rule) and parses nothing before it authenticated.
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { Registry } from 'prom-client';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { BackupRequest, RestoreRequest } from '../../core/crd.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
@@ -20,6 +21,8 @@ import { customizeTenant, syncTenant } from '../tenant/sync.ts';
 import { statusErrors, type Kind } from '../../core/validation/schema.ts';
 import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
 import { log } from './log.ts';
+import { providerLabel, reasonLabel } from './labels.ts';
+import { stateMetrics } from './stateMetrics.ts';
 
 /** The history REST API, when an archive is configured. */
 export interface HistoryDeps { archive: Archive; authenticate: Authenticate; create?: CreateResource }
@@ -31,6 +34,8 @@ export interface AppDeps {
   clock?: () => number;
   bodyLimit?: string;
   ready?: () => boolean;
+  /** How long a scrape's read of the backup state is reused (default 10 s; tests read every scrape). */
+  metricsCacheMs?: number;
   /** When set, every hook call must carry `Authorization: Bearer <token>` (Metacontroller's webhook.authorization). */
   hookToken?: string;
 }
@@ -99,11 +104,6 @@ function responseProblems(kind: Kind, out: SyncResponse): string[] {
   const bad = out.children.filter((c) => !c?.apiVersion || !c.kind || !c.metadata?.name);
   return [...statusErrors(kind, out.status), ...(bad.length ? ['a child lacks apiVersion, kind or metadata.name'] : [])];
 }
-
-// Metric label values are bounded: a crafted spec never creates a new time series.
-const PROVIDERS = new Set(['local', 'aws', 'gcp', 'azure']);
-const providerLabel = (p: unknown) => (typeof p === 'string' && PROVIDERS.has(p) ? p : 'other');
-const reasonLabel = (r: unknown) => (typeof r === 'string' && /^[A-Za-z]{1,48}$/.test(r) ? r : 'Other');
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -194,9 +194,13 @@ export function createApp(deps: AppDeps): express.Express {
     const ready = deps.ready ? deps.ready() : true;
     res.status(ready ? 200 : 503).json({ ready });
   });
+  // The process's own metrics plus, with an archive, the backup state read from it at scrape time.
+  const state = deps.backup.archive ? stateMetrics(deps.backup.archive, deps.metricsCacheMs) : undefined;
+  const metrics = state ? Registry.merge([registry, state.registry]) : registry;
   app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', registry.contentType);
-    res.send(await registry.metrics());
+    await state?.refresh();
+    res.setHeader('Content-Type', metrics.contentType);
+    res.send(await metrics.metrics());
   });
   app.use(jsonErrors);
   return app;

@@ -1,0 +1,24 @@
+-- Backups and restores that have not finished: one row per resource UID, rewritten only when its
+-- phase, step states or backoff change, and removed when the terminal row goes into backup_history.
+-- The metrics (queue, stuck phases, backoff) and the REST API's in-flight view read it, so every
+-- replica reports the same state, however often Metacontroller replays a sync.
+create table if not exists backup_in_flight (
+  uid          text primary key,
+  kind         text not null check (kind in ('BackupRequest', 'RestoreRequest')),
+  namespace    text not null,
+  name         text not null,
+  project_id   text not null,
+  environment  text not null,
+  provider     text not null,
+  phase        text not null,
+  -- phases only move forward: a stale replay never moves a row back
+  phase_rank   integer not null,
+  phase_since  timestamptz not null,
+  created_at   timestamptz,
+  started_at   timestamptz,
+  backoff_until timestamptz,
+  queue_position integer,
+  steps        jsonb not null default '{}'::jsonb,
+  updated_at   timestamptz not null default now()
+);
+create index if not exists backup_in_flight_project on backup_in_flight (project_id, environment, phase);

@@ -1,0 +1,126 @@
+// The backup metrics are derived from state (the history and the in-flight table), not counted
+// from events: two hook replicas sharing one real PostgreSQL archive, every sync replayed 10 times
+// and sent to alternating replicas, report the same values, and each finished backup counts once.
+// Real parts: the hook servers, each Job's real command (pg_dump, zstd, rclone) on the machine's
+// PostgreSQL, a directory standing in for the buckets.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { MetacontrollerDriver } from './support/driver.ts';
+import { createPgCluster, type PgCluster } from './support/pgCluster.ts';
+import { startReplicas, scrape, type Replicas, type Sample } from './support/replicas.ts';
+import { TEST_POLICY } from './support/inProcessHook.ts';
+import { uniqueName } from './support/env.ts';
+import { backupRequest } from './support/resources.ts';
+import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary } from '../demo/sample.ts';
+import { API_VERSION } from '../hooks/contract/objects.ts';
+import type { BackupRequestStatus } from '../core/crd.ts';
+
+let pg: PgCluster;
+let replicas: Replicas;
+const source = uniqueName('lc2_metrics');
+const secrets = { 'db-credentials': { username: localPostgres.user, password: localPostgres.password } };
+const files = sampleDocumentLibrary(40);
+
+before(async () => {
+  pg = await createPgCluster();
+  replicas = await startReplicas({ count: 2, archiveUrl: pg.url, policy: { ...TEST_POLICY, maxConcurrentPerProject: 1 } });
+  replicas.upload('liferay-dl', files);
+  createSampleDatabase(localPostgres, source, 100);
+});
+after(async () => {
+  await replicas?.close();
+  pg?.remove();
+  dropDatabase(localPostgres, source);
+});
+
+let calls = 0;
+/** Every call goes to the next replica: no replica sees a backup's whole life. */
+const anyReplica = () => replicas.urls[calls++ % replicas.urls.length]!;
+const database = (name: string) => ({ engine: 'postgresql' as const, type: 'dump' as const, instanceId: '127.0.0.1:5432', databaseName: name, credentialsSecretRef: { name: 'db-credentials' } });
+const backupDriver = (br: ReturnType<typeof backupRequest>, related?: () => Record<string, Record<string, unknown>>) =>
+  new MetacontrollerDriver(br, { hookUrl: anyReplica, syncPath: '/backuprequest/sync', secrets, ...(related ? { related: related as never } : {}) });
+const replay = async (d: MetacontrollerDriver, times = 10) => { for (let i = 0; i < times; i += 1) await d.sync(); };
+
+/** The backup-state series (the process's own metrics and timings differ between replicas by nature). */
+const stateOf = (samples: Sample[]) => samples.filter((s) => /^lc2_(backup|backups|archive_up)/.test(s.name)).map((s) => `${s.name}${JSON.stringify(s.labels)} ${s.value}`).sort();
+const value = (samples: Sample[], name: string, labels: Record<string, string>) =>
+  samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).map((s) => s.value);
+
+describe('state-derived backup metrics', () => {
+  const good = backupRequest(`good-${calls}`, { database: database(source) });
+  let goodDriver: MetacontrollerDriver;
+
+  it('shows an in-flight backup and a queued one, the same on every replica', async () => {
+    goodDriver = backupDriver(good);
+    await replay(goodDriver);
+    const phase = goodDriver.phase!;
+    assert.ok(!['Succeeded', 'Failed', 'Queued'].includes(phase), phase);
+    const [a, b] = await Promise.all(replicas.urls.map(scrape));
+    assert.deepEqual(value(a!, 'lc2_backups_in_flight', { project: 'retail', environment: 'prd', phase }), [1]);
+    assert.deepEqual(stateOf(a!), stateOf(b!), 'both replicas report the same state');
+
+    // A second backup of the project waits: the project may run one at a time.
+    const waiting = backupRequest('waiting', { database: database(source) });
+    const waitingDriver = backupDriver(waiting, () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${good.metadata.name}`]: goodDriver.parent } }));
+    await replay(waitingDriver);
+    assert.equal(waitingDriver.phase, 'Queued');
+    const queued = await scrape(replicas.urls[1]!);
+    assert.deepEqual(value(queued, 'lc2_backup_queue_length', { project: 'retail' }), [1]);
+    assert.deepEqual(value(queued, 'lc2_backup_queue_oldest_timestamp_seconds', { project: 'retail' }), [Date.parse(waiting.metadata.creationTimestamp!) / 1000]);
+
+    // Deleted while it waits: it leaves the queue.
+    waitingDriver.parent.metadata.deletionTimestamp = new Date().toISOString();
+    await waitingDriver.sync(true);
+    assert.deepEqual(value(await scrape(replicas.urls[0]!), 'lc2_backup_queue_length', { project: 'retail' }), []);
+  });
+
+  it('counts each finished backup once with every sync replayed 10 times, and reports its duration and sizes', async () => {
+    assert.equal(await goodDriver.runToCompletion({ syncsPerStep: 10 }), 'Succeeded', JSON.stringify(goodDriver.status));
+    await replay(goodDriver);
+    const bad = backupDriver(backupRequest('bad', { environment: 'uat', database: database(uniqueName('lc2_missing')) }));
+    assert.equal(await bad.runToCompletion({ syncsPerStep: 10 }), 'Failed');
+    await replay(bad);
+    const reason = (bad.status as BackupRequestStatus).conditions!.find((c) => c.type === 'Ready')!.reason;
+
+    const [a, b] = await Promise.all(replicas.urls.map(scrape));
+    assert.deepEqual(stateOf(a!), stateOf(b!), 'both replicas report the same state');
+    const s = goodDriver.status as BackupRequestStatus;
+    const prd = { project: 'retail', environment: 'prd' };
+    const uat = { project: 'retail', environment: 'uat' };
+    assert.deepEqual(value(a!, 'lc2_backups_total', { ...prd, provider: 'local', phase: 'Succeeded' }), [1]);
+    assert.deepEqual(value(a!, 'lc2_backups_total', { ...prd, phase: 'Failed' }), []);
+    assert.deepEqual(value(a!, 'lc2_backups_total', { ...uat, provider: 'local', phase: 'Failed' }), [1]);
+    assert.deepEqual(value(a!, 'lc2_backup_failures_total', { ...uat, reason }), [1]);
+    assert.deepEqual(value(a!, 'lc2_backup_last_success_timestamp_seconds', prd), [Date.parse(s.completionTime!) / 1000]);
+    assert.deepEqual(value(a!, 'lc2_backup_last_duration_seconds', prd), [(Date.parse(s.completionTime!) - Date.parse(s.startTime!)) / 1000]);
+    assert.deepEqual(value(a!, 'lc2_backup_last_size_bytes', { ...prd, store: 'database' }), [s.database!.sizeBytes]);
+    assert.deepEqual(value(a!, 'lc2_backup_last_size_bytes', { ...prd, store: 'document_library' }), [s.documentLibrary!.totalBytes]);
+    assert.ok(s.database!.sizeBytes > 0 && s.documentLibrary!.totalBytes > 0);
+    assert.deepEqual(value(a!, 'lc2_backup_last_success_timestamp_seconds', uat), [], 'uat never succeeded');
+    assert.deepEqual(value(a!, 'lc2_backup_last_failure_timestamp_seconds', uat), [Date.parse((bad.status as BackupRequestStatus).completionTime!) / 1000]);
+    assert.deepEqual(value(a!, 'lc2_backups_in_flight', {}), [], 'nothing is in flight any more');
+    assert.deepEqual(value(a!, 'lc2_archive_up', {}), [1]);
+  });
+
+  it('a replayed stale sync does not bring a finished backup back in flight', async () => {
+    const stale = goodDriver.history.find((h) => h.phase && h.phase !== 'Pending' && h.phase !== 'Succeeded');
+    assert.ok(stale, 'the driver kept an in-flight status');
+    const res = await fetch(`${replicas.urls[0]}/backuprequest/sync`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...goodDriver.request(), parent: { ...goodDriver.parent, status: { ...stale, phase: 'Pending' } } }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(value(await scrape(replicas.urls[1]!), 'lc2_backups_in_flight', {}), []);
+  });
+
+  it('reports the archive down (lc2_archive_up 0) and keeps the last values while PostgreSQL is stopped', async () => {
+    const before = stateOf(await scrape(replicas.urls[0]!)).filter((l) => !l.startsWith('lc2_archive_up'));
+    pg.stop();
+    try {
+      const down = await scrape(replicas.urls[0]!);
+      assert.deepEqual(value(down, 'lc2_archive_up', {}), [0]);
+      assert.deepEqual(stateOf(down).filter((l) => !l.startsWith('lc2_archive_up')), before);
+    } finally { pg.start(); }
+    assert.deepEqual(value(await scrape(replicas.urls[0]!), 'lc2_archive_up', {}), [1]);
+  });
+});
