@@ -13,7 +13,8 @@ import { uniqueName } from './support/env.ts';
 import { backupRequest } from './support/resources.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary } from '../demo/sample.ts';
 import { API_VERSION } from '../hooks/contract/objects.ts';
-import type { BackupRequestStatus } from '../core/crd.ts';
+import type { BackupRequest, BackupRequestStatus, BackupSchedule } from '../core/crd.ts';
+import { decideSchedule, INTERVAL_ANNOTATION } from '../hooks/schedule/machine.ts';
 
 let pg: PgCluster;
 let replicas: Replicas;
@@ -46,8 +47,19 @@ const stateOf = (samples: Sample[]) => samples.filter((s) => /^lc2_(backup|backu
 const value = (samples: Sample[], name: string, labels: Record<string, string>) =>
   samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).map((s) => s.value);
 
+/** A backup as a BackupSchedule running at 02:00 and 14:00 creates it (with the interval annotation). */
+function scheduled(name: string, spec: Parameters<typeof backupRequest>[1]): BackupRequest {
+  const template = backupRequest(name, spec);
+  const schedule: BackupSchedule = {
+    apiVersion: API_VERSION, kind: 'BackupSchedule', metadata: { name, namespace: 'proj-retail-prd', uid: 's-1', generation: 1, creationTimestamp: '2026-11-23T00:00:00Z' },
+    spec: { schedule: '0 2,14 * * *', template: { spec: template.spec! } },
+  };
+  const child = decideSchedule({ parent: schedule, children: [], now: Date.parse('2026-11-23T03:00:00Z') }).children[0]!;
+  return { ...template, metadata: { ...template.metadata, annotations: child.metadata.annotations } };
+}
+
 describe('state-derived backup metrics', () => {
-  const good = backupRequest(`good-${calls}`, { database: database(source) });
+  const good = scheduled('good', { database: database(source) });
   let goodDriver: MetacontrollerDriver;
 
   it('shows an in-flight backup and a queued one, the same on every replica', async () => {
@@ -97,6 +109,9 @@ describe('state-derived backup metrics', () => {
     assert.deepEqual(value(a!, 'lc2_backup_last_size_bytes', { ...prd, store: 'document_library' }), [s.documentLibrary!.totalBytes]);
     assert.ok(s.database!.sizeBytes > 0 && s.documentLibrary!.totalBytes > 0);
     assert.deepEqual(value(a!, 'lc2_backup_last_success_timestamp_seconds', uat), [], 'uat never succeeded');
+    assert.equal(good.metadata.annotations?.[INTERVAL_ANNOTATION], String(12 * 3600), 'the schedule records its interval on the backup');
+    assert.deepEqual(value(a!, 'lc2_backup_schedule_interval_seconds', prd), [12 * 3600]);
+    assert.deepEqual(value(a!, 'lc2_backup_schedule_interval_seconds', uat), [], 'a backup no schedule made has no interval');
     assert.deepEqual(value(a!, 'lc2_backup_last_failure_timestamp_seconds', uat), [Date.parse((bad.status as BackupRequestStatus).completionTime!) / 1000]);
     assert.deepEqual(value(a!, 'lc2_backups_in_flight', {}), [], 'nothing is in flight any more');
     assert.deepEqual(value(a!, 'lc2_archive_up', {}), [1]);

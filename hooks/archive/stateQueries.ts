@@ -8,6 +8,7 @@ export interface LastFailure { projectId: string; environment: string; completed
 export interface PhaseCount { projectId: string; environment: string; provider: string; phase: string; count: number }
 export interface ReasonCount { projectId: string; environment: string; reason: string; count: number }
 export interface InFlightGroup { projectId: string; environment: string; phase: string; count: number; oldestPhaseSince: number; inBackoff: number }
+export interface Interval { projectId: string; environment: string; seconds: number }
 export interface QueueGroup { projectId: string; length: number; oldestQueuedAt: number }
 
 export interface BackupState {
@@ -17,6 +18,8 @@ export interface BackupState {
   failures: ReasonCount[];
   inFlight: InFlightGroup[];
   queues: QueueGroup[];
+  /** The schedule interval recorded on each environment's newest scheduled backup. */
+  intervals: Interval[];
 }
 
 const seconds = (v: unknown) => Date.parse(new Date(v as string).toISOString()) / 1000;
@@ -27,7 +30,7 @@ const LAST = (phase: string) => `select distinct on (project_id, environment) pr
   order by project_id, environment, completed_at desc, uid desc`;
 
 export async function readBackupState(sql: Pick<Sql, 'query'>): Promise<BackupState> {
-  const [success, failure, finished, failures, inFlight, queues] = await Promise.all([
+  const [success, failure, finished, failures, inFlight, queues, intervals] = await Promise.all([
     sql.query(LAST('Succeeded')),
     sql.query(LAST('Failed')),
     sql.query(`select project_id, environment, provider, phase, count(*) as n from backup_history
@@ -39,6 +42,8 @@ export async function readBackupState(sql: Pick<Sql, 'query'>): Promise<BackupSt
       from backup_in_flight where kind = 'BackupRequest' group by project_id, environment, phase`),
     sql.query(`select project_id, count(*) as n, min(coalesce(created_at, phase_since)) as oldest
       from backup_in_flight where kind = 'BackupRequest' and phase = 'Queued' group by project_id`),
+    sql.query(`select distinct on (project_id, environment) project_id, environment, interval_seconds from backup_history
+      where kind = 'BackupRequest' and interval_seconds is not null order by project_id, environment, coalesce(completed_at, archived_at) desc, uid desc`),
   ]);
   const last = (r: Record<string, unknown>): LastBackup => ({
     projectId: String(r.project_id), environment: String(r.environment), completedAt: seconds(r.completed_at),
@@ -51,5 +56,6 @@ export async function readBackupState(sql: Pick<Sql, 'query'>): Promise<BackupSt
     failures: failures.map((r) => ({ projectId: String(r.project_id), environment: String(r.environment), reason: String(r.reason), count: Number(r.n) })),
     inFlight: inFlight.map((r) => ({ projectId: String(r.project_id), environment: String(r.environment), phase: String(r.phase), count: Number(r.n), oldestPhaseSince: seconds(r.oldest), inBackoff: Number(r.backoff) })),
     queues: queues.map((r) => ({ projectId: String(r.project_id), length: Number(r.n), oldestQueuedAt: seconds(r.oldest) })),
+    intervals: intervals.map((r) => ({ projectId: String(r.project_id), environment: String(r.environment), seconds: Number(r.interval_seconds) })),
   };
 }

@@ -11,15 +11,17 @@ const COLUMNS = [
   ['initiator', 'initiator'], ['started_at', 'startedAt'], ['completed_at', 'completedAt'], ['duration_seconds', 'durationSeconds'],
   ['database_bytes', 'databaseBytes'], ['dl_objects', 'dlObjects'], ['dl_bytes', 'dlBytes'], ['manifest_bucket', 'manifestBucket'],
   ['manifest_key', 'manifestKey'], ['deleted_at', 'deletedAt'], ['source', 'source'], ['dl_base', 'dlBase'],
+  ['interval_seconds', 'intervalSeconds'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof ArchiveRecord]>;
 
 const UPSERT = `insert into backup_history (${COLUMNS.map(([c]) => c).join(', ')}, total_bytes)
   values (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}, coalesce($16::bigint, 0) + coalesce($18::bigint, 0))
-  on conflict (uid) do update set ${COLUMNS.filter(([c]) => c !== 'uid' && c !== 'deleted_at' && c !== 'source' && c !== 'dl_base').map(([c]) => `${c} = excluded.${c}`).join(', ')},
+  on conflict (uid) do update set ${COLUMNS.filter(([c]) => c !== 'uid' && c !== 'deleted_at' && c !== 'source' && c !== 'dl_base' && c !== 'interval_seconds').map(([c]) => `${c} = excluded.${c}`).join(', ')},
     total_bytes = excluded.total_bytes,
     -- a deletion, once recorded, stays recorded; a cluster row is never downgraded to a manifest row
     deleted_at = coalesce(excluded.deleted_at, backup_history.deleted_at),
     dl_base = coalesce(excluded.dl_base, backup_history.dl_base),
+    interval_seconds = coalesce(excluded.interval_seconds, backup_history.interval_seconds),
     source = case when backup_history.source = 'cluster' then 'cluster' else excluded.source end,
     archived_at = now()
   -- a row never changes project, and a manifest never rewrites what the cluster recorded: a planted
@@ -62,7 +64,7 @@ export class Archive {
 
   async upsert(r: ArchiveRecord): Promise<void> {
     await this.ready();
-    await this.sql.query(UPSERT, COLUMNS.map(([, k]) => r[k]));
+    await this.sql.query(UPSERT, COLUMNS.map(([, k]) => r[k] ?? null));
     // Archived rows are terminal: the resource is no longer in flight.
     await this.sql.query('delete from backup_in_flight where uid = $1', [r.uid]);
   }

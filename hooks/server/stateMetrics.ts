@@ -22,6 +22,7 @@ export function stateMetrics(archive: Archive, cacheMs = 10_000, clock: () => nu
   const lastDuration = gauge('lc2_backup_last_duration_seconds', 'Duration (start to manifest verified) of the newest Succeeded backup', env);
   const lastSize = gauge('lc2_backup_last_size_bytes', 'Size of the newest Succeeded backup, by store (database, document_library)', [...env, 'store']);
   const lastFailure = gauge('lc2_backup_last_failure_timestamp_seconds', 'Completion time of the newest Failed backup of the environment', env);
+  const interval = gauge('lc2_backup_schedule_interval_seconds', 'Seconds between the schedule\'s runs, as recorded on the environment\'s newest scheduled backup: how old its last good backup may get', env);
   const finished = counter('lc2_backups_total', 'Finished backups in the history, by provider and phase (Succeeded, Failed)', [...env, 'provider', 'phase']);
   const failures = counter('lc2_backup_failures_total', 'Failed backups in the history, by the Ready condition\'s reason', [...env, 'reason']);
   const inFlight = gauge('lc2_backups_in_flight', 'Backups not finished yet, by phase', [...env, 'phase']);
@@ -33,7 +34,7 @@ export function stateMetrics(archive: Archive, cacheMs = 10_000, clock: () => nu
   const readSeconds = gauge('lc2_archive_read_duration_seconds', 'Time the last read of the backup history for these metrics took', []);
 
   const apply = (s: BackupState) => {
-    for (const m of [lastSuccess, lastDuration, lastSize, lastFailure, finished, failures, inFlight, phaseSince, queueLength, queueOldest, backoff]) m.reset();
+    for (const m of [interval, lastSuccess, lastDuration, lastSize, lastFailure, finished, failures, inFlight, phaseSince, queueLength, queueOldest, backoff]) m.reset();
     for (const b of s.lastSuccess) {
       const l = { project: name(b.projectId), environment: name(b.environment) };
       lastSuccess.set(l, b.completedAt);
@@ -41,6 +42,7 @@ export function stateMetrics(archive: Archive, cacheMs = 10_000, clock: () => nu
       lastSize.set({ ...l, store: 'database' }, b.databaseBytes ?? 0);
       lastSize.set({ ...l, store: 'document_library' }, b.dlBytes ?? 0);
     }
+    for (const i of s.intervals) interval.set({ project: name(i.projectId), environment: name(i.environment) }, i.seconds);
     for (const f of s.lastFailure) lastFailure.set({ project: name(f.projectId), environment: name(f.environment) }, f.completedAt);
     for (const c of s.finished) finished.inc({ project: name(c.projectId), environment: name(c.environment), provider: providerLabel(c.provider), phase: c.phase }, c.count);
     for (const c of s.failures) failures.inc({ project: name(c.projectId), environment: name(c.environment), reason: reasonLabel(c.reason) }, c.count);

@@ -22,3 +22,6 @@ create table if not exists backup_in_flight (
   updated_at   timestamptz not null default now()
 );
 create index if not exists backup_in_flight_project on backup_in_flight (project_id, environment, phase);
+-- A scheduled backup's schedule interval (seconds until the schedule's next run): the newest one
+-- per environment is how old that environment's last good backup may get (the RPO alert).
+alter table backup_history add column if not exists interval_seconds integer;
