@@ -7,8 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { MetacontrollerDriver } from './support/driver.ts';
-import { startReplicas, type Replicas } from './support/replicas.ts';
+import { startReplicas, roundRobinDriver, postgresDump, type Replicas } from './support/replicas.ts';
 import { startPrometheus, type Prometheus } from './support/prometheus.ts';
 import { TEST_POLICY } from './support/inProcessHook.ts';
 import { uniqueName } from './support/env.ts';
@@ -20,7 +19,6 @@ import { INTERVAL_ANNOTATION } from '../hooks/schedule/machine.ts';
 const rulesFile = new URL('../kustomize/monitoring/rules.yaml', import.meta.url).pathname;
 const dashboard = JSON.parse(readFileSync(new URL('../kustomize/monitoring/dashboard.json', import.meta.url), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
 const source = uniqueName('lc2_prom');
-const secrets = { 'db-credentials': { username: localPostgres.user, password: localPostgres.password } };
 let replicas: Replicas;
 let prometheus: Prometheus;
 let started = 0;
@@ -38,11 +36,6 @@ after(async () => {
   dropDatabase(localPostgres, source);
 });
 
-let calls = 0;
-const anyReplica = () => replicas.urls[calls++ % replicas.urls.length]!;
-const database = (name: string) => ({ engine: 'postgresql' as const, type: 'dump' as const, instanceId: '127.0.0.1:5432', databaseName: name, credentialsSecretRef: { name: 'db-credentials' } });
-const driver = (br: ReturnType<typeof backupRequest>, related?: () => Record<string, Record<string, unknown>>) =>
-  new MetacontrollerDriver(br, { hookUrl: anyReplica, syncPath: '/backuprequest/sync', secrets, ...(related ? { related: related as never } : {}) });
 /** Until the instant query returns at least one series, or `count` of them. */
 const seen = (expr: string, count = 1) => prometheus.until(expr, async () => {
   const r = await prometheus.query(expr);
@@ -60,13 +53,13 @@ describe('a real Prometheus scraping the hook during real backups', () => {
   });
 
   it('shows the backup in flight and the queue, then the good backup; the forced failure fires LC2BackupFailed', async () => {
-    const good = backupRequest('good', { database: database(source) });
+    const good = backupRequest('good', { database: postgresDump(source) });
     good.metadata.annotations = { [INTERVAL_ANNOTATION]: String(24 * 3600) };
-    const goodDriver = driver(good);
+    const goodDriver = roundRobinDriver(replicas, good);
     for (let i = 0; i < 3; i += 1) await goodDriver.sync();
     await seen(`lc2_backups_in_flight{project="retail",environment="prd",phase="${goodDriver.phase}"} == 1`, 2);
 
-    const waiting = driver(backupRequest('waiting', { database: database(source) }),
+    const waiting = roundRobinDriver(replicas, backupRequest('waiting', { database: postgresDump(source) }),
       () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${good.metadata.name}`]: goodDriver.parent } }));
     for (let i = 0; i < 3; i += 1) await waiting.sync();
     assert.equal(waiting.phase, 'Queued');
@@ -78,7 +71,7 @@ describe('a real Prometheus scraping the hook during real backups', () => {
     await goodDriver.sync();
     await seen('lc2_backup_last_success_timestamp_seconds{project="retail",environment="prd"}', 2);
 
-    const bad = driver(backupRequest('bad', { environment: 'uat', database: database(uniqueName('lc2_missing')) }));
+    const bad = roundRobinDriver(replicas, backupRequest('bad', { environment: 'uat', database: postgresDump(uniqueName('lc2_missing')) }));
     assert.equal(await bad.runToCompletion({ syncsPerStep: 3 }), 'Failed');
     await bad.sync();
     const firing = await prometheus.until('LC2BackupFailed firing for retail/uat', async () => {

@@ -5,9 +5,9 @@
 // PostgreSQL, a directory standing in for the buckets.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { MetacontrollerDriver } from './support/driver.ts';
+import type { MetacontrollerDriver } from './support/driver.ts';
 import { createPgCluster, type PgCluster } from './support/pgCluster.ts';
-import { startReplicas, scrape, type Replicas, type Sample } from './support/replicas.ts';
+import { startReplicas, scrape, roundRobinDriver, postgresDump, type Replicas, type Sample } from './support/replicas.ts';
 import { TEST_POLICY } from './support/inProcessHook.ts';
 import { uniqueName } from './support/env.ts';
 import { backupRequest } from './support/resources.ts';
@@ -19,7 +19,6 @@ import { decideSchedule, INTERVAL_ANNOTATION } from '../hooks/schedule/machine.t
 let pg: PgCluster;
 let replicas: Replicas;
 const source = uniqueName('lc2_metrics');
-const secrets = { 'db-credentials': { username: localPostgres.user, password: localPostgres.password } };
 const files = sampleDocumentLibrary(40);
 
 before(async () => {
@@ -34,12 +33,6 @@ after(async () => {
   dropDatabase(localPostgres, source);
 });
 
-let calls = 0;
-/** Every call goes to the next replica: no replica sees a backup's whole life. */
-const anyReplica = () => replicas.urls[calls++ % replicas.urls.length]!;
-const database = (name: string) => ({ engine: 'postgresql' as const, type: 'dump' as const, instanceId: '127.0.0.1:5432', databaseName: name, credentialsSecretRef: { name: 'db-credentials' } });
-const backupDriver = (br: ReturnType<typeof backupRequest>, related?: () => Record<string, Record<string, unknown>>) =>
-  new MetacontrollerDriver(br, { hookUrl: anyReplica, syncPath: '/backuprequest/sync', secrets, ...(related ? { related: related as never } : {}) });
 const replay = async (d: MetacontrollerDriver, times = 10) => { for (let i = 0; i < times; i += 1) await d.sync(); };
 
 /** The backup-state series (the process's own metrics and timings differ between replicas by nature). */
@@ -59,11 +52,11 @@ function scheduled(name: string, spec: Parameters<typeof backupRequest>[1]): Bac
 }
 
 describe('state-derived backup metrics', () => {
-  const good = scheduled('good', { database: database(source) });
+  const good = scheduled('good', { database: postgresDump(source) });
   let goodDriver: MetacontrollerDriver;
 
   it('shows an in-flight backup and a queued one, the same on every replica', async () => {
-    goodDriver = backupDriver(good);
+    goodDriver = roundRobinDriver(replicas, good);
     await replay(goodDriver);
     const phase = goodDriver.phase!;
     assert.ok(!['Succeeded', 'Failed', 'Queued'].includes(phase), phase);
@@ -72,8 +65,8 @@ describe('state-derived backup metrics', () => {
     assert.deepEqual(stateOf(a!), stateOf(b!), 'both replicas report the same state');
 
     // A second backup of the project waits: the project may run one at a time.
-    const waiting = backupRequest('waiting', { database: database(source) });
-    const waitingDriver = backupDriver(waiting, () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${good.metadata.name}`]: goodDriver.parent } }));
+    const waiting = backupRequest('waiting', { database: postgresDump(source) });
+    const waitingDriver = roundRobinDriver(replicas, waiting, () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${good.metadata.name}`]: goodDriver.parent } }));
     await replay(waitingDriver);
     assert.equal(waitingDriver.phase, 'Queued');
     const queued = await scrape(replicas.urls[1]!);
@@ -89,7 +82,7 @@ describe('state-derived backup metrics', () => {
   it('counts each finished backup once with every sync replayed 10 times, and reports its duration and sizes', async () => {
     assert.equal(await goodDriver.runToCompletion({ syncsPerStep: 10 }), 'Succeeded', JSON.stringify(goodDriver.status));
     await replay(goodDriver);
-    const bad = backupDriver(backupRequest('bad', { environment: 'uat', database: database(uniqueName('lc2_missing')) }));
+    const bad = roundRobinDriver(replicas, backupRequest('bad', { environment: 'uat', database: postgresDump(uniqueName('lc2_missing')) }));
     assert.equal(await bad.runToCompletion({ syncsPerStep: 10 }), 'Failed');
     await replay(bad);
     const reason = (bad.status as BackupRequestStatus).conditions!.find((c) => c.type === 'Ready')!.reason;

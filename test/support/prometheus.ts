@@ -13,7 +13,7 @@ export interface Prometheus {
   url: string;
   /** An instant query; throws on a parse or evaluation error. */
   query(expr: string): Promise<PromSeries[]>;
-  /** A range query from `start` (seconds) to now, one point a second. */
+  /** A range query from `start` (seconds) to now, one point a second (and one past now: the newest scrape is never between two points). */
   queryRange(expr: string, start: number): Promise<PromSeries[]>;
   alerts(): Promise<PromAlert[]>;
   rules(): Promise<Array<{ name: string; health: string; lastError?: string }>>;
@@ -48,7 +48,7 @@ export async function startPrometheus(targets: string[], ruleFiles: string[]): P
   return {
     url,
     query: async (expr) => (await api<{ result: PromSeries[] }>('query', { query: expr })).result,
-    queryRange: async (expr, start) => (await api<{ result: PromSeries[] }>('query_range', { query: expr, start: String(start), end: String(Date.now() / 1000), step: '1' })).result,
+    queryRange: async (expr, start) => (await api<{ result: PromSeries[] }>('query_range', { query: expr, start: String(start), end: String(Date.now() / 1000 + 1), step: '1' })).result,
     alerts: async () => (await api<{ alerts: PromAlert[] }>('alerts')).alerts,
     rules: async () => (await api<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }>('rules')).groups.flatMap((g) => g.rules),
     until: async (what, check, timeoutMs = 30_000) => {

@@ -14,7 +14,10 @@ import { FileObjectStore } from '../../providers/shared/storage/fileStore.ts';
 import { trustRequest, type ServicePolicy } from '../../hooks/backup/sync.ts';
 import { TEST_POLICY } from './inProcessHook.ts';
 import type { LocalProviderConfig } from '../../providers/local/config.ts';
-import type { SampleFile } from '../../demo/sample.ts';
+import { localPostgres, type SampleFile } from '../../demo/sample.ts';
+import { MetacontrollerDriver } from './driver.ts';
+import type { KubeObject } from '../../core/kube.ts';
+import type { ObjectGroups } from '../../hooks/contract/types.ts';
 
 export interface Replicas {
   urls: string[];
@@ -83,4 +86,16 @@ export function parseMetrics(text: string): Sample[] {
 export async function scrape(url: string): Promise<Sample[]> {
   const res = await fetch(`${url}/metrics`);
   return parseMetrics(await res.text());
+}
+
+/** A dump of the machine's PostgreSQL database `name`, with the credentials Secret the drivers below resolve. */
+export const postgresDump = (name: string) => ({ engine: 'postgresql' as const, type: 'dump' as const, instanceId: '127.0.0.1:5432', databaseName: name, credentialsSecretRef: { name: 'db-credentials' } });
+
+/** Plays Metacontroller for one backup; every call goes to the next replica, so no replica sees a backup's whole life. */
+export function roundRobinDriver(replicas: Replicas, br: KubeObject, related?: () => ObjectGroups): MetacontrollerDriver {
+  let calls = 0;
+  return new MetacontrollerDriver(br, {
+    hookUrl: () => replicas.urls[calls++ % replicas.urls.length]!, syncPath: '/backuprequest/sync',
+    secrets: { 'db-credentials': { username: localPostgres.user, password: localPostgres.password } }, ...(related ? { related } : {}),
+  });
 }
