@@ -16,13 +16,14 @@ import { syncSchedule } from '../schedule/sync.ts';
 import { historyRouter, type Authenticate } from '../rest/router.ts';
 import type { CreateResource } from '../rest/kubernetes.ts';
 import type { Archive } from '../archive/store.ts';
-import type { BackupSchedule, BackupTenant } from '../../core/crd.ts';
+import type { BackupSchedule, BackupTenant, OperationStatus } from '../../core/crd.ts';
 import { customizeTenant, syncTenant } from '../tenant/sync.ts';
 import { statusErrors, type Kind } from '../../core/validation/schema.ts';
 import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
 import { log } from './log.ts';
 import { providerLabel, reasonLabel } from './labels.ts';
 import { stateMetrics } from './stateMetrics.ts';
+import { operationEvents } from './statusEvents.ts';
 
 /** The history REST API, when an archive is configured. */
 export interface HistoryDeps { archive: Archive; authenticate: Authenticate; create?: CreateResource }
@@ -72,8 +73,10 @@ function hook(controller: string, kind: Kind, hookName: string, handle: Handler)
       const out = await handle(body, finalize);
       const problems = responseProblems(kind, out);
       if (problems.length > 0) throw new Error(`refusing to answer with an invalid response: ${problems.join('; ')}`);
-      const before = (body.parent.status as { phase?: string } | undefined)?.phase;
-      const after = (out.status as { phase?: string }).phase;
+      type Tracked = { phase?: string; operations?: Record<string, OperationStatus> };
+      const before = (body.parent.status as Tracked | undefined)?.phase;
+      const after = (out.status as Tracked).phase;
+      for (const e of operationEvents((body.parent.status as Tracked | undefined)?.operations, (out.status as Tracked).operations)) log(e.level, e.msg, { ...ids, ...e.fields });
       if (after && after !== before) {
         const provider = providerLabel((body.parent.spec as { provider?: unknown } | undefined)?.provider);
         phaseTransitions.inc({ kind, provider, phase: after });

@@ -92,10 +92,10 @@ export async function scrape(url: string): Promise<Sample[]> {
 export const postgresDump = (name: string) => ({ engine: 'postgresql' as const, type: 'dump' as const, instanceId: '127.0.0.1:5432', databaseName: name, credentialsSecretRef: { name: 'db-credentials' } });
 
 /** Plays Metacontroller for one backup; every call goes to the next replica, so no replica sees a backup's whole life. */
-export function roundRobinDriver(replicas: Replicas, br: KubeObject, related?: () => ObjectGroups): MetacontrollerDriver {
+export function roundRobinDriver(replicas: Replicas, br: KubeObject, related?: () => ObjectGroups, password = localPostgres.password): MetacontrollerDriver {
   let calls = 0;
   return new MetacontrollerDriver(br, {
     hookUrl: () => replicas.urls[calls++ % replicas.urls.length]!, syncPath: '/backuprequest/sync',
-    secrets: { 'db-credentials': { username: localPostgres.user, password: localPostgres.password } }, ...(related ? { related } : {}),
+    secrets: { 'db-credentials': { username: localPostgres.user, password } }, ...(related ? { related } : {}),
   });
 }
