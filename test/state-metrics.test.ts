@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetacontrollerDriver } from './support/driver.ts';
 import { createPgCluster, type PgCluster } from './support/pgCluster.ts';
-import { startReplicas, scrape, roundRobinDriver, postgresDump, type Replicas, type Sample } from './support/replicas.ts';
+import { startReplicas, scrape, roundRobinDriver, postgresDump, API_TOKENS, type Replicas, type Sample } from './support/replicas.ts';
 import { TEST_POLICY } from './support/inProcessHook.ts';
 import { uniqueName } from './support/env.ts';
 import { backupRequest } from './support/resources.ts';
@@ -72,6 +72,22 @@ describe('state-derived backup metrics', () => {
     const queued = await scrape(replicas.urls[1]!);
     assert.deepEqual(value(queued, 'lc2_backup_queue_length', { project: 'retail' }), [1]);
     assert.deepEqual(value(queued, 'lc2_backup_queue_oldest_timestamp_seconds', { project: 'retail' }), [Date.parse(waiting.metadata.creationTimestamp!) / 1000]);
+
+    // The REST API shows both, with progress, to the project's token only.
+    const inFlight = async (token: string | undefined, query = '') => {
+      const res = await fetch(`${replicas.apiUrls[0]}/api/v1/in-flight${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: res.status, body: await res.json() as { items?: Array<{ uid: string; phase: string; steps: Record<string, string>; queuePosition: number | null; phaseSince: string }> } };
+    };
+    const listed = await inFlight(API_TOKENS.retail, '?project=retail&environment=prd');
+    assert.equal(listed.status, 200);
+    const byUid = new Map(listed.body.items!.map((i) => [i.uid, i]));
+    const running = (goodDriver.status as BackupRequestStatus).operations ?? {};
+    assert.deepEqual(byUid.get(good.metadata.uid!)?.steps, Object.fromEntries(Object.entries(running).map(([k, op]) => [k, op.state])));
+    assert.equal(byUid.get(good.metadata.uid!)?.phase, phase);
+    assert.deepEqual([byUid.get(waiting.metadata.uid!)?.phase, byUid.get(waiting.metadata.uid!)?.queuePosition], ['Queued', 1]);
+    assert.deepEqual((await inFlight(API_TOKENS.outlet)).body.items, [], 'another project\'s token sees none of them');
+    assert.equal((await inFlight(undefined)).status, 401);
+    assert.equal((await inFlight(API_TOKENS.retail, '?kind=Job')).status, 400);
 
     // Deleted while it waits: it leaves the queue.
     waitingDriver.parent.metadata.deletionTimestamp = new Date().toISOString();

@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createApp } from '../../hooks/server/app.ts';
+import { createApiApp, createApp } from '../../hooks/server/app.ts';
+import { staticTokens } from '../../hooks/rest/router.ts';
 import { backupShell, restoreShell } from '../../app/registry.ts';
 import { connect, type Sql } from '../../hooks/archive/db.ts';
 import { Archive } from '../../hooks/archive/store.ts';
@@ -19,8 +20,13 @@ import { MetacontrollerDriver } from './driver.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { ObjectGroups } from '../../hooks/contract/types.ts';
 
+/** REST API tokens of every replica's API listener: one for project retail, one for project outlet. */
+export const API_TOKENS = { retail: 'retail-token-0123456789', outlet: 'outlet-token-0123456789' };
+
 export interface Replicas {
   urls: string[];
+  /** Each replica's REST API listener (its own port, as in a cluster). */
+  apiUrls: string[];
   /** The directory whose sub-directories are the buckets. */
   buckets: string;
   /** Writes files into a bucket. */
@@ -38,6 +44,14 @@ export async function startReplicas(options: { count: number; archiveUrl?: strin
   const servers: Server[] = [];
   const sqls: Sql[] = [];
   const urls: string[] = [];
+  const apiUrls: string[] = [];
+  const listen = async (app: Parameters<typeof createServer>[1]) => {
+    const server = createServer(app);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    servers.push(server);
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  };
+  const authenticate = staticTokens(JSON.stringify({ [API_TOKENS.retail]: ['retail'], [API_TOKENS.outlet]: ['outlet'] }));
   for (let i = 0; i < options.count; i += 1) {
     // PGlite is one process's database: replicas of a PGlite archive share its connection.
     const sql = sqls[0] && !options.archiveUrl ? sqls[0] : await connect(options.archiveUrl, pglite);
@@ -47,13 +61,11 @@ export async function startReplicas(options: { count: number; archiveUrl?: strin
       backup: { ...backupShell({ local }, store, now, policy, archive), readParent: trustRequest }, restore: restoreShell({ local }, store, now, policy, archive),
       metricsCacheMs: options.metricsCacheMs ?? 0,
     });
-    const server = createServer(app);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    servers.push(server);
-    urls.push(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    urls.push(await listen(app));
+    apiUrls.push(await listen(createApiApp({ archive, authenticate })));
   }
   return {
-    urls, buckets,
+    urls, apiUrls, buckets,
     upload: (bucket, files) => {
       for (const f of files) {
         const path = join(buckets, bucket, f.key);
