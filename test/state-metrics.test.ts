@@ -148,3 +148,21 @@ describe('state-derived backup metrics', () => {
     assert.deepEqual(value(await scrape(replicas.urls[0]!), 'lc2_archive_up', {}), [1]);
   });
 });
+
+describe('a hostile tenant and the metrics', () => {
+  it('a request claiming another project from a namespace that is not the project\'s adds nothing to that project\'s metrics or in-flight list', async () => {
+    const hook = await startReplicas({ count: 1, policy: { ...TEST_POLICY, tenancy: 'enforce' } });
+    try {
+      const tenant = { apiVersion: API_VERSION, kind: 'BackupTenant', metadata: { name: 'retail' }, spec: { namespaces: ['proj-retail-prd'], databaseInstances: ['127.0.0.1:5432'], documentLibraryBuckets: ['liferay-dl'], backupBuckets: ['lc2-backups'] } };
+      const impostor = backupRequest('impostor', { database: postgresDump(source) });
+      impostor.metadata.namespace = 'proj-outlet-prd';
+      const d = roundRobinDriver(hook, impostor, () => ({ [`BackupTenant.${API_VERSION}`]: { retail: tenant } }));
+      for (let i = 0; i < 3; i += 1) await d.sync();
+      assert.equal(d.phase, 'Failed');
+      const samples = await scrape(hook.urls[0]!);
+      assert.deepEqual(stateOf(samples).filter((l) => l.includes('"project":"retail"')), []);
+      const res = await fetch(`${hook.apiUrls[0]}/api/v1/in-flight`, { headers: { authorization: `Bearer ${API_TOKENS.retail}` } });
+      assert.deepEqual(((await res.json()) as { items: unknown[] }).items, []);
+    } finally { await hook.close(); }
+  });
+});
