@@ -4,6 +4,7 @@ import type { Sql } from './db.ts';
 import type { ArchiveRecord } from './records.ts';
 import { migrate } from './migrate.ts';
 import type { InFlightRecord } from './inFlight.ts';
+import { refreshAllEnvironmentStates, refreshEnvironmentState } from './environmentState.ts';
 
 const COLUMNS = [
   ['uid', 'uid'], ['kind', 'kind'], ['namespace', 'namespace'], ['name', 'name'], ['backup_id', 'backupId'], ['project_id', 'projectId'],
@@ -58,13 +59,21 @@ export class Archive {
 
   /** Migrations run on first use, so a database that is down at start-up delays nothing. */
   private ready(): Promise<unknown> {
-    this.migrated ??= migrate(this.sql).catch((e: unknown) => { this.migrated = undefined; throw e; });
+    this.migrated ??= migrate(this.sql).then(() => this.backfill()).catch((e: unknown) => { this.migrated = undefined; throw e; });
     return this.migrated;
+  }
+
+  /** A history from before backup_environment_state (migration 004) gets its rows once. */
+  private async backfill(): Promise<void> {
+    const [row] = await this.sql.query<{ missing: boolean }>(`select not exists (select 1 from backup_environment_state)
+      and exists (select 1 from backup_history where kind = 'BackupRequest') as missing`);
+    if (row?.missing) await refreshAllEnvironmentStates(this.sql);
   }
 
   async upsert(r: ArchiveRecord): Promise<void> {
     await this.ready();
     await this.sql.query(UPSERT, COLUMNS.map(([, k]) => r[k] ?? null));
+    if (r.kind === 'BackupRequest') await refreshEnvironmentState(this.sql, r.projectId, r.environment);
     // Archived rows are terminal: the resource is no longer in flight.
     await this.sql.query('delete from backup_in_flight where uid = $1', [r.uid]);
   }
