@@ -8,7 +8,12 @@ import assert from 'node:assert/strict';
 import type { MetacontrollerDriver } from './support/driver.ts';
 import { createPgCluster, type PgCluster } from './support/pgCluster.ts';
 import { startReplicas, scrape, roundRobinDriver, postgresDump, API_TOKENS, type Replicas, type Sample } from './support/replicas.ts';
-import { TEST_POLICY } from './support/inProcessHook.ts';
+import { TEST_POLICY, post, startHook } from './support/inProcessHook.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '../hooks/archive/db.ts';
+import { Archive } from '../hooks/archive/store.ts';
 import { uniqueName } from './support/env.ts';
 import { backupRequest } from './support/resources.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary } from '../demo/sample.ts';
@@ -164,5 +169,26 @@ describe('a hostile tenant and the metrics', () => {
       const res = await fetch(`${hook.apiUrls[0]}/api/v1/in-flight`, { headers: { authorization: `Bearer ${API_TOKENS.retail}` } });
       assert.deepEqual(((await res.json()) as { items: unknown[] }).items, []);
     } finally { await hook.close(); }
+  });
+});
+
+describe('in-flight rows of BackupRequests deleted without their finalizer', () => {
+  it('the BackupTenant sweep forgets them (quiet for 10 minutes, in the project\'s namespaces, gone from the API server), and nothing else', async () => {
+    const sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-inflight-')));
+    const archive = new Archive(sql);
+    const row = (uid: string, namespace: string) => ({
+      uid, kind: 'BackupRequest' as const, namespace, name: uid, projectId: 'retail', environment: 'prd', provider: 'local', phase: 'TransferInProgress',
+      phaseRank: 4, phaseSince: '2026-11-23T02:00:00Z', createdAt: null, startedAt: null, backoffUntil: null, queuePosition: null, steps: {},
+    });
+    for (const r of [row('gone', 'proj-retail-prd'), row('alive', 'proj-retail-prd'), row('elsewhere', 'proj-bank-prd')]) await archive.recordInFlight(r);
+    await sql.query(`update backup_in_flight set updated_at = now() - interval '1 hour'`);
+    await archive.recordInFlight(row('just-written', 'proj-retail-prd'));
+    const hook = await startHook({ archive, liveBackupUids: async () => new Set(['alive']), policy: { ...TEST_POLICY, tenancy: 'enforce' } });
+    try {
+      const tenant = { apiVersion: API_VERSION, kind: 'BackupTenant', metadata: { name: 'retail', uid: 't-1', generation: 1 }, spec: { namespaces: ['proj-retail-prd'] } };
+      assert.equal((await post(`${hook.url}/backuptenant/sync`, { parent: tenant, children: {}, related: {} })).status, 200);
+      const left = await sql.query<{ uid: string }>('select uid from backup_in_flight order by uid');
+      assert.deepEqual(left.map((r) => r.uid), ['alive', 'elsewhere', 'just-written']);
+    } finally { await hook.close(); await sql.close(); }
   });
 });

@@ -85,6 +85,20 @@ export class Archive {
       r.phaseSince, r.createdAt, r.startedAt, r.backoffUntil, r.queuePosition, JSON.stringify(r.steps)]);
   }
 
+  /** A project's in-flight backups not rewritten for `quietMinutes` (candidates to be gone without a finalize). */
+  async quietInFlight(projectId: string, quietMinutes: number): Promise<Array<{ uid: string; namespace: string }>> {
+    await this.ready();
+    return (await this.sql.query<{ uid: string; namespace: string }>(`select uid, namespace from backup_in_flight
+      where project_id = $1 and kind = 'BackupRequest' and updated_at < now() - make_interval(mins => $2)`, [projectId, quietMinutes]));
+  }
+
+  /** Forgets in-flight rows whose resource the API server no longer has (force-deleted, finalizer removed). */
+  async forgetInFlight(uids: readonly string[]): Promise<void> {
+    if (uids.length === 0) return;
+    await this.ready();
+    await this.sql.query('delete from backup_in_flight where uid = any($1::text[])', [[...uids]]);
+  }
+
   /** The resource is gone (its data may be kept: see markDataDeleted). */
   async markDeleted(uid: string, at: string): Promise<void> {
     await this.ready();
