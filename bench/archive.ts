@@ -1,11 +1,9 @@
 // The history at scale: list-query latency with 1,000,000 archived rows on the machine's
 // PostgreSQL (goal p99 < 20 ms), and the rebuild rate from manifests in a directory store.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '../hooks/archive/db.ts';
-import { Archive } from '../hooks/archive/store.ts';
+import { freshArchive, psql } from './pg.ts';
 import { listHistory, summarize } from '../hooks/archive/queries.ts';
 import { rebuildFromManifests } from '../hooks/archive/rebuild.ts';
 import { buildManifest } from '../hooks/backup/manifest.ts';
@@ -14,14 +12,9 @@ import { backupRequest } from '../test/support/resources.ts';
 
 const ROWS = Number(process.env.LC2_BENCH_ARCHIVE_ROWS ?? 1_000_000);
 const DB = 'lc2_bench_archive';
-const psql = (db: string, sqlText: string) => execFileSync('psql', ['-X', '-q', '-h', '127.0.0.1', '-U', 'postgres', '-d', db, '-c', sqlText], { env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' } });
 
 export async function benchArchive(): Promise<Record<string, unknown>> {
-  psql('postgres', `drop database if exists ${DB} with (force)`);
-  psql('postgres', `create database ${DB}`);
-  const sql = await connect(`postgres://postgres@127.0.0.1:5432/${DB}`);
-  const archive = new Archive(sql);
-  await archive.count(); // migrations
+  const { sql, archive, drop } = await freshArchive(DB);
   let t0 = Date.now();
   // Loaded with psql: the hook's pool has a 5 s statement timeout, on purpose.
   psql(DB, `insert into backup_history (uid, kind, namespace, name, backup_id, project_id, environment, provider, phase, started_at, completed_at,
@@ -78,7 +71,7 @@ export async function benchArchive(): Promise<Record<string, unknown>> {
   const rebuildSeconds = (Date.now() - t0) / 1000;
   rmSync(root, { recursive: true, force: true });
   await sql.close();
-  psql('postgres', `drop database if exists ${DB} with (force)`);
+  drop();
   return {
     rows: ROWS, loadSeconds,
     listQueries: { count: timings.length, p50ms: pct(timings, 0.5), p99ms: pct(timings, 0.99), byKind: Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, { p50ms: pct(v, 0.5), p99ms: pct(v, 0.99) }])), goal: 'p99 < 20 ms' },

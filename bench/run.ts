@@ -7,6 +7,7 @@ import { benchSchedule } from './schedule.ts';
 import { benchGlob } from './glob.ts';
 import { benchScale } from './scale.ts';
 import { benchCli } from './cli.ts';
+import { benchStateMetrics } from './state-metrics.ts';
 
 console.log(JSON.stringify({ hookSync: await benchHookSync(10) }, null, 2));
 console.log(JSON.stringify({ localBackup: await benchLocalBackup() }, null, 2));
@@ -16,3 +17,4 @@ console.log(JSON.stringify({ schedule: await benchSchedule() }, null, 2));
 console.log(JSON.stringify({ glob: benchGlob() }, null, 2));
 console.log(JSON.stringify({ scale: await benchScale() }, null, 2));
 console.log(JSON.stringify({ cli: await benchCli() }, null, 2));
+console.log(JSON.stringify({ stateMetrics: await benchStateMetrics() }, null, 2));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian machine needs before the demo or the tests: command-line tools from
-# Debian, PostgreSQL and MariaDB running on loopback, S3 servers (moto if installed; MinIO and mc
+# Debian, PostgreSQL and MariaDB running on loopback, Prometheus for the monitoring tests, S3 servers (moto if installed; MinIO and mc
 # built once from the Go module proxy into .cache/bin), and the npm packages (which bring Node 22).
 # Idempotent: on a prepared machine it only checks.
 set -euo pipefail
@@ -40,6 +40,16 @@ fi
 if [ "${1:-}" = "--demo" ]; then
   [ -d node_modules/node ] && [ package-lock.json -ot node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
   exit 0
+fi
+
+# Prometheus and promtool for the monitoring tests (test/alert-rules.test.ts, test/prometheus-e2e.test.ts
+# start their own Prometheus on a free port): the package's own service is not needed.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  echo "bootstrap: installing prometheus from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
 
 # S3 servers for the tests: moto when present (it also emulates RDS for the AWS provider), else

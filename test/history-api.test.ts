@@ -159,7 +159,7 @@ describe('history REST API', () => {
   it('serves its OpenAPI document', async () => {
     const doc = (await get('/openapi.json')).body as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, '3.0.3');
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/api/v1/backups', '/api/v1/backups/{uid}', '/api/v1/restores', '/api/v1/summary']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/api/v1/backups', '/api/v1/backups/{uid}', '/api/v1/in-flight', '/api/v1/restores', '/api/v1/summary']);
   });
 });
 

@@ -4,6 +4,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import YAML from 'yaml';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startHook, post, type Hook } from './support/inProcessHook.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 
@@ -36,6 +38,22 @@ describe('kustomize', () => {
       const policy = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'lc2-backup-hooks')!;
       const rules = (policy.spec.ingress as Array<{ ports: Array<{ port: number }> }>).map((r) => r.ports.map((p) => p.port));
       assert.deepEqual(rules, [[8080], [8081]], 'the hook port and the API port are admitted separately');
+    });
+  }
+
+  for (const overlay of ['aws', 'gcp', 'azure']) {
+    it(`overlays/${overlay} turns the history and its REST API on with one line (components/archive)`, () => {
+      const envOf = (docs: Doc[]) => ((docs.find((d) => d.kind === 'Deployment')!.spec.template as { spec: { containers: Array<{ env: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }> }> } }).spec.containers[0]!.env);
+      assert.equal(envOf(render(`kustomize/overlays/${overlay}`)).find((e) => e.name === 'LC2_ARCHIVE')?.value, 'off', 'off until a shared PostgreSQL is given');
+      const dir = mkdtempSync(join('kustomize', '.with-archive-'));
+      try {
+        const text = readFileSync(`kustomize/overlays/${overlay}/kustomization.yaml`, 'utf8');
+        assert.match(text, /^# components: \[\.\.\/\.\.\/components\/archive\]$/m, 'the line to uncomment is there');
+        writeFileSync(join(dir, 'kustomization.yaml'), `resources: [../overlays/${overlay}]\ncomponents: [../components/archive]\n`);
+        const env = envOf(render(dir));
+        assert.equal(env.find((e) => e.name === 'LC2_ARCHIVE'), undefined);
+        assert.deepEqual(env.find((e) => e.name === 'LC2_ARCHIVE_URL')?.valueFrom?.secretKeyRef, { name: 'lc2-archive', key: 'url' });
+      } finally { rmSync(dir, { recursive: true, force: true }); }
     });
   }
 

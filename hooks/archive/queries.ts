@@ -104,3 +104,21 @@ export async function summarize(sql: Sql, f: Pick<ListFilter, 'projects' | 'proj
     };
   });
 }
+
+export interface InFlightRow {
+  uid: string; kind: string; namespace: string; name: string; projectId: string; environment: string; provider: string;
+  phase: string; phaseSince: string; createdAt: string | null; startedAt: string | null; backoffUntil: string | null;
+  queuePosition: number | null; steps: Record<string, string>;
+}
+
+/** Unfinished backups and restores (backup_in_flight), newest first, within the caller's projects. */
+export async function listInFlight(sql: Sql, f: Pick<ListFilter, 'projects' | 'project' | 'environment' | 'kind'>): Promise<InFlightRow[]> {
+  const params: unknown[] = [];
+  const rows = await sql.query(`select * from backup_in_flight ${where(f, params)} order by coalesce(created_at, phase_since) desc, uid desc limit 1000`, params);
+  return rows.map((r) => ({
+    uid: String(r.uid), kind: String(r.kind), namespace: String(r.namespace), name: String(r.name), projectId: String(r.project_id),
+    environment: String(r.environment), provider: String(r.provider), phase: String(r.phase), phaseSince: iso(r.phase_since)!,
+    createdAt: iso(r.created_at), startedAt: iso(r.started_at), backoffUntil: iso(r.backoff_until), queuePosition: num(r.queue_position),
+    steps: (typeof r.steps === 'string' ? JSON.parse(r.steps) : r.steps ?? {}) as Record<string, string>,
+  }));
+}

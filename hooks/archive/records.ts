@@ -27,6 +27,16 @@ export interface ArchiveRecord {
   source: 'cluster' | 'manifest';
   /** An incremental backup's base (backup ID), '' for a full backup, null when not a finished backup. */
   dlBase: string | null;
+  /** A scheduled backup: seconds until its schedule's next run (the annotation its schedule set); null otherwise. */
+  intervalSeconds?: number | null;
+}
+
+// The schedule annotation, believed only as a whole number of seconds between a minute and a year.
+const INTERVAL = 'backup.liferay.cloud/schedule-interval-seconds';
+function intervalOf(br: BackupRequest): number | null {
+  const v = br.metadata.annotations?.[INTERVAL];
+  const n = typeof v === 'string' && /^\d{1,8}$/.test(v) ? Number(v) : NaN;
+  return n >= 60 && n <= 366 * 86_400 ? n : null;
 }
 
 const seconds = (a?: string | null, b?: string | null) => (a && b ? (Date.parse(b) - Date.parse(a)) / 1000 : null);
@@ -34,7 +44,7 @@ const seconds = (a?: string | null, b?: string | null) => (a && b ? (Date.parse(
 type Tracked = BackupRequest | RestoreRequest;
 
 /** What both kinds record the same way: identity, spec fields, phase and Ready, times. */
-function common(r: Tracked): Omit<ArchiveRecord, 'kind' | 'databaseBytes' | 'dlObjects' | 'dlBytes' | 'manifestBucket' | 'manifestKey' | 'deletedAt' | 'dlBase'> {
+function common(r: Tracked): Omit<ArchiveRecord, 'kind' | 'databaseBytes' | 'dlObjects' | 'dlBytes' | 'manifestBucket' | 'manifestKey' | 'deletedAt' | 'dlBase' | 'intervalSeconds'> {
   const s = r.status ?? {};
   const ready = s.conditions?.find((c) => c.type === 'Ready');
   return {
@@ -51,7 +61,7 @@ export function backupRecord(br: BackupRequest, deletedAt: string | null = null)
     ...common(br), kind: 'BackupRequest',
     databaseBytes: s.database?.sizeBytes ?? null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
     manifestBucket: s.manifest?.bucket ?? null, manifestKey: s.manifest?.key ?? null, deletedAt,
-    dlBase: s.phase === 'Succeeded' ? s.documentLibrary?.base?.backupId ?? '' : null,
+    dlBase: s.phase === 'Succeeded' ? s.documentLibrary?.base?.backupId ?? '' : null, intervalSeconds: intervalOf(br),
   };
 }
 
@@ -60,7 +70,7 @@ export function restoreRecord(rr: RestoreRequest): ArchiveRecord {
   return {
     ...common(rr), kind: 'RestoreRequest',
     databaseBytes: null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
-    manifestBucket: s.source?.manifest.bucket ?? null, manifestKey: s.source?.manifest.key ?? null, deletedAt: null, dlBase: null,
+    manifestBucket: s.source?.manifest.bucket ?? null, manifestKey: s.source?.manifest.key ?? null, deletedAt: null, dlBase: null, intervalSeconds: null,
   };
 }
 
@@ -71,6 +81,6 @@ export function manifestRecord(m: Manifest, bucket: string, key: string): Archiv
     projectId: m.projectId, environment: m.environment, provider: m.provider, phase: 'Succeeded', reason: 'BackupSucceeded', message: null,
     initiator: m.initiator ?? null, startedAt: m.startedAt, completedAt: m.completedAt, durationSeconds: seconds(m.startedAt, m.completedAt),
     databaseBytes: m.database.sizeBytes, dlObjects: m.documentLibrary.objectCount, dlBytes: m.documentLibrary.totalBytes,
-    manifestBucket: bucket, manifestKey: key, deletedAt: null, source: 'manifest', dlBase: m.documentLibrary.base?.backupId ?? '',
+    manifestBucket: bucket, manifestKey: key, deletedAt: null, source: 'manifest', dlBase: m.documentLibrary.base?.backupId ?? '', intervalSeconds: null,
   };
 }

@@ -3,6 +3,8 @@
 import type { Sql } from './db.ts';
 import type { ArchiveRecord } from './records.ts';
 import { migrate } from './migrate.ts';
+import type { InFlightRecord } from './inFlight.ts';
+import { refreshAllEnvironmentStates, refreshEnvironmentState } from './environmentState.ts';
 
 const COLUMNS = [
   ['uid', 'uid'], ['kind', 'kind'], ['namespace', 'namespace'], ['name', 'name'], ['backup_id', 'backupId'], ['project_id', 'projectId'],
@@ -10,20 +12,33 @@ const COLUMNS = [
   ['initiator', 'initiator'], ['started_at', 'startedAt'], ['completed_at', 'completedAt'], ['duration_seconds', 'durationSeconds'],
   ['database_bytes', 'databaseBytes'], ['dl_objects', 'dlObjects'], ['dl_bytes', 'dlBytes'], ['manifest_bucket', 'manifestBucket'],
   ['manifest_key', 'manifestKey'], ['deleted_at', 'deletedAt'], ['source', 'source'], ['dl_base', 'dlBase'],
+  ['interval_seconds', 'intervalSeconds'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof ArchiveRecord]>;
 
 const UPSERT = `insert into backup_history (${COLUMNS.map(([c]) => c).join(', ')}, total_bytes)
   values (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}, coalesce($16::bigint, 0) + coalesce($18::bigint, 0))
-  on conflict (uid) do update set ${COLUMNS.filter(([c]) => c !== 'uid' && c !== 'deleted_at' && c !== 'source' && c !== 'dl_base').map(([c]) => `${c} = excluded.${c}`).join(', ')},
+  on conflict (uid) do update set ${COLUMNS.filter(([c]) => c !== 'uid' && c !== 'deleted_at' && c !== 'source' && c !== 'dl_base' && c !== 'interval_seconds').map(([c]) => `${c} = excluded.${c}`).join(', ')},
     total_bytes = excluded.total_bytes,
     -- a deletion, once recorded, stays recorded; a cluster row is never downgraded to a manifest row
     deleted_at = coalesce(excluded.deleted_at, backup_history.deleted_at),
     dl_base = coalesce(excluded.dl_base, backup_history.dl_base),
+    interval_seconds = coalesce(excluded.interval_seconds, backup_history.interval_seconds),
     source = case when backup_history.source = 'cluster' then 'cluster' else excluded.source end,
     archived_at = now()
   -- a row never changes project, and a manifest never rewrites what the cluster recorded: a planted
   -- manifest carrying another backup's UID changes nothing
   where backup_history.project_id = excluded.project_id and (backup_history.source <> 'cluster' or excluded.source = 'cluster')`;
+
+// A stale replay never moves a row back to an earlier phase, a row never changes project, and a
+// resource whose terminal row is in backup_history is not in flight any more.
+const IN_FLIGHT_UPSERT = `insert into backup_in_flight (uid, kind, namespace, name, project_id, environment, provider, phase, phase_rank,
+    phase_since, created_at, started_at, backoff_until, queue_position, steps, updated_at)
+  select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $11::timestamptz, $12::timestamptz, $13::timestamptz, $14::integer, $15::jsonb, now()
+  where not exists (select 1 from backup_history h where h.uid = $1 and h.phase in ('Succeeded', 'Failed'))
+  on conflict (uid) do update set phase = excluded.phase, phase_rank = excluded.phase_rank,
+    phase_since = case when backup_in_flight.phase = excluded.phase then backup_in_flight.phase_since else excluded.phase_since end,
+    started_at = excluded.started_at, backoff_until = excluded.backoff_until, queue_position = excluded.queue_position, steps = excluded.steps, updated_at = now()
+  where backup_in_flight.project_id = excluded.project_id and backup_in_flight.phase_rank <= excluded.phase_rank`;
 
 /** One recovery point as the history holds it. */
 export interface RecoveryPointRow {
@@ -44,19 +59,51 @@ export class Archive {
 
   /** Migrations run on first use, so a database that is down at start-up delays nothing. */
   private ready(): Promise<unknown> {
-    this.migrated ??= migrate(this.sql).catch((e: unknown) => { this.migrated = undefined; throw e; });
+    this.migrated ??= migrate(this.sql).then(() => this.backfill()).catch((e: unknown) => { this.migrated = undefined; throw e; });
     return this.migrated;
+  }
+
+  /** A history from before backup_environment_state (migration 004) gets its rows once. */
+  private async backfill(): Promise<void> {
+    const [row] = await this.sql.query<{ missing: boolean }>(`select not exists (select 1 from backup_environment_state)
+      and exists (select 1 from backup_history where kind = 'BackupRequest') as missing`);
+    if (row?.missing) await refreshAllEnvironmentStates(this.sql);
   }
 
   async upsert(r: ArchiveRecord): Promise<void> {
     await this.ready();
-    await this.sql.query(UPSERT, COLUMNS.map(([, k]) => r[k]));
+    await this.sql.query(UPSERT, COLUMNS.map(([, k]) => r[k] ?? null));
+    if (r.kind === 'BackupRequest') await refreshEnvironmentState(this.sql, r.projectId, r.environment);
+    // Archived rows are terminal: the resource is no longer in flight.
+    await this.sql.query('delete from backup_in_flight where uid = $1', [r.uid]);
+  }
+
+  /** The current state of an unfinished backup or restore (backup_in_flight). */
+  async recordInFlight(r: InFlightRecord): Promise<void> {
+    await this.ready();
+    await this.sql.query(IN_FLIGHT_UPSERT, [r.uid, r.kind, r.namespace, r.name, r.projectId, r.environment, r.provider, r.phase, r.phaseRank,
+      r.phaseSince, r.createdAt, r.startedAt, r.backoffUntil, r.queuePosition, JSON.stringify(r.steps)]);
+  }
+
+  /** A project's in-flight backups not rewritten for `quietMinutes` (candidates to be gone without a finalize). */
+  async quietInFlight(projectId: string, quietMinutes: number): Promise<Array<{ uid: string; namespace: string }>> {
+    await this.ready();
+    return (await this.sql.query<{ uid: string; namespace: string }>(`select uid, namespace from backup_in_flight
+      where project_id = $1 and kind = 'BackupRequest' and updated_at < now() - make_interval(mins => $2)`, [projectId, quietMinutes]));
+  }
+
+  /** Forgets in-flight rows whose resource the API server no longer has (force-deleted, finalizer removed). */
+  async forgetInFlight(uids: readonly string[]): Promise<void> {
+    if (uids.length === 0) return;
+    await this.ready();
+    await this.sql.query('delete from backup_in_flight where uid = any($1::text[])', [[...uids]]);
   }
 
   /** The resource is gone (its data may be kept: see markDataDeleted). */
   async markDeleted(uid: string, at: string): Promise<void> {
     await this.ready();
     await this.sql.query('update backup_history set deleted_at = coalesce(deleted_at, $2) where uid = $1', [uid, at]);
+    await this.sql.query('delete from backup_in_flight where uid = $1', [uid]);
   }
 
   /** The backup's data is gone (retention, deletionPolicy Delete): it is no longer a recovery point. */

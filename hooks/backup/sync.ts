@@ -8,6 +8,7 @@ import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/t
 import { API_VERSION, childrenOf, groupKey, listOf, relatedObject } from '../contract/objects.ts';
 import { admission, type Admission } from './admission.ts';
 import type { Archive } from '../archive/store.ts';
+import { trackInFlight } from '../archive/trackInFlight.ts';
 import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
 import { ObjectTooLarge, type BackupRuntime, type BackupStepResult, type ManifestCheck, type Observation, type ObjectStore } from '../../core/provider.ts';
 import { dependentsOf, previousFull } from './incremental.ts';
@@ -178,6 +179,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
       observations.dataDeleted = wait === 0;
       if (wait > 0) observations.deleteRetryAfterSeconds = wait;
       // The history keeps the row and says when the data went (best effort); the resource stays.
+      if (observations.dataDeleted) log('info', 'backup data deleted', { namespace: req.parent.metadata.namespace, name: req.parent.metadata.name, uid: req.parent.metadata.uid, why: 'retentionDays' });
       if (observations.dataDeleted && shell.archive && req.parent.metadata.uid) await shell.archive.markDataDeleted(req.parent.metadata.uid, now).catch(() => undefined);
     } else {
       try { await shell.archive!.upsert(need.record); observations.archived = { ok: true }; } catch (e) {
@@ -187,6 +189,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
     decision = decide();
   }
   if (decision.need) throw new Error('backup decision did not settle: a bug in the state machine');
+  await trackInFlight(shell.archive, req.parent, decision.status, now, belongsToItsProject(req, shell.policy));
   return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}) };
 }
 
@@ -285,6 +288,7 @@ export async function finalizeBackup(req: SyncRequest<BackupRequest>, shell: Bac
   if ('unavailable' in runtime) return blocked('DeletionBlocked', `deletionPolicy Delete, but the data cannot be deleted: ${runtime.unavailable}`, 300);
   const wait = await deleteBackupData(runtime, live, location, shell.deleteBudgetMs);
   if (wait > 0) return { status, children: [], finalized: false, resyncAfterSeconds: wait };
+  log('info', 'backup data deleted', { namespace: live.metadata.namespace, name: live.metadata.name, uid: live.metadata.uid, bucket: location.bucket, prefix: location.prefix, why: 'deletionPolicy Delete' });
   await recordDeletion(live, shell, { dataDeleted: true });
   return { status, children: [], finalized: true };
 }

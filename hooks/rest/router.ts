@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Archive } from '../archive/store.ts';
-import { getHistory, listHistory, summarize } from '../archive/queries.ts';
+import { getHistory, listHistory, listInFlight, summarize } from '../archive/queries.ts';
 import { describeError, validateSpec } from '../../core/validation/schema.ts';
 import { backupSpecProblems } from '../backup/rules.ts';
 import type { BackupRequestSpec, RestoreRequestSpec } from '../../core/crd.ts';
@@ -55,6 +55,7 @@ export function historyRouter(archive: Archive, authenticate: Authenticate, crea
   const router = Router();
   const validateList = queryValidator('/api/v1/backups');
   const validateSummary = queryValidator('/api/v1/summary');
+  const validateInFlight = queryValidator('/api/v1/in-flight');
 
   router.use(async (req, res, next) => {
     const header = req.headers.authorization ?? '';
@@ -107,6 +108,17 @@ export function historyRouter(archive: Archive, authenticate: Authenticate, crea
     const items = await archive.read((sql) => summarize(sql, {
       projects: res.locals.projects as readonly string[] | '*',
       ...(q.project ? { project: String(q.project) } : {}), ...(q.environment ? { environment: String(q.environment) } : {}),
+    }));
+    res.json({ items });
+  });
+
+  // What runs or waits now (not only what finished): phase, since when, each step's state, queue place, backoff.
+  router.get('/in-flight', async (req, res) => {
+    const q = checked(validateInFlight, req, res);
+    if (!q || !aliasProject(q, res)) return;
+    const items = await archive.read((sql) => listInFlight(sql, {
+      projects: res.locals.projects as readonly string[] | '*',
+      ...(['project', 'environment', 'kind'] as const).reduce((o, k) => (q[k] ? { ...o, [k]: String(q[k]) } : o), {}),
     }));
     res.json({ items });
   });

@@ -5,6 +5,7 @@ import { validateSpec } from '../../core/validation/schema.ts';
 import { allowedBackupBuckets, restoreTenancyRefusal } from '../backup/tenancy.ts';
 import { belongsToItsProject, type ServicePolicy } from '../backup/sync.ts';
 import type { Archive } from '../archive/store.ts';
+import { trackInFlight } from '../archive/trackInFlight.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, childrenOf, relatedObject } from '../contract/objects.ts';
 import { ObjectTooLarge, type ObjectStore } from '../../core/provider.ts';
@@ -78,6 +79,7 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
     decision = decideRestore(input);
   }
   if (decision.need) throw new Error('restore decision did not settle: a bug in the state machine');
+  await trackInFlight(shell.archive, req.parent, decision.status, input.now, belongsToItsProject(req, shell.policy));
   return { status: decision.status, children: decision.children, ...(decision.resyncAfterSeconds ? { resyncAfterSeconds: decision.resyncAfterSeconds } : {}) };
 }
 

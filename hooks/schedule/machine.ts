@@ -17,6 +17,8 @@ export const SCHEDULE_LABEL = 'backup.liferay.cloud/schedule';
 export const SCHEDULED_AT_ANNOTATION = 'backup.liferay.cloud/scheduled-at';
 /** On a scheduled backup: what its data does when its schedule goes away (Retain unless the schedule said Delete). */
 export const ON_SCHEDULE_DELETION_ANNOTATION = 'backup.liferay.cloud/on-schedule-deletion';
+/** On a scheduled backup: seconds until its schedule's next run, i.e. how old this backup may get before the next one is due (the RPO alert's measure). */
+export const INTERVAL_ANNOTATION = 'backup.liferay.cloud/schedule-interval-seconds';
 const MAX_RESYNC_SECONDS = 3600;
 // Missed runs are counted over at most the last 10 years: a status claiming a last run centuries
 // ago cannot make a sync scan centuries of time-zone history. The latest run is found regardless.
@@ -139,10 +141,12 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
       // The service's own labels (backup.liferay.cloud/*) are never taken from a template.
       const templateLabels = Object.fromEntries(Object.entries(spec.template.metadata?.labels ?? {}).filter(([k]) => !k.startsWith('backup.liferay.cloud/')));
       const labels = { ...templateLabels, [SCHEDULE_LABEL]: label };
+      const after = nextFire(cron, zone, latest);
       newChildren.push({
         apiVersion: API_VERSION, kind: 'BackupRequest',
         metadata: { name: wanted, labels, annotations: {
           ...spec.template.metadata?.annotations, [SCHEDULED_AT_ANNOTATION]: iso(latest), [ON_SCHEDULE_DELETION_ANNOTATION]: spec.backupsOnDeletion ?? 'Retain',
+          ...(after !== undefined ? { [INTERVAL_ANNOTATION]: String(Math.round((after - latest) / 1000)) } : {}),
         } },
         spec: {
           ...spec.template.spec,

@@ -5,6 +5,7 @@
 // (a bearer token, Metacontroller's webhook.authorization). The REST API listens on another port
 // (another Service, another NetworkPolicy rule) and parses nothing before it authenticated.
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { Registry } from 'prom-client';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { BackupRequest, RestoreRequest } from '../../core/crd.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
@@ -15,11 +16,14 @@ import { syncSchedule } from '../schedule/sync.ts';
 import { historyRouter, type Authenticate } from '../rest/router.ts';
 import type { CreateResource } from '../rest/kubernetes.ts';
 import type { Archive } from '../archive/store.ts';
-import type { BackupSchedule, BackupTenant } from '../../core/crd.ts';
+import type { BackupSchedule, BackupTenant, OperationStatus } from '../../core/crd.ts';
 import { customizeTenant, syncTenant } from '../tenant/sync.ts';
 import { statusErrors, type Kind } from '../../core/validation/schema.ts';
 import { registry, syncDuration, phaseTransitions, terminalResults } from './metrics.ts';
 import { log } from './log.ts';
+import { providerLabel, reasonLabel } from './labels.ts';
+import { stateMetrics } from './stateMetrics.ts';
+import { operationEvents } from './statusEvents.ts';
 
 /** The history REST API, when an archive is configured. */
 export interface HistoryDeps { archive: Archive; authenticate: Authenticate; create?: CreateResource }
@@ -31,6 +35,8 @@ export interface AppDeps {
   clock?: () => number;
   bodyLimit?: string;
   ready?: () => boolean;
+  /** How long a scrape's read of the backup state is reused (default 10 s; tests read every scrape). */
+  metricsCacheMs?: number;
   /** When set, every hook call must carry `Authorization: Bearer <token>` (Metacontroller's webhook.authorization). */
   hookToken?: string;
 }
@@ -67,8 +73,10 @@ function hook(controller: string, kind: Kind, hookName: string, handle: Handler)
       const out = await handle(body, finalize);
       const problems = responseProblems(kind, out);
       if (problems.length > 0) throw new Error(`refusing to answer with an invalid response: ${problems.join('; ')}`);
-      const before = (body.parent.status as { phase?: string } | undefined)?.phase;
-      const after = (out.status as { phase?: string }).phase;
+      type Tracked = { phase?: string; operations?: Record<string, OperationStatus> };
+      const before = (body.parent.status as Tracked | undefined)?.phase;
+      const after = (out.status as Tracked).phase;
+      for (const e of operationEvents((body.parent.status as Tracked | undefined)?.operations, (out.status as Tracked).operations)) log(e.level, e.msg, { ...ids, ...e.fields });
       if (after && after !== before) {
         const provider = providerLabel((body.parent.spec as { provider?: unknown } | undefined)?.provider);
         phaseTransitions.inc({ kind, provider, phase: after });
@@ -99,11 +107,6 @@ function responseProblems(kind: Kind, out: SyncResponse): string[] {
   const bad = out.children.filter((c) => !c?.apiVersion || !c.kind || !c.metadata?.name);
   return [...statusErrors(kind, out.status), ...(bad.length ? ['a child lacks apiVersion, kind or metadata.name'] : [])];
 }
-
-// Metric label values are bounded: a crafted spec never creates a new time series.
-const PROVIDERS = new Set(['local', 'aws', 'gcp', 'azure']);
-const providerLabel = (p: unknown) => (typeof p === 'string' && PROVIDERS.has(p) ? p : 'other');
-const reasonLabel = (r: unknown) => (typeof r === 'string' && /^[A-Za-z]{1,48}$/.test(r) ? r : 'Other');
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -194,9 +197,13 @@ export function createApp(deps: AppDeps): express.Express {
     const ready = deps.ready ? deps.ready() : true;
     res.status(ready ? 200 : 503).json({ ready });
   });
+  // The process's own metrics plus, with an archive, the backup state read from it at scrape time.
+  const state = deps.backup.archive ? stateMetrics(deps.backup.archive, deps.metricsCacheMs) : undefined;
+  const metrics = state ? Registry.merge([registry, state.registry]) : registry;
   app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', registry.contentType);
-    res.send(await registry.metrics());
+    await state?.refresh();
+    res.setHeader('Content-Type', metrics.contentType);
+    res.send(await metrics.metrics());
   });
   app.use(jsonErrors);
   return app;

@@ -33,3 +33,11 @@ export const snapshotQuota = new Gauge({
   labelNames: ['provider', 'kind'] as const,
   registers: [registry],
 });
+
+/** Writes to the history that failed (per replica, an event count: alert on its rate). */
+export const archiveWriteFailures = new Counter({
+  name: 'lc2_archive_write_failures_total',
+  help: 'Writes to the backup history (archive) that failed, by table',
+  labelNames: ['table'] as const,
+  registers: [registry],
+});

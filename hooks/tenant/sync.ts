@@ -113,6 +113,8 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
     });
     if (unknownBase) problems.push(`${environment}: waiting to learn the incremental bases of older backups from their manifests`);
   }
+  const vanished = await forgetVanished(tenant, shell, live);
+  if (typeof vanished === 'string') problems.push(vanished);
   // After the sweep: the quota as it is now, with what retention just freed.
   // The snapshots the project's recovery points hold (each cloud backup has one): the cap of new snapshot backups counts them.
   const holdsSnapshots = (provider: string) => { const rt = shell.runtime(provider); return !('unavailable' in rt) && !!rt.snapshotQuota; };
@@ -125,6 +127,24 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
     : tenant.spec?.retention ? 'environment retention applied' : 'no environment retention set: backups whose resource is gone are kept (spec.retention)';
   status = { ...status, conditions: ready(status, problems.length > 0 ? 'False' : 'True', problems.length > 0 ? 'RetentionBlocked' : 'RetentionApplied', message) };
   return answer(status, environments.some((e) => e.expiring > 0) ? PENDING_RESYNC_SECONDS : SWEEP_INTERVAL_SECONDS);
+}
+
+/**
+ * In-flight rows of BackupRequests the API server no longer has (deleted without their finalizer):
+ * they would count as stuck forever. Only rows quiet for 10 minutes in the project's own
+ * namespaces are checked, and only against the API server's list.
+ */
+async function forgetVanished(tenant: BackupTenant, shell: BackupShell, live: () => Promise<Set<string> | string>): Promise<number | string> {
+  const own = new Set(tenant.spec?.namespaces ?? []);
+  let quiet: Array<{ uid: string; namespace: string }>;
+  try { quiet = (await shell.archive!.quietInFlight(tenant.metadata.name, 10)).filter((r) => own.has(r.namespace)); } catch { return 0; }
+  if (quiet.length === 0) return 0;
+  const uids = await live();
+  if (typeof uids === 'string') return 0;
+  const gone = quiet.filter((r) => !uids.has(r.uid)).map((r) => r.uid);
+  try { await shell.archive!.forgetInFlight(gone); } catch (e) { return `in-flight rows of deleted backups could not be removed (${errorName(e)})`; }
+  if (gone.length > 0) log('info', 'in-flight rows of deleted backups forgotten', { tenant: tenant.metadata.name, count: gone.length });
+  return gone.length;
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {

@@ -1,0 +1,194 @@
+// The backup metrics are derived from state (the history and the in-flight table), not counted
+// from events: two hook replicas sharing one real PostgreSQL archive, every sync replayed 10 times
+// and sent to alternating replicas, report the same values, and each finished backup counts once.
+// Real parts: the hook servers, each Job's real command (pg_dump, zstd, rclone) on the machine's
+// PostgreSQL, a directory standing in for the buckets.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MetacontrollerDriver } from './support/driver.ts';
+import { createPgCluster, type PgCluster } from './support/pgCluster.ts';
+import { startReplicas, scrape, roundRobinDriver, postgresDump, API_TOKENS, type Replicas, type Sample } from './support/replicas.ts';
+import { TEST_POLICY, post, startHook } from './support/inProcessHook.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '../hooks/archive/db.ts';
+import { Archive } from '../hooks/archive/store.ts';
+import { uniqueName } from './support/env.ts';
+import { backupRequest } from './support/resources.ts';
+import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary } from '../demo/sample.ts';
+import { API_VERSION } from '../hooks/contract/objects.ts';
+import type { BackupRequest, BackupRequestStatus, BackupSchedule } from '../core/crd.ts';
+import { decideSchedule, INTERVAL_ANNOTATION } from '../hooks/schedule/machine.ts';
+
+let pg: PgCluster;
+let replicas: Replicas;
+const source = uniqueName('lc2_metrics');
+const files = sampleDocumentLibrary(40);
+
+before(async () => {
+  pg = await createPgCluster();
+  replicas = await startReplicas({ count: 2, archiveUrl: pg.url, policy: { ...TEST_POLICY, maxConcurrentPerProject: 1 } });
+  replicas.upload('liferay-dl', files);
+  createSampleDatabase(localPostgres, source, 100);
+});
+after(async () => {
+  await replicas?.close();
+  pg?.remove();
+  dropDatabase(localPostgres, source);
+});
+
+const replay = async (d: MetacontrollerDriver, times = 10) => { for (let i = 0; i < times; i += 1) await d.sync(); };
+
+/** The backup-state series (the process's own metrics and timings differ between replicas by nature). */
+const stateOf = (samples: Sample[]) => samples.filter((s) => /^lc2_(backup|backups|archive_up)/.test(s.name)).map((s) => `${s.name}${JSON.stringify(s.labels)} ${s.value}`).sort();
+const value = (samples: Sample[], name: string, labels: Record<string, string>) =>
+  samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).map((s) => s.value);
+
+/** A backup as a BackupSchedule running at 02:00 and 14:00 creates it (with the interval annotation). */
+function scheduled(name: string, spec: Parameters<typeof backupRequest>[1]): BackupRequest {
+  const template = backupRequest(name, spec);
+  const schedule: BackupSchedule = {
+    apiVersion: API_VERSION, kind: 'BackupSchedule', metadata: { name, namespace: 'proj-retail-prd', uid: 's-1', generation: 1, creationTimestamp: '2026-11-23T00:00:00Z' },
+    spec: { schedule: '0 2,14 * * *', template: { spec: template.spec! } },
+  };
+  const child = decideSchedule({ parent: schedule, children: [], now: Date.parse('2026-11-23T03:00:00Z') }).children[0]!;
+  return { ...template, metadata: { ...template.metadata, annotations: child.metadata.annotations } };
+}
+
+describe('state-derived backup metrics', () => {
+  const good = scheduled('good', { database: postgresDump(source) });
+  let goodDriver: MetacontrollerDriver;
+
+  it('shows an in-flight backup and a queued one, the same on every replica', async () => {
+    goodDriver = roundRobinDriver(replicas, good);
+    await replay(goodDriver);
+    const phase = goodDriver.phase!;
+    assert.ok(!['Succeeded', 'Failed', 'Queued'].includes(phase), phase);
+    const [a, b] = await Promise.all(replicas.urls.map(scrape));
+    assert.deepEqual(value(a!, 'lc2_backups_in_flight', { project: 'retail', environment: 'prd', phase }), [1]);
+    assert.deepEqual(stateOf(a!), stateOf(b!), 'both replicas report the same state');
+
+    // A second backup of the project waits: the project may run one at a time.
+    const waiting = backupRequest('waiting', { database: postgresDump(source) });
+    const waitingDriver = roundRobinDriver(replicas, waiting, () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${good.metadata.name}`]: goodDriver.parent } }));
+    await replay(waitingDriver);
+    assert.equal(waitingDriver.phase, 'Queued');
+    const queued = await scrape(replicas.urls[1]!);
+    assert.deepEqual(value(queued, 'lc2_backup_queue_length', { project: 'retail' }), [1]);
+    assert.deepEqual(value(queued, 'lc2_backup_queue_oldest_timestamp_seconds', { project: 'retail' }), [Date.parse(waiting.metadata.creationTimestamp!) / 1000]);
+
+    // The REST API shows both, with progress, to the project's token only.
+    const inFlight = async (token: string | undefined, query = '') => {
+      const res = await fetch(`${replicas.apiUrls[0]}/api/v1/in-flight${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: res.status, body: await res.json() as { items?: Array<{ uid: string; phase: string; steps: Record<string, string>; queuePosition: number | null; phaseSince: string }> } };
+    };
+    const listed = await inFlight(API_TOKENS.retail, '?project=retail&environment=prd');
+    assert.equal(listed.status, 200);
+    const byUid = new Map(listed.body.items!.map((i) => [i.uid, i]));
+    const running = (goodDriver.status as BackupRequestStatus).operations ?? {};
+    assert.deepEqual(byUid.get(good.metadata.uid!)?.steps, Object.fromEntries(Object.entries(running).map(([k, op]) => [k, op.state])));
+    assert.equal(byUid.get(good.metadata.uid!)?.phase, phase);
+    assert.deepEqual([byUid.get(waiting.metadata.uid!)?.phase, byUid.get(waiting.metadata.uid!)?.queuePosition], ['Queued', 1]);
+    assert.deepEqual((await inFlight(API_TOKENS.outlet)).body.items, [], 'another project\'s token sees none of them');
+    assert.equal((await inFlight(undefined)).status, 401);
+    assert.equal((await inFlight(API_TOKENS.retail, '?kind=Job')).status, 400);
+
+    // Deleted while it waits: it leaves the queue.
+    waitingDriver.parent.metadata.deletionTimestamp = new Date().toISOString();
+    await waitingDriver.sync(true);
+    assert.deepEqual(value(await scrape(replicas.urls[0]!), 'lc2_backup_queue_length', { project: 'retail' }), []);
+  });
+
+  it('counts each finished backup once with every sync replayed 10 times, and reports its duration and sizes', async () => {
+    assert.equal(await goodDriver.runToCompletion({ syncsPerStep: 10 }), 'Succeeded', JSON.stringify(goodDriver.status));
+    await replay(goodDriver);
+    const bad = roundRobinDriver(replicas, backupRequest('bad', { environment: 'uat', database: postgresDump(uniqueName('lc2_missing')) }));
+    assert.equal(await bad.runToCompletion({ syncsPerStep: 10 }), 'Failed');
+    await replay(bad);
+    const reason = (bad.status as BackupRequestStatus).conditions!.find((c) => c.type === 'Ready')!.reason;
+
+    const [a, b] = await Promise.all(replicas.urls.map(scrape));
+    assert.deepEqual(stateOf(a!), stateOf(b!), 'both replicas report the same state');
+    const s = goodDriver.status as BackupRequestStatus;
+    const prd = { project: 'retail', environment: 'prd' };
+    const uat = { project: 'retail', environment: 'uat' };
+    assert.deepEqual(value(a!, 'lc2_backups_total', { ...prd, provider: 'local', phase: 'Succeeded' }), [1]);
+    assert.deepEqual(value(a!, 'lc2_backups_total', { ...prd, phase: 'Failed' }), []);
+    assert.deepEqual(value(a!, 'lc2_backups_total', { ...uat, provider: 'local', phase: 'Failed' }), [1]);
+    assert.deepEqual(value(a!, 'lc2_backup_failures_total', { ...uat, reason }), [1]);
+    assert.deepEqual(value(a!, 'lc2_backup_last_success_timestamp_seconds', prd), [Date.parse(s.completionTime!) / 1000]);
+    assert.deepEqual(value(a!, 'lc2_backup_last_duration_seconds', prd), [(Date.parse(s.completionTime!) - Date.parse(s.startTime!)) / 1000]);
+    assert.deepEqual(value(a!, 'lc2_backup_last_size_bytes', { ...prd, store: 'database' }), [s.database!.sizeBytes]);
+    assert.deepEqual(value(a!, 'lc2_backup_last_size_bytes', { ...prd, store: 'document_library' }), [s.documentLibrary!.totalBytes]);
+    assert.ok(s.database!.sizeBytes > 0 && s.documentLibrary!.totalBytes > 0);
+    assert.deepEqual(value(a!, 'lc2_backup_last_success_timestamp_seconds', uat), [], 'uat never succeeded');
+    assert.equal(good.metadata.annotations?.[INTERVAL_ANNOTATION], String(12 * 3600), 'the schedule records its interval on the backup');
+    assert.deepEqual(value(a!, 'lc2_backup_schedule_interval_seconds', prd), [12 * 3600]);
+    assert.deepEqual(value(a!, 'lc2_backup_schedule_interval_seconds', uat), [], 'a backup no schedule made has no interval');
+    assert.deepEqual(value(a!, 'lc2_backup_last_failure_timestamp_seconds', uat), [Date.parse((bad.status as BackupRequestStatus).completionTime!) / 1000]);
+    assert.deepEqual(value(a!, 'lc2_backups_in_flight', {}), [], 'nothing is in flight any more');
+    assert.deepEqual(value(a!, 'lc2_archive_up', {}), [1]);
+  });
+
+  it('a replayed stale sync does not bring a finished backup back in flight', async () => {
+    const stale = goodDriver.history.find((h) => h.phase && h.phase !== 'Pending' && h.phase !== 'Succeeded');
+    assert.ok(stale, 'the driver kept an in-flight status');
+    const res = await fetch(`${replicas.urls[0]}/backuprequest/sync`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...goodDriver.request(), parent: { ...goodDriver.parent, status: { ...stale, phase: 'Pending' } } }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(value(await scrape(replicas.urls[1]!), 'lc2_backups_in_flight', {}), []);
+  });
+
+  it('reports the archive down (lc2_archive_up 0) and keeps the last values while PostgreSQL is stopped', async () => {
+    const before = stateOf(await scrape(replicas.urls[0]!)).filter((l) => !l.startsWith('lc2_archive_up'));
+    pg.stop();
+    try {
+      const down = await scrape(replicas.urls[0]!);
+      assert.deepEqual(value(down, 'lc2_archive_up', {}), [0]);
+      assert.deepEqual(stateOf(down).filter((l) => !l.startsWith('lc2_archive_up')), before);
+    } finally { pg.start(); }
+    assert.deepEqual(value(await scrape(replicas.urls[0]!), 'lc2_archive_up', {}), [1]);
+  });
+});
+
+describe('a hostile tenant and the metrics', () => {
+  it('a request claiming another project from a namespace that is not the project\'s adds nothing to that project\'s metrics or in-flight list', async () => {
+    const hook = await startReplicas({ count: 1, policy: { ...TEST_POLICY, tenancy: 'enforce' } });
+    try {
+      const tenant = { apiVersion: API_VERSION, kind: 'BackupTenant', metadata: { name: 'retail' }, spec: { namespaces: ['proj-retail-prd'], databaseInstances: ['127.0.0.1:5432'], documentLibraryBuckets: ['liferay-dl'], backupBuckets: ['lc2-backups'] } };
+      const impostor = backupRequest('impostor', { database: postgresDump(source) });
+      impostor.metadata.namespace = 'proj-outlet-prd';
+      const d = roundRobinDriver(hook, impostor, () => ({ [`BackupTenant.${API_VERSION}`]: { retail: tenant } }));
+      for (let i = 0; i < 3; i += 1) await d.sync();
+      assert.equal(d.phase, 'Failed');
+      const samples = await scrape(hook.urls[0]!);
+      assert.deepEqual(stateOf(samples).filter((l) => l.includes('"project":"retail"')), []);
+      const res = await fetch(`${hook.apiUrls[0]}/api/v1/in-flight`, { headers: { authorization: `Bearer ${API_TOKENS.retail}` } });
+      assert.deepEqual(((await res.json()) as { items: unknown[] }).items, []);
+    } finally { await hook.close(); }
+  });
+});
+
+describe('in-flight rows of BackupRequests deleted without their finalizer', () => {
+  it('the BackupTenant sweep forgets them (quiet for 10 minutes, in the project\'s namespaces, gone from the API server), and nothing else', async () => {
+    const sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-inflight-')));
+    const archive = new Archive(sql);
+    const row = (uid: string, namespace: string) => ({
+      uid, kind: 'BackupRequest' as const, namespace, name: uid, projectId: 'retail', environment: 'prd', provider: 'local', phase: 'TransferInProgress',
+      phaseRank: 4, phaseSince: '2026-11-23T02:00:00Z', createdAt: null, startedAt: null, backoffUntil: null, queuePosition: null, steps: {},
+    });
+    for (const r of [row('gone', 'proj-retail-prd'), row('alive', 'proj-retail-prd'), row('elsewhere', 'proj-bank-prd')]) await archive.recordInFlight(r);
+    await sql.query(`update backup_in_flight set updated_at = now() - interval '1 hour'`);
+    await archive.recordInFlight(row('just-written', 'proj-retail-prd'));
+    const hook = await startHook({ archive, liveBackupUids: async () => new Set(['alive']), policy: { ...TEST_POLICY, tenancy: 'enforce' } });
+    try {
+      const tenant = { apiVersion: API_VERSION, kind: 'BackupTenant', metadata: { name: 'retail', uid: 't-1', generation: 1 }, spec: { namespaces: ['proj-retail-prd'] } };
+      assert.equal((await post(`${hook.url}/backuptenant/sync`, { parent: tenant, children: {}, related: {} })).status, 200);
+      const left = await sql.query<{ uid: string }>('select uid from backup_in_flight order by uid');
+      assert.deepEqual(left.map((r) => r.uid), ['alive', 'elsewhere', 'just-written']);
+    } finally { await hook.close(); await sql.close(); }
+  });
+});
