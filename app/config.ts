@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LocalProviderConfig } from '../providers/local/config.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
+import { MAX_KEPT_UPLOADS } from '../providers/aws/s3Copy.ts';
 import type { StorageConfig } from '../core/provider.ts';
 import type { ServicePolicy } from '../hooks/backup/sync.ts';
 
@@ -108,7 +109,7 @@ function awsFrom(env: NodeJS.ProcessEnv): AwsProviderConfig | undefined {
     ...(env.LC2_AWS_S3_ENDPOINT ? { s3Endpoint: env.LC2_AWS_S3_ENDPOINT } : {}),
     ...(env.LC2_AWS_EXPORT_ROLE_ARN ? { exportRoleArn: env.LC2_AWS_EXPORT_ROLE_ARN } : {}),
     ...(env.LC2_AWS_EXPORT_KMS_KEY ? { exportKmsKeyId: env.LC2_AWS_EXPORT_KMS_KEY } : {}),
-    copy: { parallelism: Math.max(1, int(env, 'LC2_AWS_COPY_PARALLELISM', 32)), multipartThreshold: threshold, partSize, pageSize: Math.min(1000, Math.max(1, int(env, 'LC2_AWS_PAGE_SIZE', 250))) },
+    copy: { parallelism: Math.min(MAX_KEPT_UPLOADS, Math.max(1, int(env, 'LC2_AWS_COPY_PARALLELISM', 32))), multipartThreshold: threshold, partSize, pageSize: Math.min(1000, Math.max(1, int(env, 'LC2_AWS_PAGE_SIZE', 250))) },
     stepBudgetMs: budget,
     callTimeoutMs: int(env, 'LC2_AWS_CALL_TIMEOUT_MS', 8_000),
     // Every replica must share it (a checkpoint from another replica is otherwise ignored, which is

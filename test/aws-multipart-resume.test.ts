@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   S3Client, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand,
-  GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand,
+  GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, CopyObjectCommand, DeleteObjectCommand, ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
 import { startMinio, minioMissing, type MinioServer } from './support/minio.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
@@ -168,5 +168,77 @@ describe('multipart copies resume part by part (MinIO)', { skip: minioMissing() 
     for (let done = false, n = 0; !done; n += 1) { assert.ok(n < 20); ({ progress: p, done } = await copyStep(direct, spec, p, 0)); }
     assert.equal(p.copied, 1);
     assert.deepEqual((await uploadsOf('lc2-backups', `${target}1.0`)).map((u) => u.UploadId), [theirs.UploadId]);
+  });
+
+  // A large object held across syncs while the rest of its page is done: the slow part copies are
+  // held by the proxy (8 parts start, the 9th and 10th wait for the next sync).
+  const slowSpec = (source: string, dest: string, over: Partial<CopySpec> = {}): CopySpec => ({
+    sourceBucket: 'liferay-dl', sourcePrefix: source, destinationBucket: 'lc2-backups', destinationPrefix: dest,
+    exclude: () => false, multipartThreshold: 6 * MiB, partSize: 5 * MiB, parallelism: 8, pageSize: 250, ownsDestination: true, ...over,
+  });
+  const putSmall = (key: string, body: string) => direct.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: key, Body: body }));
+  async function untilDone(s3: S3Client, spec: CopySpec, budgetMs: number): Promise<{ progress: CopyProgress; syncs: number }> {
+    let p = start;
+    let syncs = 0;
+    for (let done = false; !done; syncs += 1) { assert.ok(syncs < 30, 'bounded'); ({ progress: p, done } = await copyStep(s3, spec, p, budgetMs)); }
+    return { progress: p, syncs };
+  }
+
+  it('objects after a large one still under way are counted once, in the sync that passes them (the manifest\'s counts are exact)', async () => {
+    const src = 'document_library/20097/20121/50001/';
+    await direct.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: `${src}a-big`, Body: Buffer.alloc(50 * MiB, 5) }));
+    for (const k of ['b', 'c', 'd']) await putSmall(`${src}${k}`, `small ${k}`);
+    proxy.partDelayMs = 400;
+    try {
+      const { progress, syncs } = await untilDone(client(proxy.endpoint), slowSpec(src, 'retail/prd/count-1/dl/'), 300);
+      assert.ok(syncs >= 2, `the large object took ${syncs} syncs`);
+      assert.equal(progress.copied + progress.alreadyThere, 4, JSON.stringify(progress));
+      assert.equal(progress.bytes + (progress.alreadyBytes ?? 0), 50 * MiB + 3 * 'small b'.length);
+    } finally { proxy.partDelayMs = 0; }
+  });
+
+  it('an incremental backup whose first object is a large one under way: the unchanged objects after it are referenced once, no failure', async () => {
+    const src = 'document_library/20097/20121/50002/';
+    await direct.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: `${src}a-big`, Body: Buffer.alloc(50 * MiB, 6) }));
+    for (const k of ['b', 'c']) {
+      await putSmall(`${src}${k}`, `unchanged ${k}`);
+      await direct.send(new CopyObjectCommand({ Bucket: 'lc2-backups', Key: `retail/prd/base-2/dl/${k}`, CopySource: `liferay-dl/${src}${k}` }));
+    }
+    proxy.partDelayMs = 400;
+    try {
+      const spec = slowSpec(src, 'retail/prd/inc-2/dl/', { base: { prefix: 'retail/prd/base-2/dl/', refsPrefix: 'retail/prd/inc-2/refs/' } });
+      const { progress, syncs } = await untilDone(client(proxy.endpoint), spec, 300);
+      assert.ok(syncs >= 2, `the large object took ${syncs} syncs`);
+      assert.deepEqual([progress.copied, progress.alreadyThere, progress.referenced], [1, 0, 2], JSON.stringify(progress));
+      const pages = (await direct.send(new ListObjectsV2Command({ Bucket: 'lc2-backups', Prefix: 'retail/prd/inc-2/refs/' }))).Contents ?? [];
+      const entries = [];
+      for (const page of pages) entries.push(...JSON.parse(await (await direct.send(new GetObjectCommand({ Bucket: 'lc2-backups', Key: page.Key! }))).Body!.transformToString()) as unknown[]);
+      assert.deepEqual(entries.map((e) => (e as unknown[])[0]).sort(), ['b', 'c'], 'each unchanged object in exactly one refs entry');
+    } finally { proxy.partDelayMs = 0; }
+  });
+
+  it('a large object named __proto__ is resumed like any other (no key is special in the kept uploads)', async () => {
+    const src = 'document_library/20097/20121/50003/';
+    const body = Buffer.alloc(11 * MiB, 7);
+    await direct.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: `${src}__proto__`, Body: body }));
+    const { progress, syncs } = await untilDone(direct, slowSpec(src, 'retail/prd/proto-1/dl/'), 0);
+    assert.equal(progress.copied, 1);
+    assert.ok(syncs <= 4, `3 parts, one per sync: ${syncs} syncs`);
+    const copy = Buffer.from(await (await direct.send(new GetObjectCommand({ Bucket: 'lc2-backups', Key: 'retail/prd/proto-1/dl/__proto__' }))).Body!.transformToByteArray());
+    assert.ok(copy.equals(body));
+  });
+
+  it('a kept upload whose source is deleted mid-copy is ended when the copy passes it', async () => {
+    const src = 'document_library/20097/20121/50004/';
+    await direct.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: `${src}gone`, Body: Buffer.alloc(11 * MiB, 8) }));
+    const spec = slowSpec(src, 'retail/prd/gone-1/dl/');
+    const first = await copyStep(direct, spec, start, 0);
+    assert.equal(first.done, false);
+    assert.equal((await uploadsOf('lc2-backups', 'retail/prd/gone-1/dl/gone')).length, 1, 'under way');
+    await direct.send(new DeleteObjectCommand({ Bucket: 'liferay-dl', Key: `${src}gone` }));
+    const next = await copyStep(direct, spec, first.progress, 0);
+    assert.equal(next.done, true);
+    assert.equal(next.progress.uploads, undefined);
+    assert.deepEqual(await uploadsOf('lc2-backups', 'retail/prd/gone-1/dl/gone'), [], 'ended, not left to be billed');
   });
 });

@@ -11,6 +11,7 @@ import { allKeys } from './support/s3Keys.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
 import { copyStep, type CopyProgress, type CopySpec } from '../providers/aws/s3Copy.ts';
 import { abortUploadsUnder } from '../providers/aws/multipartCopy.ts';
+import { isOwnEntry } from '../core/layout.ts';
 import { excluder } from '../core/glob.ts';
 import { LIFERAY_GENERATED_PATTERNS } from '../core/exclusions.ts';
 import { sampleDocumentLibrary } from '../demo/sample.ts';
@@ -114,12 +115,14 @@ describe(`S3 server-side copy (${files.length} objects)`, () => {
   });
 
   it('a backup folder about to be deleted has its unfinished multipart uploads ended (they are not objects, yet stored), and only its own', async () => {
-    for (const key of ['retail/prd/b9/dl/a/1.0', 'retail/prd/b9/dl/b/1.0', 'retail/prd/b9-other/dl/a/1.0']) {
+    // b9-other is a neighbour; b9/nested-x/ a backup nested in b9's folder: another backup's, left alone.
+    for (const key of ['retail/prd/b9/dl/a/1.0', 'retail/prd/b9/dl/b/1.0', 'retail/prd/b9-other/dl/a/1.0', 'retail/prd/b9/nested-x/dl/a/1.0']) {
       await direct.send(new CreateMultipartUploadCommand({ Bucket: 'lc2-backups', Key: key }));
     }
-    assert.equal(await abortUploadsUnder(direct, 'lc2-backups', 'retail/prd/b9/', 5000), 2);
+    const location = { bucket: 'lc2-backups', prefix: 'retail/prd/b9/' };
+    assert.equal(await abortUploadsUnder(direct, 'lc2-backups', location.prefix, 5000, (key) => isOwnEntry(location, key)), 2);
     const left = (await direct.send(new ListMultipartUploadsCommand({ Bucket: 'lc2-backups', Prefix: 'retail/prd/b9' }))).Uploads ?? [];
-    assert.deepEqual(left.map((u) => u.Key), ['retail/prd/b9-other/dl/a/1.0']);
+    assert.deepEqual(left.map((u) => u.Key).sort(), ['retail/prd/b9-other/dl/a/1.0', 'retail/prd/b9/nested-x/dl/a/1.0']);
   });
 
   it('with throttling, 500s and dropped connections on a share of requests, the copy still completes without duplicates', async () => {

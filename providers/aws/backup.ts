@@ -3,7 +3,7 @@
 // started idempotently by an identifier derived from the UID and observed on every sync; the copy
 // runs for a time budget per sync and keeps its cursor in the operation's progress.
 import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../core/crd.ts';
-import { documentLibraryPrefix, refsPrefix } from '../../core/layout.ts';
+import { documentLibraryPrefix, isOwnEntry, refsPrefix } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem, ManifestCheck } from '../../core/provider.ts';
 import { excluder } from '../../core/glob.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
@@ -156,7 +156,7 @@ export async function quiesceAws(parent: BackupRequest, aws: AwsClients, config:
     }
     if (await leaseHeldUntil(aws.s3, location.bucket, transferCheckpointKey(location), config.callTimeoutMs, leaseTtlMs(config)) !== undefined) return false;
     // Unfinished multipart copies are not objects: a folder deletion would not see them, yet they are stored (and billed).
-    await abortUploadsUnder(aws.s3, location.bucket, location.prefix, config.callTimeoutMs);
+    await abortUploadsUnder(aws.s3, location.bucket, location.prefix, config.callTimeoutMs, (key) => isOwnEntry(location, key));
     return true;
   } catch (e) {
     // An export that never existed is quiet; anything else is asked again later.

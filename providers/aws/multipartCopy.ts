@@ -71,7 +71,7 @@ async function finishedParts(t: Timed, bucket: string, key: string, uploadId: st
   }
 }
 
-async function abort(t: Timed, bucket: string, key: string, uploadId: string): Promise<void> {
+export async function abortUpload(t: Timed, bucket: string, key: string, uploadId: string): Promise<void> {
   await t.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
     .catch((e: unknown) => { if (!isName(e, 'NoSuchUpload', 'NotFound')) throw e; });
 }
@@ -79,7 +79,7 @@ async function abort(t: Timed, bucket: string, key: string, uploadId: string): P
 /** Uploads of exactly `key` other than `keep` (an earlier attempt cut before its ID was kept). */
 async function abortStale(t: Timed, bucket: string, key: string, keep: string | undefined): Promise<void> {
   const out = await t.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
-  for (const u of out.Uploads ?? []) if (u.Key === key && u.UploadId && u.UploadId !== keep) await abort(t, bucket, key, u.UploadId);
+  for (const u of out.Uploads ?? []) if (u.Key === key && u.UploadId && u.UploadId !== keep) await abortUpload(t, bucket, key, u.UploadId);
 }
 
 async function begin(t: Timed, target: MultipartTarget, source: _Object, destKey: string): Promise<UploadState> {
@@ -109,7 +109,7 @@ export async function multipartCopy(t: Timed, target: MultipartTarget, source: _
     const parts = kept.etag === bare(source.ETag) ? await finishedParts(t, target.destinationBucket, destKey, kept.id) : undefined;
     if (parts) { upload = kept; finished = parts; }
     // The source changed since (or the upload is gone): its parts are of another version.
-    else await abort(t, target.destinationBucket, destKey, kept.id);
+    else await abortUpload(t, target.destinationBucket, destKey, kept.id);
   }
   if (target.ownsDestination) await abortStale(t, target.destinationBucket, destKey, upload?.id);
   const createdNow = !upload;
@@ -138,7 +138,7 @@ export async function multipartCopy(t: Timed, target: MultipartTarget, source: _
   } catch (e) {
     // The source changed under the copy: this upload can never complete. An upload begun by this
     // call and not yet kept anywhere is ended too; a kept one stays, with its finished parts.
-    if (createdNow || isName(e, 'PreconditionFailed')) await abort(t, target.destinationBucket, destKey, id).catch(() => undefined);
+    if (createdNow || isName(e, 'PreconditionFailed')) await abortUpload(t, target.destinationBucket, destKey, id).catch(() => undefined);
     throw e;
   }
   if (ranges.some(([n]) => !finished.has(n))) return { done: false, upload };
@@ -147,8 +147,11 @@ export async function multipartCopy(t: Timed, target: MultipartTarget, source: _
   return { done: true };
 }
 
-/** Aborts every unfinished upload under `prefix` (a backup's own folder, before it is deleted). */
-export async function abortUploadsUnder(s3: S3Client, bucket: string, prefix: string, timeoutMs: number): Promise<number> {
+/**
+ * Aborts the unfinished uploads under `prefix` that `isOwn` accepts (a backup's own folder before it
+ * is deleted; a backup nested below it is another one's and is left alone).
+ */
+export async function abortUploadsUnder(s3: S3Client, bucket: string, prefix: string, timeoutMs: number, isOwn: (key: string) => boolean = () => true): Promise<number> {
   const send = ((cmd: Parameters<Send>[0]) => s3.send(cmd, { abortSignal: AbortSignal.timeout(timeoutMs) })) as Send;
   let aborted = 0;
   let keyMarker: string | undefined;
@@ -156,8 +159,8 @@ export async function abortUploadsUnder(s3: S3Client, bucket: string, prefix: st
   for (;;) {
     const out = await send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}) }));
     for (const u of out.Uploads ?? []) {
-      if (!u.Key?.startsWith(prefix) || !u.UploadId) continue;
-      await abort({ send, copy: send }, bucket, u.Key, u.UploadId);
+      if (!u.Key?.startsWith(prefix) || !u.UploadId || !isOwn(u.Key)) continue;
+      await abortUpload({ send, copy: send }, bucket, u.Key, u.UploadId);
       aborted += 1;
     }
     if (!out.IsTruncated) return aborted;

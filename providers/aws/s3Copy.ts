@@ -8,7 +8,7 @@
 // the base backup already holds unchanged is not copied; its relative key goes into a refs page.
 import { createHash } from 'node:crypto';
 import { S3Client, PutObjectCommand, ListObjectsV2Command, CopyObjectCommand, HeadObjectCommand, GetObjectCommand, type _Object } from '@aws-sdk/client-s3';
-import { bare, copySource, isUploadState, MAX_OBJECT_BYTES, multipartCopy, SOURCE_ETAG, type MultipartTarget, type Timed, type UploadState } from './multipartCopy.ts';
+import { abortUpload, bare, copySource, isUploadState, MAX_OBJECT_BYTES, multipartCopy, SOURCE_ETAG, type MultipartTarget, type Timed, type UploadState } from './multipartCopy.ts';
 
 export interface CopySpec {
   sourceBucket: string;
@@ -90,10 +90,18 @@ const multipartTarget = (spec: CopySpec): MultipartTarget => ({
   partSize: spec.partSize, ownsDestination: spec.ownsDestination ?? false,
 });
 
-/** Kept uploads in their plain shape only, at most a few dozen (status and checkpoint stay small). */
-function keptUploads(u: CopyProgress['uploads']): Record<string, UploadState> {
-  if (!u || typeof u !== 'object') return {};
-  return Object.fromEntries(Object.entries(u).filter(([rel, s]) => isCleanRelativeKey(rel) && rel.length <= 1024 && isUploadState(s)).slice(0, 64));
+/** At most this many large objects are under way at once (status and checkpoint stay small). */
+export const MAX_KEPT_UPLOADS = 64;
+
+/** Kept uploads in their plain shape only, at most MAX_KEPT_UPLOADS; a Map, so no key (`__proto__`) is special. */
+function keptUploads(u: CopyProgress['uploads']): Map<string, UploadState> {
+  if (!u || typeof u !== 'object') return new Map();
+  return new Map(Object.entries(u).filter(([rel, s]) => isCleanRelativeKey(rel) && rel.length <= 1024 && isUploadState(s)).slice(0, MAX_KEPT_UPLOADS));
+}
+
+/** Ends uploads no sync will continue (best effort: one that is already gone is fine). */
+async function endUploads(t: Timed, spec: CopySpec, uploads: Array<[string, UploadState]>): Promise<void> {
+  for (const [rel, u] of uploads) await abortUpload(t, spec.destinationBucket, spec.destinationPrefix + rel, u.id).catch(() => undefined);
 }
 
 /** The destination already holds this version of the source (its ETag, or the one a multipart copy recorded). */
@@ -144,7 +152,12 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
       Bucket: spec.sourceBucket, Prefix: spec.sourcePrefix, MaxKeys: spec.pageSize, ...(p.after ? { StartAfter: p.after } : {}),
     }));
     const objects = page.Contents ?? [];
-    if (objects.length === 0) return { progress: p, done: true };
+    if (objects.length === 0) {
+      // The copy is over: an upload still kept belongs to an object that is gone; none will continue.
+      await endUploads(t, spec, [...keptUploads(p.uploads)]);
+      const { uploads: _over, ...rest } = p;
+      return { progress: rest, done: true };
+    }
     const relative = (k: string) => k.slice(spec.sourcePrefix.length);
     const skipped = (o: _Object) => !isCleanRelativeKey(relative(o.Key!)) || spec.exclude(relative(o.Key!));
     const included = objects.filter((o) => !skipped(o));
@@ -153,11 +166,12 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
     const window = async (prefix: string) => (lastRel === undefined ? new Map<string, _Object>()
       : range(t.send, spec.destinationBucket, prefix, fromRel !== undefined ? prefix + fromRel : undefined, prefix + lastRel));
     const [existing, inBase] = await Promise.all([window(spec.destinationPrefix), spec.base ? window(spec.base.prefix) : Promise.resolve(new Map<string, _Object>())]);
-    const n = { copied: 0, already: 0, bytes: 0, alreadyBytes: 0, referenced: 0, referencedBytes: 0 };
-    const refs: RefEntry[] = [];
     const kept = keptUploads(p.uploads);
-    const unfinished: Record<string, UploadState> = {};
-    const settled = new Set<string>();
+    const unfinished = new Map<string, UploadState>();
+    const completed = new Set<string>();
+    // What became of each included object; only those before the first unfinished one count (the
+    // cursor stays there, so the rest are seen again next sync and counted then, once).
+    const outcomes: Array<'copied' | 'already' | 'referenced' | undefined> = [];
     // Past the budget no new copy starts (those in flight finish), so a sync ends soon after it.
     // At least one object per sync, so even a tiny budget always moves the cursor. A multipart copy
     // cut short by the budget holds the cursor at its object and is continued next sync.
@@ -169,23 +183,29 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
       begun += 1;
       const rel = relative(o.Key!);
       const destKey = spec.destinationPrefix + rel;
-      const size = o.Size ?? 0;
-      if (await sameObject(t.send, spec, o, destKey, existing.get(destKey))) { settled.add(rel); n.already += 1; n.alreadyBytes += size; return; }
-      if (spec.base && await sameObject(t.send, spec, o, spec.base.prefix + rel, inBase.get(spec.base.prefix + rel))) {
-        settled.add(rel); refs.push([rel, size, o.ETag ?? '']); n.referenced += 1; n.referencedBytes += size; return;
-      }
+      if (await sameObject(t.send, spec, o, destKey, existing.get(destKey))) { outcomes[i] = 'already'; return; }
+      if (spec.base && await sameObject(t.send, spec, o, spec.base.prefix + rel, inBase.get(spec.base.prefix + rel))) { outcomes[i] = 'referenced'; return; }
       if (isMultipart(spec, o)) {
-        const r = await multipartCopy(t, multipartTarget(spec), o, destKey, deadline, kept[rel]);
-        if (!r.done) { unfinished[rel] = r.upload; skip(i); return; }
+        const r = await multipartCopy(t, multipartTarget(spec), o, destKey, deadline, kept.get(rel));
+        if (!r.done) { unfinished.set(rel, r.upload); skip(i); return; }
+        completed.add(rel);
       } else {
         await t.copy(new CopyObjectCommand({
           Bucket: spec.destinationBucket, Key: destKey, CopySource: copySource(spec.sourceBucket, o.Key!), CopySourceIfMatch: o.ETag,
         }));
       }
-      settled.add(rel);
-      n.copied += 1;
-      n.bytes += size;
+      outcomes[i] = 'copied';
     });
+    const counted = firstSkipped < 0 ? included.length : firstSkipped;
+    const n = { copied: 0, already: 0, bytes: 0, alreadyBytes: 0, referenced: 0, referencedBytes: 0 };
+    const refs: RefEntry[] = [];
+    for (let i = 0; i < counted; i += 1) {
+      const o = included[i]!;
+      const size = o.Size ?? 0;
+      if (outcomes[i] === 'copied') { n.copied += 1; n.bytes += size; }
+      if (outcomes[i] === 'already') { n.already += 1; n.alreadyBytes += size; }
+      if (outcomes[i] === 'referenced') { refs.push([relative(o.Key!), size, o.ETag ?? '']); n.referenced += 1; n.referencedBytes += size; }
+    }
     const stop = firstSkipped < 0 ? objects.length : objects.indexOf(included[firstSkipped]!);
     if (spec.base && refs.length > 0) {
       // Named by the extent it covers: a replay of a different extent never overwrites another's entries.
@@ -197,14 +217,16 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
     // The cursor moves past what is done: the whole page, or everything before the first skipped object.
     const after = stop > 0 ? objects[stop - 1]!.Key! : p.after;
     const excluded = objects.slice(0, stop).filter(skipped).length;
-    // Uploads still under way: those cut short now, and kept ones this sync did not reach.
+    // Uploads still under way past the cursor: those cut short now, and kept ones this sync did not
+    // reach. A kept one the cursor passed without finishing it (its source is gone) is ended.
     const afterRel = after ? relative(after) : undefined;
-    const uploads = Object.entries({ ...kept, ...unfinished }).filter(([rel]) => !settled.has(rel) && (afterRel === undefined || rel > afterRel));
+    const uploads = new Map([...kept, ...unfinished].filter(([rel]) => !completed.has(rel) && (afterRel === undefined || rel > afterRel)));
+    await endUploads(t, spec, [...kept].filter(([rel]) => !uploads.has(rel) && !completed.has(rel)));
     p = {
       ...(after ? { after } : {}), copied: p.copied + n.copied, alreadyThere: p.alreadyThere + n.already,
       excluded: p.excluded + excluded, bytes: p.bytes + n.bytes, alreadyBytes: (p.alreadyBytes ?? 0) + n.alreadyBytes,
       ...(spec.base ? { referenced: (p.referenced ?? 0) + n.referenced, referencedBytes: (p.referencedBytes ?? 0) + n.referencedBytes } : {}),
-      ...(uploads.length ? { uploads: Object.fromEntries(uploads) } : {}),
+      ...(uploads.size ? { uploads: Object.fromEntries(uploads) } : {}),
     };
     if (firstSkipped < 0 && !page.IsTruncated) return { progress: p, done: true };
     if (Date.now() >= deadline) return { progress: p, done: false };
@@ -232,8 +254,8 @@ export async function copyReferenced(
     const entries = (JSON.parse(await out.Body!.transformToString()) as unknown[]).filter(isRefEntry);
     // A page is redone while one of its multipart copies is under way: what is already there is not copied again.
     const kept = keptUploads(p.uploads);
-    const redo = Object.keys(kept).length > 0;
-    const unfinished: Record<string, UploadState> = {};
+    const redo = kept.size > 0;
+    const unfinished = new Map<string, UploadState>();
     let bytes = 0;
     await limit(entries, spec.parallelism, async ([rel]) => {
       // Base copies made part by part carry a different ETag than the original: no source pinning there.
@@ -243,13 +265,16 @@ export async function copyReferenced(
       bytes += size;
       const pinned: _Object = { Key: spec.sourcePrefix + rel, Size: size, ETag: head.ETag };
       const destKey = spec.destinationPrefix + rel;
-      if (redo && !kept[rel] && await copiedAlready(t.send, spec.destinationBucket, destKey, pinned)) return;
+      if (redo && !kept.has(rel) && await copiedAlready(t.send, spec.destinationBucket, destKey, pinned)) return;
       if (isMultipart(spec, pinned)) {
-        const r = await multipartCopy(t, multipartTarget(spec), pinned, destKey, deadline, kept[rel]);
-        if (!r.done) unfinished[rel] = r.upload;
+        const r = await multipartCopy(t, multipartTarget(spec), pinned, destKey, deadline, kept.get(rel));
+        if (!r.done) unfinished.set(rel, r.upload);
       } else await t.copy(new CopyObjectCommand({ Bucket: spec.destinationBucket, Key: destKey, CopySource: copySource(spec.sourceBucket, pinned.Key!), CopySourceIfMatch: head.ETag }));
     });
-    if (Object.keys(unfinished).length) p = { ...p, uploads: unfinished };
+    // A kept upload this page no longer names is not continued by anyone: ended.
+    const listed = new Set(entries.map(([rel]) => rel));
+    await endUploads(t, spec, [...kept].filter(([rel]) => !listed.has(rel)));
+    if (unfinished.size) p = { ...p, uploads: Object.fromEntries(unfinished) };
     else {
       const { uploads: _done, ...rest } = p;
       p = { ...rest, after: pageKey, copied: p.copied + entries.length, bytes: p.bytes + bytes };

@@ -12,6 +12,8 @@ export interface S3Proxy {
   parts: Map<string, number>;
   /** Called as a copy request arrives, before it is forwarded (a test may kill its client there). */
   onCopyStart?: (path: string) => void;
+  /** Holds each part copy (UploadPartCopy) this long before forwarding it: a slow large copy. */
+  partDelayMs: number;
   /** RDS Query-API actions the server answered with 2xx (e.g. CreateDBSnapshot), and all it received. */
   actions: Map<string, number>;
   received: Map<string, number>;
@@ -28,7 +30,7 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
   const actions = new Map<string, number>();
   const received = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-  const proxy: S3Proxy = { endpoint: '', copies, parts, actions, received, faults, close: async () => undefined };
+  const proxy: S3Proxy = { endpoint: '', copies, parts, actions, received, faults, partDelayMs: 0, close: async () => undefined };
   const server: Server = createServer((req, res) => {
     n += 1;
     if (faults.share > 0 && (n * 7919) % 100 < faults.share * 100) {
@@ -49,7 +51,8 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
       if (action) bump(received, action);
       const isCopy = req.method === 'PUT' && !!req.headers['x-amz-copy-source'];
       if (isCopy) proxy.onCopyStart?.((req.url ?? '').split('?')[0]!);
-      const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      const isPart = isCopy && new URL(req.url ?? '/', 'http://x').searchParams.has('partNumber');
+      const forwardIt = () => { const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
         const ok = (up.statusCode ?? 500) < 300;
         if (ok && isCopy) bump(copies, (req.url ?? '').split('?')[0]!);
         const partNumber = new URL(req.url ?? '/', 'http://x').searchParams.get('partNumber');
@@ -59,7 +62,8 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
         up.pipe(res);
       });
       forward.on('error', () => res.destroy());
-      forward.end(body);
+      forward.end(body); };
+      if (isPart && proxy.partDelayMs > 0) setTimeout(forwardIt, proxy.partDelayMs); else forwardIt();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
