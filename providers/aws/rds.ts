@@ -27,6 +27,9 @@ const RETRYABLE = new Set([
   'ServiceUnavailable', 'TimeoutError', 'AbortError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT',
   'InvalidDBInstanceStateFault', 'InvalidDBClusterStateFault', 'InvalidDBSnapshotStateFault', 'InvalidDBClusterSnapshotStateFault',
   'InvalidExportSourceStateFault', 'ExportTaskLimitReachedFault',
+  // A copy's source changed under it, or a kept upload was ended elsewhere (a lifecycle rule): the
+  // next sync lists again and copies the object afresh.
+  'PreconditionFailed', 'NoSuchUpload',
 ]);
 
 export function classify(e: unknown): { reason: string; message: string; retryable: boolean } {
