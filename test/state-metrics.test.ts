@@ -12,7 +12,9 @@ import { TEST_POLICY, post, startHook } from './support/inProcessHook.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '../hooks/archive/db.ts';
+import { connect, type Sql } from '../hooks/archive/db.ts';
+import { readBackupState } from '../hooks/archive/stateQueries.ts';
+import type { ArchiveRecord } from '../hooks/archive/records.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { uniqueName } from './support/env.ts';
 import { backupRequest } from './support/resources.ts';
@@ -190,5 +192,33 @@ describe('in-flight rows of BackupRequests deleted without their finalizer', () 
       const left = await sql.query<{ uid: string }>('select uid from backup_in_flight order by uid');
       assert.deepEqual(left.map((r) => r.uid), ['alive', 'elsewhere', 'just-written']);
     } finally { await hook.close(); await sql.close(); }
+  });
+});
+
+/** A finished backup's history row (the archive's own input), on PGlite. */
+function finished(uid: string, over: Partial<ArchiveRecord> = {}): ArchiveRecord {
+  return {
+    uid, kind: 'BackupRequest', namespace: 'proj-retail-prd', name: uid, backupId: `${uid}-id`, projectId: 'retail', environment: 'prd', provider: 'local',
+    phase: 'Succeeded', reason: 'BackupSucceeded', message: null, initiator: null, startedAt: '2026-11-23T01:50:00Z', completedAt: '2026-11-23T02:00:00Z',
+    durationSeconds: 600, databaseBytes: 10, dlObjects: 1, dlBytes: 1, manifestBucket: 'lc2-backups', manifestKey: `${uid}/manifest.json`,
+    deletedAt: null, source: 'cluster', dlBase: '', ...over,
+  };
+}
+
+describe('the history\'s state rows, on PGlite', () => {
+  let sql: Sql;
+  let archive: Archive;
+  before(async () => { sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-state-'))); archive = new Archive(sql); });
+  after(async () => { await sql?.close(); });
+  const lastSuccess = async (projectId: string, environment: string) =>
+    (await archive.read(readBackupState)).lastSuccess.filter((b) => b.projectId === projectId && b.environment === environment).map((b) => b.completedAt);
+
+  it('a record refused for claiming another project\'s UID leaves that project\'s in-flight row alone', async () => {
+    await archive.recordInFlight({
+      uid: 'shared-uid', kind: 'BackupRequest', namespace: 'proj-retail-prd', name: 'b', projectId: 'retail', environment: 'prd', provider: 'local',
+      phase: 'TransferInProgress', phaseRank: 4, phaseSince: '2026-11-23T02:00:00Z', createdAt: null, startedAt: null, backoffUntil: null, queuePosition: null, steps: {},
+    });
+    await archive.upsert(finished('shared-uid', { projectId: 'outlet', namespace: 'proj-outlet-prd', phase: 'Failed' }));
+    assert.deepEqual((await sql.query<{ project_id: string }>(`select project_id from backup_in_flight where uid = 'shared-uid'`)).map((r) => r.project_id), ['retail']);
   });
 });

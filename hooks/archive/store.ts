@@ -74,8 +74,9 @@ export class Archive {
     await this.ready();
     await this.sql.query(UPSERT, COLUMNS.map(([, k]) => r[k] ?? null));
     if (r.kind === 'BackupRequest') await refreshEnvironmentState(this.sql, r.projectId, r.environment);
-    // Archived rows are terminal: the resource is no longer in flight.
-    await this.sql.query('delete from backup_in_flight where uid = $1', [r.uid]);
+    // Archived rows are terminal: the resource is no longer in flight. Only the project's own row:
+    // a record refused for claiming another project's UID removes nothing of that project.
+    await this.sql.query('delete from backup_in_flight where uid = $1 and project_id = $2', [r.uid, r.projectId]);
   }
 
   /** The current state of an unfinished backup or restore (backup_in_flight). */
