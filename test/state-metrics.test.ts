@@ -213,6 +213,16 @@ describe('the history\'s state rows, on PGlite', () => {
   const lastSuccess = async (projectId: string, environment: string) =>
     (await archive.read(readBackupState)).lastSuccess.filter((b) => b.projectId === projectId && b.environment === environment).map((b) => b.completedAt);
 
+  it('a backup whose data was deleted is no longer the environment\'s last good one', async () => {
+    await archive.upsert(finished('dd-old', { environment: 'dd', completedAt: '2026-11-23T02:00:00Z' }));
+    await archive.upsert(finished('dd-new', { environment: 'dd', completedAt: '2026-11-23T14:00:00Z' }));
+    assert.deepEqual(await lastSuccess('retail', 'dd'), [Date.parse('2026-11-23T14:00:00Z') / 1000]);
+    await archive.markDataDeleted('dd-new', '2026-11-24T00:00:00Z');
+    assert.deepEqual(await lastSuccess('retail', 'dd'), [Date.parse('2026-11-23T02:00:00Z') / 1000]);
+    await archive.markDataDeleted('dd-old', '2026-11-24T00:00:00Z');
+    assert.deepEqual(await lastSuccess('retail', 'dd'), [], 'no recovery point left: no last success');
+  });
+
   it('a record refused for claiming another project\'s UID leaves that project\'s in-flight row alone', async () => {
     await archive.recordInFlight({
       uid: 'shared-uid', kind: 'BackupRequest', namespace: 'proj-retail-prd', name: 'b', projectId: 'retail', environment: 'prd', provider: 'local',

@@ -16,7 +16,7 @@ const REFRESH = `insert into backup_environment_state (project_id, environment, 
       where ${ENV} and phase = 'Failed' group by coalesce(reason, '')) f), '{}'::jsonb),
     now()
   from (select 1) as one left join lateral (select completed_at, duration_seconds, database_bytes, dl_bytes from backup_history
-    where ${ENV} and phase = 'Succeeded' and completed_at is not null order by completed_at desc, uid desc limit 1) s on true
+    where ${ENV} and phase = 'Succeeded' and completed_at is not null and data_deleted_at is null order by completed_at desc, uid desc limit 1) s on true
   on conflict (project_id, environment) do update set last_success_at = excluded.last_success_at,
     last_duration_seconds = excluded.last_duration_seconds, last_database_bytes = excluded.last_database_bytes, last_dl_bytes = excluded.last_dl_bytes,
     last_failure_at = excluded.last_failure_at, interval_seconds = excluded.interval_seconds, finished = excluded.finished,

@@ -110,7 +110,10 @@ export class Archive {
   /** The backup's data is gone (retention, deletionPolicy Delete): it is no longer a recovery point. */
   async markDataDeleted(uid: string, at: string): Promise<void> {
     await this.ready();
-    await this.sql.query('update backup_history set data_deleted_at = coalesce(data_deleted_at, $2) where uid = $1', [uid, at]);
+    const rows = await this.sql.query<{ project_id: string; environment: string; kind: string }>(`update backup_history
+      set data_deleted_at = coalesce(data_deleted_at, $2) where uid = $1 returning project_id, environment, kind`, [uid, at]);
+    // Its environment's last good backup may have been this one (the RPO metric).
+    for (const r of rows) if (r.kind === 'BackupRequest') await refreshEnvironmentState(this.sql, r.project_id, r.environment);
   }
 
   /** Fills in an incremental base read from the manifest of a row archived before it was recorded. */
