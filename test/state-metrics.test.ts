@@ -174,23 +174,30 @@ describe('a hostile tenant and the metrics', () => {
   });
 });
 
-describe('in-flight rows of BackupRequests deleted without their finalizer', () => {
+describe('in-flight rows of BackupRequests deleted without their finalizer, and of RestoreRequests deleted', () => {
   it('the BackupTenant sweep forgets them (quiet for 10 minutes, in the project\'s namespaces, gone from the API server), and nothing else', async () => {
     const sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-inflight-')));
     const archive = new Archive(sql);
-    const row = (uid: string, namespace: string) => ({
-      uid, kind: 'BackupRequest' as const, namespace, name: uid, projectId: 'retail', environment: 'prd', provider: 'local', phase: 'TransferInProgress',
+    const row = (uid: string, namespace: string, kind: 'BackupRequest' | 'RestoreRequest' = 'BackupRequest') => ({
+      uid, kind, namespace, name: uid, projectId: 'retail', environment: 'prd', provider: 'local', phase: 'TransferInProgress',
       phaseRank: 4, phaseSince: '2026-11-23T02:00:00Z', createdAt: null, startedAt: null, backoffUntil: null, queuePosition: null, steps: {},
     });
-    for (const r of [row('gone', 'proj-retail-prd'), row('alive', 'proj-retail-prd'), row('elsewhere', 'proj-bank-prd')]) await archive.recordInFlight(r);
+    for (const r of [row('gone', 'proj-retail-prd'), row('alive', 'proj-retail-prd'), row('elsewhere', 'proj-bank-prd'),
+      row('restore-gone', 'proj-retail-prd', 'RestoreRequest'), row('restore-alive', 'proj-retail-prd', 'RestoreRequest'),
+      // a live BackupRequest's UID does not keep a restore's row, nor the reverse: each kind against its own list
+      row('restore-uid-of-a-backup', 'proj-retail-prd', 'RestoreRequest')]) await archive.recordInFlight(r);
     await sql.query(`update backup_in_flight set updated_at = now() - interval '1 hour'`);
     await archive.recordInFlight(row('just-written', 'proj-retail-prd'));
-    const hook = await startHook({ archive, liveBackupUids: async () => new Set(['alive']), policy: { ...TEST_POLICY, tenancy: 'enforce' } });
+    const listed: string[][] = [];
+    const liveRestoreUids = async (namespaces: readonly string[]) => { listed.push([...namespaces]); return new Set(['restore-alive', 'alive']); };
+    const liveBackupUids = async () => new Set(['alive', 'restore-uid-of-a-backup']);
+    const hook = await startHook({ archive, liveBackupUids, liveRestoreUids, policy: { ...TEST_POLICY, tenancy: 'enforce' } });
     try {
       const tenant = { apiVersion: API_VERSION, kind: 'BackupTenant', metadata: { name: 'retail', uid: 't-1', generation: 1 }, spec: { namespaces: ['proj-retail-prd'] } };
       assert.equal((await post(`${hook.url}/backuptenant/sync`, { parent: tenant, children: {}, related: {} })).status, 200);
       const left = await sql.query<{ uid: string }>('select uid from backup_in_flight order by uid');
-      assert.deepEqual(left.map((r) => r.uid), ['alive', 'elsewhere', 'just-written']);
+      assert.deepEqual(left.map((r) => r.uid), ['alive', 'elsewhere', 'just-written', 'restore-alive']);
+      assert.deepEqual(listed, [['proj-retail-prd']], 'restores are listed in the project\'s namespaces only');
     } finally { await hook.close(); await sql.close(); }
   });
 });

@@ -86,11 +86,11 @@ export class Archive {
       r.phaseSince, r.createdAt, r.startedAt, r.backoffUntil, r.queuePosition, JSON.stringify(r.steps)]);
   }
 
-  /** A project's in-flight backups not rewritten for `quietMinutes` (candidates to be gone without a finalize). */
-  async quietInFlight(projectId: string, quietMinutes: number): Promise<Array<{ uid: string; namespace: string }>> {
+  /** A project's in-flight backups and restores not rewritten for `quietMinutes` (candidates to be gone without a finalize). */
+  async quietInFlight(projectId: string, quietMinutes: number): Promise<Array<{ uid: string; kind: InFlightRecord['kind']; namespace: string }>> {
     await this.ready();
-    return (await this.sql.query<{ uid: string; namespace: string }>(`select uid, namespace from backup_in_flight
-      where project_id = $1 and kind = 'BackupRequest' and updated_at < now() - make_interval(mins => $2)`, [projectId, quietMinutes]));
+    return (await this.sql.query<{ uid: string; kind: InFlightRecord['kind']; namespace: string }>(`select uid, kind, namespace from backup_in_flight
+      where project_id = $1 and updated_at < now() - make_interval(mins => $2)`, [projectId, quietMinutes]));
   }
 
   /** Forgets in-flight rows whose resource the API server no longer has (force-deleted, finalizer removed). */
