@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Sql } from '../hooks/archive/db.ts';
 import { readBackupState } from '../hooks/archive/stateQueries.ts';
-import type { ArchiveRecord } from '../hooks/archive/records.ts';
+import { backupRecord, type ArchiveRecord } from '../hooks/archive/records.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { uniqueName } from './support/env.ts';
 import { backupRequest } from './support/resources.ts';
@@ -55,7 +55,9 @@ function scheduled(name: string, spec: Parameters<typeof backupRequest>[1]): Bac
     spec: { schedule: '0 2,14 * * *', template: { spec: template.spec! } },
   };
   const child = decideSchedule({ parent: schedule, children: [], now: Date.parse('2026-11-23T03:00:00Z') }).children[0]!;
-  return { ...template, metadata: { ...template.metadata, annotations: child.metadata.annotations } };
+  // As Metacontroller creates it: controlled by the schedule.
+  const ownerReferences = [{ apiVersion: API_VERSION, kind: 'BackupSchedule', name, uid: 's-1', controller: true }];
+  return { ...template, metadata: { ...template.metadata, annotations: child.metadata.annotations, ownerReferences } };
 }
 
 describe('state-derived backup metrics', () => {
@@ -228,6 +230,18 @@ describe('the history\'s state rows, on PGlite', () => {
     assert.deepEqual(await lastSuccess('retail', 'dd'), [Date.parse('2026-11-23T02:00:00Z') / 1000]);
     await archive.markDataDeleted('dd-old', '2026-11-24T00:00:00Z');
     assert.deepEqual(await lastSuccess('retail', 'dd'), [], 'no recovery point left: no last success');
+  });
+
+  it('the schedule interval annotation counts only on a BackupRequest a BackupSchedule controls', () => {
+    const annotated = backupRequest('hand-made');
+    annotated.metadata.annotations = { [INTERVAL_ANNOTATION]: '31536000' };
+    assert.equal(backupRecord(annotated).intervalSeconds, null, 'a tenant\'s own request cannot set the RPO alert\'s bound');
+    annotated.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: 'BackupRequest', name: 'x', uid: 'x', controller: true }];
+    assert.equal(backupRecord(annotated).intervalSeconds, null);
+    annotated.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: 'BackupSchedule', name: 'x', uid: 'x' }];
+    assert.equal(backupRecord(annotated).intervalSeconds, null, 'an owner that is not the controller');
+    annotated.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: 'BackupSchedule', name: 'x', uid: 'x', controller: true }];
+    assert.equal(backupRecord(annotated).intervalSeconds, 31536000);
   });
 
   it('a record refused for claiming another project\'s UID leaves that project\'s in-flight row alone', async () => {
