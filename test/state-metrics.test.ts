@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Sql } from '../hooks/archive/db.ts';
 import { readBackupState } from '../hooks/archive/stateQueries.ts';
+import { MAX_ENVIRONMENTS_PER_PROJECT } from '../hooks/archive/environmentState.ts';
+import { stateMetrics } from '../hooks/server/stateMetrics.ts';
 import { backupRecord, type ArchiveRecord } from '../hooks/archive/records.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { uniqueName } from './support/env.ts';
@@ -156,6 +158,28 @@ describe('state-derived backup metrics', () => {
     } finally { pg.start(); }
     assert.deepEqual(value(await scrape(replicas.urls[0]!), 'lc2_archive_up', {}), [1]);
   });
+
+  it('requests refused at admission in invented environments add no environment label: they count under environment="other"', async () => {
+    for (const environment of ['invented-1', 'invented-2']) {
+      const refused = roundRobinDriver(replicas, backupRequest(`refused-${environment}`, { environment, provider: 'no-such-provider' as 'local', database: postgresDump(source) }));
+      assert.equal(await refused.runToCompletion({ syncsPerStep: 3 }), 'Failed');
+      await replay(refused, 3);
+    }
+    // The replicas cache a read for 10 s: scrape until both have read the history since.
+    const other = (s: Sample[]) => value(s, 'lc2_backups_total', { project: 'retail', environment: 'other', phase: 'Failed' }).length > 0;
+    let a: Sample[] = [];
+    let b: Sample[] = [];
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      [a, b] = await Promise.all(replicas.urls.map(scrape)) as [Sample[], Sample[]];
+      if (other(a) && other(b)) break;
+    }
+    assert.deepEqual(stateOf(a), stateOf(b), 'both replicas report the same state');
+    assert.deepEqual(stateOf(a).filter((l) => l.includes('invented')), []);
+    assert.deepEqual(value(a, 'lc2_backups_total', { project: 'retail', environment: 'other', phase: 'Failed' }), [2]);
+    assert.deepEqual(value(a, 'lc2_backup_failures_total', { project: 'retail', environment: 'other', reason: 'InvalidSpec' }), [2]);
+    assert.equal(value(a, 'lc2_backup_last_failure_timestamp_seconds', { project: 'retail', environment: 'other' }).length, 1);
+    assert.deepEqual(value(a, 'lc2_backups_total', { project: 'retail', environment: 'prd', provider: 'local', phase: 'Succeeded' }), [1], 'the admitted environments keep theirs');
+  });
 });
 
 describe('a hostile tenant and the metrics', () => {
@@ -242,6 +266,43 @@ describe('the history\'s state rows, on PGlite', () => {
     assert.equal(backupRecord(annotated).intervalSeconds, null, 'an owner that is not the controller');
     annotated.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: 'BackupSchedule', name: 'x', uid: 'x', controller: true }];
     assert.equal(backupRecord(annotated).intervalSeconds, 31536000);
+  });
+
+  it('an environment gets series of its own only once a backup of it passed admission: refusals count under environment="other"', async () => {
+    // Refused at admission (never started) in three invented environments of the tenant's own namespace.
+    for (const [i, reason] of ['InvalidSpec', 'BucketNotAllowed', 'DatabaseNotAllowed'].entries()) {
+      await archive.upsert(finished(`refused-${i}`, { projectId: 'hostile', environment: `made-up-${i}`, phase: 'Failed', reason, startedAt: null, durationSeconds: null, manifestKey: null }));
+    }
+    const rows = async (projectId: string) => (await sql.query<{ environment: string; failures: unknown }>(
+      'select environment, failures from backup_environment_state where project_id = $1 order by environment', [projectId]))
+      .map((r) => [r.environment, typeof r.failures === 'string' ? JSON.parse(r.failures) : r.failures]);
+    assert.deepEqual(await rows('hostile'), [['', { InvalidSpec: 1, BucketNotAllowed: 1, DatabaseNotAllowed: 1 }]]);
+    const metrics = stateMetrics(archive, 0);
+    await metrics.refresh();
+    const environments = (await metrics.registry.getMetricsAsJSON()).flatMap((m) => m.values.map((v) => v.labels))
+      .filter((l) => l.project === 'hostile').map((l) => l.environment);
+    assert.ok(environments.length > 0 && environments.every((e) => e === 'other'), environments.join());
+
+    // A backup of one of them that passed admission (it started): that environment gets its row, with its refusal.
+    await archive.upsert(finished('admitted-0', { projectId: 'hostile', environment: 'made-up-0', phase: 'Failed', reason: 'StepFailed' }));
+    assert.deepEqual(await rows('hostile'), [['', { BucketNotAllowed: 1, DatabaseNotAllowed: 1 }], ['made-up-0', { InvalidSpec: 1, StepFailed: 1 }]]);
+  });
+
+  it(`at most ${MAX_ENVIRONMENTS_PER_PROJECT} environments per project get rows; the rest, and a backfill, give the same answer`, async () => {
+    for (let i = 0; i < MAX_ENVIRONMENTS_PER_PROJECT + 3; i += 1) {
+      await archive.upsert(finished(`many-${i}`, { projectId: 'many', environment: `e${String(i).padStart(3, '0')}`, startedAt: new Date(Date.parse('2026-11-01T00:00:00Z') + i * 60_000).toISOString() }));
+    }
+    const state = async () => (await sql.query<{ environment: string; finished: unknown }>(
+      `select environment, finished from backup_environment_state where project_id = 'many' order by environment`))
+      .map((r) => [r.environment, typeof r.finished === 'string' ? JSON.parse(r.finished) : r.finished]);
+    const before = await state();
+    assert.equal(before.length, MAX_ENVIRONMENTS_PER_PROJECT + 1);
+    assert.deepEqual(before[0], ['', { 'local/Succeeded': 3 }], 'the three over the cap count under other');
+    assert.deepEqual(before.at(-1), [`e${String(MAX_ENVIRONMENTS_PER_PROJECT - 1).padStart(3, '0')}`, { 'local/Succeeded': 1 }]);
+    // Migration 005 empties the table; the archive recomputes it on first use, admitted first taking the rows first.
+    await sql.query('delete from backup_environment_state');
+    await new Archive(sql).count();
+    assert.deepEqual(await state(), before);
   });
 
   it('a record refused for claiming another project\'s UID leaves that project\'s in-flight row alone', async () => {
