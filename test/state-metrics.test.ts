@@ -273,10 +273,12 @@ describe('the history\'s state rows, on PGlite', () => {
     for (const [i, reason] of ['InvalidSpec', 'BucketNotAllowed', 'DatabaseNotAllowed'].entries()) {
       await archive.upsert(finished(`refused-${i}`, { projectId: 'hostile', environment: `made-up-${i}`, phase: 'Failed', reason, startedAt: null, durationSeconds: null, manifestKey: null }));
     }
+    // And one whose spec named no environment at all (archived with environment '').
+    await archive.upsert(finished('refused-none', { projectId: 'hostile', environment: '', phase: 'Failed', reason: 'InvalidSpec', startedAt: null, durationSeconds: null, manifestKey: null }));
     const rows = async (projectId: string) => (await sql.query<{ environment: string; failures: unknown }>(
       'select environment, failures from backup_environment_state where project_id = $1 order by environment', [projectId]))
       .map((r) => [r.environment, typeof r.failures === 'string' ? JSON.parse(r.failures) : r.failures]);
-    assert.deepEqual(await rows('hostile'), [['', { InvalidSpec: 1, BucketNotAllowed: 1, DatabaseNotAllowed: 1 }]]);
+    assert.deepEqual(await rows('hostile'), [['', { InvalidSpec: 2, BucketNotAllowed: 1, DatabaseNotAllowed: 1 }]]);
     const metrics = stateMetrics(archive, 0);
     await metrics.refresh();
     const environments = (await metrics.registry.getMetricsAsJSON()).flatMap((m) => m.values.map((v) => v.labels))
@@ -285,7 +287,7 @@ describe('the history\'s state rows, on PGlite', () => {
 
     // A backup of one of them that passed admission (it started): that environment gets its row, with its refusal.
     await archive.upsert(finished('admitted-0', { projectId: 'hostile', environment: 'made-up-0', phase: 'Failed', reason: 'StepFailed' }));
-    assert.deepEqual(await rows('hostile'), [['', { BucketNotAllowed: 1, DatabaseNotAllowed: 1 }], ['made-up-0', { InvalidSpec: 1, StepFailed: 1 }]]);
+    assert.deepEqual(await rows('hostile'), [['', { InvalidSpec: 1, BucketNotAllowed: 1, DatabaseNotAllowed: 1 }], ['made-up-0', { InvalidSpec: 1, StepFailed: 1 }]]);
   });
 
   it(`at most ${MAX_ENVIRONMENTS_PER_PROJECT} environments per project get rows; the rest, and a backfill, give the same answer`, async () => {

@@ -18,8 +18,10 @@ export const OTHER_ENVIRONMENT = '';
 type Query = Pick<Sql, 'query'>;
 
 const OWN = `project_id = $1 and environment = $2 and kind = 'BackupRequest'`;
-const OTHER = `project_id = $1 and kind = 'BackupRequest' and not exists (select 1 from backup_environment_state s
-  where s.project_id = $1 and s.environment = backup_history.environment and s.environment <> '')`;
+// $3: the project's environments without a row (named, so the project's index serves every subquery).
+const OTHER = `project_id = $1 and environment = any($3::text[]) and kind = 'BackupRequest'`;
+const WITHOUT_ROW = `select distinct environment from backup_history h where project_id = $1 and kind = 'BackupRequest'
+  and not exists (select 1 from backup_environment_state s where s.project_id = $1 and s.environment = h.environment and s.environment <> '')`;
 
 /** The row's recomputation over the history rows `rows` selects ($1 project, $2 the row's environment). */
 const refresh = (rows: string, interval: boolean) => `insert into backup_environment_state (project_id, environment, last_success_at, last_duration_seconds, last_database_bytes,
@@ -52,7 +54,8 @@ async function ownRow(s: Query, projectId: string, environment: string): Promise
   return row?.started && Number(row.rows) < MAX_ENVIRONMENTS_PER_PROJECT ? 'new' : 'none';
 }
 
-export async function refreshEnvironmentState(sql: Sql, projectId: string, environment: string): Promise<void> {
+/** `other: false` leaves the project's OTHER row to the caller (the backfill refreshes it once per project). */
+export async function refreshEnvironmentState(sql: Sql, projectId: string, environment: string, { other = true } = {}): Promise<void> {
   await sql.session(async (s) => {
     await s.query('begin');
     try {
@@ -60,7 +63,10 @@ export async function refreshEnvironmentState(sql: Sql, projectId: string, envir
       const own = environment === OTHER_ENVIRONMENT ? 'none' : await ownRow(s, projectId, environment);
       if (own !== 'none') await s.query(REFRESH_OWN, [projectId, environment]);
       // A new row takes the environment's earlier refusals out of OTHER.
-      if (own !== 'existing') await s.query(REFRESH_OTHER, [projectId, OTHER_ENVIRONMENT]);
+      if (own !== 'existing' && other) {
+        const without = (await s.query<{ environment: string }>(WITHOUT_ROW, [projectId])).map((r) => r.environment);
+        await s.query(REFRESH_OTHER, [projectId, OTHER_ENVIRONMENT, without]);
+      }
       await s.query('commit');
     } catch (e) { await s.query('rollback'); throw e; }
   });
@@ -70,5 +76,8 @@ export async function refreshEnvironmentState(sql: Sql, projectId: string, envir
 export async function refreshAllEnvironmentStates(sql: Sql): Promise<void> {
   const envs = await sql.query<{ project_id: string; environment: string }>(`select project_id, environment from backup_history
     where kind = 'BackupRequest' group by project_id, environment order by project_id, min(started_at) nulls last, environment`);
-  for (const e of envs) await refreshEnvironmentState(sql, e.project_id, e.environment);
+  for (const [i, e] of envs.entries()) {
+    await refreshEnvironmentState(sql, e.project_id, e.environment, { other: false });
+    if (envs[i + 1]?.project_id !== e.project_id) await refreshEnvironmentState(sql, e.project_id, OTHER_ENVIRONMENT);
+  }
 }
