@@ -61,9 +61,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const readParent = kube && reads ? reads.parentReader(kube) : config.confirmDeletions ? undefined : trustRequest;
   const readSchedule = kube && reads ? reads.scheduleReader(kube) : undefined;
   const liveBackupUids = kube && reads ? reads.liveBackupUidsReader(kube) : undefined;
+  const liveRestoreUids = kube && reads ? reads.liveRestoreUidsReader(kube) : undefined;
   const backup = backupShell(settings, store, now, config.policy, archive);
   const hooks = await listen(createApp({
-    backup: { ...backup, ...(readParent ? { readParent } : {}), ...(readSchedule ? { readSchedule } : {}), ...(liveBackupUids ? { liveBackupUids } : {}) }, restore: restoreShell(settings, store, now, config.policy, archive),
+    backup: { ...backup, ...(readParent ? { readParent } : {}), ...(readSchedule ? { readSchedule } : {}), ...(liveBackupUids ? { liveBackupUids } : {}), ...(liveRestoreUids ? { liveRestoreUids } : {}) }, restore: restoreShell(settings, store, now, config.policy, archive),
     bodyLimit: config.bodyLimit, ...(config.hookToken ? { hookToken: config.hookToken } : {}),
   }), config.port);
   // The REST API on its own port: reachable from the console, never sharing the hooks' listener.

@@ -14,7 +14,7 @@ import type { BackupRequest, BackupTenantSpec } from '../core/crd.ts';
 import { outputFormat, str } from './args.ts';
 import { serialize, type Ctx } from './context.ts';
 import { Failed, Usage } from './errors.ts';
-import { fields, formatAge, formatBytes, formatDuration, table } from './format.ts';
+import { fields, formatAge, formatBytes, formatDuration, printable, table } from './format.ts';
 
 const environmentOf = (ctx: Ctx) => str(ctx.values, 'env') ?? str(ctx.values, 'environment');
 const scopeOf = (ctx: Ctx) => {
@@ -72,7 +72,7 @@ export async function rebuildArchive(ctx: Ctx): Promise<number> {
   const store = await storage(ctx);
   const report = await withArchive(ctx, (a) => rebuildFromManifests(store, bucket, str(ctx.values, 'prefix') ?? '', a));
   ctx.out(format ? serialize(format, report) : [`found ${report.found} manifests, archived ${report.archived}, skipped ${report.skipped} other files, ${report.unparseable.length} unparseable`,
-    ...report.unparseable.map((u) => `  ${u.key}: ${u.problem}`)].join('\n'));
+    ...report.unparseable.map((u) => `  ${printable(u.key)}: ${printable(u.problem)}`)].join('\n'));
   return report.unparseable.length ? 1 : 0;
 }
 

@@ -56,6 +56,18 @@ describe('lc2-backup CLI', () => {
     assert.deepEqual(summary.map((s) => [s.successRate, s.totalBytes]), [[1, dump.length + 24]]);
   });
 
+  it('rebuild-archive prints tenant-written keys and problems with control characters replaced', async () => {
+    const evil = (key: string, body: string) => { const p = join(root, 'buckets', 'evil-backups', key); mkdirSync(dirname(p), { recursive: true }); writeFileSync(p, body); };
+    evil('a\u001b[2J\u001b]0;pwned\u0007/manifest.json', 'not json');
+    evil('b\n  forged/manifest.json: fine\r/manifest.json', '{}');
+    const rebuilt = await cli('rebuild-archive', '--bucket', 'evil-backups');
+    assert.equal(rebuilt.code, 1, rebuilt.stdout);
+    assert.match(rebuilt.stdout, /2 unparseable/);
+    assert.match(rebuilt.stdout, /^ {2}a\?\[2J\?\]0;pwned\?\/manifest\.json: not JSON$/m);
+    assert.doesNotMatch(rebuilt.stdout, /[\u0000-\u0009\u000b-\u001f\u007f]/, 'no control character but the line breaks between entries');
+    assert.equal(rebuilt.stdout.trimEnd().split('\n').length, 3, 'one line per unparseable manifest');
+  });
+
   it('verify passes on intact artifacts and fails (exit 1) on a corrupt dump', async () => {
     const ok = await cli('verify', '--bucket', 'lc2-backups', '--manifest', `${prefix}manifest.json`);
     assert.equal(ok.code, 0, ok.stdout);

@@ -17,7 +17,7 @@ import { Archive } from '../hooks/archive/store.ts';
 import { backupRecord } from '../hooks/archive/records.ts';
 import { createApiApp } from '../hooks/server/app.ts';
 import { kubernetesCreator, tokenReview } from '../hooks/rest/kubernetes.ts';
-import { liveBackupUidsReader, parentReader, scheduleReader } from '../hooks/server/parents.ts';
+import { liveBackupUidsReader, liveRestoreUidsReader, parentReader, scheduleReader } from '../hooks/server/parents.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary, tableFingerprint } from '../demo/sample.ts';
 import type { BackupRequest, BackupRequestStatus, BackupSchedule } from '../core/crd.ts';
@@ -420,6 +420,8 @@ describe('history REST API with Kubernetes identities', () => {
     assert.equal((await call('GET', `/backups/${listed[0]!.uid}`, 'bob-token')).status, 404);
     // The retention sweep's view, with the hook's own RBAC: the UIDs of the BackupRequests in the project's namespaces.
     assert.ok((await liveBackupUidsReader(await hookIdentity())([NS])).has(metadata.uid));
+    // And of the RestoreRequests (the sweep forgets in-flight rows of deleted restores): listing them is allowed too.
+    assert.ok((await liveRestoreUidsReader(await hookIdentity())([NS])) instanceof Set);
   });
 
   it('POST only into a namespace of the project\'s BackupTenant (read with the hook\'s own RBAC); a refused request creates nothing', async () => {

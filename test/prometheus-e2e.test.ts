@@ -54,7 +54,9 @@ describe('a real Prometheus scraping the hook during real backups', () => {
 
   it('shows the backup in flight and the queue, then the good backup; the forced failure fires LC2BackupFailed', async () => {
     const good = backupRequest('good', { database: postgresDump(source) });
+    // As a schedule's child: the interval annotation counts only on a BackupRequest a BackupSchedule controls.
     good.metadata.annotations = { [INTERVAL_ANNOTATION]: String(24 * 3600) };
+    good.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: 'BackupSchedule', name: 'daily', uid: 's-daily', controller: true }];
     const goodDriver = roundRobinDriver(replicas, good);
     for (let i = 0; i < 3; i += 1) await goodDriver.sync();
     await seen(`lc2_backups_in_flight{project="retail",environment="prd",phase="${goodDriver.phase}"} == 1`, 2);

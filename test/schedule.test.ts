@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decideSchedule, childName, scheduleLabel, SCHEDULE_LABEL, SCHEDULED_AT_ANNOTATION, type ScheduleDecision } from '../hooks/schedule/machine.ts';
+import { decideSchedule, childName, scheduleLabel, SCHEDULE_LABEL, SCHEDULED_AT_ANNOTATION, INTERVAL_ANNOTATION, type ScheduleDecision } from '../hooks/schedule/machine.ts';
 import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../core/crd.ts';
 import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';
@@ -33,6 +33,19 @@ const newOnes = (d: ScheduleDecision, existing: BackupRequest[]) => d.children.f
 const ready = (d: ScheduleDecision, type = 'Ready') => d.status.conditions!.find((c) => c.type === type)!;
 
 describe('BackupSchedule', () => {
+  it('never copies the service\'s own annotations or labels (backup.liferay.cloud/*) from its template', () => {
+    const parent = schedule({ template: { metadata: {
+      annotations: { team: 'web', 'backup.liferay.cloud/schedule-interval-seconds': '31536000', 'backup.liferay.cloud/on-schedule-deletion-x': 'x' },
+      labels: { app: 'portal', 'backup.liferay.cloud/project': 'bank' },
+    }, spec: { ...backupRequest('t').spec!, initiator: undefined } } }, { lastScheduleTime: new Date(T0).toISOString() });
+    const created = newOnes(decideSchedule({ parent, children: [], now: T0 + HOUR + 5_000 }), [])[0]!;
+    assert.deepEqual(created.metadata.annotations, {
+      team: 'web', [SCHEDULED_AT_ANNOTATION]: new Date(T0 + HOUR).toISOString().replace('.000', ''), 'backup.liferay.cloud/on-schedule-deletion': 'Retain',
+      [INTERVAL_ANNOTATION]: '3600',
+    });
+    assert.deepEqual(created.metadata.labels, { app: 'portal', [SCHEDULE_LABEL]: 'nightly' });
+  });
+
   it('creates one child per scheduled time with a deterministic name, however often it is synced', () => {
     const parent = schedule({}, { lastScheduleTime: new Date(T0).toISOString() });
     const now = T0 + HOUR + 5_000;

@@ -12,7 +12,11 @@ import { TEST_POLICY, post, startHook } from './support/inProcessHook.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '../hooks/archive/db.ts';
+import { connect, type Sql } from '../hooks/archive/db.ts';
+import { readBackupState } from '../hooks/archive/stateQueries.ts';
+import { MAX_ENVIRONMENTS_PER_PROJECT } from '../hooks/archive/environmentState.ts';
+import { stateMetrics } from '../hooks/server/stateMetrics.ts';
+import { backupRecord, type ArchiveRecord } from '../hooks/archive/records.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { uniqueName } from './support/env.ts';
 import { backupRequest } from './support/resources.ts';
@@ -53,7 +57,9 @@ function scheduled(name: string, spec: Parameters<typeof backupRequest>[1]): Bac
     spec: { schedule: '0 2,14 * * *', template: { spec: template.spec! } },
   };
   const child = decideSchedule({ parent: schedule, children: [], now: Date.parse('2026-11-23T03:00:00Z') }).children[0]!;
-  return { ...template, metadata: { ...template.metadata, annotations: child.metadata.annotations } };
+  // As Metacontroller creates it: controlled by the schedule.
+  const ownerReferences = [{ apiVersion: API_VERSION, kind: 'BackupSchedule', name, uid: 's-1', controller: true }];
+  return { ...template, metadata: { ...template.metadata, annotations: child.metadata.annotations, ownerReferences } };
 }
 
 describe('state-derived backup metrics', () => {
@@ -152,6 +158,28 @@ describe('state-derived backup metrics', () => {
     } finally { pg.start(); }
     assert.deepEqual(value(await scrape(replicas.urls[0]!), 'lc2_archive_up', {}), [1]);
   });
+
+  it('requests refused at admission in invented environments add no environment label: they count under environment="other"', async () => {
+    for (const environment of ['invented-1', 'invented-2']) {
+      const refused = roundRobinDriver(replicas, backupRequest(`refused-${environment}`, { environment, provider: 'no-such-provider' as 'local', database: postgresDump(source) }));
+      assert.equal(await refused.runToCompletion({ syncsPerStep: 3 }), 'Failed');
+      await replay(refused, 3);
+    }
+    // The replicas cache a read for 10 s: scrape until both have read the history since.
+    const other = (s: Sample[]) => value(s, 'lc2_backups_total', { project: 'retail', environment: 'other', phase: 'Failed' }).length > 0;
+    let a: Sample[] = [];
+    let b: Sample[] = [];
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      [a, b] = await Promise.all(replicas.urls.map(scrape)) as [Sample[], Sample[]];
+      if (other(a) && other(b)) break;
+    }
+    assert.deepEqual(stateOf(a), stateOf(b), 'both replicas report the same state');
+    assert.deepEqual(stateOf(a).filter((l) => l.includes('invented')), []);
+    assert.deepEqual(value(a, 'lc2_backups_total', { project: 'retail', environment: 'other', phase: 'Failed' }), [2]);
+    assert.deepEqual(value(a, 'lc2_backup_failures_total', { project: 'retail', environment: 'other', reason: 'InvalidSpec' }), [2]);
+    assert.equal(value(a, 'lc2_backup_last_failure_timestamp_seconds', { project: 'retail', environment: 'other' }).length, 1);
+    assert.deepEqual(value(a, 'lc2_backups_total', { project: 'retail', environment: 'prd', provider: 'local', phase: 'Succeeded' }), [1], 'the admitted environments keep theirs');
+  });
 });
 
 describe('a hostile tenant and the metrics', () => {
@@ -172,23 +200,119 @@ describe('a hostile tenant and the metrics', () => {
   });
 });
 
-describe('in-flight rows of BackupRequests deleted without their finalizer', () => {
+describe('in-flight rows of BackupRequests deleted without their finalizer, and of RestoreRequests deleted', () => {
   it('the BackupTenant sweep forgets them (quiet for 10 minutes, in the project\'s namespaces, gone from the API server), and nothing else', async () => {
     const sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-inflight-')));
     const archive = new Archive(sql);
-    const row = (uid: string, namespace: string) => ({
-      uid, kind: 'BackupRequest' as const, namespace, name: uid, projectId: 'retail', environment: 'prd', provider: 'local', phase: 'TransferInProgress',
+    const row = (uid: string, namespace: string, kind: 'BackupRequest' | 'RestoreRequest' = 'BackupRequest') => ({
+      uid, kind, namespace, name: uid, projectId: 'retail', environment: 'prd', provider: 'local', phase: 'TransferInProgress',
       phaseRank: 4, phaseSince: '2026-11-23T02:00:00Z', createdAt: null, startedAt: null, backoffUntil: null, queuePosition: null, steps: {},
     });
-    for (const r of [row('gone', 'proj-retail-prd'), row('alive', 'proj-retail-prd'), row('elsewhere', 'proj-bank-prd')]) await archive.recordInFlight(r);
+    for (const r of [row('gone', 'proj-retail-prd'), row('alive', 'proj-retail-prd'), row('elsewhere', 'proj-bank-prd'),
+      row('restore-gone', 'proj-retail-prd', 'RestoreRequest'), row('restore-alive', 'proj-retail-prd', 'RestoreRequest'),
+      // a live BackupRequest's UID does not keep a restore's row, nor the reverse: each kind against its own list
+      row('restore-uid-of-a-backup', 'proj-retail-prd', 'RestoreRequest')]) await archive.recordInFlight(r);
     await sql.query(`update backup_in_flight set updated_at = now() - interval '1 hour'`);
     await archive.recordInFlight(row('just-written', 'proj-retail-prd'));
-    const hook = await startHook({ archive, liveBackupUids: async () => new Set(['alive']), policy: { ...TEST_POLICY, tenancy: 'enforce' } });
+    const listed: string[][] = [];
+    const liveRestoreUids = async (namespaces: readonly string[]) => { listed.push([...namespaces]); return new Set(['restore-alive', 'alive']); };
+    const liveBackupUids = async () => new Set(['alive', 'restore-uid-of-a-backup']);
+    const hook = await startHook({ archive, liveBackupUids, liveRestoreUids, policy: { ...TEST_POLICY, tenancy: 'enforce' } });
     try {
       const tenant = { apiVersion: API_VERSION, kind: 'BackupTenant', metadata: { name: 'retail', uid: 't-1', generation: 1 }, spec: { namespaces: ['proj-retail-prd'] } };
       assert.equal((await post(`${hook.url}/backuptenant/sync`, { parent: tenant, children: {}, related: {} })).status, 200);
       const left = await sql.query<{ uid: string }>('select uid from backup_in_flight order by uid');
-      assert.deepEqual(left.map((r) => r.uid), ['alive', 'elsewhere', 'just-written']);
+      assert.deepEqual(left.map((r) => r.uid), ['alive', 'elsewhere', 'just-written', 'restore-alive']);
+      assert.deepEqual(listed, [['proj-retail-prd']], 'restores are listed in the project\'s namespaces only');
     } finally { await hook.close(); await sql.close(); }
+  });
+});
+
+/** A finished backup's history row (the archive's own input), on PGlite. */
+function finished(uid: string, over: Partial<ArchiveRecord> = {}): ArchiveRecord {
+  return {
+    uid, kind: 'BackupRequest', namespace: 'proj-retail-prd', name: uid, backupId: `${uid}-id`, projectId: 'retail', environment: 'prd', provider: 'local',
+    phase: 'Succeeded', reason: 'BackupSucceeded', message: null, initiator: null, startedAt: '2026-11-23T01:50:00Z', completedAt: '2026-11-23T02:00:00Z',
+    durationSeconds: 600, databaseBytes: 10, dlObjects: 1, dlBytes: 1, manifestBucket: 'lc2-backups', manifestKey: `${uid}/manifest.json`,
+    deletedAt: null, source: 'cluster', dlBase: '', ...over,
+  };
+}
+
+describe('the history\'s state rows, on PGlite', () => {
+  let sql: Sql;
+  let archive: Archive;
+  before(async () => { sql = await connect(undefined, mkdtempSync(join(tmpdir(), 'lc2-state-'))); archive = new Archive(sql); });
+  after(async () => { await sql?.close(); });
+  const lastSuccess = async (projectId: string, environment: string) =>
+    (await archive.read(readBackupState)).lastSuccess.filter((b) => b.projectId === projectId && b.environment === environment).map((b) => b.completedAt);
+
+  it('a backup whose data was deleted is no longer the environment\'s last good one', async () => {
+    await archive.upsert(finished('dd-old', { environment: 'dd', completedAt: '2026-11-23T02:00:00Z' }));
+    await archive.upsert(finished('dd-new', { environment: 'dd', completedAt: '2026-11-23T14:00:00Z' }));
+    assert.deepEqual(await lastSuccess('retail', 'dd'), [Date.parse('2026-11-23T14:00:00Z') / 1000]);
+    await archive.markDataDeleted('dd-new', '2026-11-24T00:00:00Z');
+    assert.deepEqual(await lastSuccess('retail', 'dd'), [Date.parse('2026-11-23T02:00:00Z') / 1000]);
+    await archive.markDataDeleted('dd-old', '2026-11-24T00:00:00Z');
+    assert.deepEqual(await lastSuccess('retail', 'dd'), [], 'no recovery point left: no last success');
+  });
+
+  it('the schedule interval annotation counts only on a BackupRequest a BackupSchedule controls', () => {
+    const annotated = backupRequest('hand-made');
+    annotated.metadata.annotations = { [INTERVAL_ANNOTATION]: '31536000' };
+    assert.equal(backupRecord(annotated).intervalSeconds, null, 'a tenant\'s own request cannot set the RPO alert\'s bound');
+    annotated.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: 'BackupRequest', name: 'x', uid: 'x', controller: true }];
+    assert.equal(backupRecord(annotated).intervalSeconds, null);
+    annotated.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: 'BackupSchedule', name: 'x', uid: 'x' }];
+    assert.equal(backupRecord(annotated).intervalSeconds, null, 'an owner that is not the controller');
+    annotated.metadata.ownerReferences = [{ apiVersion: API_VERSION, kind: 'BackupSchedule', name: 'x', uid: 'x', controller: true }];
+    assert.equal(backupRecord(annotated).intervalSeconds, 31536000);
+  });
+
+  it('an environment gets series of its own only once a backup of it passed admission: refusals count under environment="other"', async () => {
+    // Refused at admission (never started) in three invented environments of the tenant's own namespace.
+    for (const [i, reason] of ['InvalidSpec', 'BucketNotAllowed', 'DatabaseNotAllowed'].entries()) {
+      await archive.upsert(finished(`refused-${i}`, { projectId: 'hostile', environment: `made-up-${i}`, phase: 'Failed', reason, startedAt: null, durationSeconds: null, manifestKey: null }));
+    }
+    // And one whose spec named no environment at all (archived with environment '').
+    await archive.upsert(finished('refused-none', { projectId: 'hostile', environment: '', phase: 'Failed', reason: 'InvalidSpec', startedAt: null, durationSeconds: null, manifestKey: null }));
+    const rows = async (projectId: string) => (await sql.query<{ environment: string; failures: unknown }>(
+      'select environment, failures from backup_environment_state where project_id = $1 order by environment', [projectId]))
+      .map((r) => [r.environment, typeof r.failures === 'string' ? JSON.parse(r.failures) : r.failures]);
+    assert.deepEqual(await rows('hostile'), [['', { InvalidSpec: 2, BucketNotAllowed: 1, DatabaseNotAllowed: 1 }]]);
+    const metrics = stateMetrics(archive, 0);
+    await metrics.refresh();
+    const environments = (await metrics.registry.getMetricsAsJSON()).flatMap((m) => m.values.map((v) => v.labels))
+      .filter((l) => l.project === 'hostile').map((l) => l.environment);
+    assert.ok(environments.length > 0 && environments.every((e) => e === 'other'), environments.join());
+
+    // A backup of one of them that passed admission (it started): that environment gets its row, with its refusal.
+    await archive.upsert(finished('admitted-0', { projectId: 'hostile', environment: 'made-up-0', phase: 'Failed', reason: 'StepFailed' }));
+    assert.deepEqual(await rows('hostile'), [['', { InvalidSpec: 1, BucketNotAllowed: 1, DatabaseNotAllowed: 1 }], ['made-up-0', { InvalidSpec: 1, StepFailed: 1 }]]);
+  });
+
+  it(`at most ${MAX_ENVIRONMENTS_PER_PROJECT} environments per project get rows; the rest, and a backfill, give the same answer`, async () => {
+    for (let i = 0; i < MAX_ENVIRONMENTS_PER_PROJECT + 3; i += 1) {
+      await archive.upsert(finished(`many-${i}`, { projectId: 'many', environment: `e${String(i).padStart(3, '0')}`, startedAt: new Date(Date.parse('2026-11-01T00:00:00Z') + i * 60_000).toISOString() }));
+    }
+    const state = async () => (await sql.query<{ environment: string; finished: unknown }>(
+      `select environment, finished from backup_environment_state where project_id = 'many' order by environment`))
+      .map((r) => [r.environment, typeof r.finished === 'string' ? JSON.parse(r.finished) : r.finished]);
+    const before = await state();
+    assert.equal(before.length, MAX_ENVIRONMENTS_PER_PROJECT + 1);
+    assert.deepEqual(before[0], ['', { 'local/Succeeded': 3 }], 'the three over the cap count under other');
+    assert.deepEqual(before.at(-1), [`e${String(MAX_ENVIRONMENTS_PER_PROJECT - 1).padStart(3, '0')}`, { 'local/Succeeded': 1 }]);
+    // Migration 005 empties the table; the archive recomputes it on first use, admitted first taking the rows first.
+    await sql.query('delete from backup_environment_state');
+    await new Archive(sql).count();
+    assert.deepEqual(await state(), before);
+  });
+
+  it('a record refused for claiming another project\'s UID leaves that project\'s in-flight row alone', async () => {
+    await archive.recordInFlight({
+      uid: 'shared-uid', kind: 'BackupRequest', namespace: 'proj-retail-prd', name: 'b', projectId: 'retail', environment: 'prd', provider: 'local',
+      phase: 'TransferInProgress', phaseRank: 4, phaseSince: '2026-11-23T02:00:00Z', createdAt: null, startedAt: null, backoffUntil: null, queuePosition: null, steps: {},
+    });
+    await archive.upsert(finished('shared-uid', { projectId: 'outlet', namespace: 'proj-outlet-prd', phase: 'Failed' }));
+    assert.deepEqual((await sql.query<{ project_id: string }>(`select project_id from backup_in_flight where uid = 'shared-uid'`)).map((r) => r.project_id), ['retail']);
   });
 });

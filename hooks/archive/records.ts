@@ -31,9 +31,12 @@ export interface ArchiveRecord {
   intervalSeconds?: number | null;
 }
 
-// The schedule annotation, believed only as a whole number of seconds between a minute and a year.
+// The schedule annotation, believed only on a BackupRequest a BackupSchedule controls (a tenant's
+// own request could otherwise silence the RPO alert with a year) and only as a whole number of
+// seconds between a minute and a year.
 const INTERVAL = 'backup.liferay.cloud/schedule-interval-seconds';
 function intervalOf(br: BackupRequest): number | null {
+  if (!br.metadata.ownerReferences?.some((o) => o.controller && o.kind === 'BackupSchedule')) return null;
   const v = br.metadata.annotations?.[INTERVAL];
   const n = typeof v === 'string' && /^\d{1,8}$/.test(v) ? Number(v) : NaN;
   return n >= 60 && n <= 366 * 86_400 ? n : null;

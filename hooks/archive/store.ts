@@ -74,8 +74,9 @@ export class Archive {
     await this.ready();
     await this.sql.query(UPSERT, COLUMNS.map(([, k]) => r[k] ?? null));
     if (r.kind === 'BackupRequest') await refreshEnvironmentState(this.sql, r.projectId, r.environment);
-    // Archived rows are terminal: the resource is no longer in flight.
-    await this.sql.query('delete from backup_in_flight where uid = $1', [r.uid]);
+    // Archived rows are terminal: the resource is no longer in flight. Only the project's own row:
+    // a record refused for claiming another project's UID removes nothing of that project.
+    await this.sql.query('delete from backup_in_flight where uid = $1 and project_id = $2', [r.uid, r.projectId]);
   }
 
   /** The current state of an unfinished backup or restore (backup_in_flight). */
@@ -85,11 +86,11 @@ export class Archive {
       r.phaseSince, r.createdAt, r.startedAt, r.backoffUntil, r.queuePosition, JSON.stringify(r.steps)]);
   }
 
-  /** A project's in-flight backups not rewritten for `quietMinutes` (candidates to be gone without a finalize). */
-  async quietInFlight(projectId: string, quietMinutes: number): Promise<Array<{ uid: string; namespace: string }>> {
+  /** A project's in-flight backups and restores not rewritten for `quietMinutes` (candidates to be gone without a finalize). */
+  async quietInFlight(projectId: string, quietMinutes: number): Promise<Array<{ uid: string; kind: InFlightRecord['kind']; namespace: string }>> {
     await this.ready();
-    return (await this.sql.query<{ uid: string; namespace: string }>(`select uid, namespace from backup_in_flight
-      where project_id = $1 and kind = 'BackupRequest' and updated_at < now() - make_interval(mins => $2)`, [projectId, quietMinutes]));
+    return (await this.sql.query<{ uid: string; kind: InFlightRecord['kind']; namespace: string }>(`select uid, kind, namespace from backup_in_flight
+      where project_id = $1 and updated_at < now() - make_interval(mins => $2)`, [projectId, quietMinutes]));
   }
 
   /** Forgets in-flight rows whose resource the API server no longer has (force-deleted, finalizer removed). */
@@ -109,7 +110,10 @@ export class Archive {
   /** The backup's data is gone (retention, deletionPolicy Delete): it is no longer a recovery point. */
   async markDataDeleted(uid: string, at: string): Promise<void> {
     await this.ready();
-    await this.sql.query('update backup_history set data_deleted_at = coalesce(data_deleted_at, $2) where uid = $1', [uid, at]);
+    const rows = await this.sql.query<{ project_id: string; environment: string; kind: string }>(`update backup_history
+      set data_deleted_at = coalesce(data_deleted_at, $2) where uid = $1 returning project_id, environment, kind`, [uid, at]);
+    // Its environment's last good backup may have been this one (the RPO metric).
+    for (const r of rows) if (r.kind === 'BackupRequest') await refreshEnvironmentState(this.sql, r.project_id, r.environment);
   }
 
   /** Fills in an incremental base read from the manifest of a row archived before it was recorded. */

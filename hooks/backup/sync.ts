@@ -43,6 +43,8 @@ export interface BackupShell {
   readSchedule?: ReadSchedule;
   /** The UIDs of the BackupRequests that exist in these namespaces (the API server's list); without it, the retention sweep deletes nothing. */
   liveBackupUids?: (namespaces: readonly string[]) => Promise<Set<string>>;
+  /** The same for RestoreRequests: the sweep forgets in-flight rows of restores gone; without it they stay. */
+  liveRestoreUids?: (namespaces: readonly string[]) => Promise<Set<string>>;
 }
 
 export interface ServicePolicy {

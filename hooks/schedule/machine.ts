@@ -36,6 +36,9 @@ function desired(c: BackupRequest): KubeObject {
   return { apiVersion: API_VERSION, kind: 'BackupRequest', metadata: { name, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) }, spec: c.spec };
 }
 
+/** A template's labels or annotations without the service's own keys (backup.liferay.cloud/*). */
+const notOurs = (m: Record<string, string> | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !k.startsWith('backup.liferay.cloud/')));
+
 /** Short, stable stand-in for a long name: 16 hex digits of its SHA-256. */
 const digest = (name: string) => createHash('sha256').update(name).digest('hex').slice(0, 16);
 /** A prefix of a name, cut so it does not end in '.' or '-' (a DNS label must end alphanumeric). */
@@ -138,14 +141,14 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
     } else {
       if (spec.concurrencyPolicy === 'Replace') { children = children.filter((c) => terminal(c)); active = []; }
       skippedRuns += older;
-      // The service's own labels (backup.liferay.cloud/*) are never taken from a template.
-      const templateLabels = Object.fromEntries(Object.entries(spec.template.metadata?.labels ?? {}).filter(([k]) => !k.startsWith('backup.liferay.cloud/')));
-      const labels = { ...templateLabels, [SCHEDULE_LABEL]: label };
+      // The service's own labels and annotations (backup.liferay.cloud/*) are never taken from a
+      // template: a template's schedule-interval-seconds would otherwise set the RPO alert's bound.
+      const labels = { ...notOurs(spec.template.metadata?.labels), [SCHEDULE_LABEL]: label };
       const after = nextFire(cron, zone, latest);
       newChildren.push({
         apiVersion: API_VERSION, kind: 'BackupRequest',
         metadata: { name: wanted, labels, annotations: {
-          ...spec.template.metadata?.annotations, [SCHEDULED_AT_ANNOTATION]: iso(latest), [ON_SCHEDULE_DELETION_ANNOTATION]: spec.backupsOnDeletion ?? 'Retain',
+          ...notOurs(spec.template.metadata?.annotations), [SCHEDULED_AT_ANNOTATION]: iso(latest), [ON_SCHEDULE_DELETION_ANNOTATION]: spec.backupsOnDeletion ?? 'Retain',
           ...(after !== undefined ? { [INTERVAL_ANNOTATION]: String(Math.round((after - latest) / 1000)) } : {}),
         } },
         spec: {

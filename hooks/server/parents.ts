@@ -3,7 +3,7 @@
 // (same UID, being deleted or due to expire; for a scheduled backup, whether its schedule is
 // alive), so a crafted or replayed request can never make it delete anything.
 import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { BackupRequest, BackupSchedule } from '../../core/crd.ts';
+import type { BackupRequest, BackupSchedule, RestoreRequest } from '../../core/crd.ts';
 import type { ReadParent, ReadSchedule } from '../backup/sync.ts';
 import { GROUP } from '../contract/objects.ts';
 
@@ -33,6 +33,15 @@ export function scheduleReader(kc: KubeConfig, timeoutMs = 5000): ReadSchedule {
 
 /** The UIDs of every BackupRequest in these namespaces (the retention sweep: a UID alive anywhere is governed by its resource). */
 export function liveBackupUidsReader(kc: KubeConfig, timeoutMs = 10_000): (namespaces: readonly string[]) => Promise<Set<string>> {
+  return liveUidsReader(kc, 'backuprequests', timeoutMs);
+}
+
+/** The UIDs of every RestoreRequest in these namespaces (the sweep forgets in-flight rows of restores gone: they have no finalizer). */
+export function liveRestoreUidsReader(kc: KubeConfig, timeoutMs = 10_000): (namespaces: readonly string[]) => Promise<Set<string>> {
+  return liveUidsReader(kc, 'restorerequests', timeoutMs);
+}
+
+function liveUidsReader(kc: KubeConfig, plural: 'backuprequests' | 'restorerequests', timeoutMs: number): (namespaces: readonly string[]) => Promise<Set<string>> {
   const api = kc.makeApiClient(CustomObjectsApi);
   return async (namespaces) => {
     const uids = new Set<string>();
@@ -41,10 +50,10 @@ export function liveBackupUidsReader(kc: KubeConfig, timeoutMs = 10_000): (names
     for (const namespace of namespaces) {
       let _continue: string | undefined;
       do {
-        const list = api.listNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace, plural: 'backuprequests', limit: 500, ...(_continue ? { _continue } : {}) });
+        const list = api.listNamespacedCustomObject({ group: GROUP, version: 'v1alpha1', namespace, plural, limit: 500, ...(_continue ? { _continue } : {}) });
         const left = deadline - Date.now();
         if (left <= 0) throw new Error('API server list took too long');
-        const page = await Promise.race([list, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('API server list timed out')), left).unref())]) as { items: BackupRequest[]; metadata?: { continue?: string } };
+        const page = await Promise.race([list, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('API server list timed out')), left).unref())]) as { items: Array<BackupRequest | RestoreRequest>; metadata?: { continue?: string } };
         for (const item of page.items) if (item.metadata.uid) uids.add(item.metadata.uid);
         _continue = page.metadata?.continue || undefined;
       } while (_continue);

@@ -4,11 +4,14 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Archive } from '../archive/store.ts';
 import { readBackupState, type BackupState } from '../archive/stateQueries.ts';
+import { OTHER_ENVIRONMENT } from '../archive/environmentState.ts';
 import { providerLabel, reasonLabel } from './labels.ts';
 import { log } from './log.ts';
 
 // Project IDs and environments are DNS labels (CRD schema); anything else is one bounded value.
 const name = (v: string) => (/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v) ? v : 'invalid');
+// The project's row for backups whose environment has none (refused at admission, over the cap).
+const environmentLabel = (v: string) => (v === OTHER_ENVIRONMENT ? 'other' : name(v));
 
 export interface StateMetrics { registry: Registry; refresh(): Promise<void> }
 
@@ -36,19 +39,19 @@ export function stateMetrics(archive: Archive, cacheMs = 10_000, clock: () => nu
   const apply = (s: BackupState) => {
     for (const m of [interval, lastSuccess, lastDuration, lastSize, lastFailure, finished, failures, inFlight, phaseSince, queueLength, queueOldest, backoff]) m.reset();
     for (const b of s.lastSuccess) {
-      const l = { project: name(b.projectId), environment: name(b.environment) };
+      const l = { project: name(b.projectId), environment: environmentLabel(b.environment) };
       lastSuccess.set(l, b.completedAt);
       if (b.durationSeconds !== null) lastDuration.set(l, b.durationSeconds);
       lastSize.set({ ...l, store: 'database' }, b.databaseBytes ?? 0);
       lastSize.set({ ...l, store: 'document_library' }, b.dlBytes ?? 0);
     }
-    for (const i of s.intervals) interval.set({ project: name(i.projectId), environment: name(i.environment) }, i.seconds);
-    for (const f of s.lastFailure) lastFailure.set({ project: name(f.projectId), environment: name(f.environment) }, f.completedAt);
-    for (const c of s.finished) finished.inc({ project: name(c.projectId), environment: name(c.environment), provider: providerLabel(c.provider), phase: c.phase }, c.count);
-    for (const c of s.failures) failures.inc({ project: name(c.projectId), environment: name(c.environment), reason: reasonLabel(c.reason) }, c.count);
+    for (const i of s.intervals) interval.set({ project: name(i.projectId), environment: environmentLabel(i.environment) }, i.seconds);
+    for (const f of s.lastFailure) lastFailure.set({ project: name(f.projectId), environment: environmentLabel(f.environment) }, f.completedAt);
+    for (const c of s.finished) finished.inc({ project: name(c.projectId), environment: environmentLabel(c.environment), provider: providerLabel(c.provider), phase: c.phase }, c.count);
+    for (const c of s.failures) failures.inc({ project: name(c.projectId), environment: environmentLabel(c.environment), reason: reasonLabel(c.reason) }, c.count);
     const backoffs = new Map<string, number>();
     for (const g of s.inFlight) {
-      const l = { project: name(g.projectId), environment: name(g.environment), phase: reasonLabel(g.phase) };
+      const l = { project: name(g.projectId), environment: environmentLabel(g.environment), phase: reasonLabel(g.phase) };
       inFlight.inc(l, g.count);
       phaseSince.set(l, g.oldestPhaseSince);
       backoffs.set(l.project, (backoffs.get(l.project) ?? 0) + g.inBackoff);

@@ -130,20 +130,28 @@ export async function syncTenant(req: SyncRequest<BackupTenant>, shell: BackupSh
 }
 
 /**
- * In-flight rows of BackupRequests the API server no longer has (deleted without their finalizer):
- * they would count as stuck forever. Only rows quiet for 10 minutes in the project's own
- * namespaces are checked, and only against the API server's list.
+ * In-flight rows of BackupRequests the API server no longer has (deleted without their finalizer)
+ * and of RestoreRequests deleted (they have none): they would count as stuck forever. Only rows
+ * quiet for 10 minutes in the project's own namespaces are checked, each against the API server's
+ * list of its kind; a kind that cannot be listed keeps its rows.
  */
 async function forgetVanished(tenant: BackupTenant, shell: BackupShell, live: () => Promise<Set<string> | string>): Promise<number | string> {
   const own = new Set(tenant.spec?.namespaces ?? []);
-  let quiet: Array<{ uid: string; namespace: string }>;
+  let quiet: Array<{ uid: string; kind: string; namespace: string }>;
   try { quiet = (await shell.archive!.quietInFlight(tenant.metadata.name, 10)).filter((r) => own.has(r.namespace)); } catch { return 0; }
-  if (quiet.length === 0) return 0;
-  const uids = await live();
-  if (typeof uids === 'string') return 0;
-  const gone = quiet.filter((r) => !uids.has(r.uid)).map((r) => r.uid);
-  try { await shell.archive!.forgetInFlight(gone); } catch (e) { return `in-flight rows of deleted backups could not be removed (${errorName(e)})`; }
-  if (gone.length > 0) log('info', 'in-flight rows of deleted backups forgotten', { tenant: tenant.metadata.name, count: gone.length });
+  const listRestores = shell.liveRestoreUids;
+  const lists: Record<string, () => Promise<Set<string> | string>> = {
+    BackupRequest: live,
+    RestoreRequest: () => listRestores ? listRestores([...own]).catch(() => 'unlisted') : Promise.resolve('unlisted'),
+  };
+  const gone: string[] = [];
+  for (const [kind, rows] of groupBy(quiet, (r) => r.kind)) {
+    const uids = await lists[kind]?.();
+    if (uids === undefined || typeof uids === 'string') continue;
+    gone.push(...rows.filter((r) => !uids.has(r.uid)).map((r) => r.uid));
+  }
+  try { await shell.archive!.forgetInFlight(gone); } catch (e) { return `in-flight rows of deleted backups or restores could not be removed (${errorName(e)})`; }
+  if (gone.length > 0) log('info', 'in-flight rows of deleted backups and restores forgotten', { tenant: tenant.metadata.name, count: gone.length });
   return gone.length;
 }
 

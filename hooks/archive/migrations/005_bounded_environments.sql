@@ -1,0 +1,5 @@
+-- backup_environment_state gives an environment a row of its own only once one of its backups
+-- passed admission, and at most 50 per project (environmentState.ts); the rest count in the
+-- project's row for environment ''. Rows made before that rule are dropped here, and the archive
+-- recomputes them all from backup_history on first use (Archive.backfill).
+delete from backup_environment_state;
