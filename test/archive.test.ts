@@ -14,6 +14,7 @@ import { connect, type Sql } from '../hooks/archive/db.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { migrationFiles } from '../hooks/archive/migrate.ts';
 import { createApp } from '../hooks/server/app.ts';
+import { archiveWriteFailures } from '../hooks/server/metrics.ts';
 import { backupShell, restoreShell } from '../app/registry.ts';
 import { FileObjectStore } from '../providers/shared/storage/fileStore.ts';
 import { TEST_POLICY, post } from './support/inProcessHook.ts';
@@ -89,6 +90,8 @@ describe('archive', () => {
 
   it('PostgreSQL down: the backup stays Succeeded with Archived=False, and is archived once it is back', async () => {
     await withArchive(async ({ archive, url: hookUrl }) => {
+      const failedWrites = async () => (await archiveWriteFailures.get()).values.find((v) => v.labels.table === 'backup_history')?.value ?? 0;
+      const before = await failedWrites();
       pg.stop();
       const parent = succeeded('outage');
       const down = await post(`${hookUrl}/backuprequest/sync`, { parent, children: {}, related: {} });
@@ -99,6 +102,7 @@ describe('archive', () => {
       assert.equal(archived.status, 'False');
       assert.equal(archived.reason, 'ArchiveUnavailable');
       assert.equal(down.body.resyncAfterSeconds, 60);
+      assert.equal(await failedWrites(), before + 1, 'the failed history write is counted (LC2ArchiveUnavailable alerts on its rate)');
       pg.start();
       const up = await post(`${hookUrl}/backuprequest/sync`, { parent: { ...parent, status }, children: {}, related: {} });
       assert.equal((up.body.status as BackupRequestStatus).conditions!.find((c) => c.type === 'Archived')!.status, 'True');

@@ -19,6 +19,7 @@ import { decideBackup, type BackupObservations } from './machine.ts';
 import { backupIdOf, isOwnBackupFolder, isOwnEntry } from '../../core/layout.ts';
 import { ACTIVE_LABEL, BASE_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL, backupLabels, labelValueOf } from './labels.ts';
 import type { Manifest } from './manifest.ts';
+import { archiveWriteFailures } from '../server/metrics.ts';
 
 /** The parent as the API server holds it (never as a hook request claims it); undefined when it is gone. */
 export type ReadParent = (claimed: BackupRequest) => Promise<BackupRequest | undefined>;
@@ -186,6 +187,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
     } else {
       try { await shell.archive!.upsert(need.record); observations.archived = { ok: true }; } catch (e) {
         observations.archived = { ok: false, message: errorName(e) };
+        archiveWriteFailures.inc({ table: 'backup_history' });
       }
     }
     decision = decide();

@@ -15,6 +15,7 @@ import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
 import type { ArchiveResult } from '../archive/step.ts';
 import { decideRestore, type ManifestRead, type RestoreInput } from './machine.ts';
+import { archiveWriteFailures } from '../server/metrics.ts';
 
 export interface RestoreShell {
   runtime(provider: string): RestoreRuntime | { unavailable: string };
@@ -68,7 +69,10 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
       input.observations = { ...input.observations, preflight };
     } else if (need.kind === 'archive') {
       let archived: ArchiveResult;
-      try { await shell.archive!.upsert(need.record); archived = { ok: true }; } catch (e) { archived = { ok: false, message: errorName(e) }; }
+      try { await shell.archive!.upsert(need.record); archived = { ok: true }; } catch (e) {
+        archived = { ok: false, message: errorName(e) };
+        archiveWriteFailures.inc({ table: 'backup_history' });
+      }
       input.observations = { ...input.observations, archived };
     } else {
       const job = need.step.children.map((c) => jobs.get(c.metadata.name)).find(Boolean);
