@@ -17,6 +17,7 @@ import {
 import { startMinio, minioMissing, type MinioServer } from './support/minio.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
 import type { CopyStepInput } from './support/copyStepProcess.ts';
+import { classify } from '../providers/aws/rds.ts';
 import { copyStep, type CopyProgress, type CopySpec } from '../providers/aws/s3Copy.ts';
 
 const MiB = 1024 ** 2;
@@ -240,5 +241,48 @@ describe('multipart copies resume part by part (MinIO)', { skip: minioMissing() 
     assert.equal(next.done, true);
     assert.equal(next.progress.uploads, undefined);
     assert.deepEqual(await uploadsOf('lc2-backups', 'retail/prd/gone-1/dl/gone'), [], 'ended, not left to be billed');
+  });
+
+  it('keys in S3\'s order, not JavaScript\'s: a large object after a full-width key is continued, not restarted every sync', async () => {
+    // "！" (U+FF01) sorts before "😀" in UTF-8 (S3's order) but after it in UTF-16 (JavaScript's).
+    const src = 'document_library/20097/20121/50005/';
+    await putSmall(`${src}！a`, 'small');
+    await direct.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: `${src}😀big`, Body: Buffer.alloc(50 * MiB, 9) }));
+    proxy.parts.clear();
+    proxy.partDelayMs = 400;
+    try {
+      const { progress, syncs } = await untilDone(client(proxy.endpoint), slowSpec(src, 'retail/prd/order-1/dl/'), 300);
+      assert.ok(syncs >= 2, `the large object took ${syncs} syncs`);
+      assert.equal(progress.copied + progress.alreadyThere, 2);
+      const parts = [...proxy.parts].filter(([k]) => k.includes('order-1'));
+      assert.equal(parts.length, 10, 'ten parts');
+      assert.ok(parts.every(([, n]) => n === 1), `each part once: ${JSON.stringify(parts)}`);
+    } finally { proxy.partDelayMs = 0; }
+  });
+
+  it('a kept upload past the last key when the copy ends (its source deleted) is ended too', async () => {
+    const src = 'document_library/20097/20121/50006/';
+    await direct.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: `${src}a-big`, Body: Buffer.alloc(45 * MiB, 10) }));
+    await putSmall(`${src}b`, 'b');
+    await direct.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: `${src}z-big`, Body: Buffer.alloc(45 * MiB, 11) }));
+    const spec = slowSpec(src, 'retail/prd/tail-1/dl/');
+    proxy.partDelayMs = 400;
+    try {
+      // Both large objects begin (8 of their 9 parts each) and are kept; the cursor stays before a-big.
+      const first = await copyStep(client(proxy.endpoint), spec, start, 300);
+      assert.deepEqual(Object.keys(first.progress.uploads ?? {}).sort(), ['a-big', 'z-big']);
+      await direct.send(new DeleteObjectCommand({ Bucket: 'liferay-dl', Key: `${src}z-big` }));
+      let p = first.progress;
+      for (let done = false, n = 0; !done; n += 1) { assert.ok(n < 10); ({ progress: p, done } = await copyStep(client(proxy.endpoint), spec, p, 300)); }
+      assert.equal(p.uploads, undefined);
+      assert.equal(p.copied + p.alreadyThere, 2);
+      assert.deepEqual(await uploadsOf('lc2-backups', 'retail/prd/tail-1/dl/z-big'), [], 'ended, not left to be billed');
+    } finally { proxy.partDelayMs = 0; }
+  });
+
+  it('a bare 412 (a source changed between the listing and the copy; the SDK cannot name it) is retried, not Failed', () => {
+    const e = Object.assign(new Error('UnknownError'), { name: 'Unknown', $metadata: { httpStatusCode: 412 } });
+    assert.equal(classify(e).retryable, true);
+    assert.equal(classify(Object.assign(new Error('x'), { name: 'Unknown', $metadata: { httpStatusCode: 400 } })).retryable, false);
   });
 });

@@ -5,6 +5,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readCapped } from '../shared/storage/readCapped.ts';
+import { keyOrder } from './multipartCopy.ts';
 
 interface LeaseBody { holder: string; until: string }
 type Leased<T> = { held: true; value: T } | { held: false; until: string };
@@ -109,7 +110,8 @@ export async function leasedStep<P>(
     const at = typeof c.completedAt === 'string' && ISO_UTC.test(c.completedAt) && Date.parse(c.completedAt) <= Date.now() + CLOCK_SKEW_MS ? c.completedAt : undefined;
     return { progress: c.progress as P, done: c.done, ...(c.done && at ? { completedAt: at } : {}) };
   };
-  const furthest = (c: Checkpoint<P> | undefined): Checkpoint<P> => (c && rank(c.progress) >= rank(fromStatus) ? c : { progress: fromStatus, done: false });
+  // Cursors are S3 keys: compared in S3's (UTF-8 byte) order.
+  const furthest = (c: Checkpoint<P> | undefined): Checkpoint<P> => (c && keyOrder(rank(c.progress), rank(fromStatus)) >= 0 ? c : { progress: fromStatus, done: false });
   const leased = await withLease(s3, bucket, `${key}.lease`, ttlMs, timeoutMs, async () => {
     const start = furthest(await saved());
     if (start.done) return start;

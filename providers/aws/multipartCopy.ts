@@ -17,6 +17,8 @@ export interface UploadState { id: string; etag: string; partSize: number }
 
 export const SOURCE_ETAG = 'lc2-source-etag';
 export const bare = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
+/** S3 lists keys in UTF-8 byte order, not JavaScript's UTF-16 order: every key comparison uses this. */
+export const keyOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 export const copySource = (bucket: string, key: string) => `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
 
 const MiB = 1024 ** 2;

@@ -27,8 +27,8 @@ const RETRYABLE = new Set([
   'ServiceUnavailable', 'TimeoutError', 'AbortError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT',
   'InvalidDBInstanceStateFault', 'InvalidDBClusterStateFault', 'InvalidDBSnapshotStateFault', 'InvalidDBClusterSnapshotStateFault',
   'InvalidExportSourceStateFault', 'ExportTaskLimitReachedFault',
-  // A copy's source changed under it, or a kept upload was ended elsewhere (a lifecycle rule): the
-  // next sync lists again and copies the object afresh.
+  // A copy's source changed under it (also a bare 412 the SDK cannot name), or a kept upload was
+  // ended elsewhere (a lifecycle rule): the next sync lists again and copies the object afresh.
   'PreconditionFailed', 'NoSuchUpload',
 ]);
 
@@ -54,7 +54,7 @@ export function classify(e: unknown): { reason: string; message: string; retryab
   };
   // The provider's own message is kept (it names the missing permission or resource); it never holds credentials.
   const detail = `${name}: ${err.message ?? ''}`.slice(0, 400);
-  return { reason: name.replace(/Fault$|Exception$/, '') || 'Error', message: hints[name] ? `${hints[name]} (${detail})` : detail, retryable: RETRYABLE.has(name) || status >= 500 || status === 429 };
+  return { reason: name.replace(/Fault$|Exception$/, '') || 'Error', message: hints[name] ? `${hints[name]} (${detail})` : detail, retryable: RETRYABLE.has(name) || status >= 500 || status === 429 || status === 412 };
 }
 
 /** Idempotent start. Throws on a snapshot of that name that belongs to someone else. */

@@ -8,7 +8,7 @@
 // the base backup already holds unchanged is not copied; its relative key goes into a refs page.
 import { createHash } from 'node:crypto';
 import { S3Client, PutObjectCommand, ListObjectsV2Command, CopyObjectCommand, HeadObjectCommand, GetObjectCommand, type _Object } from '@aws-sdk/client-s3';
-import { abortUpload, bare, copySource, isUploadState, MAX_OBJECT_BYTES, multipartCopy, SOURCE_ETAG, type MultipartTarget, type Timed, type UploadState } from './multipartCopy.ts';
+import { abortUpload, bare, copySource, keyOrder, isUploadState, MAX_OBJECT_BYTES, multipartCopy, SOURCE_ETAG, type MultipartTarget, type Timed, type UploadState } from './multipartCopy.ts';
 
 export interface CopySpec {
   sourceBucket: string;
@@ -68,9 +68,9 @@ async function range(send: Send, bucket: string, prefix: string, startAfter: str
   for (;;) {
     const out = await send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1000, ...(after ? { StartAfter: after } : {}) }));
     const objects = out.Contents ?? [];
-    for (const o of objects) if (o.Key! <= last) found.set(o.Key!, o);
+    for (const o of objects) if (keyOrder(o.Key!, last) <= 0) found.set(o.Key!, o);
     const lastKey = objects[objects.length - 1]?.Key;
-    if (!out.IsTruncated || !lastKey || lastKey >= last) return found;
+    if (!out.IsTruncated || !lastKey || keyOrder(lastKey, last) >= 0) return found;
     after = lastKey;
   }
 }
@@ -220,7 +220,7 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
     // Uploads still under way past the cursor: those cut short now, and kept ones this sync did not
     // reach. A kept one the cursor passed without finishing it (its source is gone) is ended.
     const afterRel = after ? relative(after) : undefined;
-    const uploads = new Map([...kept, ...unfinished].filter(([rel]) => !completed.has(rel) && (afterRel === undefined || rel > afterRel)));
+    const uploads = new Map([...kept, ...unfinished].filter(([rel]) => !completed.has(rel) && (afterRel === undefined || keyOrder(rel, afterRel) > 0)));
     await endUploads(t, spec, [...kept].filter(([rel]) => !uploads.has(rel) && !completed.has(rel)));
     p = {
       ...(after ? { after } : {}), copied: p.copied + n.copied, alreadyThere: p.alreadyThere + n.already,
@@ -228,7 +228,12 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
       ...(spec.base ? { referenced: (p.referenced ?? 0) + n.referenced, referencedBytes: (p.referencedBytes ?? 0) + n.referencedBytes } : {}),
       ...(uploads.size ? { uploads: Object.fromEntries(uploads) } : {}),
     };
-    if (firstSkipped < 0 && !page.IsTruncated) return { progress: p, done: true };
+    if (firstSkipped < 0 && !page.IsTruncated) {
+      // The copy is over: a kept upload past the last key belongs to an object that is gone.
+      await endUploads(t, spec, [...uploads]);
+      const { uploads: _over, ...rest } = p;
+      return { progress: rest, done: true };
+    }
     if (Date.now() >= deadline) return { progress: p, done: false };
   }
 }
