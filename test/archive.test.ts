@@ -110,6 +110,18 @@ describe('archive', () => {
     });
   });
 
+  it('a NUL a tenant wrote (initiator, message) does not block its row for ever: stored as U+FFFD, archived at once', async () => {
+    await withArchive(async ({ archive, url: hookUrl }) => {
+      const b = succeeded('nul');
+      const parent: BackupRequest = { ...b, spec: { ...b.spec!, initiator: 'mallory\u0000' }, status: { ...b.status!,
+        conditions: [{ type: 'Ready', status: 'True', reason: 'BackupSucceeded', message: 'done\u0000', lastTransitionTime: '2026-11-23T02:10:00Z' }] } };
+      const res = await post(`${hookUrl}/backuprequest/sync`, { parent, children: {}, related: {} });
+      assert.equal((res.body.status as BackupRequestStatus).conditions!.find((c) => c.type === 'Archived')?.status, 'True');
+      const row = await archive.get(parent.metadata.uid!);
+      assert.equal(row?.initiator, 'mallory\uFFFD');
+    });
+  });
+
   it('deleting a backup records the deletion in its row', async () => {
     await withArchive(async ({ archive, url: hookUrl }) => {
       const parent = succeeded('gone');

@@ -1,6 +1,6 @@
 // Writing and reading backup_history. Upserts are idempotent by resource UID: replaying a terminal
 // sync any number of times, from any replica, leaves one row with the same content.
-import type { Sql } from './db.ts';
+import { jsonParam, type Sql } from './db.ts';
 import type { ArchiveRecord } from './records.ts';
 import { migrate } from './migrate.ts';
 import type { InFlightRecord } from './inFlight.ts';
@@ -83,7 +83,7 @@ export class Archive {
   async recordInFlight(r: InFlightRecord): Promise<void> {
     await this.ready();
     await this.sql.query(IN_FLIGHT_UPSERT, [r.uid, r.kind, r.namespace, r.name, r.projectId, r.environment, r.provider, r.phase, r.phaseRank,
-      r.phaseSince, r.createdAt, r.startedAt, r.backoffUntil, r.queuePosition, JSON.stringify(r.steps)]);
+      r.phaseSince, r.createdAt, r.startedAt, r.backoffUntil, r.queuePosition, jsonParam(r.steps)]);
   }
 
   /** A project's in-flight backups and restores not rewritten for `quietMinutes` (candidates to be gone without a finalize). */
