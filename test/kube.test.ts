@@ -142,9 +142,11 @@ describe('kustomize overlays on the API server (server-side dry run)', () => {
     assert.match(denied, /annotation values on LC2 resources are limited to 1 KiB/);
     assert.throws(() => asTenant(br({ name: 'many-finalizers', finalizers: Array.from({ length: 20 }, (_, i) => `example.com/f${i}`) })), /at most 8 finalizers/);
     assert.throws(() => asTenant(br({ name: 'labelled', labels: { 'backup.liferay.cloud/active': 'false' } })), /labels backup\.liferay\.cloud\/\* are set by the service/);
+    // A year as its schedule's interval would silence the environment's RPO alert.
+    assert.throws(() => asTenant(br({ name: 'annotated', annotations: { 'backup.liferay.cloud/schedule-interval-seconds': '31622400' } })), /annotations backup\.liferay\.cloud\/\* are set by the service/);
     assert.match(asTenant(br({ name: 'small', annotations: { note: 'x'.repeat(100) } })), /created \(server dry run\)/);
     // Metacontroller (and a cluster admin) are never refused: labels, finalizers, long last-applied copies.
-    assert.match(kube.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], br({ name: 'by-admin', labels: { 'backup.liferay.cloud/active': 'true' }, annotations: { 'metacontroller.k8s.io/last-applied-configuration': 'x'.repeat(5000) } })), /created \(server dry run\)/);
+    assert.match(kube.kubectl(['create', '--dry-run=server', '-n', NS, '-f', '-'], br({ name: 'by-admin', labels: { 'backup.liferay.cloud/active': 'true' }, annotations: { 'metacontroller.k8s.io/last-applied-configuration': 'x'.repeat(5000), 'backup.liferay.cloud/schedule-interval-seconds': '3600' } })), /created \(server dry run\)/);
   });
 
   it('argocd/ (the health checks ConfigMap) is accepted', () => {
