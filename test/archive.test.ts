@@ -122,6 +122,22 @@ describe('archive', () => {
     });
   });
 
+  it('a backfill of the environment rows cut short (a restart) runs again on the next start, until it is complete', async () => {
+    await withArchive(async ({ sql, archive, url: hookUrl }) => {
+      await post(`${hookUrl}/backuprequest/sync`, { parent: succeeded('backfilled'), children: {}, related: {} });
+      const rows = () => sql.query<{ n: number }>(`select count(*)::int as n from backup_environment_state where project_id = 'retail'`);
+      const before = (await rows())[0]!.n;
+      assert.ok(before > 0);
+      // As migration 005 leaves it, with a backfill that died half-way.
+      await sql.query(`delete from backup_environment_state where project_id = 'retail'`);
+      await sql.query(`insert into archive_pending (task) values ('environment-state') on conflict do nothing`);
+      await new Archive(sql).get('any');
+      assert.equal((await rows())[0]!.n, before, 'the rows are back');
+      assert.deepEqual(await sql.query(`select task from archive_pending`), [], 'and the task is done');
+      void archive;
+    });
+  });
+
   it('deleting a backup records the deletion in its row', async () => {
     await withArchive(async ({ archive, url: hookUrl }) => {
       const parent = succeeded('gone');

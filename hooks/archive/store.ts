@@ -63,11 +63,15 @@ export class Archive {
     return this.migrated;
   }
 
-  /** A history from before backup_environment_state (migration 004) gets its rows once. */
+  /**
+   * The environment rows recomputed from the history once after migration 005, marked done only
+   * when complete (a backfill cut short runs again; running twice recomputes the same rows).
+   */
   private async backfill(): Promise<void> {
-    const [row] = await this.sql.query<{ missing: boolean }>(`select not exists (select 1 from backup_environment_state)
-      and exists (select 1 from backup_history where kind = 'BackupRequest') as missing`);
-    if (row?.missing) await refreshAllEnvironmentStates(this.sql);
+    const [row] = await this.sql.query<{ pending: boolean }>(`select exists (select 1 from archive_pending where task = 'environment-state') as pending`);
+    if (!row?.pending) return;
+    await refreshAllEnvironmentStates(this.sql);
+    await this.sql.query(`delete from archive_pending where task = 'environment-state'`);
   }
 
   async upsert(r: ArchiveRecord): Promise<void> {
