@@ -5,7 +5,7 @@
 // processes: one snapshot, one export task, every object copied once.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { RDSClient, CreateDBInstanceCommand, CreateDBSnapshotCommand, DeleteDBSnapshotCommand, DescribeDBSnapshotsCommand, DescribeDBInstancesCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
 import { credentialEnv, startS3, type S3Server } from './support/processes.ts';
 import { allKeys } from './support/s3Keys.ts';
@@ -26,12 +26,15 @@ import { specDigest } from '../hooks/status/admitted.ts';
 let moto: S3Server;
 let proxy: S3Proxy;
 let hooks: HookProcess[] = [];
+let env: Record<string, string> = {};
 let s3: S3Client;
 let rds: RDSClient;
 const files = sampleDocumentLibrary(300, (i) => 100 + (i % 5) * 700);
 const originals = () => files.filter((f) => !f.generated);
 const rel = (f: SampleFile) => f.key.slice('document_library/'.length);
 const ROLE = 'arn:aws:iam::123456789012:role/rds-s3-export';
+/** Outside document_library/: only the large-object test copies it. */
+const BIG_KEY = 'big-files/20097/20121/77777/1.0';
 
 const awsBackup = (name: string, over: Record<string, unknown> = {}) => backupRequest(name, {
   provider: 'aws',
@@ -74,11 +77,18 @@ before(async () => {
   for (let i = 0; i < files.length; i += 32) {
     await Promise.all(files.slice(i, i + 32).map((f) => s3.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: f.key, Body: f.body }))));
   }
+  // A large file, uploaded in parts as Liferay's S3 store does (a multipart ETag): 12 parts to copy.
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'liferay-dl', Key: BIG_KEY }));
+  const parts = [];
+  for (let n = 1; n <= 3; n += 1) parts.push({ PartNumber: n, ETag: (await s3.send(new UploadPartCommand({ Bucket: 'liferay-dl', Key: BIG_KEY, UploadId, PartNumber: n, Body: Buffer.alloc(20 * 1024 ** 2, n) }))).ETag! });
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'liferay-dl', Key: BIG_KEY, UploadId, MultipartUpload: { Parts: parts } }));
   await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: 'retail-prd-db', Engine: 'postgres', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'liferay', MasterUserPassword: 'not-a-real-one-1' }));
   // Credentials reach the processes the way the default AWS chain finds them; a small copy
   // budget and page make the library take many syncs.
-  const env = {
+  env = {
     LC2_AWS_REGION: 'us-east-1', LC2_AWS_ENDPOINT: proxy.endpoint, LC2_TENANCY: 'off',
+    // Objects above 6 MiB (the library's are bytes) go part by part, in parts of 5 MiB.
+    LC2_AWS_MULTIPART_THRESHOLD_MB: '6', LC2_AWS_PART_SIZE_MB: '5',
     // Shared by both processes, as the hook token is by every replica in a cluster: each believes the other's signed checkpoints.
     LC2_CHECKPOINT_KEY: 'aws-e2e-checkpoint-key-0123456789abcdef',
     ...credentialEnv(moto),
@@ -323,5 +333,38 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
       documentLibrary: { sourceBucket: 'no-such-dl', destinationBucket: 'lc2-backups' } }), '/backuprequest/sync');
     assert.equal(await drive(noBucket, { replays: 0 }), 'Failed');
     assert.match(JSON.stringify(noBucket.status.conditions), /NoSuchBucket/);
+  });
+
+  it('a large object under way when a hook process is killed mid-part: a new process continues it, each part copied once, byte-identical', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    proxy.parts.clear();
+    const d = driverFor(awsBackup('big-restart', {
+      database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' },
+      documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: 'big-files/', destinationBucket: 'lc2-backups', excludeGeneratedFiles: true },
+    }), '/backuprequest/sync');
+    // Part copies are slow (held 300 ms): a sync's 150 ms budget starts at most 8 of the 12.
+    proxy.partDelayMs = 300;
+    let seen = 0;
+    let killed: Promise<void> | undefined;
+    proxy.onCopyStart = () => { seen += 1; if (seen === 3) killed = hooks[0]!.kill(); };
+    try {
+      for (let i = 0; d.phase !== 'Succeeded' && d.phase !== 'Failed'; i += 1) {
+        assert.ok(i < 300, `did not finish: ${JSON.stringify(d.status.conditions)}`);
+        if (killed) { await killed; killed = undefined; hooks[0] = await startHookProcess(env); }
+        // A call to the killed process fails; Metacontroller retries it (here: the next process).
+        const answer = await d.sync().catch(() => undefined);
+        if (!answer) continue;
+        // The killed holder's lease expires after its ttl: the next holder continues the upload.
+        if ((answer.resyncAfterSeconds ?? 0) > 1) await new Promise((r) => setTimeout(r, 1000));
+      }
+    } finally { proxy.partDelayMs = 0; proxy.onCopyStart = undefined; }
+    assert.equal(d.phase, 'Succeeded', JSON.stringify(d.status.conditions));
+    assert.ok(seen >= 3, 'a process was killed while a part was under way');
+    const status = d.status as BackupRequestStatus;
+    const dest = `${status.location!.prefix}dl/20097/20121/77777/1.0`;
+    const counts = Array.from({ length: 12 }, (_, i) => proxy.parts.get(`/lc2-backups/${dest}#${i + 1}`) ?? 0);
+    assert.deepEqual(counts, counts.map(() => 1), `each of the 12 parts copied once: ${JSON.stringify(counts)}`);
+    assert.ok((await body('lc2-backups', dest)).equals(await body('liferay-dl', BIG_KEY)), 'byte-identical');
+    assert.equal(status.documentLibrary?.objectCount, 1);
   });
 });

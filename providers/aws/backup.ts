@@ -107,7 +107,7 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
   }
   const spec = copySpecFor(ctx, config);
   const { progress, done, busyUntil, completedAt } = await leasedStep(aws.s3, ctx.location.bucket, transferCheckpointKey(ctx.location),
-    leaseTtlMs(config), config.callTimeoutMs, progressOf(op), (p) => p.after ?? '', (start) => copyStep(aws.s3, spec, start, config.stepBudgetMs), config.checkpointSecret);
+    leaseTtlMs(config), config.callTimeoutMs, progressOf(op), (p) => p.after ?? '', (start, save) => copyStep(aws.s3, spec, start, config.stepBudgetMs, save), config.checkpointSecret);
   const state = { ...progress } as Record<string, unknown>;
   if (!done) {
     return { state: 'running', progress: state, resyncAfterSeconds: busyUntil ? 5 : 1,

@@ -97,9 +97,13 @@ const sameMac = (a: string, b: string) => a.length === b.length && timingSafeEqu
 
 export async function leasedStep<P>(
   s3: S3Client, bucket: string, key: string, ttlMs: number, timeoutMs: number,
-  fromStatus: P, rank: (p: P) => string, run: (start: P) => Promise<Checkpoint<P>>, secret?: string,
+  fromStatus: P, rank: (p: P) => string, run: (start: P, save: (progress: P) => Promise<void>) => Promise<Checkpoint<P>>, secret?: string,
 ): Promise<StepRun<P>> {
   const opts = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
+  const write = async (c: Checkpoint<P>) => {
+    const body = secret ? { ...c, mac: macOf(secret, bucket, key, c) } : c;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.json`, Body: JSON.stringify(body), ContentType: 'application/json' }), opts());
+  };
   const saved = async (): Promise<Checkpoint<P> | undefined> => {
     const read = await readSmallJson(s3, bucket, `${key}.json`, timeoutMs);
     const c = read?.value as Partial<Checkpoint<P>> & { mac?: unknown } | null | undefined;
@@ -115,10 +119,10 @@ export async function leasedStep<P>(
   const leased = await withLease(s3, bucket, `${key}.lease`, ttlMs, timeoutMs, async () => {
     const start = furthest(await saved());
     if (start.done) return start;
-    const ran = await run(start.progress);
+    // The run may save where it is mid-way (an upload begun), so a holder that dies is continued.
+    const ran = await run(start.progress, (progress) => write({ progress, done: false }));
     const next = ran.done ? { ...ran, completedAt: new Date().toISOString() } : ran;
-    const body = secret ? { ...next, mac: macOf(secret, bucket, key, next) } : next;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.json`, Body: JSON.stringify(body), ContentType: 'application/json' }), opts());
+    await write(next);
     return next;
   });
   if (leased.held) return leased.value;

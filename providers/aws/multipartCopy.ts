@@ -103,7 +103,11 @@ async function begin(t: Timed, target: MultipartTarget, source: _Object, destKey
  * Copies `source` to `destKey` part by part, continuing `kept` when it is an upload of this very
  * source version; returns done, or the upload to keep for the next sync.
  */
-export async function multipartCopy(t: Timed, target: MultipartTarget, source: _Object, destKey: string, deadline: number, kept?: UploadState): Promise<PartResult> {
+export async function multipartCopy(
+  t: Timed, target: MultipartTarget, source: _Object, destKey: string, deadline: number, kept?: UploadState,
+  /** Records a new upload where the next sync finds it (the step's checkpoint) before any part is copied. */
+  onBegin?: (upload: UploadState) => Promise<void>,
+): Promise<PartResult> {
   const size = source.Size ?? 0;
   let upload: UploadState | undefined;
   let finished = new Map<number, { etag: string; size: number }>();
@@ -114,7 +118,8 @@ export async function multipartCopy(t: Timed, target: MultipartTarget, source: _
     else await abortUpload(t, target.destinationBucket, destKey, kept.id);
   }
   if (target.ownsDestination) await abortStale(t, target.destinationBucket, destKey, upload?.id);
-  const createdNow = !upload;
+  // An upload begun now and not yet recorded anywhere is ended on failure; a recorded one keeps its parts.
+  let unrecorded = !upload;
   upload ??= await begin(t, target, source, destKey);
   const { id, partSize } = upload;
   const ranges: Array<[number, number, number]> = [];
@@ -124,6 +129,8 @@ export async function multipartCopy(t: Timed, target: MultipartTarget, source: _
   let started = 0;
   let next = 0;
   try {
+    // Written ahead: a hook that dies mid-part leaves an upload the next sync continues, not one it must end.
+    if (unrecorded && onBegin) { await onBegin(upload); unrecorded = false; }
     await Promise.all(Array.from({ length: Math.min(target.parallelism, todo.length) }, async () => {
       while (next < todo.length) {
         // Past the deadline no new part starts (at least one per sync does, so the copy moves on).
@@ -139,8 +146,8 @@ export async function multipartCopy(t: Timed, target: MultipartTarget, source: _
     }));
   } catch (e) {
     // The source changed under the copy: this upload can never complete. An upload begun by this
-    // call and not yet kept anywhere is ended too; a kept one stays, with its finished parts.
-    if (createdNow || isName(e, 'PreconditionFailed')) await abortUpload(t, target.destinationBucket, destKey, id).catch(() => undefined);
+    // call and not recorded anywhere is ended too; a recorded one stays, with its finished parts.
+    if (unrecorded || isName(e, 'PreconditionFailed')) await abortUpload(t, target.destinationBucket, destKey, id).catch(() => undefined);
     throw e;
   }
   if (ranges.some(([n]) => !finished.has(n))) return { done: false, upload };

@@ -103,12 +103,13 @@ async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStat
   };
   // Own objects first, then (incremental backups) the referenced ones; one leased, checkpointed run per sync.
   const rank = (q: RestoreCopyProgress) => `${q.ownDone ? 1 : 0}|${q.own?.after ?? ''}|${q.refs?.after ?? ''}`;
-  const run = async (q: RestoreCopyProgress): Promise<Checkpoint<RestoreCopyProgress>> => {
+  const run = async (q: RestoreCopyProgress, save: (progress: RestoreCopyProgress) => Promise<void>): Promise<Checkpoint<RestoreCopyProgress>> => {
     if (!q.ownDone) {
-      const r = await copyStep(aws.s3, ownCopy, q.own ?? empty, config.stepBudgetMs);
+      const r = await copyStep(aws.s3, ownCopy, q.own ?? empty, config.stepBudgetMs, (own) => save({ checked: true, own, ownDone: false }));
       return { progress: { checked: true, own: r.progress, ownDone: r.done }, done: r.done && !source.base };
     }
-    const r = await copyReferenced(aws.s3, { ...ownCopy, sourcePrefix: source.base!.prefix, refsBucket: source.bucket, refsPrefix: source.base!.refsPrefix }, q.refs ?? empty, config.stepBudgetMs);
+    const r = await copyReferenced(aws.s3, { ...ownCopy, sourcePrefix: source.base!.prefix, refsBucket: source.bucket, refsPrefix: source.base!.refsPrefix }, q.refs ?? empty, config.stepBudgetMs,
+      (refs) => save({ ...q, refs }));
     return { progress: { ...q, refs: r.progress }, done: r.done };
   };
   const out = await leasedStep(aws.s3, source.bucket, checkpoint, leaseTtlMs(config), config.callTimeoutMs, p, rank, run, config.checkpointSecret);

@@ -143,7 +143,25 @@ export const refsPageKey = (refsPrefix: string, extent: string) =>
  * Copies from `progress.after` on, page by page, until done or `budgetMs` is spent; returns the
  * new progress (a page is either wholly done - cursor moves past it - or repeated next time).
  */
-export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgress, budgetMs: number): Promise<{ progress: CopyProgress; done: boolean }> {
+/** Saves a progress where the next sync starts from (the step's checkpoint); see `recorder`. */
+export type SaveProgress = (progress: CopyProgress) => Promise<void>;
+
+/**
+ * Records each new upload, written ahead of its first part: the progress at the start of the page
+ * (a consistent point to redo the page from) plus every upload under way. Saves run one at a time.
+ */
+function recorder(save: SaveProgress | undefined, pageStart: CopyProgress, kept: Map<string, UploadState>): (rel: string) => ((u: UploadState) => Promise<void>) | undefined {
+  if (!save) return () => undefined;
+  const recorded = new Map(kept);
+  let chain = Promise.resolve();
+  return (rel) => (u) => {
+    recorded.set(rel, u);
+    chain = chain.then(() => save({ ...pageStart, uploads: Object.fromEntries(recorded) }));
+    return chain;
+  };
+}
+
+export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgress, budgetMs: number, save?: SaveProgress): Promise<{ progress: CopyProgress; done: boolean }> {
   const t = timed(s3, spec.callTimeoutMs);
   const deadline = Date.now() + budgetMs;
   let p = { ...progress };
@@ -167,6 +185,7 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
       : range(t.send, spec.destinationBucket, prefix, fromRel !== undefined ? prefix + fromRel : undefined, prefix + lastRel));
     const [existing, inBase] = await Promise.all([window(spec.destinationPrefix), spec.base ? window(spec.base.prefix) : Promise.resolve(new Map<string, _Object>())]);
     const kept = keptUploads(p.uploads);
+    const record = recorder(save, p, kept);
     const unfinished = new Map<string, UploadState>();
     const completed = new Set<string>();
     // What became of each included object; only those before the first unfinished one count (the
@@ -186,7 +205,7 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
       if (await sameObject(t.send, spec, o, destKey, existing.get(destKey))) { outcomes[i] = 'already'; return; }
       if (spec.base && await sameObject(t.send, spec, o, spec.base.prefix + rel, inBase.get(spec.base.prefix + rel))) { outcomes[i] = 'referenced'; return; }
       if (isMultipart(spec, o)) {
-        const r = await multipartCopy(t, multipartTarget(spec), o, destKey, deadline, kept.get(rel));
+        const r = await multipartCopy(t, multipartTarget(spec), o, destKey, deadline, kept.get(rel), record(rel));
         if (!r.done) { unfinished.set(rel, r.upload); skip(i); return; }
         completed.add(rel);
       } else {
@@ -244,7 +263,7 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
  * crash overwrites identical bytes.
  */
 export async function copyReferenced(
-  s3: S3Client, spec: CopySpec & { refsBucket: string; refsPrefix: string }, progress: CopyProgress, budgetMs: number,
+  s3: S3Client, spec: CopySpec & { refsBucket: string; refsPrefix: string }, progress: CopyProgress, budgetMs: number, save?: SaveProgress,
 ): Promise<{ progress: CopyProgress; done: boolean }> {
   const t = timed(s3, spec.callTimeoutMs);
   const deadline = Date.now() + budgetMs;
@@ -259,6 +278,7 @@ export async function copyReferenced(
     const entries = (JSON.parse(await out.Body!.transformToString()) as unknown[]).filter(isRefEntry);
     // A page is redone while one of its multipart copies is under way: what is already there is not copied again.
     const kept = keptUploads(p.uploads);
+    const record = recorder(save, p, kept);
     const redo = kept.size > 0;
     const unfinished = new Map<string, UploadState>();
     let bytes = 0;
@@ -272,7 +292,7 @@ export async function copyReferenced(
       const destKey = spec.destinationPrefix + rel;
       if (redo && !kept.has(rel) && await copiedAlready(t.send, spec.destinationBucket, destKey, pinned)) return;
       if (isMultipart(spec, pinned)) {
-        const r = await multipartCopy(t, multipartTarget(spec), pinned, destKey, deadline, kept.get(rel));
+        const r = await multipartCopy(t, multipartTarget(spec), pinned, destKey, deadline, kept.get(rel), record(rel));
         if (!r.done) unfinished.set(rel, r.upload);
       } else await t.copy(new CopyObjectCommand({ Bucket: spec.destinationBucket, Key: destKey, CopySource: copySource(spec.sourceBucket, pinned.Key!), CopySourceIfMatch: head.ETag }));
     });

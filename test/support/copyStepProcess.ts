@@ -18,5 +18,5 @@ const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CopyStepInpu
 const s3 = new S3Client({ endpoint: input.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: input.accessKeyId, secretAccessKey: input.secretAccessKey } });
 const spec: CopySpec = { ...input.spec, exclude: () => false };
 const out = await leasedStep(s3, spec.destinationBucket, input.checkpointKey, input.ttlMs, 10_000, input.progress,
-  (p) => p.after ?? '', (start) => copyStep(s3, spec, start, input.budgetMs), input.secret);
+  (p) => p.after ?? '', (start, save) => copyStep(s3, spec, start, input.budgetMs, save), input.secret);
 process.stdout.write(JSON.stringify(out));

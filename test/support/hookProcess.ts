@@ -4,7 +4,12 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort, stopProcess, waitForHttp } from './processes.ts';
 
-export interface HookProcess { url: string; stop(): Promise<void> }
+export interface HookProcess {
+  url: string;
+  stop(): Promise<void>;
+  /** SIGKILL, as a crashed or evicted pod: nothing is finished or handed back. */
+  kill(): Promise<void>;
+}
 
 export async function startHookProcess(env: Record<string, string>): Promise<HookProcess> {
   const port = await freePort();
@@ -15,5 +20,6 @@ export async function startHookProcess(env: Record<string, string>): Promise<Hoo
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/healthz`, 20_000);
-  return { url, stop: () => stopProcess(child) };
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return { url, stop: () => stopProcess(child), kill: async () => { child.kill('SIGKILL'); await exited; } };
 }
