@@ -4,8 +4,8 @@
 // (its own process, driven through a BackupRequest like Metacontroller would; RSS sampled).
 // moto is one Python process: wall-clock ratios largely measure moto, so each client's own CPU
 // time per 1,000 objects is printed too. Goal: objects/s and bytes/s ratios >= 1.0; hook RSS flat < 150 MB.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -15,25 +15,9 @@ import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { backupRequest } from '../test/support/resources.ts';
 import { sampleDocumentLibrary } from '../demo/sample.ts';
 import { excludePatterns } from '../core/exclusions.ts';
+import { cpuOf, imageNodeOptions, kib, seconds, timed } from './measure.ts';
 
 const FILES = Number(process.env.LC2_BENCH_AWS_FILES ?? 20_000);
-const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
-const kib = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
-/** utime + stime of a process, in seconds (clock ticks of 1/100 s). */
-const cpuOf = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
-
-/** The hook runs with the V8 options its image sets, so the RSS measured is the one that ships. */
-const imageNodeOptions = () => readFileSync(new URL('../images/hooks/Dockerfile', import.meta.url), 'utf8').match(/NODE_OPTIONS="([^"]*)"/)?.[1] ?? '';
-
-/** Runs a command through bash and returns its wall time and its children's CPU time (bash `times`). */
-function timed(command: string, env: NodeJS.ProcessEnv): { seconds: number; cpuSeconds: number } {
-  const t0 = process.hrtime.bigint();
-  const out = execFileSync('bash', ['-c', `${command} >/dev/null 2>&1; times`], { env, encoding: 'utf8' });
-  const wall = seconds(t0);
-  const child = out.trim().split('\n').pop()!.trim().split(/\s+/).map((t) => { const m = t.match(/(\d+)m([\d.]+)s/); return m ? Number(m[1]) * 60 + Number(m[2]) : 0; });
-  return { seconds: wall, cpuSeconds: (child[0] ?? 0) + (child[1] ?? 0) };
-}
-
 export async function benchAwsCopy(): Promise<Record<string, unknown>> {
   const moto = await startS3();
   if (moto.kind !== 'moto') throw new Error('this benchmark needs moto_server (RDS and S3)');

@@ -4,7 +4,7 @@
 // document library. A local directory stands in for the buckets (on moto, S3 timings measure moto).
 // Goals: dump ≥ 2.5× faster with an artifact no larger; DL ≥ 0.9× plain rclone; hook RSS flat < 150 MB.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { freePort, stopProcess, waitForHttp } from '../test/support/processes.ts';
@@ -12,13 +12,12 @@ import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { backupRequest } from '../test/support/resources.ts';
 import { createSampleDatabase, dropDatabase, localPostgres, sampleDocumentLibrary } from '../demo/sample.ts';
 import { excludePatterns } from '../core/exclusions.ts';
+import { kib, seconds } from './measure.ts';
 
 const ROWS = Number(process.env.LC2_BENCH_ROWS ?? 1_000_000);
 const DL_FILES = Number(process.env.LC2_BENCH_DL_FILES ?? 2000);
 const root = join(process.env.LC2_BENCH_DIR ?? tmpdir(), 'lc2-bench-backup');
 const buckets = join(root, 'buckets');
-const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
-const kib = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
 
 export async function benchLocalBackup(): Promise<Record<string, unknown>> {
   rmSync(root, { recursive: true, force: true });

@@ -8,7 +8,7 @@
 // >= 1.0x the faster tool's wall time, <= its CPU.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
@@ -21,24 +21,12 @@ import { MetacontrollerDriver } from '../test/support/driver.ts';
 import { backupRequest } from '../test/support/resources.ts';
 import { excludePatterns } from '../core/exclusions.ts';
 import { COMPANY_ID, GROUP_ID } from '../demo/sample.ts';
+import { cpuOf, imageNodeOptions, kib, seconds, timed } from './measure.ts';
 
 const ORIGINALS = Number(process.env.LC2_BENCH_MINIO_FILES ?? 12_000);
 /** The multi-GB files, in MiB (LC2_BENCH_MINIO_BIG_MB, comma-separated). */
 const BIG_MB = (process.env.LC2_BENCH_MINIO_BIG_MB ?? '2048,1536,1024').split(',').filter(Boolean).map(Number);
 const MiB = 1024 ** 2;
-const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
-const kib = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
-const cpuOf = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
-const imageNodeOptions = () => readFileSync(new URL('../images/hooks/Dockerfile', import.meta.url), 'utf8').match(/NODE_OPTIONS="([^"]*)"/)?.[1] ?? '';
-
-function timed(command: string, env: NodeJS.ProcessEnv): { seconds: number; cpuSeconds: number } {
-  const t0 = process.hrtime.bigint();
-  const out = execFileSync('bash', ['-c', `${command} >/dev/null 2>&1; times`], { env, encoding: 'utf8' });
-  const wall = seconds(t0);
-  const child = out.trim().split('\n').pop()!.trim().split(/\s+/).map((t) => { const m = t.match(/(\d+)m([\d.]+)s/); return m ? Number(m[1]) * 60 + Number(m[2]) : 0; });
-  return { seconds: wall, cpuSeconds: (child[0] ?? 0) + (child[1] ?? 0) };
-}
-
 /**
  * Before each measured copy: dirty pages written out and the page cache dropped (where allowed), so
  * no tool pays for the writeback of the one before it, nor reads what another left in memory.
