@@ -30,7 +30,7 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   status: async () => (await import('./statusVerb.ts')).status, history: async () => (await archive()).history,
   show: async () => (await archive()).show, summary: async () => (await archive()).summary, verify: async () => (await archive()).verify,
   'rebuild-archive': async () => (await archive()).rebuildArchive, 'storage-policy': async () => (await archive()).storagePolicy,
-  completion: async () => completion,
+  rekey: async () => (await import('./keyVerbs.ts')).rekey, completion: async () => completion,
 };
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {

@@ -41,6 +41,10 @@ export const FLAGS = {
   manifest: { type: 'string', value: 'KEY', help: 'object key of a manifest.json' },
   backup: { type: 'string', value: 'BACKUP', help: 'the BackupRequest whose manifest to check (instead of --manifest)' },
   'tenant-file': { type: 'string', value: 'FILE', help: 'BackupTenant YAML/JSON file, - for stdin' },
+  'identity-file': { type: 'string', value: 'FILE', help: 'age identities of the KEK versions in use now (the Secret\'s values), - for stdin' },
+  'to-version': { type: 'string', value: 'VERSION', help: 'the new KEK version, e.g. v2' },
+  'to-recipient': { type: 'string', value: 'RECIPIENT', help: 'its age recipient (public key, age1...)' },
+  retire: { type: 'boolean', help: 'delete the other versions\' wrapped keys once the new one is written' },
 } as const satisfies Record<string, Flag>;
 
 export type FlagName = keyof typeof FLAGS;
@@ -126,6 +130,11 @@ export const VERBS: readonly Verb[] = [
   {
     path: ['storage-policy'], args: '', summary: "The S3 policy of a project's storage key, from its BackupTenant (JSON)",
     flags: ['tenant-file', 'project'], examples: ['kubectl get backuptenants -o yaml | {prog} storage-policy --tenant-file - --project retail'],
+  },
+  {
+    path: ['rekey'], args: '', summary: "Rewrap an environment's encrypted backups for a new KEK version (LC2_STORAGE_URL)",
+    flags: ['bucket', 'project', 'env', 'environment', 'identity-file', 'to-version', 'to-recipient', 'retire', 'output'],
+    examples: ['{prog} rekey --bucket lc2-backups --project retail --env prd --identity-file v1.key --to-version v2 --to-recipient age1... --retire'],
   },
   {
     path: ['completion'], args: 'bash|zsh', summary: 'Print a shell completion script', flags: [], completes: 'shells',

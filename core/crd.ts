@@ -80,8 +80,34 @@ export interface DatabaseResult {
   snapshotId?: string;
   snapshotArn?: string;
   sizeBytes: number;
+  /** SHA-256 of the stored bytes (the ciphertext, when encrypted). */
   sha256?: string;
   tool: string;
+  /** Set when the dump is encrypted (docs/encryption.md). */
+  encryption?: DumpEncryption;
+}
+
+/**
+ * How a dump is encrypted: with a data key of its own (an age X25519 identity made inside the dump
+ * Job), which is stored only wrapped by the project's key-encryption key, as `<keysPrefix><keyVersion>.age`.
+ * Never a key: `dataKeyRecipient` is the data key's PUBLIC half, which lets a rekey prove it unwrapped the right key.
+ */
+export interface DumpEncryption {
+  algorithm: typeof DUMP_ENCRYPTION_ALGORITHM;
+  /** The KEK version the data key was first wrapped for (a rekey adds others under keysPrefix). */
+  keyVersion: string;
+  keysPrefix: string;
+  dataKeyRecipient: string;
+}
+export const DUMP_ENCRYPTION_ALGORITHM = 'age-v1/X25519+ChaCha20-Poly1305';
+
+/** The project's encryption settings (BackupTenant spec.encryption), frozen in a backup's status when it starts. */
+export interface TenantEncryption {
+  /** The current KEK version (new backups are wrapped for it) and its age recipient (public key). */
+  keyVersion: string;
+  recipient: string;
+  /** The Secret, in each of the project's namespaces, holding the KEK identities by version (restore Jobs only). */
+  secretName?: string;
 }
 
 /** The portable export of a snapshot (AWS StartExportTask), beside the backup. */
@@ -116,6 +142,8 @@ export interface BackupRequestStatus {
   manifest?: { bucket: string; key: string; schemaVersion: string };
   /** Incremental backups: the full backup chosen as base when this one started. */
   incrementalBase?: { backupId: string; prefix: string };
+  /** The project's encryption settings when the backup started (its Jobs are built from these). */
+  encryption?: TenantEncryption;
   /** While Queued: place among this project's waiting backups, and why it waits. */
   queue?: { position: number; reason: string };
   /** The spec as admitted when the first operation started: every later step is built from it. */
@@ -160,6 +188,8 @@ export interface RestoreSource {
   resultsPrefix: string;
   /** The UID of the BackupRequest that made the backup (a snapshot must carry it as a tag). */
   sourceUid?: string;
+  /** An encrypted dump: where its wrapped data keys are, and the Secret with this project's KEKs. */
+  encryption?: { keysPrefix: string; secretName: string; dataKeyRecipient: string };
 }
 
 export interface RestoreRequestStatus {
@@ -224,6 +254,8 @@ export interface BackupTenantSpec {
   environmentNamespaces?: Record<string, string>;
   /** One retention policy per environment over all its recovery points (hooks/backup/environmentRetention.ts). */
   retention?: { default?: RetentionPolicy; environments?: Record<string, RetentionPolicy> };
+  /** Encryption at rest of database dumps with the project's key (docs/encryption.md). */
+  encryption?: TenantEncryption;
 }
 
 /** One environment's recovery points as the last retention sweep saw them. */

@@ -6,7 +6,7 @@
 // store, and optionally quiesce, deleteExternal, verifyExternal); the shells in hooks/ call them. It
 // imports only core/, so a provider needs nothing from hooks/.
 import type {
-  BackupPhase, BackupRequest, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource, OperationStatus,
+  BackupPhase, BackupRequest, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource, OperationStatus, TenantEncryption,
 } from './crd.ts';
 import type { KubeObject } from './kube.ts';
 
@@ -44,6 +44,8 @@ export interface BackupContext {
   base?: { backupId: string; prefix: string };
   /** The database step's result, once it finished (the export step exports that snapshot). */
   database?: DatabaseResult;
+  /** The project's encryption settings, frozen when the backup started: dumps are encrypted for this KEK. */
+  encryption?: TenantEncryption;
 }
 
 /** A finished backup step adds these to status (the database, its export, or the document library). */

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pair in rclone:rclone zstd:zstd lua5.1:lua5.1 etcd:etcd-server psql:postgresql-client mariadb:mariadb-client pg_dump:postgresql-client; do
+for pair in rclone:rclone zstd:zstd age:age lua5.1:lua5.1 etcd:etcd-server psql:postgresql-client mariadb:mariadb-client pg_dump:postgresql-client; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 [ -d /usr/lib/postgresql ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)

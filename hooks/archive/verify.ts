@@ -25,6 +25,12 @@ export async function verifyBackup(store: ObjectStore, bucket: string, manifestK
       checks.push({ check: 'database sha256', ok: sha === m.database.sha256, detail: sha === m.database.sha256 ? sha : `${sha ?? 'missing'}, manifest says ${m.database.sha256}` });
     }
   }
+  const enc = m.database.encryption;
+  if (enc) {
+    // Without the KEK this can only see that a wrapped data key is there; the restore Job opens it.
+    const wrapped = (await store.list(m.location.bucket, enc.keysPrefix, undefined, 100)).filter((k) => /\/v[0-9]{1,6}\.age$/.test(k.key));
+    checks.push({ check: 'wrapped data key', ok: wrapped.length > 0, detail: wrapped.length ? `for KEK ${wrapped.map((k) => k.key.slice(enc.keysPrefix.length, -4)).join(', ')}` : `none under ${enc.keysPrefix}: the dump can never be decrypted` });
+  }
   let objects = 0;
   let bytes = 0;
   let after: string | undefined;

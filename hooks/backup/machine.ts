@@ -5,7 +5,7 @@
 //
 // Phases move forward only: Pending → SnapshotInProgress → ExportInProgress → TransferInProgress →
 // GeneratingManifest → Succeeded | Failed (a provider skips steps it does not have).
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus } from '../../core/crd.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus, TenantEncryption } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { BackupPlanner, BackupStep, BackupStepName, ManifestCheck, Observation, SpecProblem } from '../../core/provider.ts';
 import type { BackupContext, BackupStepResult } from '../../core/provider.ts';
@@ -50,8 +50,8 @@ export interface BackupInput {
   planner: BackupPlanner | { unavailable: string };
   observations: BackupObservations;
   now: string;
-  /** Consulted only before the first step starts: the tenant boundary and the concurrency queue. */
-  gate?: { refusal?: Refusal; admission?: Admission };
+  /** Consulted only before the first step starts: the tenant boundary, the concurrency queue and the project's encryption. */
+  gate?: { refusal?: Refusal; admission?: Admission; encryption?: TenantEncryption };
   /** Whether finished backups are written to the archive (PostgreSQL history). */
   archiving?: boolean;
   /** The environment's newest succeeded full backup (same provider), for incremental backups. */
@@ -91,7 +91,10 @@ export function decideBackup(input: BackupInput): BackupDecision {
   const backupId = prior.backupId ?? backupIdOf(parent.metadata.name, uid);
   const location = prior.location ?? (spec ? backupLocation(spec, backupId) : undefined);
   const base = prior.incrementalBase ?? (spec?.documentLibrary.incremental ? input.previousFull : undefined);
-  const ctx = spec && location ? { name: parent.metadata.name, uid, spec, location, ...(base ? { base } : {}) } : undefined;
+  // Like the spec, the project's encryption settings are frozen when the first step starts: a key
+  // rotation mid-backup must not change the Jobs it already runs.
+  const encryption = Object.keys(prior.operations ?? {}).length > 0 ? prior.encryption : input.gate?.encryption;
+  const ctx = spec && location ? { name: parent.metadata.name, uid, spec, location, ...(base ? { base } : {}), ...(encryption ? { encryption } : {}) } : undefined;
   const steps = ctx && planner && problems.length === 0 ? planner.steps(ctx) : [];
   const started = (s: BackupStep, ops: Record<string, OperationStatus> | undefined) => ops?.[s.name];
   // A finished step's Job is only kept, never re-created: a re-run would overwrite a recorded artifact.
@@ -143,7 +146,7 @@ export function decideBackup(input: BackupInput): BackupDecision {
       // The operation ID is in status before any provider call: a start is only ever a replay of this one.
       // A Job's events wake the parent; a cloud step is started by the next sync, right away.
       setOp(step.name, { id: step.operationId, state: 'Running', startTime: now });
-      status = { ...status, phase: step.phase, admitted: status.admitted ?? admit(spec!, generation) };
+      status = { ...status, phase: step.phase, admitted: status.admitted ?? admit(spec!, generation), ...(encryption ? { encryption } : {}) };
       return { ...inFlight(step.phase, doing(step.operationId)), ...(step.children.length ? {} : { resyncAfterSeconds: 1 }) };
     }
     if (op.state === 'Failed') return fail(status, 'StepFailed', op.message ?? `${step.name} failed`, childrenFor(status.operations));

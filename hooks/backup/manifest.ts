@@ -1,6 +1,6 @@
 // manifest.json content, built purely from the resource and its status so every sync (and every
 // concurrent hook replica) writes byte-identical content.
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus } from '../../core/crd.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, DumpEncryption } from '../../core/crd.ts';
 import { documentLibraryPrefix, manifestKey, refsPrefix } from '../../core/layout.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 'backup.liferay.cloud/manifest/v1';
@@ -22,7 +22,7 @@ export interface Manifest {
   database: {
     engine: string; type: string; instanceId: string; databaseName?: string; format: string;
     artifact?: string; snapshotId?: string; snapshotArn?: string; cluster?: boolean; export?: { taskId: string; prefix: string };
-    sizeBytes: number; sha256?: string;
+    sizeBytes: number; sha256?: string; encryption?: DumpEncryption;
   };
   documentLibrary: {
     sourceBucket: string; sourcePrefix: string; prefix: string; objectCount: number; totalBytes: number; excludedPatterns: string[];
@@ -58,6 +58,7 @@ export function buildManifest(parent: BackupRequest, spec: BackupRequestSpec, st
       ...(status.databaseExport ? { export: { taskId: status.databaseExport.taskId, prefix: status.databaseExport.prefix } } : {}),
       sizeBytes: db.sizeBytes,
       ...(db.sha256 ? { sha256: db.sha256 } : {}),
+      ...(db.encryption ? { encryption: db.encryption } : {}),
     },
     documentLibrary: {
       sourceBucket: spec.documentLibrary.sourceBucket, sourcePrefix: spec.documentLibrary.sourcePrefix ?? '',

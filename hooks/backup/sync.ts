@@ -6,7 +6,7 @@ import { ON_SCHEDULE_DELETION_ANNOTATION } from '../schedule/machine.ts';
 import { log } from '../server/log.ts';
 import type { CustomizeResponse, SyncRequest, SyncResponse } from '../contract/types.ts';
 import { API_VERSION, childrenOf, groupKey, listOf, relatedObject } from '../contract/objects.ts';
-import { admission, type Admission } from './admission.ts';
+import { admission } from './admission.ts';
 import type { Archive } from '../archive/store.ts';
 import { trackInFlight } from '../archive/trackInFlight.ts';
 import { backupTenancyRefusal, type TenancyMode } from './tenancy.ts';
@@ -15,7 +15,7 @@ import { dependentsOf, previousFull } from './incremental.ts';
 import { isNewestRecoveryPoint } from './recoveryPoints.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
 import { setCondition } from '../status/conditions.ts';
-import { decideBackup, type BackupObservations } from './machine.ts';
+import { decideBackup, type BackupInput, type BackupObservations } from './machine.ts';
 import { backupIdOf, isOwnBackupFolder, isOwnEntry } from '../../core/layout.ts';
 import { ACTIVE_LABEL, BASE_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL, backupLabels, labelValueOf } from './labels.ts';
 import type { Manifest } from './manifest.ts';
@@ -96,14 +96,17 @@ const relatedBackups = (req: SyncRequest<BackupRequest>) => listOf(req.related, 
 const tenantOf = (req: SyncRequest, projectId: string) => relatedObject(req.related, 'BackupTenant', API_VERSION, undefined, projectId) as BackupTenant | undefined;
 
 /** Tenancy and queue position from the related objects (pure helpers; the machine decides). */
-function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy, now: string): { refusal?: ReturnType<typeof backupTenancyRefusal>; admission?: Admission } {
+function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy, now: string): BackupInput['gate'] {
   const parent = req.parent;
   const spec = effectiveSpec(parent);
   if (!spec) return {};
   const tenant = tenantOf(req, spec.projectId);
   const refusal = backupTenancyRefusal(parent.metadata.namespace ?? '', spec, tenant, policy.tenancy);
+  // The platform team's BackupTenant, never the request, says whether and for which key dumps are encrypted.
+  const encryption = tenant?.metadata.name === spec.projectId ? tenant.spec?.encryption : undefined;
+  const gate = { ...(refusal ? { refusal } : {}), ...(encryption ? { encryption } : {}) };
   // Without the related BackupRequests (a controller without the customize hook) there is no queue.
-  if (!req.related?.[groupKey('BackupRequest', API_VERSION)]) return refusal ? { refusal } : {};
+  if (!req.related?.[groupKey('BackupRequest', API_VERSION)]) return gate;
   // A request that claims this project from a namespace that is not the project's is an impostor:
   // it never holds one of the project's slots nor a place in its queue.
   const namespaces = policy.tenancy === 'enforce' ? tenant?.spec?.namespaces ?? [] : undefined;
@@ -117,11 +120,11 @@ function gateFor(req: SyncRequest<BackupRequest>, policy: ServicePolicy, now: st
   // Others see this backup in their queues only once it carries the active label: until then it
   // may not start (two unlabelled backups would not see each other and could both start).
   if (parent.metadata.labels?.[ACTIVE_LABEL] !== 'true') {
-    return { ...(refusal ? { refusal } : {}), admission: { admitted: false, position: 1, reason: 'waiting for its labels (DecoratorController lc2-backuprequest-labels)' } };
+    return { ...gate, admission: { admitted: false, position: 1, reason: 'waiting for its labels (DecoratorController lc2-backuprequest-labels)' } };
   }
   const capped = snapshotCap(parent, spec, tenant, all);
-  if (capped) return { ...(refusal ? { refusal } : {}), admission: { admitted: false, position: 1, reason: capped } };
-  return { ...(refusal ? { refusal } : {}), admission: admission(parent, all, { perProject, global: policy.maxConcurrentGlobal, now }) };
+  if (capped) return { ...gate, admission: { admitted: false, position: 1, reason: capped } };
+  return { ...gate, admission: admission(parent, all, { perProject, global: policy.maxConcurrentGlobal, now }) };
 }
 
 /**

@@ -2,6 +2,7 @@
 // or a manifest location), read its manifest once, then restore the database and the document
 // library into NEW targets. Phases: Pending → RestoringDatabase → RestoringDocumentLibrary →
 // Succeeded | Failed, forward only.
+import { DEFAULT_KEY_SECRET } from '../../core/layout.ts';
 import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { Observation, Preflight, RestorePlanner, RestoreStep, RestoreStepName, SpecProblem } from '../../core/provider.ts';
@@ -39,6 +40,8 @@ export interface RestoreInput {
   refusal?: Refusal;
   /** The backup buckets this project may restore from (undefined: tenancy off). */
   backupBuckets?: readonly string[];
+  /** The Secret holding this project's KEKs (BackupTenant spec.encryption.secretName), for encrypted dumps. */
+  keySecretName?: string;
 }
 
 export interface RestoreDecision {
@@ -132,6 +135,12 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
         documentLibraryPrefix: m.documentLibrary.prefix, resultsPrefix: `${m.location.prefix}restores/${restoreIdOf(name, uid)}/`,
         ...(base ? { base: { prefix: base.prefix, refsPrefix: base.refsPrefix } } : {}),
         ...(m.source.uid ? { sourceUid: m.source.uid } : {}),
+        // The restoring project's own key Secret, whatever the backup's project was (the manifest
+        // check above already refused another project's backup; another project's key would not open it).
+        ...(m.database.encryption ? { encryption: {
+          keysPrefix: m.database.encryption.keysPrefix, dataKeyRecipient: m.database.encryption.dataKeyRecipient,
+          secretName: input.keySecretName ?? DEFAULT_KEY_SECRET,
+        } } : {}),
       },
     };
   }

@@ -54,7 +54,7 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
   const rt = 'unavailable' in runtime ? undefined : runtime;
   const input: RestoreInput = {
     parent: req.parent, backup, existingChildren: new Set(jobs.keys()), planner: rt ? rt.planner : runtime as { unavailable: string }, observations: {}, now: shell.now(),
-    ...(refusal ? { refusal } : {}), ...(backupBuckets ? { backupBuckets } : {}), archiving: !!shell.archive && belongsToItsProject(req, shell.policy),
+    ...(refusal ? { refusal } : {}), ...(backupBuckets ? { backupBuckets } : {}), ...(tenant?.spec?.encryption?.secretName ? { keySecretName: tenant.spec.encryption.secretName } : {}), archiving: !!shell.archive && belongsToItsProject(req, shell.policy),
   };
   let decision = decideRestore(input);
   for (let round = 0; decision.need && round < 6; round += 1) {

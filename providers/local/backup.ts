@@ -1,14 +1,14 @@
 // The local provider's backup: step "export" is a Job running pg_dump/mysqldump, step "transfer" a
 // Job running rclone over the document library. Each Job writes a small result object that
 // observeBackupStep reads once the Job has completed.
-import type { BackupRequestSpec, DatabaseResult, DocumentLibraryResult, Engine } from '../../core/crd.ts';
+import { DUMP_ENCRYPTION_ALGORITHM, type BackupRequestSpec, type DatabaseResult, type DocumentLibraryResult, type Engine } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import { artifactKey, documentLibraryPrefix, resultKey } from '../../core/layout.ts';
+import { artifactKey, documentLibraryPrefix, keysPrefix, resultKey } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem, ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
-import { observeJob } from './results.ts';
+import { observeJob, type JobResult } from './results.ts';
 
 /** What the local provider cannot do with this spec (checked before anything starts). */
 export function localBackupProblems(spec: BackupRequestSpec): SpecProblem[] {
@@ -45,6 +45,12 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
           { name: 'LC2_ARTIFACT', value: `${location.bucket}/${artifact}` },
           { name: 'LC2_ARTIFACT_KEY', value: artifact },
           { name: 'LC2_RESULT', value: `${location.bucket}/${resultKey(location, 'export')}` },
+          // Only the KEK's public half: a backup Job can encrypt for the project, never decrypt.
+          ...(ctx.encryption ? [
+            { name: 'LC2_KEK_VERSION', value: ctx.encryption.keyVersion },
+            { name: 'LC2_KEK_RECIPIENT', value: ctx.encryption.recipient },
+            { name: 'LC2_WRAPPED_KEY', value: `${location.bucket}/${keysPrefix(location)}${ctx.encryption.keyVersion}.age` },
+          ] : []),
         ],
       }, config)],
     },
@@ -63,6 +69,19 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
   ];
 }
 
+/**
+ * An encrypted dump's record, from what the hook asked for (the frozen KEK version), never from what
+ * the result claims alone: the result must name that version, and its wrapped data key must be there.
+ */
+async function encryptionOf(ctx: BackupContext, r: JobResult, store: ObjectStore): Promise<{ encryption?: DatabaseResult['encryption'] } | { failed: string }> {
+  if (!ctx.encryption) return r.keyVersion ? { failed: 'the dump Job reports an encryption that was not asked for' } : {};
+  const { keyVersion } = ctx.encryption;
+  if (r.keyVersion !== keyVersion || !r.dataKeyRecipient) return { failed: `the dump Job does not report encryption for KEK ${keyVersion}, which the project requires` };
+  const keys = keysPrefix(ctx.location);
+  if (!(await store.head(ctx.location.bucket, `${keys}${keyVersion}.age`))) return { failed: `the wrapped data key ${keys}${keyVersion}.age is missing` };
+  return { encryption: { algorithm: DUMP_ENCRYPTION_ALGORITHM, keyVersion, keysPrefix: keys, dataKeyRecipient: r.dataKeyRecipient } };
+}
+
 /** The Job's observation, turned into this step's result. */
 export async function observeBackupStep(
   step: BackupStepName, ctx: BackupContext, job: KubeObject | undefined, store: ObjectStore,
@@ -78,10 +97,13 @@ export async function observeBackupStep(
     // the artifact is where the hook put it, never where a result says it is.
     const artifact = artifactKey(ctx.location, engineOf(ctx.spec));
     if (r.artifact !== artifact) return { state: 'failed', reason: 'ResultInvalid', message: `the dump Job reported its artifact at ${r.artifact}, not at ${artifact}`, retryable: false };
+    const encrypted = await encryptionOf(ctx, r, store);
+    if ('failed' in encrypted) return { state: 'failed', reason: 'ResultInvalid', message: encrypted.failed, retryable: false };
+    const format = engineOf(ctx.spec) === 'postgresql' ? 'pg_dump-custom+zstd' : 'mysqldump-sql+zstd';
     const db: DatabaseResult = {
-      engine: engineOf(ctx.spec),
-      format: engineOf(ctx.spec) === 'postgresql' ? 'pg_dump-custom+zstd' : 'mysqldump-sql+zstd',
+      engine: engineOf(ctx.spec), format: encrypted.encryption ? `${format}+age` : format,
       artifact, sizeBytes: r.sizeBytes, sha256: r.sha256, tool: r.tool ?? '',
+      ...(encrypted.encryption ? { encryption: encrypted.encryption } : {}),
     };
     return { state: 'done', result: { database: db }, completedAt: obs.completedAt };
   }

@@ -61,11 +61,15 @@ export function databaseEnv(engine: string, instanceId: string, databaseName: st
   ];
 }
 
+/** A whole Secret as env vars `<prefix><key>` (a missing Secret gives none: the script says what is missing). */
+export interface EnvFromSecret { prefix: string; secretRef: { name: string; optional: true } }
+
 export interface JobParams {
   name: string;
   step: string;
   script: ScriptName;
   env: EnvVar[];
+  envFrom?: EnvFromSecret[];
   labels: Record<string, string>;
 }
 
@@ -95,6 +99,7 @@ export function buildJob(p: JobParams, config: LocalProviderConfig): KubeObject 
             image: config.image,
             command: ['/bin/bash', '-c', SCRIPTS[p.script], p.script],
             env: [{ name: 'LC2_STEP', value: p.step }, { name: 'LC2_TRANSFERS', value: String(config.transfers) }, ...p.env, ...storageEnv(config)],
+            ...(p.envFrom?.length ? { envFrom: p.envFrom } : {}),
             resources: { requests: { cpu: '500m', memory: '256Mi' }, limits: { memory: '1Gi' } },
             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
             volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],

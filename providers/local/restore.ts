@@ -35,7 +35,14 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
           { name: 'LC2_EXPECTED_SHA256', value: source.sha256 },
           approve,
           { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'database')}` },
+          ...(source.encryption ? [
+            { name: 'LC2_KEYS', value: `${source.bucket}/${source.encryption.keysPrefix}` },
+            { name: 'LC2_KEY_SECRET', value: source.encryption.secretName },
+            { name: 'LC2_DATA_KEY_RECIPIENT', value: source.encryption.dataKeyRecipient },
+          ] : []),
         ],
+        // The restoring project's own KEKs, by version; the Secret is read in this namespace only.
+        ...(source.encryption ? { envFrom: [{ prefix: 'LC2_KEK_', secretRef: { name: source.encryption.secretName, optional: true as const } }] } : {}),
       }, config)],
     },
     {

@@ -10,7 +10,11 @@ import type { KubeObject } from '../../core/kube.ts';
 export type Secrets = Record<string, Record<string, string>>;
 export interface JobRun { job: string; exitCode: number; stderr: string }
 
-interface Container { command: string[]; env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }> }
+interface Container {
+  command: string[];
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }>;
+  envFrom?: Array<{ prefix?: string; secretRef: { name: string; optional?: boolean } }>;
+}
 interface JobSpec {
   backoffLimit?: number;
   podFailurePolicy?: { rules: Array<{ action: string; onExitCodes: { values: number[] } }> };
@@ -60,6 +64,12 @@ export function runJobCommand(job: KubeObject, secrets: Secrets): Promise<JobRun
   const home = mkdtempSync(join(tmpdir(), 'lc2-job-'));
   // A clean environment like a Pod's: only PATH, HOME and what the Job spec declares.
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TMPDIR: home };
+  // As the kubelet: envFrom first, each key of the Secret as <prefix><key>; a missing optional Secret gives nothing.
+  for (const from of container.envFrom ?? []) {
+    const secret = secrets[from.secretRef.name];
+    if (!secret && !from.secretRef.optional) throw new Error(`Job ${job.metadata.name}: secret ${from.secretRef.name} not found (CreateContainerConfigError)`);
+    for (const [key, value] of Object.entries(secret ?? {})) env[`${from.prefix ?? ''}${key}`] = value;
+  }
   for (const e of container.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom) {

@@ -1,5 +1,6 @@
 # Dump the database (pg_dump custom format / mysqldump single transaction), compress with zstd on
-# all cores, hash with SHA-256 and stream to storage in one pass: nothing touches the local disk.
+# all cores, encrypt when the project asks, hash with SHA-256 and stream to storage in one pass:
+# nothing touches the local disk.
 db_client_env
 started=$(now)
 mkfifo "$work/hash"
@@ -9,6 +10,20 @@ case "$LC2_DB_ENGINE" in
   postgresql) tool=$(pg_dump --version) ;;
   mysql) tool=$("$(mysqldump_bin)" --version) ;;
 esac
+encryption=""
+if [ -n "${LC2_KEK_RECIPIENT:-}" ]; then
+  # Encrypted (docs/encryption.md): a data key of this backup's own, made here and held only in this
+  # shell's memory; stored only wrapped for the project's KEK, and written BEFORE the artifact (an
+  # artifact without its wrapped key could never be read).
+  data_key=$(age-keygen 2>/dev/null)
+  data_recipient=$(printf '%s\n' "$data_key" | age-keygen -y)
+  printf '%s\n' "$data_key" | age -r "$LC2_KEK_RECIPIENT" | rclone rcat "store:$LC2_WRAPPED_KEY"
+  unset data_key
+  encryption=",\"keyVersion\":\"$LC2_KEK_VERSION\",\"dataKeyRecipient\":\"$data_recipient\""
+  log "encrypting for KEK $LC2_KEK_VERSION; wrapped data key at $LC2_WRAPPED_KEY"
+fi
+# Authenticated encryption as the dump streams (age: ChaCha20-Poly1305 in 64 KiB chunks), or none.
+encrypt() { if [ -n "$encryption" ]; then age -r "$data_recipient"; else cat; fi; }
 log "dumping $LC2_DB_ENGINE database $LC2_DB_NAME to $LC2_ARTIFACT"
 # The case runs inside the pipeline (a subshell): it may only write the dump to stdout.
 case "$LC2_DB_ENGINE" in
@@ -18,11 +33,11 @@ case "$LC2_DB_ENGINE" in
   mysql)
     "$(mysqldump_bin)" "${mysql_args[@]}" --single-transaction --quick --routines --triggers --events \
       --hex-blob --no-tablespaces --default-character-set=utf8mb4 "$LC2_DB_NAME" ;;
-esac | zstd -q -T0 -"${LC2_ZSTD_LEVEL:-3}" | tee "$work/hash" \
+esac | zstd -q -T0 -"${LC2_ZSTD_LEVEL:-3}" | encrypt | tee "$work/hash" \
   | rclone rcat --s3-chunk-size "${LC2_UPLOAD_CHUNK:-64M}" "store:$LC2_ARTIFACT"
 wait "$hasher"
 sha=$(cat "$work/sha256")
 size=$(size_of "$LC2_ARTIFACT")
 [ -n "$size" ] || { log "artifact missing after upload"; exit 1; }
 log "uploaded $size bytes sha256 $sha"
-put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"artifact\":\"$LC2_ARTIFACT_KEY\",\"sizeBytes\":$size,\"sha256\":\"$sha\",\"tool\":$(jstr "$tool")}"
+put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"artifact\":\"$LC2_ARTIFACT_KEY\",\"sizeBytes\":$size,\"sha256\":\"$sha\",\"tool\":$(jstr "$tool")$encryption}"

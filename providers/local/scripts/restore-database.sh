@@ -1,7 +1,37 @@
-# Restore into a NEW database: verify the artifact's SHA-256 first (a full streaming read), refuse a
+# Restore into a NEW database: unwrap an encrypted dump's data key, verify the artifact's SHA-256 (a full
+# streaming read of the stored bytes; decryption then authenticates every chunk), refuse a
 # target that already holds tables unless LC2_APPROVE_OVERWRITE=true, then restore in one pass.
 db_client_env
 started=$(now)
+decrypt() { cat; }
+if [ -n "${LC2_KEYS:-}" ]; then
+  # Encrypted (docs/encryption.md): unwrap the backup's data key with a KEK version this project's
+  # Secret holds (envFrom, as LC2_KEK_<version>) before anything is read or written; a key that is
+  # gone, or another project's, refuses the restore here.
+  data_key=""; versions=""
+  for wrapped in $(rclone lsf --files-only "store:$LC2_KEYS" 2>/dev/null); do
+    version=${wrapped%.age}
+    [[ "$wrapped" == *.age && "$version" =~ ^v[0-9]{1,6}$ ]] || continue
+    versions="$versions $version"
+    kek_var="LC2_KEK_$version"
+    [ -n "${!kek_var:-}" ] || continue
+    data_key=$(rclone cat "store:$LC2_KEYS$wrapped" | head -c 4096 | age -d -i <(printf '%s\n' "${!kek_var}") 2>/dev/null) \
+      || refuse KeyUnwrapFailed "data key $wrapped does not open with KEK $version of Secret $LC2_KEY_SECRET: wrapped for another key (another project's?) or changed"
+    break
+  done
+  [ -n "$data_key" ] || refuse KeyUnavailable "data key wrapped only for KEK${versions:- (none found)}; Secret $LC2_KEY_SECRET holds none of them: put that version back into it, or rekey (docs/encryption.md)"
+  [ "$(printf '%s\n' "$data_key" | age-keygen -y)" = "$LC2_DATA_KEY_RECIPIENT" ] \
+    || refuse KeyMismatch "the unwrapped data key is not the one this backup was encrypted with (its manifest names another): not restoring"
+  # A chunk that fails authentication stops the stream; the marker turns that into a refusal.
+  decrypt() { age -d -i <(printf '%s\n' "$data_key") || { : >"$work/decrypt-failed"; return 1; }; }
+  log "data key unwrapped with KEK $version"
+fi
+# A failed restore stream: a chunk that did not authenticate is a refusal (retrying cannot help),
+# anything else an infrastructure error for the Job's retries.
+restore_failed() {
+  [ ! -e "$work/decrypt-failed" ] || refuse DecryptionFailed "the dump does not decrypt: a chunk failed authentication (changed after it was written); PostgreSQL rolled back, a MySQL target may hold part of it"
+  exit 1
+}
 log "verifying sha256 of $LC2_ARTIFACT"
 actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
 [ "$actual" = "$LC2_EXPECTED_SHA256" ] || refuse ChecksumMismatch "artifact $LC2_ARTIFACT has sha256 $actual, the manifest says $LC2_EXPECTED_SHA256: not restoring a corrupt backup"
@@ -18,7 +48,7 @@ case "$LC2_DB_ENGINE" in
     fi
     [ "$exists" != 0 ] || createdb "$LC2_DB_NAME"
     log "restoring into $LC2_DB_NAME"
-    rclone cat "store:$LC2_ARTIFACT" | zstd -q -d | pg_restore --no-owner --no-acl --exit-on-error --single-transaction "${clean[@]}" --dbname="$LC2_DB_NAME" ;;
+    rclone cat "store:$LC2_ARTIFACT" | decrypt | zstd -q -d | pg_restore --no-owner --no-acl --exit-on-error --single-transaction "${clean[@]}" --dbname="$LC2_DB_NAME" || restore_failed ;;
   mysql)
     tool=$("$(mysql_bin)" --version)
     tables=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select count(*) from information_schema.tables where table_schema = '$LC2_DB_NAME'")
@@ -27,6 +57,6 @@ case "$LC2_DB_ENGINE" in
     fi
     "$(mysql_bin)" "${mysql_args[@]}" -e "create database if not exists \`$LC2_DB_NAME\` character set utf8mb4"
     log "restoring into $LC2_DB_NAME"
-    rclone cat "store:$LC2_ARTIFACT" | zstd -q -d | "$(mysql_bin)" "${mysql_args[@]}" --database="$LC2_DB_NAME" ;;
+    rclone cat "store:$LC2_ARTIFACT" | decrypt | zstd -q -d | "$(mysql_bin)" "${mysql_args[@]}" --database="$LC2_DB_NAME" || restore_failed ;;
 esac
 put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"sha256\":\"$actual\",\"tool\":$(jstr "$tool")}"
