@@ -103,15 +103,20 @@ export const DUMP_ENCRYPTION_ALGORITHM = 'age-v1/X25519+ChaCha20-Poly1305';
 
 /** The project's encryption settings (BackupTenant spec.encryption), frozen in a backup's status when it starts. */
 export interface TenantEncryption {
-  /** The current KEK version (new backups are wrapped for it) and its age recipient (public key). */
-  keyVersion: string;
-  recipient: string;
+  /** Dumps (local provider): the current KEK version (new backups are wrapped for it) and its age recipient (public key). */
+  keyVersion?: string;
+  recipient?: string;
   /** The Secret, in each of the project's namespaces, holding the KEK identities by version (restore Jobs only). */
   secretName?: string;
+  /** Cloud copies (AWS provider): the customer's KMS key (key ARN) for SSE-KMS on the document-library copy and the export. */
+  awsKmsKeyArn?: string;
 }
 
+/** How a cloud copy is encrypted at rest with the customer's key. */
+export interface ServerSideEncryption { type: 'aws:kms'; kmsKeyArn: string }
+
 /** The portable export of a snapshot (AWS StartExportTask), beside the backup. */
-export interface DatabaseExportResult { taskId: string; bucket: string; prefix: string; extractedGb?: number; warning?: string }
+export interface DatabaseExportResult { taskId: string; bucket: string; prefix: string; extractedGb?: number; warning?: string; kmsKeyId?: string }
 
 export interface DocumentLibraryResult {
   objectCount: number;
@@ -125,6 +130,8 @@ export interface DocumentLibraryResult {
   referencedObjects?: number;
   referencedBytes?: number;
   base?: { backupId: string; prefix: string };
+  /** Cloud copies: every object was written with this server-side encryption (each copy's answer checked). */
+  encryption?: ServerSideEncryption;
 }
 
 export interface BackupRequestStatus {

@@ -56,7 +56,8 @@ export interface RestoreStepResult { sha256?: string; instanceId?: string; objec
 
 /** What a provider contributes to the pure decision (no I/O). */
 export interface BackupPlanner {
-  problems(spec: BackupRequestSpec): SpecProblem[];
+  /** `encryption`: the project's settings; a provider that cannot honour them refuses (never writes in the clear). */
+  problems(spec: BackupRequestSpec, encryption?: TenantEncryption): SpecProblem[];
   steps(ctx: BackupContext): BackupStep[];
 }
 

@@ -5,7 +5,9 @@
 // processes: one snapshot, one export task, every object copied once.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { KMSClient, CreateKeyCommand } from '@aws-sdk/client-kms';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { RDSClient, CreateDBInstanceCommand, CreateDBSnapshotCommand, DeleteDBSnapshotCommand, DescribeDBSnapshotsCommand, DescribeDBInstancesCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
 import { credentialEnv, startS3, type S3Server } from './support/processes.ts';
 import { allKeys } from './support/s3Keys.ts';
@@ -366,5 +368,72 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
     assert.deepEqual(counts, counts.map(() => 1), `each of the 12 parts copied once: ${JSON.stringify(counts)}`);
     assert.ok((await body('lc2-backups', dest)).equals(await body('liferay-dl', BIG_KEY)), 'byte-identical');
     assert.equal(status.documentLibrary?.objectCount, 1);
+  });
+
+  it("with the customer's KMS key in the BackupTenant: every copy (single and part by part) and the export use it, the manifest says so; a tenant without one is refused before anything starts", async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    const credentials = { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey };
+    // moto's KMS: a real key ARN (moto does not check that S3 may use it, real KMS does: docs/encryption.md).
+    const arn = (await new KMSClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials }).send(new CreateKeyCommand({ Description: 'retail backups' }))).KeyMetadata!.Arn!;
+    const tenantWith = (encryption: Record<string, string>) => () => ({ [groupKey('BackupTenant', API_VERSION)]: {
+      retail: { apiVersion: API_VERSION, kind: 'BackupTenant', metadata: { name: 'retail' }, spec: { namespaces: ['proj-retail-prd'], encryption } } as KubeObject,
+    } });
+    const check = async (d: MetacontrollerDriver, copied = true) => {
+      assert.equal(await drive(d, { replays: 2 }), 'Succeeded', JSON.stringify(d.status.conditions));
+      const status = d.status as BackupRequestStatus;
+      assert.equal(status.encryption?.awsKmsKeyArn, arn, 'frozen in status');
+      const manifest = JSON.parse((await body('lc2-backups', status.manifest!.key)).toString()) as Manifest;
+      assert.deepEqual(schemaErrors('manifest', manifest), []);
+      assert.deepEqual(manifest.documentLibrary.encryption, { type: 'aws:kms', kmsKeyArn: arn });
+      const copies = await keys('lc2-backups', manifest.documentLibrary.prefix);
+      assert.equal(copies.length > 0, copied);
+      for (const key of copies) {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: 'lc2-backups', Key: key }));
+        assert.deepEqual([head.ServerSideEncryption, head.SSEKMSKeyId], ['aws:kms', arn], key);
+      }
+      return manifest;
+    };
+    const kmsFull = driverFor(awsBackup('kms-full'), '/backuprequest/sync', tenantWith({ awsKmsKeyArn: arn }));
+    const fullManifest = await check(kmsFull);
+    assert.equal(fullManifest.database.export?.kmsKeyId, arn, 'the tenant key replaces the spec\'s alias/lc2-exports');
+    const task = (await rds.send(new DescribeExportTasksCommand({ ExportTaskIdentifier: fullManifest.operations.export }))).ExportTasks?.[0];
+    assert.equal(task?.KmsKeyId, arn);
+    const tag = await s3.send(new GetObjectTaggingCommand({ Bucket: 'lc2-backups', Key: `${fullManifest.documentLibrary.prefix}${rel(originals()[0]!)}` }));
+    assert.deepEqual(tag.TagSet, [{ Key: 'lc2-source-etag', Value: (await s3.send(new HeadObjectCommand({ Bucket: 'liferay-dl', Key: originals()[0]!.key }))).ETag!.replace(/"/g, '') }]);
+
+    // Incremental under SSE-KMS, with listings answering non-MD5 ETags for the copies as real S3 does:
+    // an unchanged object is recognised by its tag and referenced; a base under another key (or none) is never used.
+    const incremental = (name: string) => {
+      const parent = awsBackup(name, { database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' },
+        documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: 'document_library/', destinationBucket: 'lc2-backups', incremental: true } });
+      parent.metadata.creationTimestamp = new Date().toISOString();
+      return parent;
+    };
+    proxy.kmsEtagBucket = 'lc2-backups';
+    try {
+      const alone = driverFor(incremental('kms-incr-plain-base'), '/backuprequest/sync', () => ({ ...tenantWith({ awsKmsKeyArn: arn })(), ...relatedOf(full.parent)() }));
+      await check(alone);
+      assert.equal((alone.status as BackupRequestStatus).incrementalBase, undefined, 'a base without the key is not referred to');
+      proxy.copies.clear();
+      const incr = driverFor(incremental('kms-incr'), '/backuprequest/sync', () => ({ ...tenantWith({ awsKmsKeyArn: arn })(), ...relatedOf(full.parent, kmsFull.parent)() }));
+      await check(incr, false);
+      const status = incr.status as BackupRequestStatus;
+      assert.equal(status.incrementalBase?.backupId, (kmsFull.status as BackupRequestStatus).backupId);
+      assert.equal(status.documentLibrary?.copiedObjects, 0, 'every object unchanged since kms-full');
+      assert.equal(status.documentLibrary?.referencedObjects, originals().length);
+    } finally { delete proxy.kmsEtagBucket; }
+    await check(driverFor(awsBackup('kms-big', {
+      database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' },
+      documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: 'big-files/', destinationBucket: 'lc2-backups', excludeGeneratedFiles: true },
+    }), '/backuprequest/sync', tenantWith({ awsKmsKeyArn: arn })));
+
+    proxy.actions.clear();
+    const recipient = await identityToRecipient(await generateX25519Identity());
+    const refused = driverFor(awsBackup('kms-missing'), '/backuprequest/sync', tenantWith({ keyVersion: 'v1', recipient }));
+    assert.equal(await drive(refused, { replays: 2 }), 'Failed');
+    const ready = (refused.status as BackupRequestStatus).conditions?.find((c) => c.type === 'Ready');
+    assert.equal(ready?.reason, 'InvalidSpec');
+    assert.match(ready?.message ?? '', /spec\.encryption\.awsKmsKeyArn: the project requires encryption/);
+    assert.equal(proxy.actions.get('CreateDBSnapshot') ?? 0, 0, 'nothing was started');
   });
 });

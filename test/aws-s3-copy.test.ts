@@ -10,7 +10,8 @@ import { startS3, type S3Server } from './support/processes.ts';
 import { allKeys } from './support/s3Keys.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
 import { copyStep, type CopyProgress, type CopySpec } from '../providers/aws/s3Copy.ts';
-import { abortUploadsUnder } from '../providers/aws/multipartCopy.ts';
+import { abortUploadsUnder, checkSse } from '../providers/aws/multipartCopy.ts';
+import { classify } from '../providers/aws/rds.ts';
 import { isOwnEntry } from '../core/layout.ts';
 import { excluder } from '../core/glob.ts';
 import { LIFERAY_GENERATED_PATTERNS } from '../core/exclusions.ts';
@@ -189,5 +190,21 @@ describe(`S3 server-side copy (${files.length} objects)`, () => {
     assert.equal(out.done, true);
     assert.equal(out.progress.copied, 1, 'only the well-formed entry, with its real size');
     assert.equal(out.progress.bytes, f.body.length);
+  });
+});
+
+describe('SSE-KMS with the customer key', () => {
+  const arn = 'arn:aws:kms:us-east-1:123456789012:key/0b7c6c5e-1f5e-4d3a-9a35-2b1c0f0e9d11';
+  it('an answer without SSE-KMS, or with another key, fails the copy for good, with what to check', () => {
+    assert.doesNotThrow(() => checkSse(arn, 'k', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: arn }));
+    assert.doesNotThrow(() => checkSse(undefined, 'k', {}), 'no key asked for: nothing to check');
+    for (const out of [{}, { ServerSideEncryption: 'AES256' }, { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: `${arn}0` }]) {
+      let err: unknown;
+      try { checkSse(arn, 'retail/prd/b/dl/x', out); } catch (e) { err = e; }
+      assert.equal((err as Error | undefined)?.name, 'EncryptionNotApplied', JSON.stringify(out));
+      const c = classify(err);
+      assert.equal(c.retryable, false);
+      assert.match(c.message, /did not encrypt a copy with the project's KMS key/);
+    }
   });
 });

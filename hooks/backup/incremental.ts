@@ -21,9 +21,11 @@ const retentionPassed = (b: BackupRequest, at: string) => {
 };
 
 /** The newest succeeded full backup of the same environment finished before this one was created. */
-export function previousFull(parent: BackupRequest, all: readonly BackupRequest[]): Base | undefined {
+export function previousFull(parent: BackupRequest, all: readonly BackupRequest[], kmsKeyArn?: string): Base | undefined {
   const created = parent.metadata.creationTimestamp ?? '9999';
-  const candidates = all.filter((b) => b.metadata.uid !== parent.metadata.uid && !b.metadata.deletionTimestamp && sameEnvironment(parent, b)
+  // A backup encrypted with the customer's key never refers to objects kept under another (or none).
+  const sameKey = (b: BackupRequest) => b.status?.documentLibrary?.encryption?.kmsKeyArn === kmsKeyArn;
+  const candidates = all.filter((b) => b.metadata.uid !== parent.metadata.uid && !b.metadata.deletionTimestamp && sameEnvironment(parent, b) && sameKey(b)
     && b.status?.phase === 'Succeeded' && !b.status.incrementalBase && !expired(b) && b.status.backupId && b.status.location
     && (b.status.completionTime ?? '9999') <= created && !retentionPassed(b, created));
   const newest = candidates.sort((a, b) => (b.status!.completionTime ?? '').localeCompare(a.status!.completionTime ?? ''))[0];

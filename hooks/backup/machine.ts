@@ -87,13 +87,13 @@ export function decideBackup(input: BackupInput): BackupDecision {
   const spec = validated.ok ? (prior.admitted?.spec ?? validated.value) : undefined;
   const changed = validated.ok && !isTerminal(prior.phase) ? specChange(prior.admitted, validated.value) : undefined;
   const planner = 'unavailable' in input.planner ? undefined : input.planner;
-  const problems: SpecProblem[] = spec ? [...backupSpecProblems(spec), ...(planner?.problems(spec) ?? [])] : [];
-  const backupId = prior.backupId ?? backupIdOf(parent.metadata.name, uid);
-  const location = prior.location ?? (spec ? backupLocation(spec, backupId) : undefined);
-  const base = prior.incrementalBase ?? (spec?.documentLibrary.incremental ? input.previousFull : undefined);
   // Like the spec, the project's encryption settings are frozen when the first step starts: a key
   // rotation mid-backup must not change the Jobs it already runs.
   const encryption = Object.keys(prior.operations ?? {}).length > 0 ? prior.encryption : input.gate?.encryption;
+  const problems: SpecProblem[] = spec ? [...backupSpecProblems(spec), ...(planner?.problems(spec, encryption) ?? [])] : [];
+  const backupId = prior.backupId ?? backupIdOf(parent.metadata.name, uid);
+  const location = prior.location ?? (spec ? backupLocation(spec, backupId) : undefined);
+  const base = prior.incrementalBase ?? (spec?.documentLibrary.incremental ? input.previousFull : undefined);
   const ctx = spec && location ? { name: parent.metadata.name, uid, spec, location, ...(base ? { base } : {}), ...(encryption ? { encryption } : {}) } : undefined;
   const steps = ctx && planner && problems.length === 0 ? planner.steps(ctx) : [];
   const started = (s: BackupStep, ops: Record<string, OperationStatus> | undefined) => ops?.[s.name];

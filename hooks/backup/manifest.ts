@@ -1,6 +1,6 @@
 // manifest.json content, built purely from the resource and its status so every sync (and every
 // concurrent hook replica) writes byte-identical content.
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, DumpEncryption } from '../../core/crd.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, DumpEncryption, ServerSideEncryption } from '../../core/crd.ts';
 import { documentLibraryPrefix, manifestKey, refsPrefix } from '../../core/layout.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 'backup.liferay.cloud/manifest/v1';
@@ -21,13 +21,14 @@ export interface Manifest {
   location: { bucket: string; prefix: string };
   database: {
     engine: string; type: string; instanceId: string; databaseName?: string; format: string;
-    artifact?: string; snapshotId?: string; snapshotArn?: string; cluster?: boolean; export?: { taskId: string; prefix: string };
+    artifact?: string; snapshotId?: string; snapshotArn?: string; cluster?: boolean; export?: { taskId: string; prefix: string; kmsKeyId?: string };
     sizeBytes: number; sha256?: string; encryption?: DumpEncryption;
   };
   documentLibrary: {
     sourceBucket: string; sourcePrefix: string; prefix: string; objectCount: number; totalBytes: number; excludedPatterns: string[];
     copiedObjects?: number; excludedObjects?: number; referencedObjects?: number; referencedBytes?: number;
     base?: { backupId: string; prefix: string; refsPrefix: string };
+    encryption?: ServerSideEncryption;
   };
   operations: Record<string, string>;
   tools: Record<string, string>;
@@ -55,7 +56,7 @@ export function buildManifest(parent: BackupRequest, spec: BackupRequestSpec, st
       ...(db.artifact ? { artifact: db.artifact } : {}),
       ...(db.snapshotId ? { snapshotId: db.snapshotId, cluster: !!spec.database.cluster } : {}),
       ...(db.snapshotArn ? { snapshotArn: db.snapshotArn } : {}),
-      ...(status.databaseExport ? { export: { taskId: status.databaseExport.taskId, prefix: status.databaseExport.prefix } } : {}),
+      ...(status.databaseExport ? { export: { taskId: status.databaseExport.taskId, prefix: status.databaseExport.prefix, ...(status.databaseExport.kmsKeyId ? { kmsKeyId: status.databaseExport.kmsKeyId } : {}) } } : {}),
       sizeBytes: db.sizeBytes,
       ...(db.sha256 ? { sha256: db.sha256 } : {}),
       ...(db.encryption ? { encryption: db.encryption } : {}),
@@ -70,6 +71,7 @@ export function buildManifest(parent: BackupRequest, spec: BackupRequestSpec, st
         referencedObjects: dl.referencedObjects ?? 0, referencedBytes: dl.referencedBytes ?? 0,
         base: { ...dl.base, refsPrefix: refsPrefix(location) },
       } : {}),
+      ...(dl.encryption ? { encryption: dl.encryption } : {}),
     },
     operations: Object.fromEntries(Object.entries(status.operations ?? {}).filter(([k]) => k !== 'manifest').map(([k, v]) => [k, v.id])),
     tools: { [spec.database.type === 'snapshot' ? 'snapshot' : 'export']: db.tool, transfer: dl.tool },

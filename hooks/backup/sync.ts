@@ -166,7 +166,7 @@ export async function syncBackup(req: SyncRequest<BackupRequest>, shell: BackupS
   const observations: BackupObservations = {};
   const gate = gateFor(req, shell.policy, now);
   const all = relatedBackups(req);
-  const base = req.parent.spec?.documentLibrary?.incremental ? previousFull(req.parent, all) : undefined;
+  const base = req.parent.spec?.documentLibrary?.incremental ? previousFull(req.parent, all, gate?.encryption?.awsKmsKeyArn) : undefined;
   const decide = () => decideBackup({
     parent: req.parent, existingChildren: new Set(jobs.keys()), planner: rt ? rt.planner : runtime as { unavailable: string },
     observations, now, gate, archiving: !!shell.archive && belongsToItsProject(req, shell.policy), ...(base ? { previousFull: base } : {}),

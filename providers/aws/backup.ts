@@ -2,7 +2,7 @@
 // server-side S3 copy of the document library. Nothing streams through the hook. Each step is
 // started idempotently by an identifier derived from the UID and observed on every sync; the copy
 // runs for a time budget per sync and keeps its cursor in the operation's progress.
-import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../core/crd.ts';
+import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus, TenantEncryption } from '../../core/crd.ts';
 import { documentLibraryPrefix, isOwnEntry, refsPrefix } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem, ManifestCheck } from '../../core/provider.ts';
 import { excluder } from '../../core/glob.ts';
@@ -22,8 +22,11 @@ export const TOOL = 'aws-sdk-js-v3';
 export const leaseTtlMs = (config: AwsProviderConfig) => config.stepBudgetMs + 2.5 * config.callTimeoutMs + 10_000;
 
 export function awsBackupProblems(config: AwsProviderConfig) {
-  return (spec: BackupRequestSpec): SpecProblem[] => {
+  return (spec: BackupRequestSpec, encryption?: TenantEncryption): SpecProblem[] => {
     const problems: SpecProblem[] = [];
+    if (encryption && !encryption.awsKmsKeyArn) {
+      problems.push({ field: `BackupTenant ${spec.projectId} spec.encryption.awsKmsKeyArn`, message: 'the project requires encryption with its own key, and the aws provider needs a KMS key ARN for it (SSE-KMS on the copies, the export); nothing was written (docs/encryption.md)' });
+    }
     if (spec.database.type !== 'snapshot') {
       problems.push({ field: 'spec.database.type', message: 'the aws provider takes RDS snapshots (add spec.database.export for a portable copy); use "snapshot"' });
     }
@@ -32,7 +35,7 @@ export function awsBackupProblems(config: AwsProviderConfig) {
     }
     const exp = spec.database.export;
     if (exp && !(exp.iamRoleArn ?? config.exportRoleArn)) problems.push({ field: 'spec.database.export.iamRoleArn', message: 'an export needs an IAM role for RDS to write to S3: set it here or LC2_AWS_EXPORT_ROLE_ARN on the hook server' });
-    if (exp && !(exp.kmsKeyId ?? config.exportKmsKeyId)) problems.push({ field: 'spec.database.export.kmsKeyId', message: 'an export needs a KMS key: set it here or LC2_AWS_EXPORT_KMS_KEY on the hook server' });
+    if (exp && !(encryption?.awsKmsKeyArn ?? exp.kmsKeyId ?? config.exportKmsKeyId)) problems.push({ field: 'spec.database.export.kmsKeyId', message: 'an export needs a KMS key: set it here or LC2_AWS_EXPORT_KMS_KEY on the hook server' });
     return problems;
   };
 }
@@ -63,6 +66,7 @@ export function copySpecFor(ctx: BackupContext, config: AwsProviderConfig): Copy
     destinationBucket: location.bucket, destinationPrefix: documentLibraryPrefix(location),
     exclude: excluder(excludePatterns(spec.documentLibrary.excludeGeneratedFiles, spec.documentLibrary.excludePatterns)),
     ...config.copy, callTimeoutMs: config.callTimeoutMs, ownsDestination: true,
+    ...(ctx.encryption?.awsKmsKeyArn ? { kmsKeyArn: ctx.encryption.awsKmsKeyArn } : {}),
     ...(ctx.base ? { base: { prefix: ctx.base.prefix, refsPrefix: refsPrefix(location) } } : {}),
   };
 }
@@ -98,11 +102,11 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
     if (!arn) return { state: 'failed', reason: 'SnapshotArnMissing', message: 'the snapshot step recorded no snapshot ARN to export from; create a new BackupRequest (this one cannot export)', retryable: false };
     const t: ExportTarget = {
       taskId: step.operationId, snapshotArn: arn, bucket: ctx.location.bucket, prefix: `${ctx.location.prefix}export`,
-      iamRoleArn: ctx.spec.database.export?.iamRoleArn ?? config.exportRoleArn ?? '', kmsKeyId: ctx.spec.database.export?.kmsKeyId ?? config.exportKmsKeyId ?? '',
+      iamRoleArn: ctx.spec.database.export?.iamRoleArn ?? config.exportRoleArn ?? '', kmsKeyId: ctx.encryption?.awsKmsKeyArn ?? ctx.spec.database.export?.kmsKeyId ?? config.exportKmsKeyId ?? '',
     };
     if (!op.progress?.started) await startExport(aws.rds, t, aws.signal());
     const obs = await observeExport(aws.rds, t, aws.signal());
-    if (obs.state === 'done') return { state: 'done', completedAt: obs.completedAt, result: { databaseExport: obs.result } };
+    if (obs.state === 'done') return { state: 'done', completedAt: obs.completedAt, result: { databaseExport: { ...obs.result, kmsKeyId: t.kmsKeyId } } };
     return obs.state === 'running' ? { ...obs, progress: { started: true } } : obs;
   }
   const spec = copySpecFor(ctx, config);
@@ -120,6 +124,7 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
     // there was copied by this backup in a sync whose progress was lost, so it counts as copied.
     tool: TOOL, copiedObjects: progress.copied + progress.alreadyThere, excludedObjects: progress.excluded,
     ...(ctx.base ? { referencedObjects: progress.referenced ?? 0, referencedBytes: progress.referencedBytes ?? 0, base: ctx.base } : {}),
+    ...(spec.kmsKeyArn ? { encryption: { type: 'aws:kms' as const, kmsKeyArn: spec.kmsKeyArn } } : {}),
   };
   // When the copy finished, as its checkpoint recorded it: replays and stale syncs write the same manifest.
   return { state: 'done', completedAt: completedAt ?? new Date().toISOString(), result: { documentLibrary: dl } };

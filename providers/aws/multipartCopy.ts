@@ -50,6 +50,20 @@ export interface MultipartTarget {
    * false in a restore target, where another writer's upload is not ours to end.
    */
   ownsDestination: boolean;
+  /** SSE-KMS with the customer's key (s3Copy.ts). */
+  kmsKeyArn?: string;
+}
+
+/** The request parameters of SSE-KMS with this key, or none. */
+export const sseParams = (kmsKeyArn: string | undefined) => (kmsKeyArn ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: kmsKeyArn } : {});
+
+/**
+ * A store that ignores the SSE headers (or a key other than the customer's) must not pass for an
+ * encrypted copy: every answer that wrote an object is checked.
+ */
+export function checkSse(kmsKeyArn: string | undefined, key: string, out: { ServerSideEncryption?: string; SSEKMSKeyId?: string }): void {
+  if (!kmsKeyArn || (out.ServerSideEncryption === 'aws:kms' && out.SSEKMSKeyId === kmsKeyArn)) return;
+  throw Object.assign(new Error(`${key} was written with ${out.ServerSideEncryption ?? 'no'} encryption${out.SSEKMSKeyId ? ` (key ${out.SSEKMSKeyId})` : ''}, not SSE-KMS with the project's key ${kmsKeyArn}`), { name: 'EncryptionNotApplied' });
 }
 
 export type PartResult = { done: true } | { done: false; upload: UploadState };
@@ -94,7 +108,7 @@ async function begin(t: Timed, target: MultipartTarget, source: _Object, destKey
   const src = await t.send(new HeadObjectCommand({ Bucket: target.sourceBucket, Key: source.Key!, IfMatch: source.ETag }));
   const { UploadId } = await t.send(new CreateMultipartUploadCommand({
     Bucket: target.destinationBucket, Key: destKey, ...(src.ContentType ? { ContentType: src.ContentType } : {}),
-    Metadata: { ...src.Metadata, [SOURCE_ETAG]: bare(source.ETag) },
+    Metadata: { ...src.Metadata, [SOURCE_ETAG]: bare(source.ETag) }, ...sseParams(target.kmsKeyArn),
   }));
   return { id: UploadId!, etag: bare(source.ETag), partSize };
 }
@@ -152,7 +166,8 @@ export async function multipartCopy(
   }
   if (ranges.some(([n]) => !finished.has(n))) return { done: false, upload };
   const parts = ranges.map(([n]) => ({ PartNumber: n, ETag: finished.get(n)!.etag }));
-  await t.send(new CompleteMultipartUploadCommand({ Bucket: target.destinationBucket, Key: destKey, UploadId: id, MultipartUpload: { Parts: parts } }));
+  const out = await t.send(new CompleteMultipartUploadCommand({ Bucket: target.destinationBucket, Key: destKey, UploadId: id, MultipartUpload: { Parts: parts } }));
+  checkSse(target.kmsKeyArn, destKey, out);
   return { done: true };
 }
 

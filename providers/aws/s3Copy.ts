@@ -7,8 +7,8 @@
 // are copied with UploadPartCopy part by part, resumable across syncs (multipartCopy.ts). Incremental: an object
 // the base backup already holds unchanged is not copied; its relative key goes into a refs page.
 import { createHash } from 'node:crypto';
-import { S3Client, PutObjectCommand, ListObjectsV2Command, CopyObjectCommand, HeadObjectCommand, GetObjectCommand, type _Object } from '@aws-sdk/client-s3';
-import { abortUpload, bare, copySource, keyOrder, isUploadState, MAX_OBJECT_BYTES, multipartCopy, SOURCE_ETAG, type MultipartTarget, type Timed, type UploadState } from './multipartCopy.ts';
+import { S3Client, PutObjectCommand, ListObjectsV2Command, CopyObjectCommand, HeadObjectCommand, GetObjectCommand, GetObjectTaggingCommand, type _Object } from '@aws-sdk/client-s3';
+import { abortUpload, bare, checkSse, copySource, keyOrder, isUploadState, MAX_OBJECT_BYTES, multipartCopy, SOURCE_ETAG, sseParams, type MultipartTarget, type Timed, type UploadState } from './multipartCopy.ts';
 
 export interface CopySpec {
   sourceBucket: string;
@@ -27,6 +27,8 @@ export interface CopySpec {
   base?: { prefix: string; refsPrefix: string };
   /** The destination is the backup's own folder: an upload there that is not a kept one is ours to abort (multipartCopy.ts). */
   ownsDestination?: boolean;
+  /** SSE-KMS with the customer's key on every object written; each answer must name it. */
+  kmsKeyArn?: string;
 }
 
 /** Parts of 128 MiB copy in about a second on S3, so one call never nears the webhook timeout. */
@@ -79,15 +81,20 @@ async function range(send: Send, bucket: string, prefix: string, startAfter: str
 async function sameObject(send: Send, spec: CopySpec, source: _Object, key: string, existing: _Object | undefined): Promise<boolean> {
   if (!existing || existing.Size !== source.Size) return false;
   if (existing.ETag === source.ETag) return true;
-  if (!isMultipart(spec, source)) return false;
-  const head = await send(new HeadObjectCommand({ Bucket: spec.destinationBucket, Key: key }));
-  return head.Metadata?.[SOURCE_ETAG] === bare(source.ETag);
+  if (isMultipart(spec, source)) {
+    const head = await send(new HeadObjectCommand({ Bucket: spec.destinationBucket, Key: key }));
+    return head.Metadata?.[SOURCE_ETAG] === bare(source.ETag);
+  }
+  // An SSE-KMS copy's ETag is not the content's MD5 on S3: the source ETag it was made from is its tag.
+  if (!spec.kmsKeyArn) return false;
+  const tags = await send(new GetObjectTaggingCommand({ Bucket: spec.destinationBucket, Key: key }));
+  return tags.TagSet?.some((x) => x.Key === SOURCE_ETAG && x.Value === bare(source.ETag)) ?? false;
 }
 
 /** Where a multipart copy of this step goes; parts of one object go at most 8 at a time. */
 const multipartTarget = (spec: CopySpec): MultipartTarget => ({
   sourceBucket: spec.sourceBucket, destinationBucket: spec.destinationBucket, parallelism: Math.min(spec.parallelism, 8),
-  partSize: spec.partSize, ownsDestination: spec.ownsDestination ?? false,
+  partSize: spec.partSize, ownsDestination: spec.ownsDestination ?? false, ...(spec.kmsKeyArn ? { kmsKeyArn: spec.kmsKeyArn } : {}),
 });
 
 /** At most this many large objects are under way at once (status and checkpoint stay small). */
@@ -209,9 +216,13 @@ export async function copyStep(s3: S3Client, spec: CopySpec, progress: CopyProgr
         if (!r.done) { unfinished.set(rel, r.upload); skip(i); return; }
         completed.add(rel);
       } else {
-        await t.copy(new CopyObjectCommand({
+        const out = await t.copy(new CopyObjectCommand({
           Bucket: spec.destinationBucket, Key: destKey, CopySource: copySource(spec.sourceBucket, o.Key!), CopySourceIfMatch: o.ETag,
+          ...sseParams(spec.kmsKeyArn),
+          // Replaces the source's tags (Liferay's stores set none) with the one that recognises this copy later.
+          ...(spec.kmsKeyArn ? { TaggingDirective: 'REPLACE' as const, Tagging: `${SOURCE_ETAG}=${encodeURIComponent(bare(o.ETag))}` } : {}),
         }));
+        checkSse(spec.kmsKeyArn, destKey, out);
       }
       outcomes[i] = 'copied';
     });

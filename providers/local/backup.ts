@@ -1,7 +1,7 @@
 // The local provider's backup: step "export" is a Job running pg_dump/mysqldump, step "transfer" a
 // Job running rclone over the document library. Each Job writes a small result object that
 // observeBackupStep reads once the Job has completed.
-import { DUMP_ENCRYPTION_ALGORITHM, type BackupRequestSpec, type DatabaseResult, type DocumentLibraryResult, type Engine } from '../../core/crd.ts';
+import { DUMP_ENCRYPTION_ALGORITHM, type BackupRequestSpec, type DatabaseResult, type DocumentLibraryResult, type Engine, type TenantEncryption } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { artifactKey, documentLibraryPrefix, keysPrefix, resultKey } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem, ObjectStore } from '../../core/provider.ts';
@@ -11,8 +11,11 @@ import { excludePatterns } from '../../core/exclusions.ts';
 import { observeJob, type JobResult } from './results.ts';
 
 /** What the local provider cannot do with this spec (checked before anything starts). */
-export function localBackupProblems(spec: BackupRequestSpec): SpecProblem[] {
+export function localBackupProblems(spec: BackupRequestSpec, encryption?: TenantEncryption): SpecProblem[] {
   const problems: SpecProblem[] = [];
+  if (encryption && !dumpKek(encryption)) {
+    problems.push({ field: `BackupTenant ${spec.projectId} spec.encryption`, message: 'the project requires encryption, but names no age recipient and keyVersion, with which the local provider encrypts dumps (docs/encryption.md); nothing was written' });
+  }
   if (spec.database.type !== 'dump') {
     problems.push({ field: 'spec.database.type', message: `the local provider makes logical dumps; "${spec.database.type}" needs a cloud provider, use "dump"` });
   }
@@ -21,6 +24,10 @@ export function localBackupProblems(spec: BackupRequestSpec): SpecProblem[] {
   if (!spec.database.credentialsSecretRef) problems.push({ field: 'spec.database.credentialsSecretRef', message: 'required by the local provider: a Secret in this namespace with the database username and password' });
   return problems;
 }
+
+/** The KEK a dump is encrypted for, when the project's settings name one. */
+const dumpKek = (e: TenantEncryption | undefined): { keyVersion: string; recipient: string } | undefined =>
+  (e?.keyVersion && e.recipient ? { keyVersion: e.keyVersion, recipient: e.recipient } : undefined);
 
 /** The engine of a dump (localBackupProblems refused a spec without one before any step is planned). */
 const engineOf = (spec: BackupRequestSpec): Engine => spec.database.engine ?? 'postgresql';
@@ -35,6 +42,7 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
   const secret = spec.database.credentialsSecretRef ?? { name: '' };
   const artifact = artifactKey(location, engineOf(spec));
   const sourcePrefix = (spec.documentLibrary.sourcePrefix ?? '').replace(/\/+$/, '');
+  const kek = dumpKek(ctx.encryption);
   return [
     {
       name: 'export', phase: 'ExportInProgress', operationId: dumpJob,
@@ -46,10 +54,10 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
           { name: 'LC2_ARTIFACT_KEY', value: artifact },
           { name: 'LC2_RESULT', value: `${location.bucket}/${resultKey(location, 'export')}` },
           // Only the KEK's public half: a backup Job can encrypt for the project, never decrypt.
-          ...(ctx.encryption ? [
-            { name: 'LC2_KEK_VERSION', value: ctx.encryption.keyVersion },
-            { name: 'LC2_KEK_RECIPIENT', value: ctx.encryption.recipient },
-            { name: 'LC2_WRAPPED_KEY', value: `${location.bucket}/${keysPrefix(location)}${ctx.encryption.keyVersion}.age` },
+          ...(kek ? [
+            { name: 'LC2_KEK_VERSION', value: kek.keyVersion },
+            { name: 'LC2_KEK_RECIPIENT', value: kek.recipient },
+            { name: 'LC2_WRAPPED_KEY', value: `${location.bucket}/${keysPrefix(location)}${kek.keyVersion}.age` },
           ] : []),
         ],
       }, config)],
@@ -74,8 +82,9 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
  * the result claims alone: the result must name that version, and its wrapped data key must be there.
  */
 async function encryptionOf(ctx: BackupContext, r: JobResult, store: ObjectStore): Promise<{ encryption?: DatabaseResult['encryption'] } | { failed: string }> {
-  if (!ctx.encryption) return r.keyVersion ? { failed: 'the dump Job reports an encryption that was not asked for' } : {};
-  const { keyVersion } = ctx.encryption;
+  const kek = dumpKek(ctx.encryption);
+  if (!kek) return r.keyVersion ? { failed: 'the dump Job reports an encryption that was not asked for' } : {};
+  const { keyVersion } = kek;
   if (r.keyVersion !== keyVersion || !r.dataKeyRecipient) return { failed: `the dump Job does not report encryption for KEK ${keyVersion}, which the project requires` };
   const keys = keysPrefix(ctx.location);
   if (!(await store.head(ctx.location.bucket, `${keys}${keyVersion}.age`))) return { failed: `the wrapped data key ${keys}${keyVersion}.age is missing` };

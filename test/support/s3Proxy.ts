@@ -18,8 +18,16 @@ export interface S3Proxy {
   actions: Map<string, number>;
   received: Map<string, number>;
   faults: { share: number; seen: number };
+  /**
+   * Listings of this bucket answer every ETag changed (same length): what real S3 answers for
+   * SSE-KMS objects, whose ETag is not their content's MD5 (moto answers the MD5).
+   */
+  kmsEtagBucket?: string;
   close(): Promise<void>;
 }
+
+/** Another hex digit for each: an ETag of the same length that is not the MD5. */
+const notMd5 = (hex: string) => hex.replace(/[0-9a-f]/g, (c) => '0123456789abcdef'[(parseInt(c, 16) + 7) % 16]!);
 
 export async function startS3Proxy(target: string): Promise<S3Proxy> {
   const upstream = new URL(target);
@@ -58,6 +66,16 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
         const partNumber = new URL(req.url ?? '/', 'http://x').searchParams.get('partNumber');
         if (ok && isCopy && partNumber) bump(parts, `${(req.url ?? '').split('?')[0]!}#${partNumber}`);
         if (ok && action) bump(actions, action);
+        const url = new URL(req.url ?? '/', 'http://x');
+        if (proxy.kmsEtagBucket && req.method === 'GET' && url.pathname.replace(/\/$/, '') === `/${proxy.kmsEtagBucket}` && url.searchParams.get('list-type') === '2') {
+          const parts: Buffer[] = [];
+          up.on('data', (c: Buffer) => parts.push(c));
+          up.on('end', () => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            res.end(Buffer.concat(parts).toString('utf8').replace(/(<ETag>(?:&quot;|&#34;|")?)([0-9a-f]{32})/g, (_, head: string, md5: string) => head + notMd5(md5)));
+          });
+          return;
+        }
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       });
