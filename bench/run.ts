@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, figures printed as JSON. Not part of the tests.
 import { benchHookSync } from './hook-sync.ts';
 import { benchLocalBackup } from './local-backup.ts';
+import { benchEncryption } from './encryption.ts';
 import { benchArchive } from './archive.ts';
 import { benchAwsCopy } from './aws-copy.ts';
 import { benchSchedule } from './schedule.ts';
@@ -11,6 +12,7 @@ import { benchStateMetrics } from './state-metrics.ts';
 
 console.log(JSON.stringify({ hookSync: await benchHookSync(10) }, null, 2));
 console.log(JSON.stringify({ localBackup: await benchLocalBackup() }, null, 2));
+console.log(JSON.stringify({ encryption: await benchEncryption() }, null, 2));
 console.log(JSON.stringify({ archive: await benchArchive() }, null, 2));
 console.log(JSON.stringify({ awsCopy: await benchAwsCopy() }, null, 2));
 console.log(JSON.stringify({ schedule: await benchSchedule() }, null, 2));

@@ -79,6 +79,8 @@ export interface DatabaseResult {
   /** Provider snapshot identifier and ARN (type snapshot). */
   snapshotId?: string;
   snapshotArn?: string;
+  /** A snapshot copied into the customer's KMS key: that key (the recovery point is the copy). */
+  kmsKeyId?: string;
   sizeBytes: number;
   /** SHA-256 of the stored bytes (the ciphertext, when encrypted). */
   sha256?: string;

@@ -393,11 +393,23 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
       }
       return manifest;
     };
+    proxy.actions.clear();
     const kmsFull = driverFor(awsBackup('kms-full'), '/backuprequest/sync', tenantWith({ awsKmsKeyArn: arn }));
     const fullManifest = await check(kmsFull);
+    // The snapshot is copied into the key once (every sync replayed twice more), the copy is the recovery point, the original is gone.
+    const uid = kmsFull.parent.metadata.uid!.replace(/-/g, '');
+    assert.equal(proxy.actions.get('CopyDBSnapshot'), 1);
+    assert.equal(fullManifest.database.snapshotId, `lc2-k-${uid}`);
+    assert.equal(fullManifest.database.kmsKeyId, arn);
+    const manual = (await rds.send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: 'retail-prd-db', SnapshotType: 'manual' }))).DBSnapshots ?? [];
+    const copy = manual.find((x) => x.DBSnapshotIdentifier === `lc2-k-${uid}`);
+    assert.deepEqual([copy?.KmsKeyId, copy?.Encrypted], [arn, true]);
+    assert.equal(Object.fromEntries((copy?.TagList ?? []).map((x) => [x.Key, x.Value]))[UID_TAG], kmsFull.parent.metadata.uid, 'the copy carries the UID tag');
+    assert.ok(!manual.some((x) => x.DBSnapshotIdentifier === `lc2-s-${uid}`), 'the original under the instance key is not kept');
     assert.equal(fullManifest.database.export?.kmsKeyId, arn, 'the tenant key replaces the spec\'s alias/lc2-exports');
     const task = (await rds.send(new DescribeExportTasksCommand({ ExportTaskIdentifier: fullManifest.operations.export }))).ExportTasks?.[0];
     assert.equal(task?.KmsKeyId, arn);
+    assert.match(task?.SourceArn ?? '', new RegExp(`:snapshot:lc2-k-${uid}$`), 'the export is of the copy');
     const tag = await s3.send(new GetObjectTaggingCommand({ Bucket: 'lc2-backups', Key: `${fullManifest.documentLibrary.prefix}${rel(originals()[0]!)}` }));
     assert.deepEqual(tag.TagSet, [{ Key: 'lc2-source-etag', Value: (await s3.send(new HeadObjectCommand({ Bucket: 'liferay-dl', Key: originals()[0]!.key }))).ETag!.replace(/"/g, '') }]);
 
@@ -422,10 +434,20 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
       assert.equal(status.documentLibrary?.copiedObjects, 0, 'every object unchanged since kms-full');
       assert.equal(status.documentLibrary?.referencedObjects, originals().length);
     } finally { delete proxy.kmsEtagBucket; }
-    await check(driverFor(awsBackup('kms-big', {
-      database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' },
+    const big = driverFor(awsBackup('kms-big', {
+      deletionPolicy: 'Delete', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' },
       documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: 'big-files/', destinationBucket: 'lc2-backups', excludeGeneratedFiles: true },
-    }), '/backuprequest/sync', tenantWith({ awsKmsKeyArn: arn })));
+    }), '/backuprequest/sync', tenantWith({ awsKmsKeyArn: arn }));
+    await check(big);
+    // Deleted: its folder and its snapshot copy; the other encrypted backup keeps its copy.
+    const bigStatus = big.status as BackupRequestStatus;
+    big.parent.metadata.deletionTimestamp = new Date().toISOString();
+    let finalized = false;
+    for (let i = 0; i < 20 && !finalized; i += 1) finalized = (await big.sync(true)).finalized === true;
+    assert.ok(finalized);
+    assert.deepEqual(await keys('lc2-backups', bigStatus.location!.prefix), []);
+    const left = ((await rds.send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: 'retail-prd-db', SnapshotType: 'manual' }))).DBSnapshots ?? []).map((x) => x.DBSnapshotIdentifier);
+    assert.ok(!left.includes(bigStatus.database!.snapshotId) && left.includes(`lc2-k-${uid}`), JSON.stringify(left));
 
     proxy.actions.clear();
     const recipient = await identityToRecipient(await generateX25519Identity());

@@ -21,7 +21,7 @@ export interface Manifest {
   location: { bucket: string; prefix: string };
   database: {
     engine: string; type: string; instanceId: string; databaseName?: string; format: string;
-    artifact?: string; snapshotId?: string; snapshotArn?: string; cluster?: boolean; export?: { taskId: string; prefix: string; kmsKeyId?: string };
+    artifact?: string; snapshotId?: string; snapshotArn?: string; kmsKeyId?: string; cluster?: boolean; export?: { taskId: string; prefix: string; kmsKeyId?: string };
     sizeBytes: number; sha256?: string; encryption?: DumpEncryption;
   };
   documentLibrary: {
@@ -56,6 +56,7 @@ export function buildManifest(parent: BackupRequest, spec: BackupRequestSpec, st
       ...(db.artifact ? { artifact: db.artifact } : {}),
       ...(db.snapshotId ? { snapshotId: db.snapshotId, cluster: !!spec.database.cluster } : {}),
       ...(db.snapshotArn ? { snapshotArn: db.snapshotArn } : {}),
+      ...(db.kmsKeyId ? { kmsKeyId: db.kmsKeyId } : {}),
       ...(status.databaseExport ? { export: { taskId: status.databaseExport.taskId, prefix: status.databaseExport.prefix, ...(status.databaseExport.kmsKeyId ? { kmsKeyId: status.databaseExport.kmsKeyId } : {}) } } : {}),
       sizeBytes: db.sizeBytes,
       ...(db.sha256 ? { sha256: db.sha256 } : {}),

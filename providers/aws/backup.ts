@@ -9,7 +9,7 @@ import { excluder } from '../../core/glob.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
-import { classify, deleteSnapshot, observeSnapshot, snapshotIdentifier, startSnapshot, type SnapshotTarget } from './rds.ts';
+import { classify, deleteSnapshot, observeIfExists, observeSnapshot, snapshotIdentifier, startSnapshot, startSnapshotCopy, type SnapshotResult, type SnapshotTarget } from './rds.ts';
 import { observeExport, startExport, type ExportTarget } from './rdsExport.ts';
 import { copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
 import { leasedStep, leaseHeldUntil } from './lease.ts';
@@ -82,20 +82,27 @@ const progressOf = (op: OperationStatus): CopyProgress => {
 async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<BackupStepResult>> {
   if (step.name === 'snapshot') {
     const t = snapshotTarget(ctx);
+    const kms = ctx.encryption?.awsKmsKeyArn;
+    // With the customer's key, the recovery point is a copy of the snapshot under that key. The
+    // copy is looked for first on every sync (not only when progress says so): a sync from a stale
+    // parent must not look for the original after it was removed.
+    const copy = kms ? snapshotTarget(ctx, snapshotIdentifier(ctx.uid, 'k')) : undefined;
+    const copied = copy ? await observeIfExists(aws.rds, copy, aws.signal()) : undefined;
+    if (copy && copied) {
+      if (copied.state !== 'done') return copied.state === 'running' ? { ...copied, progress: { started: true, copying: true } } : copied;
+      if (copied.result.kmsKeyId !== kms) {
+        return { state: 'failed', reason: 'EncryptionNotApplied', message: `snapshot copy ${copy.snapshotId} is under ${copied.result.kmsKeyId ?? 'no key'}, not the project's KMS key ${kms}`, retryable: false };
+      }
+      // The original, under the instance's key, is not kept: the copy is the backup.
+      await deleteSnapshot(aws.rds, t, aws.signal());
+      return snapshotDone(ctx, copied.result);
+    }
     if (!op.progress?.started) await startSnapshot(aws.rds, t, aws.signal());
     const obs = await observeSnapshot(aws.rds, t, aws.signal());
     if (obs.state !== 'done') return obs.state === 'running' ? { ...obs, progress: { started: true } } : obs;
-    const r = obs.result;
-    // The spec may leave the engine out for a snapshot: the snapshot knows it. Never guessed: a
-    // restore of an Aurora snapshot needs the right one.
-    const engine = r.engine ?? ctx.spec.database.engine;
-    if (!engine) {
-      return { state: 'failed', reason: 'EngineUnknown', message: `RDS does not report a PostgreSQL or MySQL engine for snapshot ${r.snapshotId}; set spec.database.engine`, retryable: false };
-    }
-    return { state: 'done', completedAt: r.createdAt, result: { database: {
-      engine, format: ctx.spec.database.cluster ? 'rds-cluster-snapshot' : 'rds-snapshot',
-      snapshotId: r.snapshotId, ...(r.arn ? { snapshotArn: r.arn } : {}), sizeBytes: r.allocatedStorageGb * 1024 ** 3, tool: TOOL,
-    } } };
+    if (!copy || !kms) return snapshotDone(ctx, obs.result);
+    await startSnapshotCopy(aws.rds, copy, obs.result.arn, kms, aws.signal());
+    return { state: 'running', progress: { started: true, copying: true }, resyncAfterSeconds: 5, message: `copying snapshot ${t.snapshotId} into the project's KMS key as ${copy.snapshotId}` };
   }
   if (step.name === 'export') {
     const arn = ctx.database?.snapshotArn;
@@ -128,6 +135,19 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
   };
   // When the copy finished, as its checkpoint recorded it: replays and stale syncs write the same manifest.
   return { state: 'done', completedAt: completedAt ?? new Date().toISOString(), result: { documentLibrary: dl } };
+}
+
+/** A finished snapshot step. The spec may leave the engine out: the snapshot knows it, never guessed (an Aurora restore needs the right one). */
+function snapshotDone(ctx: BackupContext, r: SnapshotResult): Observation<BackupStepResult> {
+  const engine = r.engine ?? ctx.spec.database.engine;
+  if (!engine) {
+    return { state: 'failed', reason: 'EngineUnknown', message: `RDS does not report a PostgreSQL or MySQL engine for snapshot ${r.snapshotId}; set spec.database.engine`, retryable: false };
+  }
+  return { state: 'done', completedAt: r.createdAt, result: { database: {
+    engine, format: ctx.spec.database.cluster ? 'rds-cluster-snapshot' : 'rds-snapshot',
+    snapshotId: r.snapshotId, ...(r.arn ? { snapshotArn: r.arn } : {}), sizeBytes: r.allocatedStorageGb * 1024 ** 3, tool: TOOL,
+    ...(ctx.encryption?.awsKmsKeyArn ? { kmsKeyId: r.kmsKeyId ?? '' } : {}),
+  } } };
 }
 
 /** Provider errors become observations: transient ones retried with backoff, the rest a Failed with what to fix. */
@@ -181,11 +201,13 @@ export async function deleteAwsExternal(parent: BackupRequest, aws: AwsClients):
         .catch((e: unknown) => { if (!/NotFound|InvalidExportTaskState/.test((e as { name?: string }).name ?? '')) throw e; });
     }
     const op = parent.status?.operations?.snapshot;
-    if (op) await deleteSnapshot(aws.rds, snapshotTarget({ uid, spec }, op.id), aws.signal());
+    // The snapshot and its copy into the customer's key (either may be gone already).
+    const ids = [snapshotIdentifier(uid), snapshotIdentifier(uid, 'k')];
+    if (op) for (const id of new Set([op.id, ids[1]!])) await deleteSnapshot(aws.rds, snapshotTarget({ uid, spec }, id), aws.signal());
     else {
-      // No record of the operation (a recovery point whose manifest is gone): the snapshot, if any,
-      // has the ID derived from the UID; instance or cluster, each checked by its UID and project tags.
-      for (const cluster of [false, true]) await deleteSnapshot(aws.rds, { snapshotId: snapshotIdentifier(uid), cluster, uid, tags: tags(spec) }, aws.signal());
+      // No record of the operation (a recovery point whose manifest is gone): the snapshots, if any,
+      // have IDs derived from the UID; instance or cluster, each checked by its UID and project tags.
+      for (const snapshotId of ids) for (const cluster of [false, true]) await deleteSnapshot(aws.rds, { snapshotId, cluster, uid, tags: tags(spec) }, aws.signal());
     }
     return true;
   } catch (e) {

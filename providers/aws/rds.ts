@@ -3,7 +3,7 @@
 // "already exists" means started - after checking, by tag, that the snapshot is ours.
 import {
   RDSClient, CreateDBSnapshotCommand, CreateDBClusterSnapshotCommand, DescribeDBSnapshotsCommand, DescribeDBClusterSnapshotsCommand,
-  DeleteDBSnapshotCommand, DeleteDBClusterSnapshotCommand, type Tag,
+  DeleteDBSnapshotCommand, DeleteDBClusterSnapshotCommand, CopyDBSnapshotCommand, CopyDBClusterSnapshotCommand, type Tag,
 } from '@aws-sdk/client-rds';
 import type { Observation } from '../../core/provider.ts';
 
@@ -16,7 +16,7 @@ export function snapshotIdentifier(uid: string, step = 's'): string {
 }
 
 export interface SnapshotTarget { instanceId: string; cluster: boolean; snapshotId: string; uid: string; tags: Record<string, string> }
-export interface SnapshotResult { snapshotId: string; arn: string; allocatedStorageGb: number; createdAt: string; engine?: 'postgresql' | 'mysql' }
+export interface SnapshotResult { snapshotId: string; arn: string; allocatedStorageGb: number; createdAt: string; engine?: 'postgresql' | 'mysql'; kmsKeyId?: string }
 
 /** RDS engine names (postgres, aurora-postgresql, mysql, mariadb, aurora-mysql) as ours. */
 const engineName = (e: string | undefined): 'postgresql' | 'mysql' | undefined => (!e ? undefined : e.includes('postgres') ? 'postgresql' : /mysql|mariadb/.test(e) ? 'mysql' : undefined);
@@ -96,10 +96,38 @@ export async function observeSnapshot(rds: RDSClient, t: SnapshotTarget, signal?
     return { state: 'done', completedAt: (s?.SnapshotCreateTime ?? new Date()).toISOString(), result: {
       snapshotId: t.snapshotId, arn: arn?.DBSnapshotArn ?? arn?.DBClusterSnapshotArn ?? '', allocatedStorageGb: s?.AllocatedStorage ?? 0,
       createdAt: (s?.SnapshotCreateTime ?? new Date()).toISOString(), ...(engineName(s?.Engine) ? { engine: engineName(s?.Engine)! } : {}),
+      ...(s?.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}),
     } };
   }
   if (FAILED.has(status)) return { state: 'failed', reason: 'SnapshotFailed', message: `RDS snapshot ${t.snapshotId} is ${status}`, retryable: false };
   return { state: 'running', message: `RDS snapshot ${t.snapshotId} ${status || 'starting'}${s?.PercentProgress !== undefined ? `, ${s.PercentProgress}%` : ''}` };
+}
+
+/**
+ * Copies this backup's snapshot into the customer's KMS key, under the copy's own UID-derived name
+ * and tags: "already exists" counts as started only when the copy is tagged as this backup's.
+ */
+export async function startSnapshotCopy(rds: RDSClient, copy: SnapshotTarget, sourceArn: string, kmsKeyId: string, signal?: AbortSignal): Promise<void> {
+  const opts = signal ? { abortSignal: signal } : {};
+  try {
+    if (copy.cluster) await rds.send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: sourceArn, TargetDBClusterSnapshotIdentifier: copy.snapshotId, KmsKeyId: kmsKeyId, Tags: tagList(copy) }), opts);
+    else await rds.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: sourceArn, TargetDBSnapshotIdentifier: copy.snapshotId, KmsKeyId: kmsKeyId, Tags: tagList(copy) }), opts);
+  } catch (e) {
+    const name = (e as { name?: string }).name;
+    if (name !== 'DBSnapshotAlreadyExistsFault' && name !== 'DBClusterSnapshotAlreadyExistsFault') throw e;
+    const tags = await snapshotTags(rds, copy, signal);
+    if (tags[UID_TAG] !== copy.uid) {
+      throw Object.assign(new Error(`snapshot ${copy.snapshotId} exists but was not made for this BackupRequest (tag ${UID_TAG} is ${tags[UID_TAG] ?? 'missing'})`), { name: 'SnapshotOwnershipConflict' });
+    }
+  }
+}
+
+/** The snapshot's observation, or undefined when there is none of that name. */
+export async function observeIfExists(rds: RDSClient, t: SnapshotTarget, signal?: AbortSignal): Promise<Observation<SnapshotResult> | undefined> {
+  try { return await observeSnapshot(rds, t, signal); } catch (e) {
+    if (/^DB(Cluster)?SnapshotNotFoundFault$/.test((e as { name?: string }).name ?? '')) return undefined;
+    throw e;
+  }
 }
 
 /** Deletes this backup's snapshot (retention, deletionPolicy Delete); gone already counts as done. */
