@@ -31,6 +31,8 @@ export async function rekey(ctx: Ctx): Promise<number> {
     bucket, prefix: `${project}/${environment}/`, identities, toVersion, toRecipient, retire: bool(ctx.values, 'retire'),
   });
   ctx.out(format ? serialize(format, rows) : table(['BACKUP', 'RESULT', 'DETAIL', 'RETIRED'], rows.map((r) => [printable(r.backupId), r.outcome, printable(r.detail), r.retired.join(',')])));
+  const unfinished = rows.filter((r) => r.outcome === 'unfinished').length;
+  if (unfinished) ctx.err(`warning: ${unfinished} backup folder(s) hold wrapped keys but no manifest (running, or failed): keep the old KEK until they have finished and rekey has run again`);
   const failed = rows.filter((r) => r.outcome === 'failed').length;
   if (failed) throw new Failed(`${failed} of ${rows.length} backups could not be rewrapped: their data keys stay wrapped only for their old versions`);
   return 0;

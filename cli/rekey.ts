@@ -1,7 +1,10 @@
 // Key rotation for encrypted dumps (docs/encryption.md): rewrap each backup's data key for a new KEK
-// version. Only the small `keys/<version>.age` objects are written; artifacts are never touched. With
-// `retire`, the other versions' wrapped keys are deleted once the new one is in place, so the old KEK
-// can be destroyed. Idempotent: a backup already wrapped for the new version is only checked.
+// version. Only the small `<backup>/database.key.<version>.age` objects are written; artifacts are
+// never touched. With `retire`, the other versions' wrapped keys are deleted, but only once the new
+// one is proven to open to the backup's own data key with the new version's identity. Idempotent:
+// run it again after a failure. Everything under the prefix may have been written by the tenant, so
+// every backup is checked on its own and one bad backup never stops the others.
+import { createHash } from 'node:crypto';
 import { armor, Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
 import { ObjectTooLarge, type ObjectStore } from '../core/provider.ts';
 import { schemaErrors } from '../core/validation/jsonSchemas.ts';
@@ -13,40 +16,75 @@ export interface RekeyOptions {
   bucket: string;
   /** `<projectId>/<environment>/`: one environment's backups. */
   prefix: string;
-  /** age identities (AGE-SECRET-KEY-1...) of the versions the data keys are wrapped for now. */
+  /** age identities (AGE-SECRET-KEY-1...) of the versions in use now; with `retire`, also the new version's. */
   identities: string[];
   toVersion: string;
   toRecipient: string;
-  /** Delete the wrapped keys of every other version once the new one is written. */
+  /** Delete the wrapped keys of every other version once the new one is proven. */
   retire: boolean;
 }
 
-export type RekeyOutcome = 'rewrapped' | 'already' | 'not-encrypted' | 'failed';
+export type RekeyOutcome = 'rewrapped' | 'already' | 'not-encrypted' | 'unfinished' | 'failed';
 export interface RekeyRow { backupId: string; outcome: RekeyOutcome; detail: string; retired: string[] }
 
 /** A wrapped data key is a few hundred bytes; anything larger is not one. */
 const MAX_WRAPPED_BYTES = 4096;
 const VERSION = /^v[0-9]{1,6}$/;
+const KEY_FILE = /^(.*\/)database\.key\.(v[0-9]{1,6})\.age$/;
+
+export const dataKeyIdOf = async (identity: string): Promise<string> => createHash('sha256').update(await identityToRecipient(identity)).digest('hex');
 
 export async function rekeyEnvironment(store: ObjectStore, o: RekeyOptions): Promise<RekeyRow[]> {
   if (!VERSION.test(o.toVersion)) throw new Error(`--to-version ${o.toVersion}: a KEK version is v<number>`);
+  const { manifests, keyFolders } = await scan(store, o.bucket, o.prefix);
   const rows: RekeyRow[] = [];
-  for await (const key of manifestKeys(store, o.bucket, o.prefix)) rows.push(await rekeyOne(store, o, key));
+  for (const key of manifests) {
+    try { rows.push(await rekeyOne(store, o, key)); } catch (e) {
+      rows.push({ backupId: key, outcome: 'failed', detail: `${(e as Error).name}: ${(e as Error).message}`.slice(0, 300), retired: [] });
+    }
+  }
+  // Wrapped keys without a manifest: a backup still running (its dump may be wrapped only for an old
+  // version: keep that version until it has finished and been rekeyed) or one that failed.
+  const withManifest = new Set(manifests.map((k) => k.slice(0, -'manifest.json'.length)));
+  for (const folder of keyFolders) {
+    if (!withManifest.has(folder)) rows.push({ backupId: folder, outcome: 'unfinished', detail: 'wrapped keys but no manifest: a backup still running, or one that failed; run rekey again once it has finished', retired: [] });
+  }
   return rows;
 }
 
-/** Every manifest.json under the prefix; backups' dl/, refs/ and export/ sub-trees are skipped, not listed. */
-async function* manifestKeys(store: ObjectStore, bucket: string, prefix: string): AsyncGenerator<string> {
+/** Every manifest.json and every folder holding wrapped keys under the prefix; dl/, refs/ and export/ sub-trees are skipped, not listed. */
+async function scan(store: ObjectStore, bucket: string, prefix: string): Promise<{ manifests: string[]; keyFolders: Set<string> }> {
+  const manifests: string[] = [];
+  const keyFolders = new Set<string>();
   let after: string | undefined;
   for (;;) {
     const page = await store.list(bucket, prefix, after, 1000);
-    if (page.length === 0) return;
+    if (page.length === 0) return { manifests, keyFolders };
     after = page[page.length - 1]!.key;
-    for (const { key } of page) if (key.endsWith('/manifest.json')) yield key;
+    for (const { key } of page) {
+      if (key.endsWith('/manifest.json')) manifests.push(key);
+      const k = KEY_FILE.exec(key);
+      if (k) keyFolders.add(k[1]!);
+    }
     // A key inside a reserved sub-folder: jump past that sub-folder ('0' sorts right after '/').
     const segments = after.slice(prefix.length).split('/');
-    const at = segments.findIndex((s, i) => i < segments.length - 1 && RESERVED_SEGMENTS.includes(s) && s !== 'keys');
+    const at = segments.findIndex((s, i) => i < segments.length - 1 && RESERVED_SEGMENTS.includes(s));
     if (at >= 0) after = `${prefix}${segments.slice(0, at + 1).join('/')}0`;
+  }
+}
+
+/** The versions a backup's data key is wrapped for (every page: a tenant may plant many objects there). */
+async function wrappedVersions(store: ObjectStore, bucket: string, keysPrefix: string): Promise<string[]> {
+  const versions: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.list(bucket, keysPrefix, after, 1000);
+    if (page.length === 0) return versions;
+    after = page[page.length - 1]!.key;
+    for (const { key } of page) {
+      const name = key.slice(keysPrefix.length);
+      if (name.endsWith('.age') && VERSION.test(name.slice(0, -4))) versions.push(name.slice(0, -4));
+    }
   }
 }
 
@@ -57,7 +95,8 @@ async function rekeyOne(store: ObjectStore, o: RekeyOptions, key: string): Promi
     const body = await store.get(o.bucket, key, MAX_MANIFEST_BYTES);
     manifest = JSON.parse(body?.toString('utf8') ?? '') as Manifest;
   } catch (e) {
-    return row(key, 'failed', e instanceof ObjectTooLarge ? 'larger than a manifest can be' : 'not JSON');
+    if (e instanceof ObjectTooLarge || e instanceof SyntaxError) return row(key, 'failed', e instanceof SyntaxError ? 'not JSON' : 'larger than a manifest can be');
+    throw e;
   }
   if (schemaErrors('manifest', manifest).length > 0) return row(key, 'failed', 'not a valid manifest');
   const untrusted = manifestProblem({ bucket: o.bucket, key }, manifest);
@@ -65,16 +104,13 @@ async function rekeyOne(store: ObjectStore, o: RekeyOptions, key: string): Promi
   const enc = manifest.database.encryption;
   if (!enc) return row(manifest.backupId, 'not-encrypted', 'its dump is not encrypted');
 
-  const wrapped = (await store.list(o.bucket, enc.keysPrefix, undefined, 100))
-    .map((k) => k.key.slice(enc.keysPrefix.length)).filter((n) => n.endsWith('.age') && VERSION.test(n.slice(0, -4))).map((n) => n.slice(0, -4));
+  const wrapped = await wrappedVersions(store, o.bucket, enc.keysPrefix);
   const target = `${enc.keysPrefix}${o.toVersion}.age`;
   let outcome: RekeyOutcome = 'already';
   let detail = `already wrapped for ${o.toVersion}`;
   if (!wrapped.includes(o.toVersion)) {
-    const dataKey = await unwrapAny(store, o.bucket, enc.keysPrefix, wrapped, o.identities);
+    const dataKey = await unwrap(store, o.bucket, enc.keysPrefix, wrapped.filter((v) => v !== o.toVersion), o.identities, enc.dataKeyId);
     if (!dataKey) return row(manifest.backupId, 'failed', `no given identity opens its data key (wrapped for ${wrapped.join(', ') || 'nothing'})`);
-    // The unwrapped key must be the one the dump was encrypted with, not a swapped-in one.
-    if (await identityToRecipient(dataKey.identity) !== enc.dataKeyRecipient) return row(manifest.backupId, 'failed', `the data key wrapped for ${dataKey.version} is not the one its dump was encrypted with`);
     const e = new Encrypter();
     e.addRecipient(o.toRecipient);
     const text = armor.encode(await e.encrypt(`${dataKey.identity}\n`));
@@ -85,15 +121,24 @@ async function rekeyOne(store: ObjectStore, o: RekeyOptions, key: string): Promi
     detail = `${dataKey.version} → ${o.toVersion}`;
   }
   if (!o.retire) return row(manifest.backupId, outcome, detail);
+  // Retiring deletes the only other ways in: first prove, with the new version's own identity, that
+  // its wrapped key (written now, or found there) opens to this backup's data key.
+  if (!(await unwrap(store, o.bucket, enc.keysPrefix, [o.toVersion], o.identities, enc.dataKeyId))) {
+    return row(manifest.backupId, 'failed', `${target} does not open to this backup's data key with the given identities (is the ${o.toVersion} identity in --identity-file, and --to-recipient its public key?): nothing retired`);
+  }
   const others = wrapped.filter((v) => v !== o.toVersion);
   if (others.length) await store.deleteMany(o.bucket, others.map((v) => `${enc.keysPrefix}${v}.age`));
   return row(manifest.backupId, outcome, detail, others);
 }
 
-async function unwrapAny(store: ObjectStore, bucket: string, keysPrefix: string, versions: string[], identities: string[]): Promise<{ version: string; identity: string } | undefined> {
+/** The backup's data key, from the first wrapped version one of the identities opens to the recorded key ID. */
+async function unwrap(store: ObjectStore, bucket: string, keysPrefix: string, versions: string[], identities: string[], dataKeyId: string): Promise<{ version: string; identity: string } | undefined> {
   for (const version of versions) {
     let body: Buffer | null;
-    try { body = await store.get(bucket, `${keysPrefix}${version}.age`, MAX_WRAPPED_BYTES); } catch { continue; }
+    try { body = await store.get(bucket, `${keysPrefix}${version}.age`, MAX_WRAPPED_BYTES); } catch (e) {
+      if (e instanceof ObjectTooLarge) continue;
+      throw e;
+    }
     if (!body) continue;
     for (const identity of identities) {
       try {
@@ -101,9 +146,9 @@ async function unwrapAny(store: ObjectStore, bucket: string, keysPrefix: string,
         d.addIdentity(identity);
         const text = body.toString('utf8');
         const sealed = text.startsWith('-----BEGIN AGE ENCRYPTED FILE-----') ? armor.decode(text) : new Uint8Array(body);
-        const opened = (await d.decrypt(sealed, 'text')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'));
-        if (opened) return { version, identity: opened.trim() };
-      } catch { /* not this identity: try the next */ }
+        const opened = (await d.decrypt(sealed, 'text')).split('\n').map((l) => l.trim()).find((l) => l.startsWith('AGE-SECRET-KEY-1'));
+        if (opened && await dataKeyIdOf(opened) === dataKeyId) return { version, identity: opened };
+      } catch { /* not this identity, or not a key: try the next */ }
     }
   }
   return undefined;

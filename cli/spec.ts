@@ -41,10 +41,10 @@ export const FLAGS = {
   manifest: { type: 'string', value: 'KEY', help: 'object key of a manifest.json' },
   backup: { type: 'string', value: 'BACKUP', help: 'the BackupRequest whose manifest to check (instead of --manifest)' },
   'tenant-file': { type: 'string', value: 'FILE', help: 'BackupTenant YAML/JSON file, - for stdin' },
-  'identity-file': { type: 'string', value: 'FILE', help: 'age identities of the KEK versions in use now (the Secret\'s values), - for stdin' },
+  'identity-file': { type: 'string', value: 'FILE', help: 'age identities of the KEK versions in use now (the Secret\'s values; with --retire also the new one), - for stdin' },
   'to-version': { type: 'string', value: 'VERSION', help: 'the new KEK version, e.g. v2' },
   'to-recipient': { type: 'string', value: 'RECIPIENT', help: 'its age recipient (public key, age1...)' },
-  retire: { type: 'boolean', help: 'delete the other versions\' wrapped keys once the new one is written' },
+  retire: { type: 'boolean', help: 'delete the other versions\' wrapped keys once the new one is proven to open (needs its identity)' },
 } as const satisfies Record<string, Flag>;
 
 export type FlagName = keyof typeof FLAGS;

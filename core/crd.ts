@@ -92,14 +92,16 @@ export interface DatabaseResult {
 /**
  * How a dump is encrypted: with a data key of its own (an age X25519 identity made inside the dump
  * Job), which is stored only wrapped by the project's key-encryption key, as `<keysPrefix><keyVersion>.age`.
- * Never a key: `dataKeyRecipient` is the data key's PUBLIC half, which lets a rekey prove it unwrapped the right key.
+ * Never a key. Not even the data key's public half: whoever knew it could encrypt a forged dump that
+ * decrypts cleanly; `dataKeyId` (the SHA-256 of that public half) only lets a restore or a rekey
+ * prove it unwrapped the right key.
  */
 export interface DumpEncryption {
   algorithm: typeof DUMP_ENCRYPTION_ALGORITHM;
   /** The KEK version the data key was first wrapped for (a rekey adds others under keysPrefix). */
   keyVersion: string;
   keysPrefix: string;
-  dataKeyRecipient: string;
+  dataKeyId: string;
 }
 export const DUMP_ENCRYPTION_ALGORITHM = 'age-v1/X25519+ChaCha20-Poly1305';
 
@@ -198,7 +200,7 @@ export interface RestoreSource {
   /** The UID of the BackupRequest that made the backup (a snapshot must carry it as a tag). */
   sourceUid?: string;
   /** An encrypted dump: where its wrapped data keys are, and the Secret with this project's KEKs. */
-  encryption?: { keysPrefix: string; secretName: string; dataKeyRecipient: string };
+  encryption?: { keysPrefix: string; secretName: string; dataKeyId: string };
 }
 
 export interface RestoreRequestStatus {

@@ -19,12 +19,16 @@ export const documentLibraryPrefix = (loc: ObjectLocation): string => `${loc.pre
 export const refsPrefix = (loc: ObjectLocation): string => `${loc.prefix}refs/`;
 export const resultKey = (loc: ObjectLocation, step: string): string => `${loc.prefix}results/${step}.json`;
 export const manifestKey = (loc: ObjectLocation): string => `${loc.prefix}manifest.json`;
-/** An encrypted dump's data key, wrapped once per KEK version: `<keysPrefix><version>.age`. */
-export const keysPrefix = (loc: ObjectLocation): string => `${loc.prefix}keys/`;
+/**
+ * An encrypted dump's data key, wrapped once per KEK version: `<keysPrefix><version>.age`, files of
+ * the backup's folder itself (a sub-folder would be a new reserved path segment: existing layouts
+ * with such a segment would break).
+ */
+export const keysPrefix = (loc: ObjectLocation): string => `${loc.prefix}database.key.`;
 export const DEFAULT_KEY_SECRET = 'lc2-encryption';
 
 /** Names a backup writes directly in its folder; a path segment of these names is never part of a destination prefix. */
-export const RESERVED_SEGMENTS: readonly string[] = ['dl', 'refs', 'results', 'restores', 'export', 'keys'];
+export const RESERVED_SEGMENTS: readonly string[] = ['dl', 'refs', 'results', 'restores', 'export'];
 
 /** Whether `key` is one of this backup's own objects: a file of its folder, or under one of its reserved sub-folders (a folder nested inside it is not its own). */
 export function isOwnEntry(loc: ObjectLocation, key: string): boolean {

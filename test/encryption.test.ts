@@ -9,13 +9,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { armor, Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { armor, Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { MetacontrollerDriver } from './support/driver.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { createSampleDatabase, dropDatabase, localMariadb, localPostgres, sampleDocumentLibrary, sql, tableFingerprint, type DbTarget } from '../demo/sample.ts';
 import { API_VERSION } from '../hooks/contract/objects.ts';
-import { rekeyEnvironment, type RekeyRow } from '../cli/rekey.ts';
+import { dataKeyIdOf, rekeyEnvironment, type RekeyRow } from '../cli/rekey.ts';
 import { cli } from './support/cli.ts';
 import { verifyBackup } from '../hooks/archive/verify.ts';
 import type { BackupRequestStatus, BackupTenant, RestoreRequestStatus } from '../core/crd.ts';
@@ -77,6 +77,7 @@ for (const target of [localPostgres, localMariadb]) {
     const source = uniqueName('lc2_enc_src');
     dbs.push([target, source]);
     const manifests: Manifest[] = [];
+    const drivers: MetacontrollerDriver[] = [];
     const backupSecrets = () => env.secrets(target); // no KEK identity: a backup Job never needs one
     const keySecret = (...keys: Kek[]) => ({ ...env.secrets(target), 'lc2-encryption': Object.fromEntries(keys.map((k) => [k.version, `# created by lc2-backup tests\n${k.identity}\n`])) });
     const backup = async (name: string, k: Kek): Promise<{ driver: MetacontrollerDriver; manifest: Manifest }> => {
@@ -88,15 +89,19 @@ for (const target of [localPostgres, localMariadb]) {
       const status = driver.status as BackupRequestStatus;
       const manifest = JSON.parse((await env.read('lc2-backups', status.manifest!.key)).toString()) as Manifest;
       manifests.push(manifest);
+      drivers.push(driver);
       return { driver, manifest };
     };
-    const restore = async (name: string, m: Manifest, secrets: Record<string, Record<string, string>>, databaseName = uniqueName('lc2_enc_dst')) => {
+    /** A restore of the manifest at `m`'s place, or (`of`) of a BackupRequest by reference. */
+    const restore = async (name: string, m: Manifest, secrets: Record<string, Record<string, string>>, databaseName = uniqueName('lc2_enc_dst'), of?: MetacontrollerDriver) => {
       dbs.push([target, databaseName]);
       const driver = new MetacontrollerDriver(restoreRequest(`${name}-${target.engine}`, {
-        source: { manifest: { bucket: 'lc2-backups', key: `${m.location.prefix}manifest.json` } },
+        source: of ? { backupRef: { name: of.parent.metadata.name } } : { manifest: { bucket: 'lc2-backups', key: `${m.location.prefix}manifest.json` } },
         database: { instanceId: `${target.host}:${target.port}`, databaseName, credentialsSecretRef: { name: 'db-credentials' } },
         documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${uniqueName(target.engine)}/document_library` },
-      }), { hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets, related: related(tenant(v2)) });
+      }), { hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets, related: () => ({
+        ...related(tenant(v2))(), ...(of ? { [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${of.parent.metadata.name}`]: of.parent } } : {}),
+      }) });
       const phase = await driver.runToCompletion();
       const ready = (driver.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
       return { phase, reason: ready?.reason, message: ready?.message ?? '', databaseName, driver };
@@ -109,7 +114,7 @@ for (const target of [localPostgres, localMariadb]) {
       assert.deepEqual(status.encryption, { keyVersion: 'v1', recipient: v1.recipient }, 'the settings are frozen in status');
       const enc = manifest.database.encryption!;
       assert.equal(enc.keyVersion, 'v1');
-      assert.equal(enc.keysPrefix, `${manifest.location.prefix}keys/`);
+      assert.equal(enc.keysPrefix, `${manifest.location.prefix}database.key.`);
       assert.match(manifest.database.format, /\+age$/);
 
       const artifact = await env.read('lc2-backups', manifest.database.artifact!);
@@ -123,13 +128,18 @@ for (const target of [localPostgres, localMariadb]) {
       const wrapped = await env.read('lc2-backups', `${enc.keysPrefix}v1.age`);
       assert.equal(wrapped.includes('AGE-SECRET-KEY'), false, 'the data key is stored only wrapped');
       const dataKey = await open(wrapped, v1.identity);
-      assert.equal(await identityToRecipient(dataKey), enc.dataKeyRecipient, 'the KEK opens the data key the dump was encrypted for');
+      assert.equal(await dataKeyIdOf(dataKey), enc.dataKeyId, 'the KEK opens the data key the dump was encrypted for');
       await assert.rejects(open(wrapped, otherProject.identity), 'another key cannot open it');
 
       const jobs = JSON.stringify([...driver.children.values()]);
       assert.equal(/AGE-SECRET-KEY/i.test(jobs), false, 'no secret key in any Job spec');
       assert.ok(jobs.includes(v1.recipient), 'the dump Job gets the public KEK only');
-      assert.ok(!JSON.stringify(status).includes(dataKey) && !JSON.stringify(manifest).includes(dataKey));
+      // Neither the data key nor its public half is recorded anywhere: whoever knew the public half could forge a dump.
+      const dataRecipient = await identityToRecipient(dataKey);
+      const result = (await env.read('lc2-backups', `${manifest.location.prefix}results/export.json`)).toString();
+      for (const [what, text] of [['status', JSON.stringify(status)], ['manifest', JSON.stringify(manifest)], ['Jobs', jobs], ['result', result]]) {
+        assert.ok(!text!.includes(dataKey) && !text!.includes(dataRecipient), `nothing of the data key in the ${what}`);
+      }
     });
 
     it('after a rotation to v2, new backups are wrapped for v2; both restore with v1 and v2 in the Secret', async () => {
@@ -161,9 +171,17 @@ for (const target of [localPostgres, localMariadb]) {
     it('rekey to v2 rewraps v1 backups (artifacts untouched); with v1 retired and deleted, all still restore', async () => {
       const artifactsBefore = await Promise.all(manifests.map(async (m) => sha256(await env.read('lc2-backups', m.database.artifact!))));
       const prefix = `retail/prd/`;
-      // Through the CLI, as an operator runs it (the identity file is the Secret's value).
-      const idFile = join(mkdtempSync(join(tmpdir(), 'lc2-kek-')), 'v1.key');
-      writeFileSync(idFile, `# v1\n${v1.identity}\n`, { mode: 0o600 });
+      // A wrong --to-recipient (not v3's own key): the new wrapped key cannot be proven, nothing is retired.
+      const wrong = await rekeyEnvironment(env.store, { bucket: 'lc2-backups', prefix, identities: [v1.identity, v2.identity], toVersion: 'v3', toRecipient: otherProject.recipient, retire: true });
+      assert.ok(wrong.filter((r) => manifests.some((m) => m.backupId === r.backupId)).every((r) => r.outcome === 'failed' && r.retired.length === 0), JSON.stringify(wrong));
+      // A planted wrapped "key" that opens with v1 to garbage, sorted first: skipped, the run goes on.
+      const garbage = new Encrypter();
+      garbage.addRecipient(v1.recipient);
+      const keys0 = manifests[0]!.database.encryption!.keysPrefix;
+      await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: `${keys0}v0.age`, Body: await garbage.encrypt('AGE-SECRET-KEY-1GARBAGE\n') }));
+      // Through the CLI, as an operator runs it (the identity file holds the Secret's values: the old and the new version).
+      const idFile = join(mkdtempSync(join(tmpdir(), 'lc2-kek-')), 'keks.txt');
+      writeFileSync(idFile, `# v1\n${v1.identity}\n# v2\n${v2.identity}\n`, { mode: 0o600 });
       const cliEnv = { LC2_STORAGE_URL: env.s3server.endpoint, AWS_ACCESS_KEY_ID: env.s3server.accessKeyId, AWS_SECRET_ACCESS_KEY: env.s3server.secretAccessKey, AWS_REGION: 'us-east-1', HOME: tmpdir() };
       const bad = await cli(['rekey', '--bucket', 'lc2-backups', '--project', 'retail', '--env', 'prd', '--identity-file', idFile, '--to-version', 'two', '--to-recipient', v2.recipient], { env: cliEnv });
       assert.equal(bad.code, 2, bad.stderr);
@@ -172,9 +190,9 @@ for (const target of [localPostgres, localMariadb]) {
       assert.equal(run.stdout.includes('AGE-SECRET-KEY'), false, 'no key in the output');
       const rows = JSON.parse(run.stdout) as RekeyRow[];
       const mine = rows.filter((r) => manifests.some((m) => m.backupId === r.backupId));
-      assert.deepEqual(mine.map((r) => [r.outcome, r.retired]), [['rewrapped', ['v1']], ['already', []]]);
-      assert.deepEqual(await env.keys('lc2-backups', manifests[0]!.database.encryption!.keysPrefix), [`${manifests[0]!.database.encryption!.keysPrefix}v2.age`], 'v1 wrapped key deleted');
-      const again = await rekeyEnvironment(env.store, { bucket: 'lc2-backups', prefix, identities: [v1.identity], toVersion: 'v2', toRecipient: v2.recipient, retire: true });
+      assert.deepEqual(mine.map((r) => [r.outcome, r.retired]), [['rewrapped', ['v0', 'v1', 'v3']], ['already', ['v3']]]);
+      assert.deepEqual(await env.keys('lc2-backups', keys0), [`${keys0}v2.age`], 'every other wrapped key deleted');
+      const again = await rekeyEnvironment(env.store, { bucket: 'lc2-backups', prefix, identities: [v2.identity], toVersion: 'v2', toRecipient: v2.recipient, retire: true });
       assert.ok(again.filter((r) => manifests.some((m) => m.backupId === r.backupId)).every((r) => r.outcome === 'already'), 'a second rekey changes nothing');
       const artifactsAfter = await Promise.all(manifests.map(async (m) => sha256(await env.read('lc2-backups', m.database.artifact!))));
       assert.deepEqual(artifactsAfter, artifactsBefore, 'no artifact was rewritten');
@@ -204,6 +222,21 @@ for (const target of [localPostgres, localMariadb]) {
       assert.equal(byAead.phase, 'Failed');
       assert.equal(byAead.reason, 'DecryptionFailed', byAead.message);
       if (target.engine === 'postgresql') assert.equal(tableCount(target, byAead.databaseName), 0, 'PostgreSQL rolled the restore back');
+      // By reference, the forged manifest is compared with what the hook recorded in the backup's status first.
+      const byRef = await restore('forged-ref', m, keySecret(v2), uniqueName('lc2_enc_dst'), drivers[1]);
+      assert.equal(byRef.reason, 'ManifestUntrusted', byRef.message);
+      assert.equal(byRef.driver.jobRuns.length, 0, 'no Job ran');
+    });
+
+    // A composite type where the dump creates a table: pg_restore stops mid-stream, so age's output breaks too.
+    if (target.engine === 'postgresql') it('a restore that fails for another reason than the cipher is retried, never reported as tampering', async () => {
+      const databaseName = uniqueName('lc2_enc_conflict');
+      sql(target, 'postgres', `create database ${databaseName}`);
+      sql(target, databaseName, 'create type dlfileentry as (x int)');
+      const r = await restore('conflict', manifests[0]!, keySecret(v2), databaseName);
+      assert.equal(r.phase, 'Failed');
+      assert.equal(r.reason, 'JobBackoffLimitExceeded', r.message);
+      assert.equal(r.driver.jobRuns.length, 2, 'retried up to backoffLimit');
     });
   });
 }
@@ -214,16 +247,23 @@ describe('a backup Job whose result claims another key version', () => {
     const { observeBackupStep } = await import('../providers/local/backup.ts');
     const location = { bucket: 'lc2-backups', prefix: 'retail/prd/forged-1/' };
     const spec = backupRequest('forged').spec!;
-    await env.s3.send(new PutObjectCommand({
+    const result = (extra: Record<string, string>) => env.s3.send(new PutObjectCommand({
       Bucket: 'lc2-backups', Key: `${location.prefix}results/export.json`,
-      Body: JSON.stringify({ version: 1, step: 'export', status: 'succeeded', startedAt: '2026-11-29T00:00:00Z', completedAt: '2026-11-29T00:00:01Z', artifact: `${location.prefix}database.pgdump.zst`, sizeBytes: 10, sha256: 'a'.repeat(64), tool: 'pg_dump' }),
+      Body: JSON.stringify({ version: 1, step: 'export', status: 'succeeded', startedAt: '2026-11-29T00:00:00Z', completedAt: '2026-11-29T00:00:01Z', artifact: `${location.prefix}database.pgdump.zst`, sizeBytes: 10, sha256: 'a'.repeat(64), tool: 'pg_dump', ...extra }),
     }));
     const job: KubeObject = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'forged-db' }, status: { conditions: [{ type: 'Complete', status: 'True' }] } };
     const ctx = { name: 'forged', uid: 'u', spec, location, encryption: { keyVersion: 'v1', recipient: v1.recipient } };
-    const obs = await observeBackupStep('export', ctx, job, env.store);
-    assert.equal(obs.state, 'failed');
-    assert.match(obs.state === 'failed' ? obs.message : '', /does not report encryption for KEK v1/);
-    const plain = await observeBackupStep('export', { ...ctx, encryption: undefined }, job, env.store);
-    assert.equal(plain.state, 'done', 'the same result is fine for a project without encryption');
+    const message = async (c: typeof ctx | Omit<typeof ctx, 'encryption'>) => {
+      const obs = await observeBackupStep('export', c, job, env.store);
+      return obs.state === 'failed' ? obs.message : obs.state;
+    };
+    await result({});
+    assert.match(await message(ctx), /does not report encryption for KEK v1/, 'no encryption reported');
+    assert.equal(await message({ name: 'forged', uid: 'u', spec, location }), 'done', 'the same result is fine for a project without encryption');
+    await result({ keyVersion: 'v2', dataKeyId: 'b'.repeat(64) });
+    assert.match(await message(ctx), /does not report encryption for KEK v1/, 'another version');
+    assert.match(await message({ name: 'forged', uid: 'u', spec, location }), /reports an encryption that was not asked for/);
+    await result({ keyVersion: 'v1', dataKeyId: 'b'.repeat(64) });
+    assert.match(await message(ctx), /wrapped data key retail\/prd\/forged-1\/database\.key\.v1\.age is missing/, 'the right version, but no wrapped key');
   });
 });

@@ -28,7 +28,7 @@ export async function verifyBackup(store: ObjectStore, bucket: string, manifestK
   const enc = m.database.encryption;
   if (enc) {
     // Without the KEK this can only see that a wrapped data key is there; the restore Job opens it.
-    const wrapped = (await store.list(m.location.bucket, enc.keysPrefix, undefined, 100)).filter((k) => /\/v[0-9]{1,6}\.age$/.test(k.key));
+    const wrapped = (await store.list(m.location.bucket, enc.keysPrefix, undefined, 100)).filter((k) => /^v[0-9]{1,6}\.age$/.test(k.key.slice(enc.keysPrefix.length)));
     checks.push({ check: 'wrapped data key', ok: wrapped.length > 0, detail: wrapped.length ? `for KEK ${wrapped.map((k) => k.key.slice(enc.keysPrefix.length, -4)).join(', ')}` : `none under ${enc.keysPrefix}: the dump can never be decrypted` });
   }
   let objects = 0;

@@ -38,7 +38,7 @@ export function manifestProblem(at: ManifestPlace, m: Manifest): string | undefi
   const db = m.database;
   if (db.artifact !== undefined && !(inFolder(db.artifact) && !db.artifact.slice(folder.length).includes('/'))) return 'its database artifact is not a file of its folder';
   if (db.export && !inFolder(db.export.prefix.replace(/\/+$/, '') || '/')) return 'its database export is not in its folder';
-  if (db.encryption && db.encryption.keysPrefix !== `${folder}keys/`) return 'its wrapped data keys are not its folder\'s keys/';
+  if (db.encryption && db.encryption.keysPrefix !== `${folder}database.key.`) return 'its wrapped data keys are not its folder\'s database.key.<version>.age';
   const dl = m.documentLibrary;
   if (dl.prefix !== `${folder}dl/`) return 'its document-library copy is not its folder\'s dl/';
   if (dl.base) {

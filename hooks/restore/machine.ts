@@ -120,6 +120,13 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     if (input.backupBuckets && !input.backupBuckets.includes(m.location.bucket)) {
       return fail(status, 'BucketNotAllowed', `${m.location.bucket} is not one of project ${spec!.projectId}'s backup buckets`);
     }
+    // What the bucket says must be what the hook recorded when the backup was made (status is not
+    // writable by tenants or storage writers): a swapped dump, checksum or encryption is refused.
+    const recorded = input.backup?.status?.manifest?.key === location.key ? input.backup.status.database : undefined;
+    if (recorded && (recorded.sha256 !== m.database.sha256 || recorded.snapshotId !== m.database.snapshotId
+      || recorded.encryption?.dataKeyId !== m.database.encryption?.dataKeyId || recorded.encryption?.keysPrefix !== m.database.encryption?.keysPrefix)) {
+      return fail(status, 'ManifestUntrusted', `${location.bucket}/${location.key} does not match what backup ${input.backup!.metadata.name} recorded (its database checksum, snapshot or encryption differ): not restoring`);
+    }
     if (m.provider !== spec!.provider) {
       return fail(status, 'ProviderMismatch', `backup ${m.backupId} was made by the ${m.provider} provider; restore it with provider "${m.provider}"`);
     }
@@ -138,7 +145,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
         // The restoring project's own key Secret, whatever the backup's project was (the manifest
         // check above already refused another project's backup; another project's key would not open it).
         ...(m.database.encryption ? { encryption: {
-          keysPrefix: m.database.encryption.keysPrefix, dataKeyRecipient: m.database.encryption.dataKeyRecipient,
+          keysPrefix: m.database.encryption.keysPrefix, dataKeyId: m.database.encryption.dataKeyId,
           secretName: input.keySecretName ?? DEFAULT_KEY_SECRET,
         } } : {}),
       },

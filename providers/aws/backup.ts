@@ -9,7 +9,7 @@ import { excluder } from '../../core/glob.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
-import { classify, deleteSnapshot, observeIfExists, observeSnapshot, snapshotIdentifier, startSnapshot, startSnapshotCopy, type SnapshotResult, type SnapshotTarget } from './rds.ts';
+import { classify, deleteSnapshot, observeIfExists, observeSnapshot, snapshotIdentifier, snapshotTags, startSnapshot, startSnapshotCopy, UID_TAG, type SnapshotResult, type SnapshotTarget } from './rds.ts';
 import { observeExport, startExport, type ExportTarget } from './rdsExport.ts';
 import { copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
 import { leasedStep, leaseHeldUntil } from './lease.ts';
@@ -90,6 +90,10 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
     const copied = copy ? await observeIfExists(aws.rds, copy, aws.signal()) : undefined;
     if (copy && copied) {
       if (copied.state !== 'done') return copied.state === 'running' ? { ...copied, progress: { started: true, copying: true } } : copied;
+      // Adopted only when tagged as this backup's: a snapshot someone else made under this name is not ours.
+      if ((await snapshotTags(aws.rds, copy, aws.signal()))[UID_TAG] !== ctx.uid) {
+        return { state: 'failed', reason: 'SnapshotOwnershipConflict', message: `snapshot ${copy.snapshotId} exists but was not made for this BackupRequest`, retryable: false };
+      }
       if (copied.result.kmsKeyId !== kms) {
         return { state: 'failed', reason: 'EncryptionNotApplied', message: `snapshot copy ${copy.snapshotId} is under ${copied.result.kmsKeyId ?? 'no key'}, not the project's KMS key ${kms}`, retryable: false };
       }

@@ -85,10 +85,10 @@ async function encryptionOf(ctx: BackupContext, r: JobResult, store: ObjectStore
   const kek = dumpKek(ctx.encryption);
   if (!kek) return r.keyVersion ? { failed: 'the dump Job reports an encryption that was not asked for' } : {};
   const { keyVersion } = kek;
-  if (r.keyVersion !== keyVersion || !r.dataKeyRecipient) return { failed: `the dump Job does not report encryption for KEK ${keyVersion}, which the project requires` };
+  if (r.keyVersion !== keyVersion || !r.dataKeyId) return { failed: `the dump Job does not report encryption for KEK ${keyVersion}, which the project requires` };
   const keys = keysPrefix(ctx.location);
   if (!(await store.head(ctx.location.bucket, `${keys}${keyVersion}.age`))) return { failed: `the wrapped data key ${keys}${keyVersion}.age is missing` };
-  return { encryption: { algorithm: DUMP_ENCRYPTION_ALGORITHM, keyVersion, keysPrefix: keys, dataKeyRecipient: r.dataKeyRecipient } };
+  return { encryption: { algorithm: DUMP_ENCRYPTION_ALGORITHM, keyVersion, keysPrefix: keys, dataKeyId: r.dataKeyId } };
 }
 
 /** The Job's observation, turned into this step's result. */

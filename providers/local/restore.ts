@@ -36,9 +36,10 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
           approve,
           { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'database')}` },
           ...(source.encryption ? [
-            { name: 'LC2_KEYS', value: `${source.bucket}/${source.encryption.keysPrefix}` },
+            // The wrapped keys are files database.key.<version>.age of the backup's folder.
+            { name: 'LC2_KEYS_DIR', value: `${source.bucket}/${source.encryption.keysPrefix.slice(0, source.encryption.keysPrefix.lastIndexOf('/') + 1)}` },
             { name: 'LC2_KEY_SECRET', value: source.encryption.secretName },
-            { name: 'LC2_DATA_KEY_RECIPIENT', value: source.encryption.dataKeyRecipient },
+            { name: 'LC2_DATA_KEY_ID', value: source.encryption.dataKeyId },
           ] : []),
         ],
         // The restoring project's own KEKs, by version; the Secret is read in this namespace only.

@@ -8,8 +8,8 @@ export interface JobResult {
   version: 1; step: string; status: 'succeeded' | 'failed';
   reason?: string; message?: string; startedAt?: string; completedAt?: string;
   artifact?: string; sizeBytes?: number; sha256?: string; objectCount?: number; totalBytes?: number; tool?: string;
-  /** An encrypted dump: the KEK version its data key was wrapped for, and the data key's public half. */
-  keyVersion?: string; dataKeyRecipient?: string;
+  /** An encrypted dump: the KEK version its data key was wrapped for, and the data key's ID (SHA-256 of its public half). */
+  keyVersion?: string; dataKeyId?: string;
 }
 
 export type ReadResult =

@@ -17,9 +17,11 @@ if [ -n "${LC2_KEK_RECIPIENT:-}" ]; then
   # artifact without its wrapped key could never be read).
   data_key=$(age-keygen 2>/dev/null)
   data_recipient=$(printf '%s\n' "$data_key" | age-keygen -y)
+  # Its public half stays in this Job: whoever knew it could encrypt a forged dump for it. Only a hash is recorded.
+  data_key_id=$(printf '%s' "$data_recipient" | sha256sum | cut -d' ' -f1)
   printf '%s\n' "$data_key" | age -r "$LC2_KEK_RECIPIENT" | rclone rcat "store:$LC2_WRAPPED_KEY"
   unset data_key
-  encryption=",\"keyVersion\":\"$LC2_KEK_VERSION\",\"dataKeyRecipient\":\"$data_recipient\""
+  encryption=",\"keyVersion\":\"$LC2_KEK_VERSION\",\"dataKeyId\":\"$data_key_id\""
   log "encrypting for KEK $LC2_KEK_VERSION; wrapped data key at $LC2_WRAPPED_KEY"
 fi
 # Authenticated encryption as the dump streams (age: ChaCha20-Poly1305 in 64 KiB chunks), or none.

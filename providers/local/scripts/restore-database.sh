@@ -4,33 +4,45 @@
 db_client_env
 started=$(now)
 decrypt() { cat; }
-if [ -n "${LC2_KEYS:-}" ]; then
+if [ -n "${LC2_KEYS_DIR:-}" ]; then
   # Encrypted (docs/encryption.md): unwrap the backup's data key with a KEK version this project's
-  # Secret holds (envFrom, as LC2_KEK_<version>) before anything is read or written; a key that is
-  # gone, or another project's, refuses the restore here.
-  data_key=""; versions=""
-  for wrapped in $(rclone lsf --files-only "store:$LC2_KEYS" 2>/dev/null); do
-    version=${wrapped%.age}
-    [[ "$wrapped" == *.age && "$version" =~ ^v[0-9]{1,6}$ ]] || continue
+  # Secret holds (envFrom, as LC2_KEK_<version>) before anything is read or written. Only a key that
+  # is gone, or opens to another data key, refuses; a listing or read that fails is retried.
+  data_key=""; versions=""; tried=""
+  names=$(rclone lsf --files-only --max-depth 1 --include 'database.key.v*.age' "store:$LC2_KEYS_DIR")
+  for wrapped in $names; do
+    version=${wrapped#database.key.}; version=${version%.age}
+    [[ "$version" =~ ^v[0-9]{1,6}$ ]] || continue
     versions="$versions $version"
     kek_var="LC2_KEK_$version"
     [ -n "${!kek_var:-}" ] || continue
-    data_key=$(rclone cat "store:$LC2_KEYS$wrapped" | head -c 4096 | age -d -i <(printf '%s\n' "${!kek_var}") 2>/dev/null) \
-      || refuse KeyUnwrapFailed "data key $wrapped does not open with KEK $version of Secret $LC2_KEY_SECRET: wrapped for another key (another project's?) or changed"
+    rclone cat "store:$LC2_KEYS_DIR$wrapped" | head -c 4096 >"$work/wrapped"
+    tried="$tried $version"
+    candidate=$(age -d -i <(printf '%s\n' "${!kek_var}") "$work/wrapped" 2>/dev/null) || continue
+    # The right key, not only one that opens: its public half hashes to the recorded ID.
+    [ "$(printf '%s\n' "$candidate" | age-keygen -y | tr -d '\n' | sha256sum | cut -d' ' -f1)" = "$LC2_DATA_KEY_ID" ] || continue
+    data_key=$candidate
     break
   done
-  [ -n "$data_key" ] || refuse KeyUnavailable "data key wrapped only for KEK${versions:- (none found)}; Secret $LC2_KEY_SECRET holds none of them: put that version back into it, or rekey (docs/encryption.md)"
-  [ "$(printf '%s\n' "$data_key" | age-keygen -y)" = "$LC2_DATA_KEY_RECIPIENT" ] \
-    || refuse KeyMismatch "the unwrapped data key is not the one this backup was encrypted with (its manifest names another): not restoring"
-  # A chunk that fails authentication stops the stream; the marker turns that into a refusal.
-  decrypt() { age -d -i <(printf '%s\n' "$data_key") || { : >"$work/decrypt-failed"; return 1; }; }
+  unset candidate
+  if [ -z "$data_key" ]; then
+    [ -z "$tried" ] || refuse KeyUnwrapFailed "no KEK of Secret $LC2_KEY_SECRET opens this backup's data key (tried$tried): another project's key, or a changed wrapped key"
+    refuse KeyUnavailable "data key wrapped only for KEK${versions:- (none found)}; Secret $LC2_KEY_SECRET holds none of them: put that version back into it, or rekey (docs/encryption.md)"
+  fi
+  decrypt() { age -d -i <(printf '%s\n' "$data_key") 2>"$work/age.err"; }
   log "data key unwrapped with KEK $version"
 fi
-# A failed restore stream: a chunk that did not authenticate is a refusal (retrying cannot help),
-# anything else an infrastructure error for the Job's retries.
-restore_failed() {
-  [ ! -e "$work/decrypt-failed" ] || refuse DecryptionFailed "the dump does not decrypt: a chunk failed authentication (changed after it was written); PostgreSQL rolled back, a MySQL target may hold part of it"
-  exit 1
+# The restore stream's exit codes (rclone, decrypt, zstd, client): a chunk that fails authentication
+# while the read itself succeeded is a refusal (retrying cannot help); anything else (the client
+# stopped, the read broke) an infrastructure error for the Job's retries.
+restore_outcome() {
+  local reader=$1 dec=$2
+  shift 2
+  [ "$reader" = 0 ] || exit 1
+  if [ "$dec" != 0 ] && grep -q 'failed to decrypt and authenticate' "$work/age.err" 2>/dev/null; then
+    refuse DecryptionFailed "the dump does not decrypt: a chunk failed authentication (changed after it was written); PostgreSQL rolled back, a MySQL target may hold part of it"
+  fi
+  for code in "$dec" "$@"; do [ "$code" = 0 ] || exit 1; done
 }
 log "verifying sha256 of $LC2_ARTIFACT"
 actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
@@ -48,7 +60,10 @@ case "$LC2_DB_ENGINE" in
     fi
     [ "$exists" != 0 ] || createdb "$LC2_DB_NAME"
     log "restoring into $LC2_DB_NAME"
-    rclone cat "store:$LC2_ARTIFACT" | decrypt | zstd -q -d | pg_restore --no-owner --no-acl --exit-on-error --single-transaction "${clean[@]}" --dbname="$LC2_DB_NAME" || restore_failed ;;
+    set +e
+    rclone cat "store:$LC2_ARTIFACT" | decrypt | zstd -q -d | pg_restore --no-owner --no-acl --exit-on-error --single-transaction "${clean[@]}" --dbname="$LC2_DB_NAME"
+    restore_outcome "${PIPESTATUS[@]}"
+    set -e ;;
   mysql)
     tool=$("$(mysql_bin)" --version)
     tables=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select count(*) from information_schema.tables where table_schema = '$LC2_DB_NAME'")
@@ -57,6 +72,9 @@ case "$LC2_DB_ENGINE" in
     fi
     "$(mysql_bin)" "${mysql_args[@]}" -e "create database if not exists \`$LC2_DB_NAME\` character set utf8mb4"
     log "restoring into $LC2_DB_NAME"
-    rclone cat "store:$LC2_ARTIFACT" | decrypt | zstd -q -d | "$(mysql_bin)" "${mysql_args[@]}" --database="$LC2_DB_NAME" || restore_failed ;;
+    set +e
+    rclone cat "store:$LC2_ARTIFACT" | decrypt | zstd -q -d | "$(mysql_bin)" "${mysql_args[@]}" --database="$LC2_DB_NAME"
+    restore_outcome "${PIPESTATUS[@]}"
+    set -e ;;
 esac
 put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"sha256\":\"$actual\",\"tool\":$(jstr "$tool")}"
