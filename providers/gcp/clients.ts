@@ -91,7 +91,12 @@ function transferOf(config: GcpProviderConfig): Transfer {
   };
   return {
     createJob: async (transferJob) => (await client.createTransferJob({ transferJob }, call))[0],
-    getJob: async (name) => (await client.getTransferJob({ jobName: name, projectId: project }, call))[0],
+    getJob: async (name) => {
+      const [job] = await client.getTransferJob({ jobName: name, projectId: project }, call);
+      // Over REST the enum may come back as its number: the provider compares names.
+      const status = typeof job.status === 'number' ? protos.google.storagetransfer.v1.TransferJob.Status[job.status] : job.status;
+      return { ...job, ...(status !== undefined ? { status } : {}) } as TransferJob;
+    },
     deleteJob: async (name) => { await client.deleteTransferJob({ jobName: name, projectId: project }, call); },
     getOperation: async (name) => {
       const [op] = await client.getOperation({ name } as Parameters<typeof client.getOperation>[0], call);
