@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import type { Storage } from '@google-cloud/storage';
 import { HttpError, startFakeServer, type FakeRequest, type FakeServer } from './fakeHttp.ts';
 
-interface Op { name: string; operationType: string; status: 'PENDING' | 'RUNNING' | 'DONE'; targetId: string; insertTime: string; endTime?: string; polls: number; exportContext?: Record<string, unknown>; error?: { errors: Array<{ code: string; message: string }> }; finish: () => Promise<void> }
+interface Op { finishing?: Promise<void>; name: string; operationType: string; status: 'PENDING' | 'RUNNING' | 'DONE'; targetId: string; insertTime: string; endTime?: string; polls: number; exportContext?: Record<string, unknown>; error?: { errors: Array<{ code: string; message: string }> }; finish: () => Promise<void> }
 interface Backup { name: string; id: string; instance: string; description: string; state: string; databaseVersion: string; type: string; maxChargeableBytes: string; backupInterval?: { startTime: string; endTime?: string } }
 interface Instance { name: string; databaseVersion: string; state: string; settings: { userLabels: Record<string, string> }; deleted?: boolean }
 
@@ -47,12 +47,17 @@ export async function startFakeCloudSql(storage: Storage, project: string): Prom
   };
   // Every request is a little time passing: operations advance, and finish after a few.
   const tick = async () => {
+    const finishing: Promise<void>[] = [];
     for (const op of operations.values()) {
       if (op.status === 'DONE') continue;
+      if (op.finishing) { finishing.push(op.finishing); continue; }
       op.polls -= 1;
       op.status = 'RUNNING';
-      if (op.polls <= 0) { await op.finish(); op.status = 'DONE'; op.endTime = now(); }
+      // Finished once, whatever the number of requests arriving meanwhile (they wait for it).
+      if (op.polls <= 0) op.finishing = op.finish().then(() => { op.status = 'DONE'; op.endTime = now(); });
+      if (op.finishing) finishing.push(op.finishing);
     }
+    await Promise.all(finishing);
   };
   const view = (op: Op) => ({ kind: 'sql#operation', name: op.name, operationType: op.operationType, status: op.status, targetId: op.targetId, targetProject: project, insertTime: op.insertTime, ...(op.endTime ? { endTime: op.endTime } : {}), ...(op.exportContext ? { exportContext: op.exportContext } : {}), ...(op.error ? { error: op.error } : {}) });
   const instanceOf = (name: string) => { const i = instances.get(name); if (!i || i.deleted) throw err(404, 'instanceDoesNotExist', `The Cloud SQL instance does not exist.`); return i; };

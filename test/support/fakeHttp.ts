@@ -17,8 +17,8 @@ export interface FakeServer {
   /** Requests per route that reached the handler, and those it answered 2xx. */
   received: Map<string, number>;
   accepted: Map<string, number>;
-  /** share: fraction of requests faulted; seen: how many were. */
-  faults: { share: number; seen: number };
+  /** share: fraction of requests faulted; seen: how many were; dropAnswer: routes whose next request is processed and its answer lost (once each). */
+  faults: { share: number; seen: number; dropAnswer: Set<string> };
   close(): Promise<void>;
 }
 
@@ -34,7 +34,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 export async function startFakeServer(handle: Handler, routeOf: (method: string, path: string) => string): Promise<FakeServer> {
   const received = new Map<string, number>();
   const accepted = new Map<string, number>();
-  const faults = { share: 0, seen: 0 };
+  const faults = { share: 0, seen: 0, dropAnswer: new Set<string>() };
   let n = 0;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
@@ -42,7 +42,9 @@ export async function startFakeServer(handle: Handler, routeOf: (method: string,
       const url = new URL(req.url ?? '/', 'http://fake');
       const path = decodeURIComponent(url.pathname);
       const route = routeOf(req.method ?? 'GET', path);
-      const fault = faults.share > 0 && ((n * 7919) % 1000) < faults.share * 1000 ? n % 3 : -1;
+      // Every (1/share)-th request, cycling through 429, 503 and a dropped answer: exactly the share, deterministic.
+      const period = faults.share > 0 ? Math.max(1, Math.round(1 / faults.share)) : 0;
+      const fault = period && n % period === 0 ? (n / period) % 3 : -1;
       if (fault === 0 || fault === 1) {
         // Not processed: throttled or unavailable.
         faults.seen += 1;
@@ -62,7 +64,8 @@ export async function startFakeServer(handle: Handler, routeOf: (method: string,
       } catch (e) {
         if (!(e instanceof HttpError)) { status = 500; payload = { error: { code: 500, message: String(e) } }; } else { status = e.status; payload = e.body; }
       }
-      if (fault === 2) {
+      const drop = faults.dropAnswer.delete(route) && status < 300;
+      if (fault === 2 || drop) {
         // Processed, and the answer lost: the client sees a dropped connection.
         faults.seen += 1;
         res.destroy();
