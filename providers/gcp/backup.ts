@@ -7,7 +7,7 @@ import { documentLibraryPrefix } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepResult, ManifestCheck, Observation, SpecProblem } from '../../core/provider.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
 import type { GcpClients } from './clients.ts';
-import { withDeadline } from './clients.ts';
+import { withDeadline } from './deadline.ts';
 import type { GcpProviderConfig } from './config.ts';
 import { checkOwnBackup, deleteBackup, engineOf, observeBackup, type BackupTarget } from './cloudSql.ts';
 import { exportedSize, observeExport, type ExportTarget } from './cloudSqlExport.ts';

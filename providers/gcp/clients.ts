@@ -39,14 +39,6 @@ export interface Transfer {
 
 export interface GcpClients { project: string; sql: SqlAdmin; transfer: Transfer; storage: Storage; callTimeoutMs: number }
 
-/** Races a call against its deadline (for the clients that take no abort signal). */
-export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { name: 'TimeoutError' })), ms);
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-}
 
 function sqlAdminOf(config: GcpProviderConfig): SqlAdmin {
   const client = sqladmin({

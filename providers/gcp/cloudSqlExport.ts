@@ -8,7 +8,7 @@ import type { Observation } from '../../core/provider.ts';
 import type { GcpClients, SqlOperation } from './clients.ts';
 import { isNotFound } from './errors.ts';
 import { readRecord, withLease, writeRecordOnce } from './lease.ts';
-import { withDeadline } from './clients.ts';
+import { withDeadline } from './deadline.ts';
 
 export interface ExportTarget {
   instance: string; database: string; bucket: string; key: string; uri: string; folderPrefix: string;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Storage } from '@google-cloud/storage';
 import { MAX_SMALL_OBJECT_BYTES, ObjectTooLarge, type ObjectInfo, type ObjectStore } from '../../core/provider.ts';
 import { readCapped } from '../shared/storage/readCapped.ts';
-import { withDeadline } from './clients.ts';
+import { withDeadline } from './deadline.ts';
 import { isNotFound } from './errors.ts';
 
 export class GcsObjectStore implements ObjectStore {

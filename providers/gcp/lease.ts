@@ -5,7 +5,7 @@
 // sync may look. A crashed holder's lease expires (ttl covers its slowest calls).
 import { randomUUID } from 'node:crypto';
 import type { Storage } from '@google-cloud/storage';
-import { withDeadline } from './clients.ts';
+import { withDeadline } from './deadline.ts';
 import { httpStatus, isNotFound } from './errors.ts';
 
 interface LeaseBody { holder: string; until: string }

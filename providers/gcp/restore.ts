@@ -5,7 +5,7 @@
 import type { OperationStatus, RestoreRequestSpec } from '../../core/crd.ts';
 import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../../core/provider.ts';
 import type { GcpClients, SqlInstance } from './clients.ts';
-import { withDeadline } from './clients.ts';
+import { withDeadline } from './deadline.ts';
 import { checkOwnBackup } from './cloudSql.ts';
 import { classify, isNotFound, sqlReason, httpStatus } from './errors.ts';
 import { backupDescription, INSTANCE_ID, labelValue, PROJECT_LABEL, restoredInstanceName, transferJobName, UID_LABEL } from './ids.ts';
