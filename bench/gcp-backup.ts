@@ -79,7 +79,12 @@ async function oneBackup(files: number): Promise<Record<string, unknown>> {
       objects: library.length, originals: library.filter((f) => !f.generated).length, uploadSeconds: +uploadSeconds.toFixed(1),
       phase: driver.phase, copied: (driver.status as { documentLibrary?: { objectCount: number } }).documentLibrary?.objectCount, backupSeconds: +wall.toFixed(1), syncs: driver.syncs,
       googleCalls: { total, perSyncMean: +(total / perSync.length).toFixed(2), perSyncMax: Math.max(...perSync), perObject: +(total / library.length).toFixed(4) },
-      hookServerRss: { startMiB: +(rssStart / 1024).toFixed(1), maxSampledMiB: +(Math.max(...samples) / 1024).toFixed(1), peakMiB: +(rssPeak / 1024).toFixed(1), samples: samples.length, goal: 'flat, < 150 MiB' },
+      hookServerRss: {
+        startMiB: +(rssStart / 1024).toFixed(1), maxSampledMiB: +(Math.max(...samples) / 1024).toFixed(1), peakMiB: +(rssPeak / 1024).toFixed(1), samples: samples.length,
+        // Flat or growing: the largest sample in each quarter of the backup.
+        maxByQuarterMiB: [0, 1, 2, 3].map((q) => +(Math.max(...samples.slice(Math.floor(q * samples.length / 4), Math.floor((q + 1) * samples.length / 4))) / 1024).toFixed(1)),
+        goal: 'flat, < 150 MiB',
+      },
     };
   } finally {
     proxy.close();

@@ -76,6 +76,13 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
     assert.equal(sql.accepted.get('POST /v1/projects/lc2-test-project/backups'), 1);
   });
 
+  it('a MySQL instance: the engine comes from the backup\'s databaseVersion', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000005', spec({ instanceId: 'other-db', export: undefined }));
+    const obs = await settle((p) => observeBackup(c, backupTarget(ctx, config), p as BackupProgress));
+    assert.equal(obs.state, 'done');
+    if (obs.state === 'done') assert.equal(obs.result.engine, 'mysql');
+  });
+
   it('another operation on the instance: 409 operationInProgress is retryable (backoff), never Failed; the backup starts once it ends', async () => {
     const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000002');
     sql.occupy('retail-prd-db', 14); // about two syncs' worth of requests
