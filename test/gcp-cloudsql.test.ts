@@ -13,6 +13,7 @@ import { deleteBackup, observeBackup, type BackupProgress } from '../providers/g
 import { observeExport } from '../providers/gcp/cloudSqlExport.ts';
 import { backupTarget, exportTarget, observeGcpBackupStep, verifyGcpExternal } from '../providers/gcp/backup.ts';
 import { classify } from '../providers/gcp/errors.ts';
+import { withLease } from '../providers/gcp/lease.ts';
 import type { BackupContext } from '../core/provider.ts';
 import type { BackupRequestSpec } from '../core/crd.ts';
 import type { Observation } from '../core/provider.ts';
@@ -74,6 +75,23 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
     const again = await observeBackup(c, t, {});
     assert.equal(again.state, 'done');
     assert.equal(sql.accepted.get('POST /v1/projects/lc2-test-project/backups'), 1);
+  });
+
+  it('the lease: one holder at a time, an expired one taken over, a holder slowed past its lease told not to create', async () => {
+    const file = gcs.storage.bucket('lc2-backups').file('lease-test/x.lease');
+    const slow = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const [a, b] = await Promise.all([withLease(gcs.storage, 'lc2-backups', 'lease-test/x.lease', 20_000, 1000, async () => { await slow(200); return 'a'; }),
+      withLease(gcs.storage, 'lc2-backups', 'lease-test/x.lease', 20_000, 1000, async () => 'b')]);
+    assert.deepEqual([a, b].map((r) => r.busy).sort(), [false, true], 'exactly one held it');
+    assert.equal((await file.exists())[0], false, 'released');
+    // A crashed holder's lease (expired) is taken over; a live one is not.
+    await file.save(JSON.stringify({ holder: 'crashed', until: new Date(Date.now() - 1000).toISOString() }), { resumable: false });
+    assert.equal((await withLease(gcs.storage, 'lc2-backups', 'lease-test/x.lease', 20_000, 1000, async () => 1)).busy, false);
+    await file.save(JSON.stringify({ holder: 'alive', until: new Date(Date.now() + 60_000).toISOString() }), { resumable: false });
+    assert.equal((await withLease(gcs.storage, 'lc2-backups', 'lease-test/x.lease', 20_000, 1000, async () => 1)).busy, true);
+    await file.delete();
+    const held = await withLease(gcs.storage, 'lc2-backups', 'lease-test/x.lease', 2_500, 1000, async (stillHeld) => { const before = stillHeld(); await slow(800); return [before, stillHeld()]; });
+    assert.deepEqual(held, { busy: false, value: [true, false] });
   });
 
   it('a MySQL instance: the engine comes from the backup\'s databaseVersion', async () => {

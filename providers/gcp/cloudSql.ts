@@ -13,7 +13,7 @@ export interface BackupTarget {
   /** Where the lease and the create record live (the backup's own folder). */
   bucket: string; recordKey: string; leaseKey: string; leaseTtlMs: number;
 }
-export interface BackupProgress { backup?: string; operation?: string }
+export type BackupProgress = { backup?: string; operation?: string };
 export interface BackupDone { name: string; engine?: 'postgresql' | 'mysql'; sizeBytes: number; completedAt: string }
 
 /** Cloud SQL's pages of backups: enough for any instance's on-demand backups (500 a page). */
@@ -55,17 +55,18 @@ async function locate(c: GcpClients, t: BackupTarget): Promise<Observation<never
     if (op.status === 'DONE' && op.error) return { state: 'failed', reason: 'BackupFailed', message: `Cloud SQL backup of ${t.instance} failed: ${opFailure(op)}`, retryable: false };
     return { state: 'running', progress: { operation: record.operation }, resyncAfterSeconds: 5, message: `Cloud SQL backup of ${t.instance}: operation ${record.operation} ${(op.status ?? 'pending').toLowerCase()}` };
   }
-  const leased = await withLease(c.storage, t.bucket, t.leaseKey, t.leaseTtlMs, c.callTimeoutMs, async () => {
+  const leased = await withLease(c.storage, t.bucket, t.leaseKey, t.leaseTtlMs, c.callTimeoutMs, async (stillHeld): Promise<BackupProgress> => {
     // Looked up again under the lease: the previous holder may have just created it.
     const again = await findBackup(c, t.instance, t.description);
     if (again) return { backup: again.name ?? '' };
     const prior = await readRecord<{ operation: string }>(c.storage, t.bucket, t.recordKey, c.callTimeoutMs);
     if (prior?.operation) return { operation: prior.operation };
+    if (!stillHeld()) return {}; // too slow this time: the next sync looks again
     const op = await c.sql.createBackup(t.instance, t.description);
     return writeRecordOnce(c.storage, t.bucket, t.recordKey, { operation: op.name ?? '' }, c.callTimeoutMs);
   });
   if (leased.busy) return { state: 'running', resyncAfterSeconds: 2, message: `another sync is starting the Cloud SQL backup of ${t.instance}` };
-  return { state: 'running', progress: leased.value, resyncAfterSeconds: 2, message: `Cloud SQL backup of ${t.instance} started` };
+  return { state: 'running', progress: leased.value, resyncAfterSeconds: 2, message: `Cloud SQL backup of ${t.instance} ${leased.value.backup || leased.value.operation ? 'started' : 'not started yet'}` };
 }
 
 const FAILED = new Set(['FAILED', 'DELETING', 'DELETION_FAILED', 'DELETED']);

@@ -25,11 +25,12 @@ export async function exportedSize(c: GcpClients, bucket: string, key: string): 
   } catch (e) { if (isNotFound(e)) return undefined; throw e; }
 }
 
-async function locateOrStart(c: GcpClients, t: ExportTarget): Promise<{ busy: true } | { busy: false; value: { operation: string } }> {
-  return withLease(c.storage, t.bucket, t.leaseKey, t.leaseTtlMs, c.callTimeoutMs, async () => {
+async function locateOrStart(c: GcpClients, t: ExportTarget): Promise<{ busy: true } | { busy: false; value: { operation?: string } }> {
+  return withLease(c.storage, t.bucket, t.leaseKey, t.leaseTtlMs, c.callTimeoutMs, async (stillHeld): Promise<{ operation?: string }> => {
     const prior = await readRecord<{ operation: string }>(c.storage, t.bucket, t.recordKey, c.callTimeoutMs);
     if (prior?.operation) return prior;
     const running = (await c.sql.listOperations(t.instance)).find((op) => op.operationType === 'EXPORT' && op.exportContext?.uri === t.uri);
+    if (!running && !stillHeld()) return {}; // too slow this time: the next sync looks again
     const op = running ?? await c.sql.exportSql(t.instance, t.uri, [t.database]);
     return writeRecordOnce(c.storage, t.bucket, t.recordKey, { operation: op.name ?? '' }, c.callTimeoutMs);
   });
@@ -40,7 +41,7 @@ export async function observeExport(c: GcpClients, t: ExportTarget, progress: { 
   let operation = progress.operation ?? (await readRecord<{ operation: string }>(c.storage, t.bucket, t.recordKey, c.callTimeoutMs))?.operation;
   if (!operation) {
     const started = await locateOrStart(c, t);
-    if (started.busy) return { state: 'running', resyncAfterSeconds: 2, message: `another sync is starting the export of ${t.instance}` };
+    if (started.busy || !started.value.operation) return { state: 'running', resyncAfterSeconds: 2, message: `another sync is starting the export of ${t.instance}` };
     operation = started.value.operation;
   }
   const op = await c.sql.getOperation(operation);

@@ -34,11 +34,14 @@ export async function writeRecordOnce<T>(storage: Storage, bucket: string, key: 
 
 /**
  * Runs `fn` holding the lease at `key`, or returns { busy: true } when another sync holds it. The
- * lease is released after fn (also when it throws); a crash leaves it to expire after ttlMs.
+ * lease is released after fn (also when it throws); a crash leaves it to expire after ttlMs. fn asks
+ * `stillHeld()` before a create: a holder slowed past its lease must not create what a successor may too.
  */
-export async function withLease<T>(storage: Storage, bucket: string, key: string, ttlMs: number, timeoutMs: number, fn: () => Promise<T>): Promise<{ busy: true } | { busy: false; value: T }> {
+export async function withLease<T>(storage: Storage, bucket: string, key: string, ttlMs: number, timeoutMs: number, fn: (stillHeld: () => boolean) => Promise<T>): Promise<{ busy: true } | { busy: false; value: T }> {
   const file = storage.bucket(bucket).file(key);
   const body: LeaseBody = { holder: randomUUID(), until: new Date(Date.now() + ttlMs).toISOString() };
+  // Time enough left for one more call and the record before another sync may take the lease over.
+  const stillHeld = () => Date.now() + 2 * timeoutMs < Date.parse(body.until);
   const write = (generation: number) => withDeadline(file.save(JSON.stringify(body), { resumable: false, contentType: 'application/json', validation: false, preconditionOpts: { ifGenerationMatch: generation } }), timeoutMs, `GCS lease ${key}`);
   try {
     await write(0);
@@ -61,7 +64,7 @@ export async function withLease<T>(storage: Storage, bucket: string, key: string
     try { await write(current.generation); } catch (e3) { if (httpStatus(e3) === 412) return { busy: true }; throw e3; }
   }
   try {
-    return { busy: false, value: await fn() };
+    return { busy: false, value: await fn(stillHeld) };
   } finally {
     // Only our own lease is released (a holder that overran its ttl must not free a successor's): by its generation.
     try {
