@@ -7,11 +7,13 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { startFakeGcs, type FakeGcs } from './support/fakeGcs.ts';
 import { startFakeCloudSql, type FakeCloudSql } from './support/fakeCloudSql.ts';
+import { startFakeStorageTransfer, type FakeStorageTransfer } from './support/fakeStorageTransfer.ts';
 import { gcpClients, type GcpClients } from '../providers/gcp/clients.ts';
 import type { GcpProviderConfig } from '../providers/gcp/config.ts';
 import { deleteBackup, observeBackup, type BackupProgress } from '../providers/gcp/cloudSql.ts';
 import { observeExport } from '../providers/gcp/cloudSqlExport.ts';
-import { backupTarget, exportTarget, observeGcpBackupStep, verifyGcpExternal } from '../providers/gcp/backup.ts';
+import { backupTarget, deleteGcpExternal, exportTarget, observeGcpBackupStep, verifyGcpExternal } from '../providers/gcp/backup.ts';
+import type { BackupRequest } from '../core/crd.ts';
 import { classify } from '../providers/gcp/errors.ts';
 import { withLease } from '../providers/gcp/lease.ts';
 import type { BackupContext } from '../core/provider.ts';
@@ -21,6 +23,7 @@ import type { Observation } from '../core/provider.ts';
 const PROJECT = 'lc2-test-project';
 let gcs: FakeGcs;
 let sql: FakeCloudSql;
+let sts: FakeStorageTransfer;
 let c: GcpClients;
 let config: GcpProviderConfig;
 
@@ -47,7 +50,8 @@ async function settle<R>(sync: (progress: Record<string, unknown>) => Promise<Ob
 before(async () => {
   gcs = await startFakeGcs();
   sql = await startFakeCloudSql(gcs.storage, PROJECT);
-  config = { project: PROJECT, sqlAdminEndpoint: `${sql.endpoint}/`, storageEndpoint: gcs.endpoint, callTimeoutMs: 4000, defaultDatabase: 'lportal', leaseTtlMs: 20_000 };
+  sts = await startFakeStorageTransfer(gcs.storage);
+  config = { project: PROJECT, sqlAdminEndpoint: `${sql.endpoint}/`, transferEndpoint: sts.endpoint, storageEndpoint: gcs.endpoint, callTimeoutMs: 4000, defaultDatabase: 'lportal', leaseTtlMs: 20_000 };
   c = gcpClients(config);
   await gcs.storage.createBucket('lc2-backups');
   sql.addInstance('retail-prd-db', 'POSTGRES_15');
@@ -56,7 +60,7 @@ before(async () => {
   for (let i = 0; i < 5; i += 1) sql.addBackup({ instance: 'retail-prd-db', description: `lc2:not-this-one-${i}` });
 });
 
-after(async () => { await sql?.close(); await gcs?.stop(); });
+after(async () => { await sts?.close(); await sql?.close(); await gcs?.stop(); });
 
 describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the real client)', () => {
   it('five concurrent syncs per round from nothing: one CreateBackup, found again by its description, done once SUCCESSFUL', async () => {
@@ -65,7 +69,7 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
     const obs = await settle((p) => observeBackup(c, t, p as BackupProgress), 5);
     assert.equal(obs.state, 'done', JSON.stringify(obs));
     assert.equal(sql.accepted.get('POST /v1/projects/lc2-test-project/backups'), 1, 'exactly one backup created');
-    const ours = [...sql.backups.values()].filter((b) => b.description === `lc2:${ctx.uid}`);
+    const ours = [...sql.backups.values()].filter((b) => b.description === `lc2:${ctx.uid} project=retail`);
     assert.equal(ours.length, 1);
     if (obs.state === 'done') {
       assert.equal(obs.result.name, ours[0]!.name);
@@ -104,7 +108,7 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
   it('another operation on the instance: 409 operationInProgress is retryable (backoff), never Failed; the backup starts once it ends', async () => {
     const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000002');
     sql.occupy('retail-prd-db', 14); // about two syncs' worth of requests
-    const first = await observeGcpBackupStep({ name: 'snapshot', phase: 'SnapshotInProgress', operationId: `lc2:${ctx.uid}`, children: [] }, ctx, { id: `lc2:${ctx.uid}`, state: 'Running' }, c, config);
+    const first = await observeGcpBackupStep({ name: 'snapshot', phase: 'SnapshotInProgress', operationId: `lc2:${ctx.uid} project=retail`, children: [] }, ctx, { id: `lc2:${ctx.uid} project=retail`, state: 'Running' }, c, config);
     assert.equal(first.state, 'failed');
     if (first.state === 'failed') {
       assert.equal(first.reason, 'OperationInProgress');
@@ -113,14 +117,14 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
     // The lease was released despite the error: a later sync creates it.
     const obs = await settle((p) => observeBackup(c, backupTarget(ctx, config), p as BackupProgress), 1, 60);
     assert.equal(obs.state, 'done', JSON.stringify(obs));
-    assert.equal([...sql.backups.values()].filter((b) => b.description === `lc2:${ctx.uid}`).length, 1);
+    assert.equal([...sql.backups.values()].filter((b) => b.description === `lc2:${ctx.uid} project=retail`).length, 1);
   });
 
   it('a recorded backup that is not ours (another description or instance) is an OwnershipConflict', async () => {
     const foreign = sql.addBackup({ instance: 'other-db', description: 'lc2:someone-else' });
     const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000003');
-    const obs = await observeGcpBackupStep({ name: 'snapshot', phase: 'SnapshotInProgress', operationId: `lc2:${ctx.uid}`, children: [] }, ctx,
-      { id: `lc2:${ctx.uid}`, state: 'Running', progress: { backup: foreign.name } }, c, config);
+    const obs = await observeGcpBackupStep({ name: 'snapshot', phase: 'SnapshotInProgress', operationId: `lc2:${ctx.uid} project=retail`, children: [] }, ctx,
+      { id: `lc2:${ctx.uid} project=retail`, state: 'Running', progress: { backup: foreign.name } }, c, config);
     assert.equal(obs.state, 'failed');
     if (obs.state === 'failed') assert.deepEqual([obs.reason, obs.retryable], ['OwnershipConflict', false]);
     await assert.rejects(deleteBackup(c, backupTarget(ctx, config), foreign.name), (e: Error) => e.name === 'OwnershipConflict');
@@ -143,9 +147,23 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
     assert.equal((sql.accepted.get('POST /v1/projects/lc2-test-project/instances/*/export') ?? 0) - before, 1);
   });
 
+  it('a recovery point whose manifest is gone (no instance, no status): its backup is found by description project-wide and deleted; another project\'s never', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000006', spec({ instanceId: 'other-db', export: undefined }));
+    assert.equal((await settle((p) => observeBackup(c, backupTarget(ctx, config), p as BackupProgress))).state, 'done');
+    const mine = [...sql.backups.values()].find((b) => b.description === `lc2:${ctx.uid} project=retail`)!;
+    // As hooks/tenant/sync.ts deleteWithoutManifest builds it: only the UID, project and folder are known.
+    const parentOf = (projectId: string): BackupRequest => ({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupRequest', metadata: { name: 'gone', uid: ctx.uid },
+      spec: { projectId, environment: 'prd', provider: 'gcp', database: { type: 'snapshot', instanceId: '' }, documentLibrary: { sourceBucket: '', destinationBucket: 'lc2-backups' } },
+      status: { phase: 'Succeeded', backupId: 'b', location: ctx.location } });
+    assert.equal(await deleteGcpExternal(parentOf('bank'), c, config), true, 'nothing of bank\'s by that UID: done');
+    assert.equal(mine.state, 'SUCCESSFUL', 'retail\'s backup untouched by a bank deletion');
+    assert.equal(await deleteGcpExternal(parentOf('retail'), c, config), true);
+    assert.equal(mine.state, 'DELETING');
+  });
+
   it('proof before Succeeded: verify re-reads the backup and the export; after the backup is deleted (only ours), it is not ok', async () => {
     const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000001');
-    const name = [...sql.backups.values()].find((b) => b.description === `lc2:${ctx.uid}`)!.name;
+    const name = [...sql.backups.values()].find((b) => b.description === `lc2:${ctx.uid} project=retail`)!.name;
     const withDb: BackupContext = { ...ctx, spec: spec({ export: undefined }), database: { engine: 'postgresql', format: 'cloudsql-backup', snapshotId: name, sizeBytes: 1, tool: 't' } };
     assert.deepEqual(await verifyGcpExternal(withDb, c, config), { ok: true });
     const withExport: BackupContext = { ...withDb, spec: spec() };

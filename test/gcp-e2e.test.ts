@@ -80,7 +80,7 @@ describe('GCP provider end to end (fake Cloud SQL and Storage Transfer, fake-gcs
     assert.equal(count(sql.accepted, EXPORT), 1);
     assert.equal(count(sts.accepted, CREATE_JOB), 1);
     assert.equal(sts.runs.size, 1, 'one transfer run');
-    const ours = [...sql.backups.values()].filter((b) => b.description === `lc2:${uid}`);
+    const ours = [...sql.backups.values()].filter((b) => b.description === `lc2:${uid} project=retail`);
     assert.equal(ours.length, 1);
     assert.equal(status.database?.snapshotId, ours[0]!.name);
     assert.equal(status.operations?.transfer?.id, `transferJobs/lc2-${uid}-dl`);
@@ -147,18 +147,21 @@ describe('GCP provider end to end (fake Cloud SQL and Storage Transfer, fake-gcs
     assert.equal(count(sql.accepted, `POST /v1/projects/${PROJECT}/instances/*/restoreBackup`), restoresBefore);
   });
 
-  it('a forged manifest naming a Cloud SQL backup this project did not make is refused before any instance is created', async () => {
+  it('a forged manifest naming another project\'s Cloud SQL backup, with that backup\'s own UID, is refused before any instance is created', async () => {
     const real = JSON.parse((await body('lc2-backups', (full.status as BackupRequestStatus).manifest!.key)).toString('utf8')) as Manifest;
-    const foreign = sql.addBackup({ instance: 'bank-db', description: 'lc2:bank-uid' });
+    // The bank project's backup, as our provider made it for bank: the forger knows its name and UID.
+    const foreign = sql.addBackup({ instance: 'bank-db', description: 'lc2:0bank000-0000-4000-8000-000000000001 project=bank' });
     const prefix = 'retail/prd/forged-0000000f/';
-    const forged: Manifest = { ...real, backupId: 'forged-0000000f', location: { bucket: 'lc2-backups', prefix },
+    const forged: Manifest = { ...real, backupId: 'forged-0000000f', source: { ...real.source, uid: '0bank000-0000-4000-8000-000000000001' }, location: { bucket: 'lc2-backups', prefix },
       database: { ...real.database, snapshotId: foreign.name }, documentLibrary: { ...real.documentLibrary, prefix: `${prefix}dl/` } };
     delete (forged.database as { export?: unknown }).export;
     await gcs.storage.bucket('lc2-backups').file(`${prefix}manifest.json`).save(JSON.stringify(forged), { resumable: false });
     const restore = driverFor(restoreRequest('restore-forged', { provider: 'gcp', source: { manifest: { bucket: 'lc2-backups', key: `${prefix}manifest.json` } },
       database: { instanceId: 'retail-forged', databaseName: 'lportal' }, documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: 'retail/forged' } }), '/restorerequest/sync');
     assert.equal(await drive(restore, { replays: 0 }), 'Failed');
-    assert.equal((restore.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready')?.reason, 'SnapshotNotAllowed');
+    const ready = (restore.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
+    assert.equal(ready?.reason, 'SnapshotNotAllowed');
+    assert.match(ready?.message ?? '', /was not taken by this project's backup/);
     assert.ok(![...sql.instances.keys()].some((n) => n.startsWith('retail-forged')));
   });
 
@@ -189,7 +192,7 @@ describe('GCP provider end to end (fake Cloud SQL and Storage Transfer, fake-gcs
     assert.ok(sql.faults.seen + sts.faults.seen >= 3 + 3, `faults were injected (${sql.faults.seen} + ${sts.faults.seen}, ${requests} requests processed)`);
     assert.equal(sql.faults.dropAnswer.size + sts.faults.dropAnswer.size, 0, 'every create had its answer dropped once');
     const uid = d.parent.metadata.uid!;
-    assert.equal([...sql.backups.values()].filter((b) => b.description === `lc2:${uid}`).length, 1, 'one Cloud SQL backup');
+    assert.equal([...sql.backups.values()].filter((b) => b.description === `lc2:${uid} project=retail`).length, 1, 'one Cloud SQL backup');
     assert.equal(count(sql.accepted, CREATE_BACKUP) - before.backup, 1);
     assert.equal(count(sql.accepted, EXPORT) - before.export, 1);
     assert.equal(count(sts.accepted, CREATE_JOB) - before.job, 1);

@@ -13,7 +13,7 @@ import { checkOwnBackup, deleteBackup, engineOf, observeBackup, type BackupTarge
 import { exportedSize, observeExport, type ExportTarget } from './cloudSqlExport.ts';
 import { classify, isNotFound } from './errors.ts';
 import { excludePrefixes, MAX_EXCLUDE_PREFIXES, prefixPatternProblem } from './excludePrefixes.ts';
-import { backupDescription, exportObject, gsUri, INSTANCE_ID, transferJobName } from './ids.ts';
+import { backupDescription, exportObject, gsUri, INSTANCE_ID, transferJobName, uidMarker } from './ids.ts';
 import { deleteJob, ensureJob, observeJob, quiesceJob, type TransferTarget } from './transfer.ts';
 
 export const TOOL = 'cloud-sql-admin-v1';
@@ -35,7 +35,7 @@ export function gcpBackupProblems(spec: BackupRequestSpec): SpecProblem[] {
 
 export const gcpBackupSteps = (config: Pick<GcpProviderConfig, 'defaultDatabase'>) => (ctx: BackupContext): BackupStep[] => {
   return [
-    { name: 'snapshot', phase: 'SnapshotInProgress', operationId: backupDescription(ctx.uid), children: [] },
+    { name: 'snapshot', phase: 'SnapshotInProgress', operationId: backupDescription(ctx.uid, ctx.spec.projectId), children: [] },
     ...(ctx.spec.database.export ? [{ name: 'export' as const, phase: 'ExportInProgress' as const, operationId: exportTarget(ctx, config.defaultDatabase).uri, children: [] }] : []),
     { name: 'transfer', phase: 'TransferInProgress', operationId: transferJobName(ctx.uid, 'dl'), children: [] },
   ];
@@ -45,7 +45,7 @@ const databaseOf = (spec: BackupRequestSpec, fallback: string) => spec.database.
 
 export function backupTarget(ctx: Pick<BackupContext, 'uid' | 'spec' | 'location'>, config: Pick<GcpProviderConfig, 'leaseTtlMs'>): BackupTarget {
   return {
-    instance: ctx.spec.database.instanceId, description: backupDescription(ctx.uid), bucket: ctx.location.bucket,
+    instance: ctx.spec.database.instanceId, description: backupDescription(ctx.uid, ctx.spec.projectId), bucket: ctx.location.bucket,
     recordKey: `${ctx.location.prefix}results/cloudsql-backup.json`, leaseKey: `${ctx.location.prefix}results/cloudsql-backup.lease`, leaseTtlMs: config.leaseTtlMs,
   };
 }
@@ -65,7 +65,7 @@ export const sourcePathOf = (spec: BackupRequestSpec) => {
 
 export function transferTarget(ctx: Pick<BackupContext, 'uid' | 'spec' | 'location'>, project: string, prefixes: string[] = []): TransferTarget {
   return {
-    name: transferJobName(ctx.uid, 'dl'), project, description: backupDescription(ctx.uid),
+    name: transferJobName(ctx.uid, 'dl'), project, description: uidMarker(ctx.uid),
     sourceBucket: ctx.spec.documentLibrary.sourceBucket, sourcePath: sourcePathOf(ctx.spec),
     sinkBucket: ctx.location.bucket, sinkPath: documentLibraryPrefix(ctx.location), excludePrefixes: prefixes,
   };

@@ -14,7 +14,7 @@ export type TransferOperation = protos.google.storagetransfer.v1.ITransferOperat
 
 export interface SqlAdmin {
   createBackup(instance: string, description: string): Promise<SqlOperation>;
-  /** One page of the project's ON_DEMAND backups of an instance. */
+  /** One page of the project's ON_DEMAND backups of an instance (of every instance when it is ''). */
   listBackups(instance: string, pageToken?: string): Promise<{ backups: SqlBackup[]; nextPageToken?: string }>;
   getBackup(name: string): Promise<SqlBackup>;
   deleteBackup(name: string): Promise<SqlOperation>;
@@ -51,7 +51,9 @@ function sqlAdminOf(config: GcpProviderConfig): SqlAdmin {
   return {
     createBackup: async (instance, description) => (await client.Backups.CreateBackup({ parent: `projects/${project}`, requestBody: { instance, description } }, opts())).data,
     listBackups: async (instance, pageToken) => {
-      const { data } = await client.Backups.ListBackups({ parent: `projects/${project}`, filter: `instance:${instance} AND type:ON_DEMAND`, pageSize: 500, ...(pageToken ? { pageToken } : {}) }, opts());
+      // No instance known (a recovery point whose manifest is gone): the project's on-demand backups.
+      const filter = instance ? `instance:${instance} AND type:ON_DEMAND` : 'type:ON_DEMAND';
+      const { data } = await client.Backups.ListBackups({ parent: `projects/${project}`, filter, pageSize: 500, ...(pageToken ? { pageToken } : {}) }, opts());
       return { backups: data.backups ?? [], ...(data.nextPageToken ? { nextPageToken: data.nextPageToken } : {}) };
     },
     getBackup: async (name) => (await client.Backups.GetBackup({ name }, opts())).data,

@@ -23,7 +23,7 @@ export async function findBackup(c: GcpClients, instance: string, description: s
   let token: string | undefined;
   for (let page = 0; page < MAX_PAGES; page += 1) {
     const { backups, nextPageToken } = await c.sql.listBackups(instance, token);
-    const match = backups.find((b) => b.description === description && b.instance === instance);
+    const match = backups.find((b) => b.description === description && (!instance || b.instance === instance));
     if (match) return match;
     if (!nextPageToken) return undefined;
     token = nextPageToken;
@@ -38,9 +38,12 @@ const opFailure = (op: SqlOperation) => (op.error?.errors ?? []).map((e) => `${e
 
 const ownershipConflict = (message: string) => Object.assign(new Error(message), { name: 'OwnershipConflict' });
 
-/** Whether the backup is the one this request made: our description, on the instance the spec names. */
+/**
+ * Whether the backup is the one this request made: our description (lc2:<uid>: UIDs are unique, so
+ * no other request's backup carries it), on the instance the spec names when it names one.
+ */
 export function checkOwnBackup(b: SqlBackup, t: Pick<BackupTarget, 'instance' | 'description'>): void {
-  if (b.description !== t.description || b.instance !== t.instance) {
+  if (b.description !== t.description || (t.instance !== '' && b.instance !== t.instance)) {
     throw ownershipConflict(`Cloud SQL backup ${b.name ?? '?'} is not this backup's (description ${JSON.stringify(b.description ?? '')}, instance ${b.instance ?? '?'})`);
   }
 }

@@ -1,7 +1,15 @@
 // Identifiers derived from a resource UID, within each GCP API's naming rules (pure).
 
-/** Cloud SQL assigns backup IDs; ours is found again by this description (list-and-adopt). */
-export const backupDescription = (uid: string): string => `lc2:${uid}`;
+/** What our transfer jobs are described by (the job name carries the UID too). */
+export const uidMarker = (uid: string): string => `lc2:${uid}`;
+
+/**
+ * Cloud SQL assigns backup IDs and keeps no labels on backups: ours is found again by this
+ * description (list-and-adopt), keyed by the UID. The project is part of it so that a restore can
+ * prove a backup is its project's (as the project tag does on AWS): a forged manifest naming
+ * another project's backup and UID still fails on the project.
+ */
+export const backupDescription = (uid: string, projectId: string): string => `lc2:${uid} project=${projectId}`;
 
 const uidChars = (uid: string) => uid.toLowerCase().replace(/[^a-z0-9-]/g, '');
 

@@ -8,7 +8,7 @@ import type { GcpClients, SqlInstance } from './clients.ts';
 import { withDeadline } from './deadline.ts';
 import { checkOwnBackup } from './cloudSql.ts';
 import { classify, isNotFound, sqlReason, httpStatus } from './errors.ts';
-import { backupDescription, INSTANCE_ID, labelValue, PROJECT_LABEL, restoredInstanceName, transferJobName, UID_LABEL } from './ids.ts';
+import { backupDescription, uidMarker, INSTANCE_ID, labelValue, PROJECT_LABEL, restoredInstanceName, transferJobName, UID_LABEL } from './ids.ts';
 import { ensureJob, observeJob, type TransferTarget } from './transfer.ts';
 import { TOOL } from './backup.ts';
 
@@ -29,7 +29,7 @@ export function gcpRestoreSteps(ctx: RestoreContext): RestoreStep[] {
 }
 
 const transferTarget = (ctx: RestoreContext, project: string): TransferTarget => ({
-  name: transferJobName(ctx.uid, 'restore'), project, description: backupDescription(ctx.uid),
+  name: transferJobName(ctx.uid, 'restore'), project, description: uidMarker(ctx.uid),
   sourceBucket: ctx.source.bucket, sourcePath: ctx.source.documentLibraryPrefix,
   sinkBucket: ctx.spec.documentLibrary.destinationBucket, sinkPath: destPrefix(ctx.spec), excludePrefixes: [],
 });
@@ -45,13 +45,13 @@ async function prefixHolds(c: GcpClients, bucket: string, prefix: string): Promi
   return files.length > 0;
 }
 
-/** The backup named by the manifest must be the one its backup request made (description lc2:<source uid>). */
+/** The backup named by the manifest must be the one its backup request made, in this project (description lc2:<source uid> project=<project>). */
 async function checkSourceBackup(c: GcpClients, ctx: RestoreContext): Promise<string | undefined> {
   const { source } = ctx;
   if (!source.snapshotId || !source.sourceUid) return 'the backup has no Cloud SQL backup';
   if (source.base) return 'the backup is incremental; the gcp provider restores full backups only';
   const backup = await c.sql.getBackup(source.snapshotId);
-  try { checkOwnBackup(backup, { instance: backup.instance ?? '', description: backupDescription(source.sourceUid) }); } catch {
+  try { checkOwnBackup(backup, { instance: '', description: backupDescription(source.sourceUid, ctx.spec.projectId) }); } catch {
     return `Cloud SQL backup ${source.snapshotId} was not taken by this project's backup ${source.manifest.key}`;
   }
   if (backup.state !== 'SUCCESSFUL') return `Cloud SQL backup ${source.snapshotId} is ${backup.state ?? 'in no state'}`;
