@@ -67,6 +67,18 @@ if [ ! -x .cache/bin/minio ] || [ ! -x .cache/bin/mc ] || [ "$(cat .cache/bin/.m
   echo "bootstrap: MinIO and mc built in $(( $(date +%s) - started ))s"
 fi
 
+# fake-gcs-server for the GCP provider's tests (GCS through @google-cloud/storage), built once from
+# the Go module proxy into .cache/bin (cold: about 2 minutes). Cloud SQL Admin and Storage Transfer
+# have no emulator: the tests use in-repo fakes (test/support/fakeCloudSql.ts, fakeStorageTransfer.ts).
+fake_gcs_version=v1.55.1
+if [ ! -x .cache/bin/fake-gcs-server ] || [ "$(cat .cache/bin/.fake-gcs-server-version 2>/dev/null)" != "$fake_gcs_version" ]; then
+  echo "bootstrap: building fake-gcs-server from the Go module proxy (cold: about 2 minutes; cached in .cache/bin)"
+  started=$(date +%s)
+  GOBIN="$PWD/.cache/bin" go install "github.com/fsouza/fake-gcs-server@$fake_gcs_version"
+  echo "$fake_gcs_version" >.cache/bin/.fake-gcs-server-version
+  echo "bootstrap: fake-gcs-server built in $(( $(date +%s) - started ))s"
+fi
+
 # A real kube-apiserver for the Kubernetes tests, built once from the Go module proxy (test/apiserver).
 if [ ! -x .cache/bin/kube-apiserver ] || [ test/apiserver/go.mod -nt .cache/bin/kube-apiserver ]; then
   echo "bootstrap: building kube-apiserver from the Go module proxy (cold: several minutes; cached in .cache/bin)"

@@ -14,6 +14,7 @@ import { allKeys } from './support/s3Keys.ts';
 import { startS3Proxy, type S3Proxy } from './support/s3Proxy.ts';
 import { startHookProcess, type HookProcess } from './support/hookProcess.ts';
 import { MetacontrollerDriver } from './support/driver.ts';
+import { driveWithReplays, type DriveOptions } from './support/replayDrive.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { sampleDocumentLibrary, type SampleFile } from '../demo/sample.ts';
 import { schemaErrors } from '../core/validation/jsonSchemas.ts';
@@ -53,20 +54,7 @@ const driverFor = (parent: KubeObject, path: string, related: () => Record<strin
   new MetacontrollerDriver(parent, { hookUrl: () => hooks[turn++ % hooks.length]!.url, syncPath: path, secrets: {}, related });
 
 /** Metacontroller's loop, with every request also sent `replays` more times at once to both hook processes. */
-async function drive(d: MetacontrollerDriver, options: { replays?: number; honourBackoff?: boolean; maxSyncs?: number } = {}): Promise<string> {
-  const { replays = 9, honourBackoff = false, maxSyncs = 400 } = options;
-  const path = d.parent.kind === 'BackupRequest' ? '/backuprequest/sync' : '/restorerequest/sync';
-  for (let i = 0; i < maxSyncs; i += 1) {
-    const request = JSON.stringify(d.request());
-    const extra = Array.from({ length: replays }, (_, k) => fetch(`${hooks[k % hooks.length]!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: request })
-      .then(async (r) => { assert.equal(r.status, 200, `replay answered ${r.status}`); await r.arrayBuffer(); }));
-    const [answer] = await Promise.all([d.sync(), ...extra]) as [SyncResponse, ...unknown[]];
-    if (d.phase === 'Succeeded' || d.phase === 'Failed') return d.phase;
-    const wait = answer.resyncAfterSeconds ?? 0;
-    if (honourBackoff && wait > 1) await new Promise((r) => setTimeout(r, Math.min(wait, 12) * 1000));
-  }
-  throw new Error(`${d.parent.metadata.name} did not finish (phase ${d.phase}): ${JSON.stringify(d.status.conditions)}`);
-}
+const drive = (d: MetacontrollerDriver, options: DriveOptions = {}) => driveWithReplays(d, () => hooks.map((h) => h.url), { maxSyncs: 400, ...options });
 
 before(async () => {
   moto = await startS3();

@@ -1,0 +1,43 @@
+// The GCP provider as the shells use it, built once per hook server from its configuration. The
+// Google SDKs (googleapis, google-gax, @google-cloud/storage: several MiB of heap) are loaded on the
+// first call, not at start-up, so a hook server that never serves a gcp request never loads them.
+import type { BackupRuntime, ObjectStore, RestoreRuntime } from '../../core/provider.ts';
+import type { GcpClients } from './clients.ts';
+import type { GcpProviderConfig } from './config.ts';
+import { GcsObjectStore } from './gcsStore.ts';
+import { deleteGcpExternal, gcpBackupProblems, gcpBackupSteps, observeGcpBackupStep, quiesceGcp, verifyGcpExternal } from './backup.ts';
+import { gcpRestorePreflight, gcpRestoreProblems, gcpRestoreSteps, observeGcpRestoreStep } from './restore.ts';
+
+export function createGcpProvider(config: GcpProviderConfig): { backup: BackupRuntime; restore: RestoreRuntime } {
+  let loaded: Promise<{ c: GcpClients; store: GcsObjectStore }> | undefined;
+  const load = () => (loaded ??= import('./clients.ts').then(({ gcpClients }) => {
+    const c = gcpClients(config);
+    // Manifests live beside the data in the backup bucket, reached with the same credentials.
+    return { c, store: new GcsObjectStore(c.storage, config.callTimeoutMs) };
+  }));
+  const clients = async () => (await load()).c;
+  const store: ObjectStore = {
+    get: async (bucket, key, maxBytes) => (await load()).store.get(bucket, key, maxBytes),
+    put: async (bucket, key, body, contentType) => (await load()).store.put(bucket, key, body, contentType),
+    head: async (bucket, key) => (await load()).store.head(bucket, key),
+    list: async (bucket, prefix, after, limit) => (await load()).store.list(bucket, prefix, after, limit),
+    deleteMany: async (bucket, keys) => (await load()).store.deleteMany(bucket, keys),
+    sha256: async (bucket, key) => (await load()).store.sha256(bucket, key),
+  };
+  return {
+    backup: {
+      planner: { problems: gcpBackupProblems, steps: gcpBackupSteps(config) },
+      store,
+      observeStep: async (step, ctx, _job, op) => observeGcpBackupStep(step, ctx, op, await clients(), config),
+      quiesce: async (parent) => quiesceGcp(parent, await clients()),
+      deleteExternal: async (parent) => deleteGcpExternal(parent, await clients(), config),
+      verifyExternal: async (ctx) => verifyGcpExternal(ctx, await clients(), config),
+    },
+    restore: {
+      planner: { problems: gcpRestoreProblems, steps: gcpRestoreSteps },
+      store,
+      preflight: async (ctx) => gcpRestorePreflight(ctx, await clients()),
+      observeStep: async (step, ctx, _job, op) => observeGcpRestoreStep(step, ctx, op, await clients()),
+    },
+  };
+}

@@ -1,0 +1,181 @@
+// Cloud SQL backups and exports of the GCP provider, through the REAL @googleapis/sqladmin client
+// against an in-repo FAKE of the Cloud SQL Admin API v1 (test/support/fakeCloudSql.ts, which follows
+// the v1 REST reference for backups, instances.export, instances.restoreBackup and operations; no
+// emulator exists), with leases, records and exports in a real fake-gcs-server.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { gunzipSync } from 'node:zlib';
+import { startFakeGcs, type FakeGcs } from './support/fakeGcs.ts';
+import { startFakeCloudSql, type FakeCloudSql } from './support/fakeCloudSql.ts';
+import { startFakeStorageTransfer, type FakeStorageTransfer } from './support/fakeStorageTransfer.ts';
+import { gcpClients, type GcpClients } from '../providers/gcp/clients.ts';
+import type { GcpProviderConfig } from '../providers/gcp/config.ts';
+import { deleteBackup, observeBackup, type BackupProgress } from '../providers/gcp/cloudSql.ts';
+import { observeExport } from '../providers/gcp/cloudSqlExport.ts';
+import { backupTarget, deleteGcpExternal, exportTarget, observeGcpBackupStep, verifyGcpExternal } from '../providers/gcp/backup.ts';
+import type { BackupRequest } from '../core/crd.ts';
+import { classify } from '../providers/gcp/errors.ts';
+import { withLease } from '../providers/gcp/lease.ts';
+import type { BackupContext } from '../core/provider.ts';
+import type { BackupRequestSpec } from '../core/crd.ts';
+import type { Observation } from '../core/provider.ts';
+
+const PROJECT = 'lc2-test-project';
+let gcs: FakeGcs;
+let sql: FakeCloudSql;
+let sts: FakeStorageTransfer;
+let c: GcpClients;
+let config: GcpProviderConfig;
+
+const spec = (over: Partial<BackupRequestSpec['database']> = {}): BackupRequestSpec => ({
+  projectId: 'retail', environment: 'prd', provider: 'gcp',
+  database: { type: 'snapshot', instanceId: 'retail-prd-db', export: {}, ...over },
+  documentLibrary: { sourceBucket: 'liferay-dl', destinationBucket: 'lc2-backups' },
+});
+const ctxFor = (uid: string, s = spec()): BackupContext => ({ name: 'b', uid, spec: s, location: { bucket: 'lc2-backups', prefix: `retail/prd/b-${uid.slice(-6)}/` } });
+
+/** Syncs until not running, carrying progress as the machine does; `width` syncs at once each round. */
+async function settle<R>(sync: (progress: Record<string, unknown>) => Promise<Observation<R>>, width = 1, rounds = 40): Promise<Observation<R>> {
+  let progress: Record<string, unknown> = {};
+  for (let i = 0; i < rounds; i += 1) {
+    const all = await Promise.all(Array.from({ length: width }, () => sync(progress)));
+    const done = all.find((o) => o.state !== 'running');
+    if (done) return done;
+    const withProgress = all.find((o) => o.state === 'running' && o.progress);
+    if (withProgress?.state === 'running' && withProgress.progress) progress = { ...progress, ...withProgress.progress };
+  }
+  throw new Error('still running');
+}
+
+before(async () => {
+  gcs = await startFakeGcs();
+  sql = await startFakeCloudSql(gcs.storage, PROJECT);
+  sts = await startFakeStorageTransfer(gcs.storage);
+  config = { project: PROJECT, sqlAdminEndpoint: `${sql.endpoint}/`, transferEndpoint: sts.endpoint, storageEndpoint: gcs.endpoint, callTimeoutMs: 4000, defaultDatabase: 'lportal', leaseTtlMs: 20_000 };
+  c = gcpClients(config);
+  await gcs.storage.createBucket('lc2-backups');
+  sql.addInstance('retail-prd-db', 'POSTGRES_15');
+  sql.addInstance('other-db', 'MYSQL_8_0');
+  // Other backups of the instance, some with descriptions that look like ours: paging must find the right one.
+  for (let i = 0; i < 5; i += 1) sql.addBackup({ instance: 'retail-prd-db', description: `lc2:not-this-one-${i}` });
+});
+
+after(async () => { await sts?.close(); await sql?.close(); await gcs?.stop(); });
+
+describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the real client)', () => {
+  it('five concurrent syncs per round from nothing: one CreateBackup, found again by its description, done once SUCCESSFUL', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000001');
+    const t = backupTarget(ctx, config);
+    const obs = await settle((p) => observeBackup(c, t, p as BackupProgress), 5);
+    assert.equal(obs.state, 'done', JSON.stringify(obs));
+    assert.equal(sql.accepted.get('POST /v1/projects/lc2-test-project/backups'), 1, 'exactly one backup created');
+    const ours = [...sql.backups.values()].filter((b) => b.description === `lc2:${ctx.uid} project=retail`);
+    assert.equal(ours.length, 1);
+    if (obs.state === 'done') {
+      assert.equal(obs.result.name, ours[0]!.name);
+      assert.equal(obs.result.engine, 'postgresql');
+    }
+    // A later sync with no progress at all (a stale parent) adopts it: still one.
+    const again = await observeBackup(c, t, {});
+    assert.equal(again.state, 'done');
+    assert.equal(sql.accepted.get('POST /v1/projects/lc2-test-project/backups'), 1);
+  });
+
+  it('the lease: one holder at a time, an expired one taken over, a holder slowed past its lease told not to create', async () => {
+    const file = gcs.storage.bucket('lc2-backups').file('lease-test/x.lease');
+    const slow = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const [a, b] = await Promise.all([withLease(gcs.storage, 'lc2-backups', 'lease-test/x.lease', 20_000, 1000, async () => { await slow(200); return 'a'; }),
+      withLease(gcs.storage, 'lc2-backups', 'lease-test/x.lease', 20_000, 1000, async () => 'b')]);
+    assert.deepEqual([a, b].map((r) => r.busy).sort(), [false, true], 'exactly one held it');
+    assert.equal((await file.exists())[0], false, 'released');
+    // A crashed holder's lease (expired) is taken over; a live one is not.
+    await file.save(JSON.stringify({ holder: 'crashed', until: new Date(Date.now() - 1000).toISOString() }), { resumable: false });
+    assert.equal((await withLease(gcs.storage, 'lc2-backups', 'lease-test/x.lease', 20_000, 1000, async () => 1)).busy, false);
+    await file.save(JSON.stringify({ holder: 'alive', until: new Date(Date.now() + 60_000).toISOString() }), { resumable: false });
+    assert.equal((await withLease(gcs.storage, 'lc2-backups', 'lease-test/x.lease', 20_000, 1000, async () => 1)).busy, true);
+    await file.delete();
+    const held = await withLease(gcs.storage, 'lc2-backups', 'lease-test/x.lease', 2_500, 1000, async (stillHeld) => { const before = stillHeld(); await slow(800); return [before, stillHeld()]; });
+    assert.deepEqual(held, { busy: false, value: [true, false] });
+  });
+
+  it('a MySQL instance: the engine comes from the backup\'s databaseVersion', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000005', spec({ instanceId: 'other-db', export: undefined }));
+    const obs = await settle((p) => observeBackup(c, backupTarget(ctx, config), p as BackupProgress));
+    assert.equal(obs.state, 'done');
+    if (obs.state === 'done') assert.equal(obs.result.engine, 'mysql');
+  });
+
+  it('another operation on the instance: 409 operationInProgress is retryable (backoff), never Failed; the backup starts once it ends', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000002');
+    sql.occupy('retail-prd-db', 14); // about two syncs' worth of requests
+    const first = await observeGcpBackupStep({ name: 'snapshot', phase: 'SnapshotInProgress', operationId: `lc2:${ctx.uid} project=retail`, children: [] }, ctx, { id: `lc2:${ctx.uid} project=retail`, state: 'Running' }, c, config);
+    assert.equal(first.state, 'failed');
+    if (first.state === 'failed') {
+      assert.equal(first.reason, 'OperationInProgress');
+      assert.equal(first.retryable, true);
+    }
+    // The lease was released despite the error: a later sync creates it.
+    const obs = await settle((p) => observeBackup(c, backupTarget(ctx, config), p as BackupProgress), 1, 60);
+    assert.equal(obs.state, 'done', JSON.stringify(obs));
+    assert.equal([...sql.backups.values()].filter((b) => b.description === `lc2:${ctx.uid} project=retail`).length, 1);
+  });
+
+  it('a recorded backup that is not ours (another description or instance) is an OwnershipConflict', async () => {
+    const foreign = sql.addBackup({ instance: 'other-db', description: 'lc2:someone-else' });
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000003');
+    const obs = await observeGcpBackupStep({ name: 'snapshot', phase: 'SnapshotInProgress', operationId: `lc2:${ctx.uid} project=retail`, children: [] }, ctx,
+      { id: `lc2:${ctx.uid} project=retail`, state: 'Running', progress: { backup: foreign.name } }, c, config);
+    assert.equal(obs.state, 'failed');
+    if (obs.state === 'failed') assert.deepEqual([obs.reason, obs.retryable], ['OwnershipConflict', false]);
+    await assert.rejects(deleteBackup(c, backupTarget(ctx, config), foreign.name), (e: Error) => e.name === 'OwnershipConflict');
+    assert.ok(sql.backups.has(foreign.id), 'never deleted');
+  });
+
+  it('export: concurrent syncs start one export to the backup\'s own folder; done only with the gzip object there', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000004');
+    const t = exportTarget(ctx, 'lportal', 20_000);
+    assert.equal(t.uri, `gs://lc2-backups/${ctx.location.prefix}export/lportal.sql.gz`);
+    const before = sql.accepted.get('POST /v1/projects/lc2-test-project/instances/*/export') ?? 0;
+    const obs = await settle((p) => observeExport(c, t, p as { operation?: string }), 5);
+    assert.equal(obs.state, 'done', JSON.stringify(obs));
+    assert.equal((sql.accepted.get('POST /v1/projects/lc2-test-project/instances/*/export') ?? 0) - before, 1, 'exactly one export');
+    if (obs.state === 'done') assert.deepEqual(obs.result, { taskId: t.uri, bucket: 'lc2-backups', prefix: `${ctx.location.prefix}export/` });
+    const [bytes] = await gcs.storage.bucket('lc2-backups').file(t.key).download();
+    assert.match(gunzipSync(bytes).toString(), /fake Cloud SQL export of retail-prd-db \(lportal\)/);
+    // A replay with no progress finds the recorded operation: no second export (which would fail on the existing file).
+    assert.equal((await observeExport(c, t, {})).state, 'done');
+    assert.equal((sql.accepted.get('POST /v1/projects/lc2-test-project/instances/*/export') ?? 0) - before, 1);
+  });
+
+  it('a recovery point whose manifest is gone (no instance, no status): its backup is found by description project-wide and deleted; another project\'s never', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000006', spec({ instanceId: 'other-db', export: undefined }));
+    assert.equal((await settle((p) => observeBackup(c, backupTarget(ctx, config), p as BackupProgress))).state, 'done');
+    const mine = [...sql.backups.values()].find((b) => b.description === `lc2:${ctx.uid} project=retail`)!;
+    // As hooks/tenant/sync.ts deleteWithoutManifest builds it: only the UID, project and folder are known.
+    const parentOf = (projectId: string): BackupRequest => ({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupRequest', metadata: { name: 'gone', uid: ctx.uid },
+      spec: { projectId, environment: 'prd', provider: 'gcp', database: { type: 'snapshot', instanceId: '' }, documentLibrary: { sourceBucket: '', destinationBucket: 'lc2-backups' } },
+      status: { phase: 'Succeeded', backupId: 'b', location: ctx.location } });
+    assert.equal(await deleteGcpExternal(parentOf('bank'), c, config), true, 'nothing of bank\'s by that UID: done');
+    assert.equal(mine.state, 'SUCCESSFUL', 'retail\'s backup untouched by a bank deletion');
+    assert.equal(await deleteGcpExternal(parentOf('retail'), c, config), true);
+    assert.equal(mine.state, 'DELETING');
+  });
+
+  it('proof before Succeeded: verify re-reads the backup and the export; after the backup is deleted (only ours), it is not ok', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000001');
+    const name = [...sql.backups.values()].find((b) => b.description === `lc2:${ctx.uid} project=retail`)!.name;
+    const withDb: BackupContext = { ...ctx, spec: spec({ export: undefined }), database: { engine: 'postgresql', format: 'cloudsql-backup', snapshotId: name, sizeBytes: 1, tool: 't' } };
+    assert.deepEqual(await verifyGcpExternal(withDb, c, config), { ok: true });
+    const withExport: BackupContext = { ...withDb, spec: spec() };
+    const missing = await verifyGcpExternal(withExport, c, config);
+    assert.equal(missing.ok, false, 'no export object in this folder');
+    await deleteBackup(c, backupTarget(ctx, config), name);
+    // Deleting is an operation too: it ends after a few requests.
+    for (let i = 0; i < 20 && sql.backups.has(name.split('/').pop()!); i += 1) await c.sql.getBackup(name).catch(() => undefined);
+    assert.equal(sql.backups.has(name.split('/').pop()!), false, 'deleted');
+    const gone = await verifyGcpExternal(withDb, c, config);
+    assert.equal(gone.ok, false);
+    await deleteBackup(c, backupTarget(ctx, config), name); // a second delete is done
+    assert.equal(classify(Object.assign(new Error('x'), { status: 404 })).retryable, false);
+  });
+});
