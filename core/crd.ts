@@ -136,7 +136,12 @@ export interface DocumentLibraryResult {
   base?: { backupId: string; prefix: string };
   /** Cloud copies: every object was written with this server-side encryption (each copy's answer checked). */
   encryption?: ServerSideEncryption;
+  /** The recovery point's consistency: files the dumped rows refer to against the copy (docs/recovery-points.md). */
+  consistency?: Consistency;
 }
+
+/** Referred-to files missing from the copy (a broken recovery point) and copied files no row refers to (harmless). */
+export interface Consistency { expected: number; missing: number; orphans: number; missingSample: string[]; orphanSample: string[] }
 
 export interface BackupRequestStatus {
   observedGeneration?: number;

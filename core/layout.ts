@@ -19,6 +19,8 @@ export const documentLibraryPrefix = (loc: ObjectLocation): string => `${loc.pre
 export const refsPrefix = (loc: ObjectLocation): string => `${loc.prefix}refs/`;
 export const resultKey = (loc: ObjectLocation, step: string): string => `${loc.prefix}results/${step}.json`;
 export const manifestKey = (loc: ObjectLocation): string => `${loc.prefix}manifest.json`;
+/** The document-library keys the dumped rows refer to, sorted, zstd (written by the dump Job, read by the copy Job). */
+export const expectedKeysKey = (loc: ObjectLocation): string => `${loc.prefix}results/expected-keys.zst`;
 /**
  * An encrypted dump's data key, wrapped once per KEK version: `<keysPrefix><version>.age`, files of
  * the backup's folder itself (a sub-folder would be a new reserved path segment: existing layouts

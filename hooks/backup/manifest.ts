@@ -1,6 +1,6 @@
 // manifest.json content, built purely from the resource and its status so every sync (and every
 // concurrent hook replica) writes byte-identical content.
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, DumpEncryption, ServerSideEncryption } from '../../core/crd.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, Consistency, DumpEncryption, ServerSideEncryption } from '../../core/crd.ts';
 import { documentLibraryPrefix, manifestKey, refsPrefix } from '../../core/layout.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 'backup.liferay.cloud/manifest/v1';
@@ -29,6 +29,7 @@ export interface Manifest {
     copiedObjects?: number; excludedObjects?: number; referencedObjects?: number; referencedBytes?: number;
     base?: { backupId: string; prefix: string; refsPrefix: string };
     encryption?: ServerSideEncryption;
+    consistency?: Consistency;
   };
   operations: Record<string, string>;
   tools: Record<string, string>;
@@ -73,6 +74,7 @@ export function buildManifest(parent: BackupRequest, spec: BackupRequestSpec, st
         base: { ...dl.base, refsPrefix: refsPrefix(location) },
       } : {}),
       ...(dl.encryption ? { encryption: dl.encryption } : {}),
+      ...(dl.consistency ? { consistency: dl.consistency } : {}),
     },
     operations: Object.fromEntries(Object.entries(status.operations ?? {}).filter(([k]) => k !== 'manifest').map(([k, v]) => [k, v.id])),
     tools: { [spec.database.type === 'snapshot' ? 'snapshot' : 'export']: db.tool, transfer: dl.tool },

@@ -3,7 +3,7 @@
 // observeBackupStep reads once the Job has completed.
 import { DUMP_ENCRYPTION_ALGORITHM, type BackupRequestSpec, type DatabaseResult, type DocumentLibraryResult, type Engine, type TenantEncryption } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import { artifactKey, documentLibraryPrefix, keysPrefix, resultKey } from '../../core/layout.ts';
+import { artifactKey, documentLibraryPrefix, expectedKeysKey, keysPrefix, resultKey } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem, ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
@@ -53,6 +53,7 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
           { name: 'LC2_ARTIFACT', value: `${location.bucket}/${artifact}` },
           { name: 'LC2_ARTIFACT_KEY', value: artifact },
           { name: 'LC2_RESULT', value: `${location.bucket}/${resultKey(location, 'export')}` },
+          { name: 'LC2_EXPECTED_KEYS', value: `${location.bucket}/${expectedKeysKey(location)}` },
           // Only the KEK's public half: a backup Job can encrypt for the project, never decrypt.
           ...(kek ? [
             { name: 'LC2_KEK_VERSION', value: kek.keyVersion },
@@ -71,6 +72,7 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
           { name: 'LC2_DL_DEST', value: `${location.bucket}/${documentLibraryPrefix(location)}` },
           { name: 'LC2_EXCLUDES', value: excludePatterns(spec.documentLibrary.excludeGeneratedFiles, spec.documentLibrary.excludePatterns).join('\n') },
           { name: 'LC2_RESULT', value: `${location.bucket}/${resultKey(location, 'transfer')}` },
+          { name: 'LC2_EXPECTED_KEYS', value: `${location.bucket}/${expectedKeysKey(location)}` },
         ],
       }, config)],
     },
@@ -119,6 +121,7 @@ export async function observeBackupStep(
   const dl: DocumentLibraryResult = {
     objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0, tool: r.tool ?? '',
     excludedPatterns: excludePatterns(ctx.spec.documentLibrary.excludeGeneratedFiles, ctx.spec.documentLibrary.excludePatterns),
+    ...(r.consistency ? { consistency: r.consistency } : {}),
   };
   return { state: 'done', result: { documentLibrary: dl }, completedAt: obs.completedAt };
 }

@@ -26,20 +26,46 @@ if [ -n "${LC2_KEK_RECIPIENT:-}" ]; then
 fi
 # Authenticated encryption as the dump streams (age: ChaCha20-Poly1305 in 64 KiB chunks), or none.
 encrypt() { if [ -n "$encryption" ]; then age -r "$data_recipient"; else cat; fi; }
+# The recovery point's expected document-library keys (docs/recovery-points.md) come from the SAME
+# database state as the dump: PostgreSQL exports a snapshot that pg_dump and the key query share,
+# held by a session that stays open until the dump is done; MySQL (mysqldump cannot share one) reads
+# them in a consistent-snapshot transaction right before the dump starts its own.
+keys_sql=$(expected_keys_sql)
+snapshot_args=()
+expected=""
+if [ -n "$keys_sql" ]; then
+  case "$LC2_DB_ENGINE" in
+    postgresql)
+      coproc SNAP { psql -X -q -At -v ON_ERROR_STOP=1 -d "$LC2_DB_NAME"; }
+      printf 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();\n' >&"${SNAP[1]}"
+      read -r snapshot <&"${SNAP[0]}"
+      snapshot_args=(--snapshot="$snapshot")
+      printf 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSET TRANSACTION SNAPSHOT %s;\n%s;\nCOMMIT;\n' "'$snapshot'" "$keys_sql" \
+        | psql -X -q -At -v ON_ERROR_STOP=1 -d "$LC2_DB_NAME" | LC_ALL=C sort -u | zstd -q -o "$work/expected.zst" ;;
+    mysql)
+      "$(mysql_bin)" "${mysql_args[@]}" -N -B --database="$LC2_DB_NAME" -e "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY; $keys_sql; COMMIT;" \
+        | LC_ALL=C sort -u | zstd -q -o "$work/expected.zst" ;;
+  esac
+  expected=$(zstd -q -d -c "$work/expected.zst" | wc -l)
+  log "$expected document-library keys referred to by the database"
+fi
 log "dumping $LC2_DB_ENGINE database $LC2_DB_NAME to $LC2_ARTIFACT"
 # The case runs inside the pipeline (a subshell): it may only write the dump to stdout.
 case "$LC2_DB_ENGINE" in
   postgresql)
     # -Z0: compression happens in zstd (multi-threaded, faster and smaller than pg_dump's zlib).
-    pg_dump --format=custom --compress=0 --dbname="$LC2_DB_NAME" ;;
+    pg_dump --format=custom --compress=0 "${snapshot_args[@]}" --dbname="$LC2_DB_NAME" ;;
   mysql)
     "$(mysqldump_bin)" "${mysql_args[@]}" --single-transaction --quick --routines --triggers --events \
       --hex-blob --no-tablespaces --default-character-set=utf8mb4 "$LC2_DB_NAME" ;;
 esac | zstd -q -T0 -"${LC2_ZSTD_LEVEL:-3}" | encrypt | tee "$work/hash" \
   | rclone rcat --s3-chunk-size "${LC2_UPLOAD_CHUNK:-64M}" "store:$LC2_ARTIFACT"
 wait "$hasher"
+if [ -n "${SNAP_PID:-}" ]; then printf 'COMMIT;\n' >&"${SNAP[1]}"; exec {SNAP[1]}>&-; wait "$SNAP_PID" || true; fi
 sha=$(cat "$work/sha256")
 size=$(size_of "$LC2_ARTIFACT")
 [ -n "$size" ] || { log "artifact missing after upload"; exit 1; }
 log "uploaded $size bytes sha256 $sha"
-put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"artifact\":\"$LC2_ARTIFACT_KEY\",\"sizeBytes\":$size,\"sha256\":\"$sha\",\"tool\":$(jstr "$tool")$encryption}"
+# The expected keys go up after the artifact: a Job whose artifact cannot be written changes nothing.
+[ -z "$expected" ] || rclone rcat "store:$LC2_EXPECTED_KEYS" <"$work/expected.zst"
+put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"artifact\":\"$LC2_ARTIFACT_KEY\",\"sizeBytes\":$size,\"sha256\":\"$sha\",\"tool\":$(jstr "$tool")$encryption${expected:+,\"expectedKeys\":$expected}}"

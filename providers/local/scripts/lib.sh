@@ -30,3 +30,24 @@ db_client_env() {
 }
 mysql_bin() { command -v mariadb || command -v mysql; }
 mysqldump_bin() { command -v mariadb-dump || command -v mysqldump; }
+# The document-library store keys the database's rows refer to ({companyId}/{dataRepositoryId}/{name}/
+# {version}[~{storeUUID}], docs/liferay-store.md), one per DLFileVersion, as SQL for this engine;
+# empty when the database has no Liferay document tables. Optional columns are used when present.
+expected_keys_sql() {
+  case "$LC2_DB_ENGINE" in
+    postgresql)
+      has() { [ "$(psql -X -At -d "$LC2_DB_NAME" -c "select count(*) from information_schema.columns where table_schema = current_schema() and table_name = '$1' and column_name = '$2'")" = 1 ]; }
+      has dlfileversion fileentryid && has dlfileentry folderid || return 0
+      local uuid="" ct=""
+      ! has dlfileversion storeuuid || uuid=" || CASE WHEN fv.storeUUID IS NULL OR btrim(fv.storeUUID) IN ('', 'null') THEN '' ELSE '~' || fv.storeUUID END"
+      ! has dlfileversion ctcollectionid || ct=" AND fv.ctCollectionId = 0 AND fe.ctCollectionId = 0"
+      printf '%s' "SELECT fe.companyId::text || '/' || (CASE WHEN fe.folderId <> 0 THEN fe.folderId ELSE fe.groupId END)::text || '/' || fe.name || '/' || fv.version$uuid FROM DLFileVersion fv JOIN DLFileEntry fe ON fe.fileEntryId = fv.fileEntryId WHERE true$ct" ;;
+    mysql)
+      has() { [ "$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select count(*) from information_schema.columns where table_schema = '$LC2_DB_NAME' and table_name = '$1' and column_name = '$2'")" = 1 ]; }
+      has DLFileVersion fileEntryId && has DLFileEntry folderId || return 0
+      local uuid="''" ct=""
+      ! has DLFileVersion storeUUID || uuid="CASE WHEN fv.storeUUID IS NULL OR TRIM(fv.storeUUID) IN ('', 'null') THEN '' ELSE CONCAT('~', fv.storeUUID) END"
+      ! has DLFileVersion ctCollectionId || ct=" AND fv.ctCollectionId = 0 AND fe.ctCollectionId = 0"
+      printf '%s' "SELECT CONCAT(fe.companyId, '/', CASE WHEN fe.folderId <> 0 THEN fe.folderId ELSE fe.groupId END, '/', fe.name, '/', fv.version, $uuid) FROM DLFileVersion fv JOIN DLFileEntry fe ON fe.fileEntryId = fv.fileEntryId WHERE true$ct" ;;
+  esac
+}

@@ -1,0 +1,118 @@
+// A recovery point's consistency (docs/recovery-points.md), end to end on real parts: Liferay-shaped
+// DLFileEntry/DLFileVersion tables on the machine's PostgreSQL and MariaDB (several companies,
+// repositories, folders, versions, storeUUIDs, a Publications row), a document library built to
+// match on moto S3, the real dump and copy Jobs through the hook server - and deliberate damage: a
+// file deleted between the dump and the copy, a row whose file never existed, orphan files.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { MetacontrollerDriver } from './support/driver.ts';
+import { TestEnv, uniqueName } from './support/env.ts';
+import { backupRequest } from './support/resources.ts';
+import { dropDatabase, localMariadb, localPostgres, sql, type DbTarget } from '../demo/sample.ts';
+import type { BackupRequestStatus } from '../core/crd.ts';
+import type { Manifest } from '../hooks/backup/manifest.ts';
+
+const env = new TestEnv();
+const dbs: Array<[DbTarget, string]> = [];
+
+interface Row { entry: number; company: number; group: number; folder: number; name: string; version: string; uuid: string | null; ct?: number }
+// Files in two companies, two sites, at a repository root (keyed by the group) and in a folder
+// (keyed by the folder); several versions, with and without a storeUUID ('null' counts as none).
+const rows: Row[] = [
+  { entry: 1, company: 20097, group: 20121, folder: 0, name: '30001', version: '1.0', uuid: null },
+  { entry: 1, company: 20097, group: 20121, folder: 0, name: '30001', version: '1.1', uuid: 'a1b2c3d4-0000-4000-8000-000000000001' },
+  { entry: 1, company: 20097, group: 20121, folder: 0, name: '30001', version: '2.0', uuid: 'null' },
+  { entry: 2, company: 20097, group: 20121, folder: 40001, name: '30002', version: '1.0', uuid: null },
+  { entry: 2, company: 20097, group: 20121, folder: 40001, name: '30002', version: 'PWC', uuid: null },
+  { entry: 3, company: 20097, group: 20122, folder: 0, name: '30003', version: '1.0', uuid: '' },
+  { entry: 4, company: 30001, group: 30021, folder: 0, name: '40004', version: '1.0', uuid: null },
+  { entry: 4, company: 30001, group: 30021, folder: 0, name: '40004', version: '1.1', uuid: 'a1b2c3d4-0000-4000-8000-000000000004' },
+  { entry: 5, company: 30001, group: 30021, folder: 50005, name: '40005', version: '1.0', uuid: null },
+  // Deleted between the dump and the copy; a row whose file never existed.
+  { entry: 6, company: 30001, group: 30021, folder: 0, name: '40006', version: '1.0', uuid: null },
+  { entry: 7, company: 20097, group: 20121, folder: 0, name: '30007', version: '1.0', uuid: null },
+  // An unpublished Publications change (ctCollectionId 5): not the production state, not expected.
+  { entry: 8, company: 20097, group: 20121, folder: 0, name: '30008', version: '1.0', uuid: null, ct: 5 },
+];
+const keyOf = (r: Row) => `${r.company}/${r.folder || r.group}/${r.name}/${r.version}${r.uuid && r.uuid !== 'null' ? `~${r.uuid}` : ''}`;
+const NEVER = keyOf(rows[10]!);
+const DELETED = keyOf(rows[9]!);
+const ORPHAN = '20097/20121/39999/1.0';
+const PUBLICATION = keyOf(rows[11]!);
+
+function createLiferayTables(target: DbTarget, db: string): void {
+  dropDatabase(target, db);
+  const pg = target.engine === 'postgresql';
+  sql(target, pg ? 'postgres' : '', pg ? `create database "${db}"` : `create database \`${db}\``);
+  const entries = [...new Map(rows.map((r) => [r.entry, r])).values()];
+  sql(target, db, `
+    create table DLFileEntry (fileEntryId bigint not null, ctCollectionId bigint not null default 0, groupId bigint not null,
+      companyId bigint not null, repositoryId bigint not null, folderId bigint not null, name varchar(255) not null, primary key (fileEntryId, ctCollectionId));
+    create table DLFileVersion (fileVersionId bigint not null, ctCollectionId bigint not null default 0, fileEntryId bigint not null,
+      version varchar(75) not null, storeUUID varchar(75), status integer not null default 0, primary key (fileVersionId, ctCollectionId));
+    insert into DLFileEntry values ${entries.map((r) => `(${r.entry}, ${r.ct ?? 0}, ${r.group}, ${r.company}, ${r.group}, ${r.folder}, '${r.name}')`).join(', ')};
+    insert into DLFileVersion values ${rows.map((r, i) => `(${i + 1}, ${r.ct ?? 0}, ${r.entry}, '${r.version}', ${r.uuid === null ? 'null' : `'${r.uuid}'`}, 0)`).join(', ')};`);
+}
+
+before(async () => {
+  await env.start();
+  for (const b of ['liferay-dl', 'lc2-backups']) await env.createBucket(b);
+});
+after(async () => {
+  await env.stop();
+  for (const [t, n] of dbs) dropDatabase(t, n);
+});
+
+for (const target of [localPostgres, localMariadb]) {
+  describe(`recovery-point consistency, ${target.engine}`, () => {
+    it('counts referred-to files missing from the copy and copied files no row refers to, with their keys', async () => {
+      const db = uniqueName('lc2_consistency');
+      dbs.push([target, db]);
+      createLiferayTables(target, db);
+      const root = `dl-${target.engine}/`;
+      const present = rows.filter((r) => keyOf(r) !== NEVER).map(keyOf);
+      await env.upload('liferay-dl', [...present, ORPHAN].map((k) => ({ key: `${root}${k}`, body: Buffer.from(k), generated: false }))
+        .concat([{ key: `${root}20097/0/document_preview/20121/30001/1.0/1.png`, body: Buffer.from('preview'), generated: true }]));
+
+      const br = backupRequest(`consistency-${target.engine}`, {
+        database: { engine: target.engine, type: 'dump', instanceId: `${target.host}:${target.port}`, databaseName: db, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: root, destinationBucket: 'lc2-backups', excludeGeneratedFiles: true },
+      });
+      const driver = new MetacontrollerDriver(br, { hookUrl: env.hookUrl, syncPath: '/backuprequest/sync', secrets: env.secrets(target) });
+      await driver.sync();
+      await driver.runPendingJobs(); // the dump, and the expected keys from its snapshot
+      // Liferay deletes a document after the dump: its row is in the backup, its file will not be.
+      await env.s3.send(new DeleteObjectCommand({ Bucket: 'liferay-dl', Key: `${root}${DELETED}` }));
+      assert.equal(await driver.runToCompletion(), 'Succeeded', JSON.stringify(driver.status));
+
+      const status = driver.status as BackupRequestStatus;
+      const expectedRows = rows.filter((r) => !r.ct).length;
+      const c = status.documentLibrary?.consistency;
+      assert.deepEqual(c && { ...c, missingSample: [...c.missingSample].sort(), orphanSample: [...c.orphanSample].sort() },
+        { expected: expectedRows, missing: 2, orphans: 2, missingSample: [DELETED, NEVER].sort(), orphanSample: [ORPHAN, PUBLICATION].sort() });
+      const condition = status.conditions?.find((x) => x.type === 'Consistent');
+      assert.equal(condition?.status, 'False');
+      assert.equal(condition?.reason, 'ReferencedFilesMissing');
+      assert.match(condition?.message ?? '', new RegExp(`^2 of ${expectedRows} document-library files the database refers to are not in the backup`));
+      const manifest = JSON.parse((await env.read('lc2-backups', status.manifest!.key)).toString()) as Manifest;
+      assert.deepEqual(manifest.documentLibrary.consistency, c, 'the manifest records it too');
+    });
+
+    it('a complete library is Consistent', async () => {
+      const db = uniqueName('lc2_consistent');
+      dbs.push([target, db]);
+      createLiferayTables(target, db);
+      const root = `dl-ok-${target.engine}/`;
+      await env.upload('liferay-dl', rows.filter((r) => !r.ct).map((r) => ({ key: `${root}${keyOf(r)}`, body: Buffer.from('x'), generated: false })));
+      const driver = new MetacontrollerDriver(backupRequest(`consistent-${target.engine}`, {
+        database: { engine: target.engine, type: 'dump', instanceId: `${target.host}:${target.port}`, databaseName: db, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: root, destinationBucket: 'lc2-backups', excludeGeneratedFiles: true },
+      }), { hookUrl: env.hookUrl, syncPath: '/backuprequest/sync', secrets: env.secrets(target) });
+      assert.equal(await driver.runToCompletion(), 'Succeeded');
+      const status = driver.status as BackupRequestStatus;
+      assert.deepEqual(status.documentLibrary?.consistency, { expected: rows.filter((r) => !r.ct).length, missing: 0, orphans: 0, missingSample: [], orphanSample: [] });
+      assert.equal(status.conditions?.find((x) => x.type === 'Consistent')?.status, 'True');
+    });
+  });
+}
