@@ -10,7 +10,8 @@ import { MetacontrollerDriver } from './support/driver.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { backupRequest } from './support/resources.ts';
 import { dropDatabase, localMariadb, localPostgres, sql, type DbTarget } from '../demo/sample.ts';
-import type { BackupRequestStatus } from '../core/crd.ts';
+import type { BackupRequest, BackupRequestStatus } from '../core/crd.ts';
+import { backupRecord, manifestRecord } from '../hooks/archive/records.ts';
 import type { Manifest } from '../hooks/backup/manifest.ts';
 
 const env = new TestEnv();
@@ -97,6 +98,10 @@ for (const target of [localPostgres, localMariadb]) {
       assert.match(condition?.message ?? '', new RegExp(`^2 of ${expectedRows} document-library files the database refers to are not in the backup`));
       const manifest = JSON.parse((await env.read('lc2-backups', status.manifest!.key)).toString()) as Manifest;
       assert.deepEqual(manifest.documentLibrary.consistency, c, 'the manifest records it too');
+      // And the history, from the resource or rebuilt from the manifest alone.
+      const fromCluster = backupRecord({ ...driver.parent, status } as BackupRequest);
+      const fromManifest = manifestRecord(manifest, 'lc2-backups', status.manifest!.key);
+      for (const r of [fromCluster, fromManifest]) assert.deepEqual([r.dlMissing, r.dlOrphans], [2, 2]);
     });
 
     it('a complete library is Consistent', async () => {

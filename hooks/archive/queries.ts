@@ -22,6 +22,9 @@ export interface HistoryRow {
   startedAt: string | null; completedAt: string | null; durationSeconds: number | null; totalBytes: number | null;
   databaseBytes: number | null; documentLibraryObjects: number | null; documentLibraryBytes: number | null;
   manifest: { bucket: string; key: string } | null;
+  /** Files the dumped rows refer to that the copy lacks, and copied files no row refers to (docs/recovery-points.md); null when not checked. */
+  documentLibraryMissing: number | null;
+  documentLibraryOrphans: number | null;
   /** When the BackupRequest was deleted; its data may have been kept (dataDeletedAt says). */
   deletedAt: string | null;
   /** When the backup's data was deleted (retention, deletionPolicy Delete). */
@@ -38,6 +41,7 @@ function toRow(r: Record<string, unknown>): HistoryRow {
     reason: (r.reason as string | null) ?? null, message: (r.message as string | null) ?? null, initiator: (r.initiator as string | null) ?? null,
     startedAt: iso(r.started_at), completedAt: iso(r.completed_at), durationSeconds: num(r.duration_seconds), totalBytes: num(r.total_bytes),
     databaseBytes: num(r.database_bytes), documentLibraryObjects: num(r.dl_objects), documentLibraryBytes: num(r.dl_bytes),
+    documentLibraryMissing: num(r.dl_missing), documentLibraryOrphans: num(r.dl_orphans),
     manifest: r.manifest_key ? { bucket: String(r.manifest_bucket), key: String(r.manifest_key) } : null, deletedAt: iso(r.deleted_at),
     dataDeletedAt: iso(r.data_deleted_at),
   };

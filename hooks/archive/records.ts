@@ -29,6 +29,9 @@ export interface ArchiveRecord {
   dlBase: string | null;
   /** A scheduled backup: seconds until its schedule's next run (the annotation its schedule set); null otherwise. */
   intervalSeconds?: number | null;
+  /** Referred-to files missing from the copy and orphans (docs/recovery-points.md); null when not checked. */
+  dlMissing?: number | null;
+  dlOrphans?: number | null;
 }
 
 // The schedule annotation, believed only on a BackupRequest a BackupSchedule controls (a tenant's
@@ -65,6 +68,7 @@ export function backupRecord(br: BackupRequest, deletedAt: string | null = null)
     databaseBytes: s.database?.sizeBytes ?? null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
     manifestBucket: s.manifest?.bucket ?? null, manifestKey: s.manifest?.key ?? null, deletedAt,
     dlBase: s.phase === 'Succeeded' ? s.documentLibrary?.base?.backupId ?? '' : null, intervalSeconds: intervalOf(br),
+    dlMissing: s.documentLibrary?.consistency?.missing ?? null, dlOrphans: s.documentLibrary?.consistency?.orphans ?? null,
   };
 }
 
@@ -85,5 +89,6 @@ export function manifestRecord(m: Manifest, bucket: string, key: string): Archiv
     initiator: m.initiator ?? null, startedAt: m.startedAt, completedAt: m.completedAt, durationSeconds: seconds(m.startedAt, m.completedAt),
     databaseBytes: m.database.sizeBytes, dlObjects: m.documentLibrary.objectCount, dlBytes: m.documentLibrary.totalBytes,
     manifestBucket: bucket, manifestKey: key, deletedAt: null, source: 'manifest', dlBase: m.documentLibrary.base?.backupId ?? '', intervalSeconds: null,
+    dlMissing: m.documentLibrary.consistency?.missing ?? null, dlOrphans: m.documentLibrary.consistency?.orphans ?? null,
   };
 }

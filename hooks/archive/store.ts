@@ -12,7 +12,7 @@ const COLUMNS = [
   ['initiator', 'initiator'], ['started_at', 'startedAt'], ['completed_at', 'completedAt'], ['duration_seconds', 'durationSeconds'],
   ['database_bytes', 'databaseBytes'], ['dl_objects', 'dlObjects'], ['dl_bytes', 'dlBytes'], ['manifest_bucket', 'manifestBucket'],
   ['manifest_key', 'manifestKey'], ['deleted_at', 'deletedAt'], ['source', 'source'], ['dl_base', 'dlBase'],
-  ['interval_seconds', 'intervalSeconds'],
+  ['interval_seconds', 'intervalSeconds'], ['dl_missing', 'dlMissing'], ['dl_orphans', 'dlOrphans'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof ArchiveRecord]>;
 
 const UPSERT = `insert into backup_history (${COLUMNS.map(([c]) => c).join(', ')}, total_bytes)
