@@ -53,6 +53,17 @@ function refusal(namespace: string, projectId: string, tenant: BackupTenant | un
 }
 
 export function backupTenancyRefusal(namespace: string, spec: BackupRequestSpec, tenant: BackupTenant | undefined, mode: TenancyMode): Refusal | undefined {
+  const refused = listRefusal(namespace, spec, tenant, mode);
+  if (refused || mode === 'off') return refused;
+  // A snapshot (or a cloud backup) holds every database of the instance: on a server shared by
+  // several projects it would hand this project the others' databases.
+  if (Array.isArray(tenant?.spec?.databases) && spec.database.type === 'snapshot') {
+    return { reason: 'SharedInstanceSnapshot', message: `spec.database.type: snapshot copies every database of instance ${spec.database.instanceId}, which project ${spec.projectId} shares with others (its BackupTenant lists only some databases): use type dump, or give the project an instance of its own` };
+  }
+  return undefined;
+}
+
+function listRefusal(namespace: string, spec: BackupRequestSpec, tenant: BackupTenant | undefined, mode: TenancyMode): Refusal | undefined {
   return refusal(namespace, spec.projectId, tenant, mode, [
     { field: 'spec.database.instanceId', value: spec.database.instanceId, list: 'databaseInstances' },
     { field: 'spec.database.databaseName', value: spec.database.databaseName, list: 'databases' },

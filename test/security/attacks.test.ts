@@ -336,8 +336,14 @@ describe('8. (pure) a whole shared instance', () => {
     const { backupTenancyRefusal } = await import('../../hooks/backup/tenancy.ts');
     const spec = { ...bankBackup('snap').spec!, provider: 'aws' as const, database: { engine: 'postgresql' as const, type: 'snapshot' as const, instanceId: 'shared-db:5432' } };
     assert.equal(backupTenancyRefusal('proj-bank-prd', spec, BANK, 'enforce')?.reason, 'DatabaseNotAllowed');
+    // Naming its own database does not make a snapshot (or a Cloud SQL / Flexible Server backup) hold only that one.
+    const own = { ...spec, database: { ...spec.database, databaseName: 'lportal_bank' } };
+    assert.equal(backupTenancyRefusal('proj-bank-prd', own, BANK, 'enforce')?.reason, 'SharedInstanceSnapshot');
+    assert.equal(backupTenancyRefusal('proj-bank-prd', { ...own, provider: 'gcp' as const }, BANK, 'enforce')?.reason, 'SharedInstanceSnapshot');
+    assert.equal(backupTenancyRefusal('proj-bank-prd', { ...own, database: { ...own.database, type: 'dump' as const } }, BANK, 'enforce'), undefined, 'a dump of its own database is fine');
     const dedicated = tenant('bank', { ...BANK.spec!, databases: undefined });
     assert.equal(backupTenancyRefusal('proj-bank-prd', spec, dedicated, 'enforce'), undefined, 'a dedicated instance needs no database list');
+    assert.equal(backupTenancyRefusal('proj-bank-prd', own, dedicated, 'enforce'), undefined);
   });
 });
 
