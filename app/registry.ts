@@ -6,6 +6,8 @@ import type { ObjectStore, BackupRuntime, RestoreRuntime } from '../core/provide
 import type { Archive } from '../hooks/archive/store.ts';
 import type { LocalProviderConfig } from '../providers/local/config.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
+import type { AzureProviderConfig } from '../providers/azure/config.ts';
+import { AZURE_NOT_CONFIGURED, createAzureProvider } from '../providers/azure/index.ts';
 import { localBackupProblems, localBackupSteps, observeBackupStep } from '../providers/local/backup.ts';
 import { localRestorePreflight, localRestoreProblems, localRestoreSteps, observeRestoreStep } from '../providers/local/restore.ts';
 import { awsClients } from '../providers/aws/clients.ts';
@@ -17,6 +19,7 @@ import { manualSnapshotQuota } from '../providers/aws/quota.ts';
 export interface ProviderSettings {
   local?: LocalProviderConfig;
   aws?: AwsProviderConfig;
+  azure?: AzureProviderConfig;
 }
 
 /** Secure by default: the tenant boundary is enforced unless a single-tenant setup turns it off. */
@@ -27,7 +30,9 @@ const unavailable = (provider: string) => ({
     ? 'the local provider is not configured on this hook server: set LC2_STORAGE_URL (and LC2_TOOLS_IMAGE for your image)'
     : provider === 'aws'
       ? 'the aws provider is not configured on this hook server: set LC2_AWS_REGION (credentials come from the default AWS chain, e.g. IRSA)'
-      : `provider "${provider}" is not available in this release; use "local" or "aws"`,
+      : provider === 'azure'
+        ? AZURE_NOT_CONFIGURED
+        : `provider "${provider}" is not available in this release; use "local", "aws" or "azure"`,
 });
 
 interface Runtimes { backup: Map<string, BackupRuntime>; restore: Map<string, RestoreRuntime> }
@@ -81,6 +86,12 @@ function buildRuntimes(settings: ProviderSettings, localStore: ObjectStore): Run
       preflight: (ctx) => awsRestorePreflight(ctx, clients),
       observeStep: (step, ctx, _job, op) => observeAwsRestoreStep(step, ctx, op, clients, aws),
     });
+  }
+  if (settings.azure) {
+    // The Azure SDKs load on the provider's first call (providers/azure/index.ts).
+    const azure = createAzureProvider(settings.azure);
+    backup.set('azure', azure.backup);
+    restore.set('azure', azure.restore);
   }
   return { backup, restore };
 }

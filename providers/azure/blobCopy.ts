@@ -1,0 +1,204 @@
+// Server-side copy of a document library between Azure Blob containers. Nothing streams through the
+// hook. Page by page in name order; the cursor (listing marker + last name done) is what the caller
+// keeps in status and in the leased checkpoint. Every copy is create-only (If-None-Match "*"), pinned
+// to the listed source version (source If-Match) and marked in the destination's metadata with the
+// operation ID and the source ETag: a replayed or concurrent copy gets 409 BlobAlreadyExists and
+// adopts what is there after checking the marker, so no blob is ever copied twice. Blobs up to the
+// threshold go through Copy Blob From URL (synchronous, <= 256 MiB); larger ones through the
+// asynchronous Copy Blob, whose copy ID is kept in the progress until the copy succeeded.
+import type { BlobBeginCopyFromUrlPollState, BlobItem, ContainerClient } from '@azure/storage-blob';
+import { keyOrder } from '../shared/leasedStep.ts';
+import type { AzureClients } from './clients.ts';
+import { codeOf, isNotFound, refusal } from './errors.ts';
+import type { ContainerRef } from './ids.ts';
+
+export interface BlobCopySpec {
+  source: ContainerRef; sourcePrefix: string;
+  destination: ContainerRef; destinationPrefix: string;
+  /** Relative names (under sourcePrefix) that are not copied: the Liferay exclusions. */
+  exclude: (relativeName: string) => boolean;
+  parallelism: number; pageSize: number; asyncThreshold: number;
+  /** The operation's ID (it carries the UID): written into every copy's metadata, proof that a blob found there is ours. */
+  opId: string;
+  /** A blob there that is not ours may be replaced (an approved restore overwrite); otherwise it is a refusal. */
+  mayReplace: boolean;
+}
+
+export interface PendingCopy { copyId: string; etag: string }
+
+export interface BlobCopyProgress {
+  /** The listing marker of the page the cursor is in, and the last source name done. */
+  marker?: string; after?: string;
+  copied: number; alreadyThere: number; excluded: number; bytes: number; alreadyBytes?: number;
+  /** Large blobs copied asynchronously and still pending, by relative name (copy ID and source ETag). */
+  pending?: Record<string, PendingCopy>;
+}
+
+export const emptyProgress = (): BlobCopyProgress => ({ copied: 0, alreadyThere: 0, excluded: 0, bytes: 0 });
+
+/** Metadata keys must be C# identifiers. */
+export const OP_META = 'lc2op';
+export const ETAG_META = 'lc2srcetag';
+const bare = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
+
+/** A relative name that stays inside its folder: no empty, "." or ".." segment (blob names may hold any of them). */
+export function isCleanRelativeName(rel: string): boolean {
+  if (rel === '' || rel.length > 1024) return false;
+  const segments = rel.split('/');
+  return segments.every((seg, i) => (seg !== '' || i === segments.length - 1) && seg !== '.' && seg !== '..');
+}
+
+async function limit<T>(items: readonly T[], parallelism: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(parallelism, items.length) }, async () => {
+    while (next < items.length) { const item = items[next++]!; await fn(item); }
+  }));
+}
+
+const MAX_PENDING = 64;
+const isPending = (p: unknown): p is PendingCopy => !!p && typeof p === 'object' && typeof (p as PendingCopy).copyId === 'string'
+  && (p as PendingCopy).copyId.length <= 100 && typeof (p as PendingCopy).etag === 'string' && (p as PendingCopy).etag.length <= 100;
+/** Kept pending copies in their plain shape only (status and checkpoint are data); a Map, so no name is special. */
+const keptPending = (p: BlobCopyProgress['pending']) => new Map(p && typeof p === 'object'
+  ? Object.entries(p).filter(([rel, v]) => isCleanRelativeName(rel) && isPending(v)).slice(0, MAX_PENDING) : []);
+
+type Outcome = 'copied' | 'already' | { pending: PendingCopy };
+
+interface Ctx { clients: AzureClients; spec: BlobCopySpec; src: ContainerClient; dst: ContainerClient }
+
+/** What the destination holds: ours and of this source version (done, or still copying), or in the way. */
+async function existing(c: Ctx, destName: string, item: BlobItem): Promise<'same' | { pending: PendingCopy } | { replace: string }> {
+  const p = await c.dst.getBlobClient(destName).getProperties({ abortSignal: c.clients.signal() });
+  const ours = p.metadata?.[OP_META] === c.spec.opId;
+  const sameVersion = ours && p.metadata?.[ETAG_META] === bare(item.properties.etag);
+  if (sameVersion && p.copyStatus === 'pending' && p.copyId) return { pending: { copyId: p.copyId, etag: bare(item.properties.etag) } };
+  if (sameVersion && (p.copyStatus === undefined || p.copyStatus === 'success') && p.contentLength === item.properties.contentLength) return 'same';
+  // Ours but of an older source version, or a failed copy: replaced. Someone else's: only when approved.
+  if (ours || c.spec.mayReplace) return { replace: p.etag ?? '' };
+  throw refusal('TargetNotEmpty', `${c.spec.destination.account}.${c.spec.destination.container}/${destName} already exists and was not written by this operation; restore into a new prefix or set spec.approveOverwrite`);
+}
+
+async function startCopy(c: Ctx, item: BlobItem, destName: string, ifMatch: string | undefined): Promise<Outcome> {
+  const etag = bare(item.properties.etag);
+  const url = await c.clients.sourceUrl(c.spec.source.account, c.spec.source.container, item.name);
+  const options = {
+    metadata: { ...(item.metadata ?? {}), [OP_META]: c.spec.opId, [ETAG_META]: etag },
+    conditions: ifMatch ? { ifMatch } : { ifNoneMatch: '*' },
+    sourceConditions: { ifMatch: `"${etag}"` },
+  };
+  const dest = c.dst.getBlobClient(destName);
+  if ((item.properties.contentLength ?? 0) > c.spec.asyncThreshold) {
+    // beginCopyFromURL sends one Copy Blob and returns; its poller (whose state holds the SAS'd
+    // source URL) is never polled or serialized: only the copy ID is kept.
+    const poller = await dest.beginCopyFromURL(url, { ...options, abortSignal: c.clients.copySignal() });
+    const state = poller.getOperationState() as BlobBeginCopyFromUrlPollState;
+    if (state.error) throw state.error;
+    return state.isCompleted ? 'copied' : { pending: { copyId: state.copyId ?? '', etag } };
+  }
+  await dest.syncCopyFromURL(url, { ...options, abortSignal: c.clients.copySignal() });
+  return 'copied';
+}
+
+/** One blob: copied now, already there (a replay), or an asynchronous copy still under way. */
+async function copyOne(c: Ctx, item: BlobItem, destName: string, pending: PendingCopy | undefined): Promise<Outcome> {
+  if (pending) {
+    // A large copy started by an earlier sync: only its status is read.
+    try {
+      const p = await c.dst.getBlobClient(destName).getProperties({ abortSignal: c.clients.signal() });
+      if (p.copyId === pending.copyId && pending.etag === bare(item.properties.etag)) {
+        if (p.copyStatus === 'success') return 'copied';
+        if (p.copyStatus === 'pending') return { pending };
+      }
+    } catch (e) { if (!isNotFound(e)) throw e; }
+    // Failed, aborted, replaced or of an older source version: decided afresh below.
+  }
+  try {
+    return await startCopy(c, item, destName, undefined);
+  } catch (e) {
+    if (codeOf(e) !== 'BlobAlreadyExists' && codeOf(e) !== 'PendingCopyOperation') throw e;
+  }
+  const there = await existing(c, destName, item);
+  if (there === 'same') return pending ? 'copied' : 'already';
+  if ('pending' in there) return there;
+  // A pending copy in the way is aborted first (Copy Blob refuses to overwrite it).
+  const props = await c.dst.getBlobClient(destName).getProperties({ abortSignal: c.clients.signal() });
+  if (props.copyStatus === 'pending' && props.copyId) await c.dst.getBlobClient(destName).abortCopyFromURL(props.copyId, { abortSignal: c.clients.signal() }).catch(() => undefined);
+  return startCopy(c, item, destName, there.replace || '*');
+}
+
+/**
+ * Copies from the progress on, page by page, until done or `budgetMs` is spent. A page is done
+ * (cursor past it) or continued after its last finished name next time; a pending large copy holds
+ * the cursor at its blob. `save` records a started large copy before the sync moves on.
+ */
+export async function blobCopyStep(clients: AzureClients, spec: BlobCopySpec, progress: BlobCopyProgress, budgetMs: number,
+  save?: (p: BlobCopyProgress) => Promise<void>): Promise<{ progress: BlobCopyProgress; done: boolean }> {
+  const c: Ctx = { clients, spec, src: clients.container(spec.source.account, spec.source.container), dst: clients.container(spec.destination.account, spec.destination.container) };
+  const deadline = Date.now() + budgetMs;
+  let p: BlobCopyProgress = { ...progress };
+  for (;;) {
+    const pages = c.src.listBlobsFlat({ prefix: spec.sourcePrefix, includeMetadata: true, abortSignal: clients.signal() })
+      .byPage({ maxPageSize: spec.pageSize, ...(p.marker ? { continuationToken: p.marker } : {}) });
+    const page = (await pages.next()).value as { segment: { blobItems: BlobItem[] }; continuationToken?: string } | undefined;
+    const token = page?.continuationToken || undefined;
+    // Names this page still holds past the cursor (a page resumed after a budget cut).
+    const items = (page?.segment.blobItems ?? []).filter((b) => p.after === undefined || keyOrder(b.name, p.after) > 0);
+    const relative = (n: string) => n.slice(spec.sourcePrefix.length);
+    const skipped = (b: BlobItem) => !isCleanRelativeName(relative(b.name)) || spec.exclude(relative(b.name));
+    const included = items.filter((b) => !skipped(b));
+    const kept = keptPending(p.pending);
+    const outcomes: Outcome[] = [];
+    let firstUnfinished = -1;
+    let begun = 0;
+    const hold = (i: number) => { if (firstUnfinished < 0 || i < firstUnfinished) firstUnfinished = i; };
+    let recording = Promise.resolve();
+    await limit(included.map((b, i) => [b, i] as const), spec.parallelism, async ([b, i]) => {
+      // Past the budget no new copy starts; at least one per sync so the cursor always moves.
+      if (Date.now() >= deadline && begun > 0) { hold(i); return; }
+      begun += 1;
+      const rel = relative(b.name);
+      const out = await copyOne(c, b, spec.destinationPrefix + rel, kept.get(rel));
+      outcomes[i] = out;
+      if (typeof out === 'object') {
+        hold(i);
+        if (!kept.has(rel) && save) { kept.set(rel, out.pending); const snapshot = { ...p, pending: Object.fromEntries(kept) }; recording = recording.then(() => save(snapshot)); await recording; }
+      }
+    });
+    const counted = firstUnfinished < 0 ? included.length : firstUnfinished;
+    const n = { copied: 0, already: 0, bytes: 0, alreadyBytes: 0 };
+    for (let i = 0; i < counted; i += 1) {
+      const size = included[i]!.properties.contentLength ?? 0;
+      if (outcomes[i] === 'copied') { n.copied += 1; n.bytes += size; }
+      if (outcomes[i] === 'already') { n.already += 1; n.alreadyBytes += size; }
+    }
+    const stop = firstUnfinished < 0 ? items.length : items.indexOf(included[firstUnfinished]!);
+    const pageDone = stop === items.length;
+    const after = stop > 0 ? items[stop - 1]!.name : p.after;
+    const pending = new Map([...kept].filter(([rel]) => {
+      const i = included.findIndex((b) => relative(b.name) === rel);
+      return i >= 0 ? typeof outcomes[i] === 'object' : !after || keyOrder(spec.sourcePrefix + rel, after) > 0;
+    }));
+    for (const [i, o] of outcomes.entries()) if (typeof o === 'object') pending.set(relative(included[i]!.name), o.pending);
+    p = {
+      // A finished page moves the marker to the next page; the name cursor stays (names only grow).
+      ...(pageDone ? (token ? { marker: token } : {}) : p.marker ? { marker: p.marker } : {}),
+      ...(after ? { after } : {}),
+      copied: p.copied + n.copied, alreadyThere: p.alreadyThere + n.already,
+      excluded: p.excluded + items.slice(0, stop).filter(skipped).length, bytes: p.bytes + n.bytes, alreadyBytes: (p.alreadyBytes ?? 0) + n.alreadyBytes,
+      ...(pending.size ? { pending: Object.fromEntries(pending) } : {}),
+    };
+    if (pageDone && !token) return { progress: p, done: true };
+    // A page cut by the budget or held by a pending large copy is continued next sync (no busy polling).
+    if (!pageDone || Date.now() >= deadline) return { progress: p, done: false };
+  }
+}
+
+/** Ends the large copies still pending (before a folder is deleted): nothing writes into it afterwards. */
+export async function abortPending(clients: AzureClients, dest: ContainerRef, destinationPrefix: string, progress: BlobCopyProgress | undefined): Promise<void> {
+  const c = clients.container(dest.account, dest.container);
+  for (const [rel, pend] of keptPending(progress?.pending)) {
+    await c.getBlobClient(destinationPrefix + rel).abortCopyFromURL(pend.copyId, { abortSignal: clients.signal() }).catch((e: unknown) => {
+      if (!isNotFound(e) && !['NoPendingCopyOperation', 'CopyIdMismatch'].includes(codeOf(e))) throw e;
+    });
+  }
+}

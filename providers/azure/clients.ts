@@ -1,0 +1,108 @@
+// One ARM client (PostgreSQL Flexible Server) and one Blob client per storage account per hook
+// server, behind narrow interfaces of the calls the provider makes. Credentials: Workload Identity
+// through DefaultAzureCredential; an account key only for Azurite and key-based accounts. The
+// pipelines retry a throttled or failed call a couple of times themselves (honouring Retry-After);
+// beyond that the machine backs off through resyncAfterSeconds. Every call gets a deadline.
+import { PostgreSQLManagementFlexibleServerClient, type BackupAutomaticAndOnDemand, type Server } from '@azure/arm-postgresql-flexible';
+import {
+  BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient, type UserDelegationKey,
+} from '@azure/storage-blob';
+import { DefaultAzureCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
+import type { AzureProviderConfig } from './config.ts';
+
+/** A long-running ARM operation after one PUT-and-poll or one resumed poll. `token` holds no secret (operation URLs only). */
+export interface Lro<R> { done: boolean; status: string; token: string; result?: R }
+
+export interface FlexibleServerApi {
+  getBackup(resourceGroup: string, server: string, name: string, signal: AbortSignal): Promise<BackupAutomaticAndOnDemand>;
+  /** PUT + one poll, or (resumeFrom) exactly one poll of the operation. */
+  beginBackup(resourceGroup: string, server: string, name: string, resumeFrom: string | undefined, signal: AbortSignal): Promise<Lro<BackupAutomaticAndOnDemand>>;
+  beginDeleteBackup(resourceGroup: string, server: string, name: string, signal: AbortSignal): Promise<Lro<unknown>>;
+  getServer(resourceGroup: string, server: string, signal: AbortSignal): Promise<Server>;
+  beginCreateServer(resourceGroup: string, server: string, parameters: Server, resumeFrom: string | undefined, signal: AbortSignal): Promise<Lro<Server>>;
+}
+
+export interface AzureClients {
+  pg: FlexibleServerApi;
+  /** The container client of an account (one service client per account, shared). */
+  container(account: string, container: string): ContainerClient;
+  /** A read-only, short-lived SAS URL of a source blob for server-side copies: used in one request, never stored or logged. */
+  sourceUrl(account: string, container: string, blob: string): Promise<string>;
+  signal(): AbortSignal;
+  /** A copy call's deadline (2.5x: a server-side copy of 256 MiB takes seconds). */
+  copySignal(): AbortSignal;
+}
+
+interface PollerLike<R> { isDone(): boolean; getOperationState(): { status: string }; getResult(): R | undefined; toString(): string }
+const lro = <R>(p: PollerLike<R>): Lro<R> => {
+  const result = p.getResult();
+  return { done: p.isDone(), status: p.getOperationState().status, token: p.toString(), ...(result !== undefined ? { result } : {}) };
+};
+
+export function flexibleServerApi(client: PostgreSQLManagementFlexibleServerClient): FlexibleServerApi {
+  return {
+    getBackup: (rg, server, name, abortSignal) => client.backupsAutomaticAndOnDemand.get(rg, server, name, { abortSignal }),
+    beginBackup: async (rg, server, name, resumeFrom, abortSignal) =>
+      lro(await client.backupsAutomaticAndOnDemand.beginCreate(rg, server, name, { abortSignal, ...(resumeFrom ? { resumeFrom } : {}) })),
+    beginDeleteBackup: async (rg, server, name, abortSignal) => lro(await client.backupsAutomaticAndOnDemand.beginDelete(rg, server, name, { abortSignal })),
+    getServer: (rg, server, abortSignal) => client.servers.get(rg, server, { abortSignal }),
+    beginCreateServer: async (rg, server, parameters, resumeFrom, abortSignal) =>
+      lro(await client.servers.beginCreateOrUpdate(rg, server, parameters, { abortSignal, ...(resumeFrom ? { resumeFrom } : {}) })),
+  };
+}
+
+/** The ARM client; against a test endpoint plain HTTP is allowed and the bearer policy removed (the fake takes no token). */
+export function armClient(config: AzureProviderConfig, credential: TokenCredential): PostgreSQLManagementFlexibleServerClient {
+  const retryOptions = { maxRetries: 2, retryDelayInMs: 250, maxRetryDelayInMs: 2_000 };
+  if (!config.armEndpoint) return new PostgreSQLManagementFlexibleServerClient(credential, config.subscriptionId, { retryOptions });
+  const client = new PostgreSQLManagementFlexibleServerClient(credential, config.subscriptionId, { endpoint: config.armEndpoint, allowInsecureConnection: true, retryOptions });
+  client.pipeline.removePolicy({ name: 'bearerTokenAuthenticationPolicy' });
+  return client;
+}
+
+/** A token credential that is never asked (tests with the bearer policy removed and an account key). */
+const unused: TokenCredential = { getToken: async () => { throw new Error('no Azure credential is configured'); } };
+
+const DELEGATION_MS = 60 * 60_000;
+const SAS_MS = 30 * 60_000;
+
+export function azureClients(config: AzureProviderConfig): AzureClients {
+  // Workload Identity (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE) in the cluster.
+  const needsToken = !config.armEndpoint || !config.accountKey;
+  const credential: TokenCredential = needsToken ? new DefaultAzureCredential() : unused;
+  const services = new Map<string, { service: BlobServiceClient; key?: StorageSharedKeyCredential }>();
+  const delegation = new Map<string, { key: UserDelegationKey; until: number }>();
+  const service = (account: string) => {
+    let s = services.get(account);
+    if (!s) {
+      const url = config.blobUrlTemplate.replace('{account}', account);
+      const key = config.accountKey ? new StorageSharedKeyCredential(account, config.accountKey) : undefined;
+      s = { service: new BlobServiceClient(url, key ?? credential, { retryOptions: { maxTries: 3, retryDelayInMs: 250, maxRetryDelayInMs: 2_000 } }), ...(key ? { key } : {}) };
+      services.set(account, s);
+    }
+    return s;
+  };
+  const signal = () => AbortSignal.timeout(config.callTimeoutMs);
+  return {
+    pg: flexibleServerApi(armClient(config, credential)),
+    container: (account, container) => service(account).service.getContainerClient(container),
+    sourceUrl: async (account, container, blob) => {
+      const s = service(account);
+      const now = Date.now();
+      const values = { containerName: container, blobName: blob, permissions: BlobSASPermissions.parse('r'), startsOn: new Date(now - 5 * 60_000), expiresOn: new Date(now + SAS_MS) };
+      const client = s.service.getContainerClient(container).getBlobClient(blob);
+      if (s.key) return `${client.url}?${generateBlobSASQueryParameters(values, s.key).toString()}`;
+      // Entra ID: a user delegation SAS, from a key asked once an hour per account.
+      let d = delegation.get(account);
+      if (!d || d.until - now < SAS_MS + 5 * 60_000) {
+        const key = await s.service.getUserDelegationKey(new Date(now - 5 * 60_000), new Date(now + DELEGATION_MS), { abortSignal: signal() });
+        d = { key, until: now + DELEGATION_MS };
+        delegation.set(account, d);
+      }
+      return `${client.url}?${generateBlobSASQueryParameters(values, d.key, account).toString()}`;
+    },
+    signal,
+    copySignal: () => AbortSignal.timeout(Math.round(config.callTimeoutMs * 2.5)),
+  };
+}
