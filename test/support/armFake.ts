@@ -4,7 +4,8 @@
 //  - ARM async operations (learn.microsoft.com/azure/azure-resource-manager/management/async-operations):
 //    a PUT answers 201/202 with an Azure-AsyncOperation header; GET on that URL answers
 //    {status: InProgress|Succeeded|Failed|Canceled, error?}; after Succeeded the client GETs the resource.
-//    A DELETE answers 202 with a Location header; GET on it answers 202 while running, 200 when done.
+//    A DELETE answers 202 with a Location header; GET on it answers 202 while running, 200 when done;
+//    a DELETE repeated while one runs answers with the same operation (ARM RPC: DELETE is idempotent).
 //  - Flexible Server REST API 2025-08-01 (learn.microsoft.com/rest/api/postgresql/flexibleserver):
 //    backups (PUT/GET/DELETE .../flexibleServers/{s}/backups/{name}, properties backupType "Customer On-Demand",
 //    completedTime), servers (GET; PUT with createMode PointInTimeRestore, sourceServerResourceId,
@@ -53,6 +54,7 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
   const servers = new Map<string, FakeServer>();
   const backups = new Map<string, FakeBackup>();
   const ops = new Map<string, Op>();
+  const deleting = new Map<string, Op>();
   const accepted = new Map<string, number>();
   const received = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
@@ -131,7 +133,10 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
       if (req.method === 'DELETE') {
         if (!b?.visible) return ok(204, undefined);
         if (b.backupType !== 'Customer On-Demand') return armError(res, 400, 'BadRequest', 'automatic backups cannot be deleted');
-        const op = startOp('delete', () => { backups.delete(bk); });
+        // DELETE is idempotent (ARM RPC): a DELETE while one runs answers with the same operation.
+        const running = deleting.get(bk);
+        const op = running && running.status === 'InProgress' ? running : startOp('delete', () => { backups.delete(bk); deleting.delete(bk); });
+        deleting.set(bk, op);
         return ok(202, undefined, { location: asyncHeaders(op).location });
       }
     }
