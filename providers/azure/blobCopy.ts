@@ -62,6 +62,8 @@ const isPending = (p: unknown): p is PendingCopy => !!p && typeof p === 'object'
 const keptPending = (p: BlobCopyProgress['pending']) => new Map(p && typeof p === 'object'
   ? Object.entries(p).filter(([rel, v]) => isCleanRelativeName(rel) && isPending(v)).slice(0, MAX_PENDING) : []);
 
+interface ListedPage { segment: { blobItems: BlobItem[] }; continuationToken?: string }
+
 type Outcome = 'copied' | 'already' | { pending: PendingCopy };
 
 interface Ctx { clients: AzureClients; spec: BlobCopySpec; src: ContainerClient; dst: ContainerClient }
@@ -136,11 +138,19 @@ export async function blobCopyStep(clients: AzureClients, spec: BlobCopySpec, pr
   const c: Ctx = { clients, spec, src: clients.container(spec.source.account, spec.source.container), dst: clients.container(spec.destination.account, spec.destination.container) };
   const deadline = Date.now() + budgetMs;
   let p: BlobCopyProgress = { ...progress };
-  for (;;) {
+  // One listing call per page, each with its own deadline; the next page is asked for while this one copies.
+  const listPage = (marker: string | undefined) => {
     const pages = c.src.listBlobsFlat({ prefix: spec.sourcePrefix, includeMetadata: true, abortSignal: clients.signal() })
-      .byPage({ maxPageSize: spec.pageSize, ...(p.marker ? { continuationToken: p.marker } : {}) });
-    const page = (await pages.next()).value as { segment: { blobItems: BlobItem[] }; continuationToken?: string } | undefined;
+      .byPage({ maxPageSize: spec.pageSize, ...(marker ? { continuationToken: marker } : {}) });
+    const next = pages.next().then((r) => r.value as ListedPage | undefined);
+    next.catch(() => undefined); // a prefetched page the sync never reads must not be an unhandled rejection
+    return next;
+  };
+  let listing = listPage(p.marker);
+  for (;;) {
+    const page = await listing;
     const token = page?.continuationToken || undefined;
+    if (token) listing = listPage(token);
     // Names this page still holds past the cursor (a page resumed after a budget cut).
     const items = (page?.segment.blobItems ?? []).filter((b) => p.after === undefined || keyOrder(b.name, p.after) > 0);
     const relative = (n: string) => n.slice(spec.sourcePrefix.length);
