@@ -34,7 +34,7 @@ async function syncUntilDone(t: BackupTarget, from: BackupProgress = {}, max = 2
 
 before(async () => {
   arm = await startArmFake();
-  pg = flexibleServerApi(armClient({ subscriptionId: arm.subscriptionId, armEndpoint: arm.endpoint } as AzureProviderConfig, never));
+  pg = flexibleServerApi(armClient({ subscriptionId: arm.subscriptionId, armEndpoint: arm.endpoint } as AzureProviderConfig, never), arm.endpoint);
 });
 after(async () => { await arm?.close(); });
 beforeEach(() => {
@@ -64,6 +64,16 @@ describe('Flexible Server on-demand backup (real ARM client, fake ARM)', () => {
     const calls = [...arm.received.values()].reduce((a, b) => a + b, 0);
     assert.equal((await backupRun(pg, t, done.progress, signal)).done, true);
     assert.equal([...arm.received.values()].reduce((a, b) => a + b, 0), calls);
+  });
+
+  it('a handle naming another host is never resumed (the client would send it its bearer token)', async () => {
+    const t = target();
+    const first = await backupRun(pg, t, {}, signal);
+    const forged = first.progress.token!.replaceAll(new URL(arm.endpoint).host, 'attacker.example:443');
+    const before = [...arm.received.values()].reduce((a, b) => a + b, 0);
+    await assert.rejects(backupRun(pg, t, { token: forged }, signal), (e) => { assert.equal(classify(e).reason, 'HandleUntrusted'); assert.equal(classify(e).retryable, false); return true; });
+    await assert.rejects(backupRun(pg, t, { token: '{"state":{}}' }, signal), /HandleUntrusted|does not point/);
+    assert.equal([...arm.received.values()].reduce((a, b) => a + b, 0), before, 'nothing was sent');
   });
 
   it('three starts without a handle make one backup: a PUT while the first runs is a retryable 409, then the finished backup is adopted by name', async () => {

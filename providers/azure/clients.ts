@@ -40,15 +40,38 @@ const lro = <R>(p: PollerLike<R>): Lro<R> => {
   return { done: p.isDone(), status: p.getOperationState().status, token: p.toString(), ...(result !== undefined ? { result } : {}) };
 };
 
-export function flexibleServerApi(client: PostgreSQLManagementFlexibleServerClient): FlexibleServerApi {
+/** Every URL in a poller's serialized state; they must all be on the ARM endpoint. */
+function urlsIn(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string' && /^[a-z]+:\/\//i.test(value)) out.push(value);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) urlsIn(v, out);
+  return out;
+}
+
+/**
+ * A handle to resume is believed only when every URL in it is on the ARM endpoint: the client sends
+ * its bearer token with each poll, so a handle naming another host would hand the token over.
+ */
+export function checkHandle(token: string, endpoint: string): string {
+  const host = new URL(endpoint).host;
+  let parsed: unknown;
+  try { parsed = JSON.parse(token); } catch { parsed = undefined; }
+  const urls = urlsIn(parsed);
+  if (!parsed || urls.length === 0 || urls.some((u) => { try { return new URL(u).host !== host; } catch { return true; } })) {
+    throw Object.assign(new Error(`the recorded operation handle does not point at ${host}; not resuming it`), { name: 'HandleUntrusted', code: 'HandleUntrusted' });
+  }
+  return token;
+}
+
+export function flexibleServerApi(client: PostgreSQLManagementFlexibleServerClient, endpoint = 'https://management.azure.com'): FlexibleServerApi {
+  const resume = (token: string | undefined) => (token ? { resumeFrom: checkHandle(token, endpoint) } : {});
   return {
     getBackup: (rg, server, name, abortSignal) => client.backupsAutomaticAndOnDemand.get(rg, server, name, { abortSignal }),
     beginBackup: async (rg, server, name, resumeFrom, abortSignal) =>
-      lro(await client.backupsAutomaticAndOnDemand.beginCreate(rg, server, name, { abortSignal, ...(resumeFrom ? { resumeFrom } : {}) })),
+      lro(await client.backupsAutomaticAndOnDemand.beginCreate(rg, server, name, { abortSignal, ...resume(resumeFrom) })),
     beginDeleteBackup: async (rg, server, name, abortSignal) => lro(await client.backupsAutomaticAndOnDemand.beginDelete(rg, server, name, { abortSignal })),
     getServer: (rg, server, abortSignal) => client.servers.get(rg, server, { abortSignal }),
     beginCreateServer: async (rg, server, parameters, resumeFrom, abortSignal) =>
-      lro(await client.servers.beginCreateOrUpdate(rg, server, parameters, { abortSignal, ...(resumeFrom ? { resumeFrom } : {}) })),
+      lro(await client.servers.beginCreateOrUpdate(rg, server, parameters, { abortSignal, ...resume(resumeFrom) })),
   };
 }
 
@@ -85,7 +108,7 @@ export function azureClients(config: AzureProviderConfig): AzureClients {
   };
   const signal = () => AbortSignal.timeout(config.callTimeoutMs);
   return {
-    pg: flexibleServerApi(armClient(config, credential)),
+    pg: flexibleServerApi(armClient(config, credential), config.armEndpoint),
     container: (account, container) => service(account).service.getContainerClient(container),
     sourceUrl: async (account, container, blob) => {
       const s = service(account);

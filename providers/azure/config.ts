@@ -56,7 +56,7 @@ export function azureConfigFromEnv(env: NodeJS.ProcessEnv): AzureProviderConfig 
     ...(env.LC2_AZURE_STORAGE_ACCOUNT_KEY ? { accountKey: env.LC2_AZURE_STORAGE_ACCOUNT_KEY } : {}),
     copy: {
       parallelism: int(env, 'LC2_AZURE_COPY_PARALLELISM', 32, 1, 64),
-      pageSize: int(env, 'LC2_AZURE_PAGE_SIZE', 1000, 1, 5000),
+      pageSize: int(env, 'LC2_AZURE_PAGE_SIZE', 250, 1, 5000),
       // Copy Blob From URL takes sources up to 256 MiB; larger ones go through the asynchronous Copy Blob.
       asyncThreshold: int(env, 'LC2_AZURE_ASYNC_COPY_THRESHOLD_MB', 256, 0, 256) * MiB,
     },
