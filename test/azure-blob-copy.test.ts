@@ -96,6 +96,19 @@ describe('Azure Blob server-side copy (Azurite)', () => {
     assert.equal(proxy.copies.size, 0, 'Azurite accepted no copy on the replay');
   });
 
+  it('the object store pages by "after" (no start-after in Blob listings): every name once, in order', async () => {
+    const all: string[] = [];
+    let after: string | undefined;
+    for (let i = 0; i < 100; i += 1) {
+      const page = await store.list('lc2-backups', 'retail/prd/b1/dl/', after, 37);
+      if (page.length === 0) break;
+      all.push(...page.map((o) => o.key));
+      after = page[page.length - 1]!.key;
+    }
+    assert.deepEqual(all, await names('lc2-backups', 'retail/prd/b1/dl/'));
+    assert.deepEqual((await store.list('lc2-backups', 'retail/prd/b1/dl/', all[100], 3)).map((o) => o.key), all.slice(101, 104), 'from any key, remembered or not');
+  });
+
   it('ten concurrent syncs under the lease and checkpoint: every blob copied once, all agree it is done', async () => {
     proxy.copies.clear();
     const s = spec('retail/prd/b2/dl/');

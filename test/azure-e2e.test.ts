@@ -100,6 +100,20 @@ describe('Azure provider end to end (Azurite + ARM fake, two hook processes)', (
     assert.equal(manifest.provider, 'azure');
     assert.equal(manifest.database.snapshotId, status.database?.snapshotId);
     assert.equal(manifest.documentLibrary.objectCount, originals().length);
+
+    // Stale syncs (Metacontroller's cache may lag): replayed from earlier statuses to both processes,
+    // the answer is the final status and manifest.json keeps its bytes.
+    const manifestBytes = await bytes('lc2-backups', status.manifest!.key);
+    const stale = full.history.filter((h) => h.phase !== 'Succeeded' && (h.operations as Record<string, unknown> | undefined)?.transfer).slice(-3);
+    assert.ok(stale.length > 0);
+    for (const [i, old] of stale.entries()) {
+      const res = await fetch(`${hooks[i % hooks.length]!.url}/backuprequest/sync`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...full.request(), parent: { ...full.parent, status: old } }) });
+      assert.equal(res.status, 200);
+      assert.deepEqual((await res.json() as { status: unknown }).status, full.status, `a sync from an older status (${String(old.phase)}) answers the final status`);
+    }
+    assert.ok((await bytes('lc2-backups', status.manifest!.key)).equals(manifestBytes), 'manifest.json unchanged');
+    assert.equal(arm.accepted.get('PUT backup'), 1, 'and no new backup');
   });
 
   it('a RestoreRequest creates a NEW server by point-in-time restore and copies the library into a NEW container/prefix; taken targets are refused first', async () => {

@@ -70,7 +70,7 @@ interface Ctx { clients: AzureClients; spec: BlobCopySpec; src: ContainerClient;
 
 /** What the destination holds: ours and of this source version (done, or still copying), or in the way. */
 async function existing(c: Ctx, destName: string, item: BlobItem): Promise<'same' | { pending: PendingCopy } | { replace: string }> {
-  const p = await c.dst.getBlobClient(destName).getProperties({ abortSignal: c.clients.signal() });
+  const p = await c.clients.call((abortSignal) => c.dst.getBlobClient(destName).getProperties({ abortSignal }));
   const ours = p.metadata?.[OP_META] === c.spec.opId;
   const sameVersion = ours && p.metadata?.[ETAG_META] === bare(item.properties.etag);
   if (sameVersion && p.copyStatus === 'pending' && p.copyId) return { pending: { copyId: p.copyId, etag: bare(item.properties.etag) } };
@@ -92,12 +92,12 @@ async function startCopy(c: Ctx, item: BlobItem, destName: string, ifMatch: stri
   if ((item.properties.contentLength ?? 0) > c.spec.asyncThreshold) {
     // beginCopyFromURL sends one Copy Blob and returns; its poller (whose state holds the SAS'd
     // source URL) is never polled or serialized: only the copy ID is kept.
-    const poller = await dest.beginCopyFromURL(url, { ...options, abortSignal: c.clients.copySignal() });
+    const poller = await c.clients.call((abortSignal) => dest.beginCopyFromURL(url, { ...options, abortSignal }), true);
     const state = poller.getOperationState() as BlobBeginCopyFromUrlPollState;
     if (state.error) throw state.error;
     return state.isCompleted ? 'copied' : { pending: { copyId: state.copyId ?? '', etag } };
   }
-  await dest.syncCopyFromURL(url, { ...options, abortSignal: c.clients.copySignal() });
+  await c.clients.call((abortSignal) => dest.syncCopyFromURL(url, { ...options, abortSignal }), true);
   return 'copied';
 }
 
@@ -106,7 +106,7 @@ async function copyOne(c: Ctx, item: BlobItem, destName: string, pending: Pendin
   if (pending) {
     // A large copy started by an earlier sync: only its status is read.
     try {
-      const p = await c.dst.getBlobClient(destName).getProperties({ abortSignal: c.clients.signal() });
+      const p = await c.clients.call((abortSignal) => c.dst.getBlobClient(destName).getProperties({ abortSignal }));
       if (p.copyId === pending.copyId && pending.etag === bare(item.properties.etag)) {
         if (p.copyStatus === 'success') return 'copied';
         if (p.copyStatus === 'pending') return { pending };
@@ -123,8 +123,8 @@ async function copyOne(c: Ctx, item: BlobItem, destName: string, pending: Pendin
   if (there === 'same') return pending ? 'copied' : 'already';
   if ('pending' in there) return there;
   // A pending copy in the way is aborted first (Copy Blob refuses to overwrite it).
-  const props = await c.dst.getBlobClient(destName).getProperties({ abortSignal: c.clients.signal() });
-  if (props.copyStatus === 'pending' && props.copyId) await c.dst.getBlobClient(destName).abortCopyFromURL(props.copyId, { abortSignal: c.clients.signal() }).catch(() => undefined);
+  const props = await c.clients.call((abortSignal) => c.dst.getBlobClient(destName).getProperties({ abortSignal }));
+  if (props.copyStatus === 'pending' && props.copyId) await c.clients.call((abortSignal) => c.dst.getBlobClient(destName).abortCopyFromURL(props.copyId!, { abortSignal })).catch(() => undefined);
   return startCopy(c, item, destName, there.replace || '*');
 }
 

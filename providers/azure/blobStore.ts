@@ -44,18 +44,34 @@ export class AzureBlobStore implements ObjectStore {
     } catch (e) { if (isNotFound(e)) return null; throw e; }
   }
 
+  /** Where the page holding the next names after a returned key starts: paging by `after` continues there instead of from the start. */
+  private readonly resumeAt = new Map<string, string>();
+
   async list(bucket: string, prefix: string, after?: string, limit = 1000): Promise<ObjectInfo[]> {
-    // Blob listings have no "start after": pages are skipped up to it (callers page from the start or from a recent key).
+    // Blob listings have no "start after": a listing continues from the marker of the page that
+    // held the last key it returned (remembered), else from the start, skipping names up to `after`.
     const found: ObjectInfo[] = [];
-    const pages = this.containerOf(bucket).listBlobsFlat({ prefix, abortSignal: this.clients.signal() }).byPage({ maxPageSize: Math.min(5000, Math.max(limit, 100)) });
-    for await (const page of pages) {
-      for (const b of page.segment.blobItems) {
+    const c = this.containerOf(bucket);
+    const where = (k: string) => `${bucket}\n${prefix}\n${k}`;
+    let marker = after !== undefined ? this.resumeAt.get(where(after)) : undefined;
+    for (;;) {
+      const pages = c.listBlobsFlat({ prefix, abortSignal: this.clients.signal() }).byPage({ maxPageSize: Math.min(5000, Math.max(limit, 100)), ...(marker ? { continuationToken: marker } : {}) });
+      const page = (await pages.next()).value as { segment: { blobItems: Array<{ name: string; properties: { contentLength?: number } }> }; continuationToken?: string } | undefined;
+      for (const b of page?.segment.blobItems ?? []) {
         if (after !== undefined && Buffer.compare(Buffer.from(b.name), Buffer.from(after)) <= 0) continue;
         found.push({ key: b.name, size: b.properties.contentLength ?? 0 });
-        if (found.length >= limit) return found;
+        if (found.length >= limit) { this.remember(where(b.name), marker); return found; }
       }
+      if (!page?.continuationToken) return found;
+      marker = page.continuationToken;
+      if (found.length > 0) this.remember(where(found[found.length - 1]!.key), marker);
     }
-    return found;
+  }
+
+  private remember(key: string, marker: string | undefined): void {
+    if (!marker) return;
+    if (this.resumeAt.size >= 1000) this.resumeAt.delete(this.resumeAt.keys().next().value!);
+    this.resumeAt.set(key, marker);
   }
 
   async sha256(bucket: string, key: string): Promise<string | null> {

@@ -30,8 +30,12 @@ export interface AzureClients {
   /** A read-only, short-lived SAS URL of a source blob for server-side copies: used in one request, never stored or logged. */
   sourceUrl(account: string, container: string, blob: string): Promise<string>;
   signal(): AbortSignal;
-  /** A copy call's deadline (2.5x: a server-side copy of 256 MiB takes seconds). */
-  copySignal(): AbortSignal;
+  /**
+   * Runs one call with a deadline whose timer ends with the call (the copy's hot path: a signal from
+   * AbortSignal.timeout keeps its timer, and what it holds, alive for the whole timeout). `copy`:
+   * 2.5x the deadline (a server-side copy of 256 MiB takes seconds).
+   */
+  call<T>(fn: (signal: AbortSignal) => Promise<T>, copy?: boolean): Promise<T>;
 }
 
 interface PollerLike<R> { isDone(): boolean; getOperationState(): { status: string }; getResult(): R | undefined; toString(): string }
@@ -126,6 +130,10 @@ export function azureClients(config: AzureProviderConfig): AzureClients {
       return `${client.url}?${generateBlobSASQueryParameters(values, d.key, account).toString()}`;
     },
     signal,
-    copySignal: () => AbortSignal.timeout(Math.round(config.callTimeoutMs * 2.5)),
+    call: async (fn, copy) => {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new DOMException('The operation timed out.', 'TimeoutError')), copy ? Math.round(config.callTimeoutMs * 2.5) : config.callTimeoutMs);
+      try { return await fn(controller.signal); } finally { clearTimeout(timer); }
+    },
   };
 }
