@@ -48,13 +48,6 @@ export function isCleanRelativeName(rel: string): boolean {
   return segments.every((seg, i) => (seg !== '' || i === segments.length - 1) && seg !== '.' && seg !== '..');
 }
 
-async function limit<T>(items: readonly T[], parallelism: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(parallelism, items.length) }, async () => {
-    while (next < items.length) { const item = items[next++]!; await fn(item); }
-  }));
-}
-
 const MAX_PENDING = 64;
 const isPending = (p: unknown): p is PendingCopy => !!p && typeof p === 'object' && typeof (p as PendingCopy).copyId === 'string'
   && (p as PendingCopy).copyId.length <= 100 && typeof (p as PendingCopy).etag === 'string' && (p as PendingCopy).etag.length <= 100;
@@ -128,16 +121,21 @@ async function copyOne(c: Ctx, item: BlobItem, destName: string, pending: Pendin
   return startCopy(c, item, destName, there.replace || '*');
 }
 
+interface Slot { item: BlobItem; rel: string; skipped: boolean; marker: string | undefined; nextMarker: string | undefined; outcome?: Outcome }
+
 /**
- * Copies from the progress on, page by page, until done or `budgetMs` is spent. A page is done
- * (cursor past it) or continued after its last finished name next time; a pending large copy holds
- * the cursor at its blob. `save` records a started large copy before the sync moves on.
+ * Copies from the progress on until done or `budgetMs` is spent. Blobs stream through a pool of
+ * `parallelism` copies in listing order (the next page is listed while one copies), at most a page
+ * ahead of the cursor: the cursor is the last blob of the unbroken run of finished ones, so a
+ * replay redoes at most a page (409 adoptions, no copies). A pending large copy holds the cursor at
+ * its blob; the sync stops pulling a page past it. `save` records a started large copy before the
+ * sync moves on.
  */
 export async function blobCopyStep(clients: AzureClients, spec: BlobCopySpec, progress: BlobCopyProgress, budgetMs: number,
   save?: (p: BlobCopyProgress) => Promise<void>): Promise<{ progress: BlobCopyProgress; done: boolean }> {
   const c: Ctx = { clients, spec, src: clients.container(spec.source.account, spec.source.container), dst: clients.container(spec.destination.account, spec.destination.container) };
   const deadline = Date.now() + budgetMs;
-  let p: BlobCopyProgress = { ...progress };
+  const relative = (n: string) => n.slice(spec.sourcePrefix.length);
   // One listing call per page, each with its own deadline; the next page is asked for while this one copies.
   const listPage = (marker: string | undefined) => {
     const pages = c.src.listBlobsFlat({ prefix: spec.sourcePrefix, includeMetadata: true, abortSignal: clients.signal() })
@@ -146,61 +144,105 @@ export async function blobCopyStep(clients: AzureClients, spec: BlobCopySpec, pr
     next.catch(() => undefined); // a prefetched page the sync never reads must not be an unhandled rejection
     return next;
   };
-  let listing = listPage(p.marker);
-  for (;;) {
-    const page = await listing;
-    const token = page?.continuationToken || undefined;
-    if (token) listing = listPage(token);
-    // Names this page still holds past the cursor (a page resumed after a budget cut).
-    const items = (page?.segment.blobItems ?? []).filter((b) => p.after === undefined || keyOrder(b.name, p.after) > 0);
-    const relative = (n: string) => n.slice(spec.sourcePrefix.length);
-    const skipped = (b: BlobItem) => !isCleanRelativeName(relative(b.name)) || spec.exclude(relative(b.name));
-    const included = items.filter((b) => !skipped(b));
-    const kept = keptPending(p.pending);
-    const outcomes: Outcome[] = [];
-    let firstUnfinished = -1;
-    let begun = 0;
-    const hold = (i: number) => { if (firstUnfinished < 0 || i < firstUnfinished) firstUnfinished = i; };
-    let recording = Promise.resolve();
-    await limit(included.map((b, i) => [b, i] as const), spec.parallelism, async ([b, i]) => {
-      // Past the budget no new copy starts; at least one per sync so the cursor always moves.
-      if (Date.now() >= deadline && begun > 0) { hold(i); return; }
-      begun += 1;
-      const rel = relative(b.name);
-      const out = await copyOne(c, b, spec.destinationPrefix + rel, kept.get(rel));
-      outcomes[i] = out;
-      if (typeof out === 'object') {
-        hold(i);
-        if (!kept.has(rel) && save) { kept.set(rel, out.pending); const snapshot = { ...p, pending: Object.fromEntries(kept) }; recording = recording.then(() => save(snapshot)); await recording; }
-      }
-    });
-    const counted = firstUnfinished < 0 ? included.length : firstUnfinished;
-    const n = { copied: 0, already: 0, bytes: 0, alreadyBytes: 0 };
-    for (let i = 0; i < counted; i += 1) {
-      const size = included[i]!.properties.contentLength ?? 0;
-      if (outcomes[i] === 'copied') { n.copied += 1; n.bytes += size; }
-      if (outcomes[i] === 'already') { n.already += 1; n.alreadyBytes += size; }
+
+  // The source, one slot per listed blob past the cursor, pulled one at a time in listing order.
+  let listing = listPage(progress.marker);
+  let listingMarker = progress.marker;
+  let listed = false;
+  let buffer: Slot[] = [];
+  let taken = 0;
+  let pulling: Promise<Slot | undefined> = Promise.resolve(undefined);
+  const pull = () => (pulling = pulling.then(async () => {
+    while (taken >= buffer.length) {
+      if (listed) return undefined;
+      const page = await listing;
+      const token = page?.continuationToken || undefined;
+      const marker = listingMarker;
+      if (token) { listing = listPage(token); listingMarker = token; } else listed = true;
+      const items = (page?.segment.blobItems ?? []).filter((b) => progress.after === undefined || keyOrder(b.name, progress.after) > 0);
+      buffer = items.map((b, i) => ({
+        item: b, rel: relative(b.name), skipped: !isCleanRelativeName(relative(b.name)) || spec.exclude(relative(b.name)),
+        marker, nextMarker: i === items.length - 1 ? token : undefined,
+      }));
+      taken = 0;
     }
-    const stop = firstUnfinished < 0 ? items.length : items.indexOf(included[firstUnfinished]!);
-    const pageDone = stop === items.length;
-    const after = stop > 0 ? items[stop - 1]!.name : p.after;
-    const pending = new Map([...kept].filter(([rel]) => {
-      const i = included.findIndex((b) => relative(b.name) === rel);
-      return i >= 0 ? typeof outcomes[i] === 'object' : !after || keyOrder(spec.sourcePrefix + rel, after) > 0;
-    }));
-    for (const [i, o] of outcomes.entries()) if (typeof o === 'object') pending.set(relative(included[i]!.name), o.pending);
-    p = {
-      // A finished page moves the marker to the next page; the name cursor stays (names only grow).
-      ...(pageDone ? (token ? { marker: token } : {}) : p.marker ? { marker: p.marker } : {}),
-      ...(after ? { after } : {}),
-      copied: p.copied + n.copied, alreadyThere: p.alreadyThere + n.already,
-      excluded: p.excluded + items.slice(0, stop).filter(skipped).length, bytes: p.bytes + n.bytes, alreadyBytes: (p.alreadyBytes ?? 0) + n.alreadyBytes,
-      ...(pending.size ? { pending: Object.fromEntries(pending) } : {}),
-    };
-    if (pageDone && !token) return { progress: p, done: true };
-    // A page cut by the budget or held by a pending large copy is continued next sync (no busy polling).
-    if (!pageDone || Date.now() >= deadline) return { progress: p, done: false };
-  }
+    return buffer[taken++];
+  }));
+
+  // Slots pulled and not yet settled, in order; settling moves the cursor over the finished ones.
+  const window: Slot[] = [];
+  const kept = keptPending(progress.pending);
+  let cursor = { after: progress.after, marker: progress.marker };
+  const n = { copied: 0, already: 0, excluded: 0, bytes: 0, alreadyBytes: 0 };
+  const passed = new Set<string>();
+  // Wakes workers waiting for room in the window, after every finished copy.
+  const signal = () => { let resolve = () => {}; const promise = new Promise<void>((r) => { resolve = r; }); return { promise, resolve }; };
+  let advanced = signal();
+  const wake = () => { advanced.resolve(); advanced = signal(); };
+  const settle = () => {
+    while (window.length > 0 && window[0]!.outcome !== undefined && typeof window[0]!.outcome !== 'object') {
+      const s = window.shift()!;
+      const size = s.item.properties.contentLength ?? 0;
+      if (s.skipped) n.excluded += 1;
+      else if (s.outcome === 'copied') { n.copied += 1; n.bytes += size; } else { n.already += 1; n.alreadyBytes += size; }
+      passed.add(s.rel);
+      // The last blob of a page moves the marker to the next page; otherwise the page is listed again and skipped up to the name.
+      cursor = { after: s.item.name, marker: s.nextMarker ?? s.marker };
+    }
+    wake();
+  };
+  const blocked = () => typeof window[0]?.outcome === 'object';
+  let failed = false;
+  let begun = 0;
+  let recording = Promise.resolve();
+  const worker = async () => {
+    for (;;) {
+      // Past the budget no new copy starts; at least one per sync so the cursor always moves.
+      if (failed || (Date.now() >= deadline && begun > 0)) return;
+      // At most a page ahead of the cursor; a pending large copy at the cursor will not settle this sync.
+      if (window.length >= Math.max(spec.pageSize, spec.parallelism)) {
+        if (blocked()) return;
+        await advanced.promise;
+        continue;
+      }
+      const s = await pull();
+      if (!s) return;
+      window.push(s);
+      begun += 1;
+      if (s.skipped) { s.outcome = 'already'; settle(); continue; }
+      try {
+        s.outcome = await copyOne(c, s.item, spec.destinationPrefix + s.rel, kept.get(s.rel));
+      } catch (e) {
+        failed = true;
+        wake();
+        throw e;
+      }
+      if (typeof s.outcome === 'object' && !kept.has(s.rel) && save) {
+        kept.set(s.rel, s.outcome.pending);
+        const snapshot = { ...progress, pending: Object.fromEntries(kept) };
+        recording = recording.then(() => save(snapshot));
+        await recording;
+      }
+      settle();
+    }
+  };
+  await Promise.all(Array.from({ length: spec.parallelism }, () => worker().finally(wake)));
+  await recording;
+
+  // Large copies still pending: those seen now, and kept ones not reached yet (past the cursor).
+  const pending = new Map<string, PendingCopy>();
+  for (const [rel, pend] of kept) if (!passed.has(rel) && (cursor.after === undefined || keyOrder(spec.sourcePrefix + rel, cursor.after) > 0)) pending.set(rel, pend);
+  for (const s of window) if (typeof s.outcome === 'object') pending.set(s.rel, s.outcome.pending);
+  const done = listed && taken >= buffer.length && window.length === 0;
+  return {
+    done,
+    progress: {
+      ...(cursor.marker ? { marker: cursor.marker } : {}), ...(cursor.after ? { after: cursor.after } : {}),
+      copied: progress.copied + n.copied, alreadyThere: progress.alreadyThere + n.already, excluded: progress.excluded + n.excluded,
+      bytes: progress.bytes + n.bytes, alreadyBytes: (progress.alreadyBytes ?? 0) + n.alreadyBytes,
+      ...(pending.size && !done ? { pending: Object.fromEntries(pending) } : {}),
+    },
+  };
 }
 
 /** Ends the large copies still pending (before a folder is deleted): nothing writes into it afterwards. */
