@@ -11,7 +11,7 @@ import { leasedStep, leaseHeldUntil, savedCheckpoint } from '../shared/leasedSte
 import type { AzureClients } from './clients.ts';
 import type { AzureProviderConfig } from './config.ts';
 import type { AzureBlobStore } from './blobStore.ts';
-import { classify } from './errors.ts';
+import { classify, codeOf, isNotFound } from './errors.ts';
 import { containerRef, operationId, serverRef, serverResourceId, type ServerRef } from './ids.ts';
 import { backupRank, backupRun, deleteBackup, readBackup, type BackupProgress, type BackupTarget } from './flexibleServer.ts';
 import { abortPending, blobCopyStep, emptyProgress, type BlobCopyProgress, type BlobCopySpec } from './blobCopy.ts';
@@ -135,8 +135,9 @@ export async function quiesceAzure(parent: BackupRequest, az: AzureRuntime): Pro
       await abortPending(az.clients, dest, documentLibraryPrefix(location), p);
     }
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    // A bucket that names no container (nothing was ever written there) or a container that is gone is quiet.
+    return codeOf(e) === 'InvalidBucket' || isNotFound(e);
   }
 }
 
