@@ -133,6 +133,15 @@ describe('Azure provider end to end (Azurite + ARM fake, two hook processes)', (
     assert.deepEqual(await names('restored-dl', 'retail/prd-restored/'), originals().map((f) => `retail/prd-restored/${rel(f.key)}`).sort());
     for (const f of originals()) assert.ok((await bytes('restored-dl', `retail/prd-restored/${rel(f.key)}`)).equals(f.body), f.key);
     assert.equal((restore.status as RestoreRequestStatus).documentLibrary?.objectCount, originals().length);
+    // Stale syncs of the restore, from before the target was checked and while it copied: the
+    // restore's own blobs in the target are never taken for someone else's (the answer is the final status).
+    const stale = restore.history.filter((h) => h.phase === 'RestoringDocumentLibrary');
+    assert.ok(stale.length > 1);
+    for (const old of [stale[0]!, stale[stale.length - 1]!]) {
+      const res = await fetch(`${hooks[0]!.url}/restorerequest/sync`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...restore.request(), parent: { ...restore.parent, status: old } }) });
+      assert.deepEqual((await res.json() as { status: unknown }).status, restore.status);
+    }
 
     // The source server exists and was not made by a restore: never touched.
     const over = driverFor(restoreRequest('restore-2', spec('retail-prd-pg', 'retail/prd-other')), '/restorerequest/sync');

@@ -87,7 +87,7 @@ export async function azureRestorePreflight(ctx: RestoreContext, az: AzureRuntim
   }
 }
 
-interface RestoreCopyProgress extends Partial<BlobCopyProgress> { checked?: boolean }
+interface RestoreCopyProgress extends BlobCopyProgress { checked?: boolean }
 
 async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, az: AzureRuntime): Promise<Observation<RestoreStepResult>> {
   const { spec, source } = ctx;
@@ -107,26 +107,30 @@ async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStat
     }
     return { state: 'done', completedAt: out.completedAt ?? new Date().toISOString(), result: { instanceId: server.server, tool: TOOL } };
   }
-  const p = (op.progress ?? {}) as RestoreCopyProgress;
   const checkpoint = `${source.resultsPrefix}documentLibrary-progress`;
-  if (!p.checked && !(await savedCheckpoint(book, checkpoint, config.checkpointSecret))) {
-    // Restores go into a NEW prefix: one that holds blobs is refused unless approved (a saved
-    // checkpoint means the blobs there are this restore's own).
-    if (!spec.approveOverwrite && await targetHoldsBlobs(az, spec)) return { state: 'failed', reason: 'TargetNotEmpty', message: notEmpty(spec), retryable: false };
-    return { state: 'running', progress: { checked: true }, resyncAfterSeconds: 1, message: 'target prefix is empty' };
-  }
   const copy: BlobCopySpec = {
     source: containerRef(source.bucket, config.storageAccount)!, sourcePrefix: source.documentLibraryPrefix,
     destination: containerRef(spec.documentLibrary.destinationBucket, config.storageAccount)!, destinationPrefix: destPrefix(spec),
     exclude: () => false, ...config.copy, opId: operationId(ctx.uid, 'r'), mayReplace: !!spec.approveOverwrite,
   };
-  const start: BlobCopyProgress = { ...emptyProgress(), ...p };
-  const out = await leasedStep<BlobCopyProgress>(book, checkpoint, leaseTtlMs(config), start, (q) => q.after ?? '',
-    (from, save) => blobCopyStep(clients, copy, from, config.stepBudgetMs, save), config.checkpointSecret);
+  const start: RestoreCopyProgress = { ...emptyProgress(), ...(op.progress ?? {}) as Partial<RestoreCopyProgress> };
+  // Restores go into a NEW prefix: one that holds blobs is refused unless approved. The check runs
+  // under the lease and is recorded in the checkpoint before any copy, so no later sync - however
+  // stale its status - mistakes this restore's own first blobs for someone else's.
+  const run = async (from: RestoreCopyProgress, save: (q: RestoreCopyProgress) => Promise<void>) => {
+    if (!from.checked) {
+      if (!spec.approveOverwrite && await targetHoldsBlobs(az, spec)) throw refusal('TargetNotEmpty', notEmpty(spec));
+      return { progress: { ...from, checked: true }, done: false };
+    }
+    const r = await blobCopyStep(clients, copy, from, config.stepBudgetMs, (q) => save({ ...q, checked: true }));
+    return { progress: { ...r.progress, checked: true }, done: r.done };
+  };
+  const out = await leasedStep<RestoreCopyProgress>(book, checkpoint, leaseTtlMs(config), start, (q) => `${q.checked ? 1 : 0}|${q.after ?? ''}`, run, config.checkpointSecret);
   const q = out.progress;
   const count = q.copied + q.alreadyThere;
   if (!out.done) {
-    return { state: 'running', progress: { ...q, checked: true }, resyncAfterSeconds: out.busyUntil ? 5 : 1, message: `${out.busyUntil ? 'another sync is copying; ' : ''}${count} blobs copied` };
+    return { state: 'running', progress: { ...q }, resyncAfterSeconds: out.busyUntil ? 5 : 1,
+      message: `${out.busyUntil ? 'another sync is copying; ' : ''}${q.checked ? `${count} blobs copied` : 'checking that the target prefix is empty'}` };
   }
   return { state: 'done', completedAt: out.completedAt ?? new Date().toISOString(), result: { objectCount: count, totalBytes: q.bytes + (q.alreadyBytes ?? 0), tool: COPY_TOOL } };
 }
