@@ -1,6 +1,6 @@
 // Server-side copy of a document library between Azure Blob containers. Nothing streams through the
-// hook. Page by page in name order; the cursor (listing marker + last name done) is what the caller
-// keeps in status and in the leased checkpoint. Every copy is create-only (If-None-Match "*"), pinned
+// hook. Blobs are taken in listing (name) order; the cursor (listing marker + last name done) is
+// what the caller keeps in status and in the leased checkpoint. Every copy is create-only (If-None-Match "*"), pinned
 // to the listed source version (source If-Match) and marked in the destination's metadata with the
 // operation ID and the source ETag: a replayed or concurrent copy gets 409 BlobAlreadyExists and
 // adopts what is there after checking the marker, so no blob is ever copied twice. Blobs up to the
