@@ -24,6 +24,7 @@ let azurite: Azurite;
 let proxy: BlobProxy;
 let arm: ArmFake;
 let hooks: HookProcess[] = [];
+let env: Record<string, string> = {};
 const files = sampleDocumentLibrary(240, (i) => 80 + (i % 5) * 300);
 const originals = () => files.filter((f) => !f.generated);
 const rel = (k: string) => k.slice('document_library/'.length);
@@ -54,12 +55,14 @@ before(async () => {
   arm.pollsToFinish = 3;
   for (const c of ['liferay-dl', 'lc2-backups', 'restored-dl']) await container(c).create();
   for (let i = 0; i < files.length; i += 32) await Promise.all(files.slice(i, i + 32).map((f) => container('liferay-dl').getBlockBlobClient(f.key).upload(f.body, f.body.length)));
-  const env = {
+  env = {
     LC2_AZURE_SUBSCRIPTION_ID: arm.subscriptionId, LC2_AZURE_RESOURCE_GROUP: 'rg-retail', LC2_AZURE_STORAGE_ACCOUNT: AZURITE_ACCOUNT,
     LC2_AZURE_BLOB_URL_TEMPLATE: proxy.template, LC2_AZURE_STORAGE_ACCOUNT_KEY: AZURITE_KEY, LC2_AZURE_ARM_ENDPOINT: arm.endpoint,
     LC2_TENANCY: 'off', LC2_CHECKPOINT_KEY: CHECKPOINT_KEY,
     // A small budget and page make the library take many syncs.
-    LC2_AZURE_STEP_BUDGET_MS: '100', LC2_AZURE_PAGE_SIZE: '30', LC2_AZURE_CALL_TIMEOUT_MS: '4000',
+    LC2_AZURE_STEP_BUDGET_MS: '100', LC2_AZURE_PAGE_SIZE: '30', LC2_AZURE_CALL_TIMEOUT_MS: '2000',
+    // Blobs above 1 MiB (only the large-blob test's) go through the asynchronous Copy Blob.
+    LC2_AZURE_ASYNC_COPY_THRESHOLD_MB: '1',
   };
   hooks = await Promise.all([startHookProcess(env), startHookProcess(env)]);
 });
@@ -199,6 +202,36 @@ describe('Azure provider end to end (Azurite + ARM fake, two hook processes)', (
     assert.equal(await drive(d, { replays: 0 }), 'Failed');
     assert.equal(readyOf(d)?.reason, 'VerificationFailed');
     assert.equal((d.status as BackupRequestStatus).manifest, undefined);
+  });
+
+  it('both hook processes killed while a large blob copies asynchronously: new processes adopt the copy by its marker, copied once, byte-identical', async () => {
+    const big = Buffer.alloc(3 * 1024 ** 2, 9);
+    await container('liferay-dl').getBlockBlobClient('big/20097/20121/555/1.0').upload(big, big.length);
+    for (let i = 556; i < 566; i += 1) await container('liferay-dl').getBlockBlobClient(`big/20097/20121/${i}/1.0`).upload(Buffer.from(`small ${i}`), 9);
+    proxy.copies.clear();
+    const d = driverFor(azureBackup('big-restart', { documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: 'big/', destinationBucket: 'lc2-backups', excludeGeneratedFiles: true } }), '/backuprequest/sync');
+    for (let i = 0; i < 40 && d.phase !== 'TransferInProgress'; i += 1) await d.sync();
+    const dest = `/${AZURITE_ACCOUNT}/lc2-backups/${(d.status as BackupRequestStatus).location!.prefix}dl/20097/20121/555/1.0`;
+    // Azure reports the copy pending for a while; the processes die as soon as Azure accepted it.
+    proxy.pending.set(dest, 4);
+    let killed: Promise<void> | undefined;
+    let restarted = false;
+    proxy.onCopied = (path) => { if (path === dest && !killed) killed = Promise.all(hooks.map((h) => h.kill())).then(() => undefined); };
+    try {
+      for (let i = 0; d.phase !== 'Succeeded' && d.phase !== 'Failed'; i += 1) {
+        assert.ok(i < 200, `did not finish: ${JSON.stringify(d.status.conditions)}`);
+        if (killed && !restarted) { await killed; restarted = true; hooks = await Promise.all([startHookProcess(env), startHookProcess(env)]); }
+        const answer = await d.sync().catch(() => undefined);
+        // The killed holder's lease expires after its ttl; meanwhile the others report "busy".
+        if (!answer || (answer.resyncAfterSeconds ?? 0) > 1) await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally { proxy.onCopied = undefined; }
+    assert.equal(d.phase, 'Succeeded', JSON.stringify(d.status.conditions));
+    assert.ok(restarted, 'the processes were killed mid-copy and replaced');
+    assert.equal(proxy.copies.get(dest), 1, 'the large blob was copied once');
+    assert.ok([...proxy.copies.values()].every((n) => n === 1), 'no blob copied twice');
+    assert.ok((await bytes('lc2-backups', dest.slice(`/${AZURITE_ACCOUNT}/lc2-backups/`.length))).equals(big), 'byte-identical');
+    assert.equal((d.status as BackupRequestStatus).documentLibrary?.objectCount, 11);
   });
 
   it('deletionPolicy Delete removes exactly this backup: its folder and its on-demand backup, nothing else', async () => {

@@ -14,6 +14,8 @@ export interface BlobProxy {
   faults: { share: number; seen: number };
   /** Destination path → property reads that still report the copy as pending. */
   pending: Map<string, number>;
+  /** Called when Azurite accepted a copy, before its answer goes back (a test may kill the client there). */
+  onCopied?: (path: string) => void;
   close(): Promise<void>;
 }
 
@@ -40,7 +42,7 @@ export async function startBlobProxy(target: string): Promise<BlobProxy> {
       const headers = { ...req.headers };
       const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
         const ok = (up.statusCode ?? 500) < 300;
-        if (ok && isCopy) { bump(proxy.copies, path); if (isSync) bump(proxy.syncCopies, path); }
+        if (ok && isCopy) { bump(proxy.copies, path); if (isSync) bump(proxy.syncCopies, path); proxy.onCopied?.(path); }
         const out = { ...up.headers };
         const left = proxy.pending.get(path);
         if (left !== undefined && out['x-ms-copy-status'] && (isCopy || req.method === 'HEAD')) {
