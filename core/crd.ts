@@ -24,7 +24,7 @@ export interface BackupRequestSpec {
     credentialsSecretRef?: SecretRef;
     /** AWS: instanceId names an Aurora DB cluster, not a DB instance. */
     cluster?: boolean;
-    /** AWS: also export the snapshot to S3 (Parquet) beside the backup; role and key default from the server config. */
+    /** AWS: also export the snapshot to S3 (Parquet) beside the backup; role and key default from the server config. Azure: {} adds a long-term-retention (pg_dump) backup. */
     export?: { iamRoleArn?: string; kmsKeyId?: string };
   };
   documentLibrary: {

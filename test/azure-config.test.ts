@@ -48,6 +48,8 @@ describe('Azure provider configuration and names', () => {
     assert.deepEqual(fields({ database: { type: 'dump', engine: 'mysql', instanceId: 'Retail_PG' } }), ['spec.database.type', 'spec.database.engine', 'spec.database.instanceId']);
     assert.deepEqual(fields({ database: { type: 'snapshot', instanceId: 'retail-prd-pg' }, documentLibrary: { sourceBucket: 'a.b.c', destinationBucket: 'lc2-backups', incremental: true } }),
       ['spec.documentLibrary.sourceBucket', 'spec.documentLibrary.incremental']);
+    assert.deepEqual(fields({ database: { type: 'snapshot', instanceId: 'retail-prd-pg', export: {} } }), [], 'export: {} asks for a long-term backup');
+    assert.deepEqual(fields({ database: { type: 'snapshot', instanceId: 'retail-prd-pg', export: { iamRoleArn: 'arn:aws:iam::123456789012:role/x' } } }), ['spec.database.export']);
     const restore = azureRestoreProblems(config);
     assert.deepEqual(restore(restoreRequest('r', { provider: 'azure', database: { instanceId: 'rg-x.new-pg', databaseName: 'lportal' } }).spec!), []);
     assert.deepEqual(restore(restoreRequest('r', { provider: 'azure', database: { instanceId: 'New_PG', databaseName: 'lportal' } }).spec!).map((p) => p.field), ['spec.database.instanceId']);

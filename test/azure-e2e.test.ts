@@ -16,6 +16,7 @@ import { backupRequest, restoreRequest } from './support/resources.ts';
 import { sampleDocumentLibrary } from '../demo/sample.ts';
 import { schemaErrors } from '../core/validation/jsonSchemas.ts';
 import { operationId, UID_TAG } from '../providers/azure/ids.ts';
+import { CONTAINER_UID_META, ltrContainerName } from '../providers/azure/longTermRetention.ts';
 import type { BackupRequestStatus, RestoreRequestStatus } from '../core/crd.ts';
 import type { KubeObject } from '../core/kube.ts';
 import type { Manifest } from '../hooks/backup/manifest.ts';
@@ -232,6 +233,43 @@ describe('Azure provider end to end (Azurite + ARM fake, two hook processes)', (
     assert.ok([...proxy.copies.values()].every((n) => n === 1), 'no blob copied twice');
     assert.ok((await bytes('lc2-backups', dest.slice(`/${AZURITE_ACCOUNT}/lc2-backups/`.length))).equals(big), 'byte-identical');
     assert.equal((d.status as BackupRequestStatus).documentLibrary?.objectCount, 11);
+  });
+
+  it('spec.database.export: a long-term (pg_dump) backup into a container of its own, once, its SAS never in status; deletion removes that container', async () => {
+    arm.received.clear();
+    const d = driverFor(azureBackup('long-term', { deletionPolicy: 'Delete', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-pg', export: {} } }), '/backuprequest/sync');
+    assert.equal(await drive(d, { replays: 5 }), 'Succeeded', JSON.stringify(d.status.conditions));
+    const uid = d.parent.metadata.uid!;
+    const st = d.status as BackupRequestStatus;
+    const name = operationId(uid, 'e');
+    assert.equal(arm.received.get('POST ltr-start'), 1, 'started once');
+    assert.equal(arm.ltrs.get(`rg-retail/retail-prd-pg/${name}`)?.status, 'Succeeded');
+    const own = container(ltrContainerName(uid));
+    assert.equal((await own.getProperties()).metadata?.[CONTAINER_UID_META], uid, 'the container is marked as this backup\'s');
+    assert.deepEqual(await names(ltrContainerName(uid), ''), [`${name}/dump.backup`], 'the service wrote its dump through the SAS');
+    assert.doesNotMatch(JSON.stringify(st), /sig=|se=20/, 'no SAS in status');
+    const manifest = JSON.parse((await bytes('lc2-backups', st.manifest!.key)).toString()) as Manifest;
+    assert.deepEqual(schemaErrors('manifest', manifest), []);
+    assert.deepEqual(manifest.database.export, { taskId: name, prefix: `${st.location!.prefix}export/` });
+    const record = JSON.parse((await bytes('lc2-backups', `${st.location!.prefix}export/long-term-backup.json`)).toString()) as { container: string };
+    assert.equal(record.container, `${AZURITE_ACCOUNT}.${ltrContainerName(uid)}`);
+
+    d.parent.metadata.deletionTimestamp = new Date().toISOString();
+    let finalized = false;
+    for (let i = 0; i < 30 && !finalized; i += 1) finalized = (await d.sync(true)).finalized === true;
+    assert.ok(finalized, JSON.stringify(d.status.conditions));
+    assert.equal(await own.exists(), false, 'its long-term container is deleted');
+    assert.deepEqual(await names('lc2-backups', st.location!.prefix), []);
+  });
+
+  it('a long-term container that exists without this backup\'s marker is never written into: the backup fails (OwnershipConflict)', async () => {
+    const parent = azureBackup('long-term-taken', { database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-pg', export: {} } });
+    await container(ltrContainerName(parent.metadata.uid!)).create({ metadata: { owner: 'someone' } });
+    arm.received.clear();
+    const d = driverFor(parent, '/backuprequest/sync');
+    assert.equal(await drive(d, { replays: 2 }), 'Failed');
+    assert.equal(readyOf(d)?.reason, 'OwnershipConflict', JSON.stringify(d.status.conditions));
+    assert.equal(arm.received.get('POST ltr-start') ?? 0, 0, 'nothing was started');
   });
 
   it('deletionPolicy Delete removes exactly this backup: its folder and its on-demand backup, nothing else', async () => {

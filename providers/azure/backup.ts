@@ -15,6 +15,7 @@ import { classify, codeOf, isNotFound } from './errors.ts';
 import { containerRef, operationId, serverRef, serverResourceId, type ServerRef } from './ids.ts';
 import { backupRank, backupRun, deleteBackup, readBackup, type BackupProgress, type BackupTarget } from './flexibleServer.ts';
 import { abortPending, blobCopyStep, emptyProgress, type BlobCopyProgress, type BlobCopySpec } from './blobCopy.ts';
+import { deleteLtr, ltrContainerName, ltrRank, ltrRun, type LtrProgress, type LtrTarget } from './longTermRetention.ts';
 
 export const TOOL = '@azure/arm-postgresql-flexible';
 export const COPY_TOOL = '@azure/storage-blob';
@@ -32,7 +33,8 @@ export function azureBackupProblems(config: AzureProviderConfig) {
     if (db.type !== 'snapshot') problems.push({ field: 'spec.database.type', message: 'the azure provider takes on-demand Flexible Server backups: use "snapshot"' });
     if (db.engine === 'mysql') problems.push({ field: 'spec.database.engine', message: 'the azure provider backs up PostgreSQL Flexible Server only: MySQL Flexible Server has no on-demand backup in its released SDK (docs/azure.md)' });
     if (!serverRef(db.instanceId, config.resourceGroup)) problems.push({ field: 'spec.database.instanceId', message: 'name the Flexible Server as "<server>" (in the hook\'s resource group) or "<resourceGroup>.<server>"; server names are 3-63 lowercase letters, digits and hyphens' });
-    if (db.cluster || db.export) problems.push({ field: db.cluster ? 'spec.database.cluster' : 'spec.database.export', message: 'AWS only: not used by the azure provider' });
+    if (db.cluster) problems.push({ field: 'spec.database.cluster', message: 'AWS only: not used by the azure provider' });
+    if (db.export?.iamRoleArn || db.export?.kmsKeyId) problems.push({ field: 'spec.database.export', message: 'on azure, export: {} asks for a long-term-retention backup; iamRoleArn and kmsKeyId are AWS only' });
     for (const field of ['sourceBucket', 'destinationBucket'] as const) {
       if (!containerRef(spec.documentLibrary[field], config.storageAccount)) {
         problems.push({ field: `spec.documentLibrary.${field}`, message: `name a Blob container as "<account>.<container>"${config.storageAccount ? ' or "<container>" (in the hook\'s storage account)' : ''}` });
@@ -46,6 +48,8 @@ export function azureBackupProblems(config: AzureProviderConfig) {
 export function azureBackupSteps(ctx: BackupContext): BackupStep[] {
   return [
     { name: 'snapshot', phase: 'SnapshotInProgress', operationId: operationId(ctx.uid, 's'), children: [] },
+    // spec.database.export: a long-term-retention (pg_dump) backup into the backup's own container.
+    ...(ctx.spec.database.export ? [{ name: 'export' as const, phase: 'ExportInProgress' as const, operationId: operationId(ctx.uid, 'e'), children: [] }] : []),
     { name: 'transfer', phase: 'TransferInProgress', operationId: operationId(ctx.uid, 't'), children: [] },
   ];
 }
@@ -57,6 +61,13 @@ export function backupTarget(uid: string, spec: BackupRequestSpec, config: Azure
   const server = serverRef(spec.database.instanceId, config.resourceGroup) as ServerRef;
   const name = operationId(uid, 's');
   return { server, name, id: `${serverResourceId(config.subscriptionId, server)}/backups/${name}`, project: spec.projectId };
+}
+
+/** The long-term backup of a backup: named from its UID, into a container of its own in the backup's storage account. */
+export function ltrTarget(uid: string, spec: BackupRequestSpec, backupBucket: string, config: AzureProviderConfig): LtrTarget | undefined {
+  const account = containerRef(backupBucket, config.storageAccount)?.account;
+  const server = serverRef(spec.database.instanceId, config.resourceGroup);
+  return account && server ? { server, name: operationId(uid, 'e'), uid, account, container: ltrContainerName(uid) } : undefined;
 }
 
 export const sourcePrefixOf = (spec: BackupRequestSpec) => {
@@ -92,6 +103,22 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
     return { state: 'done', completedAt: out.progress.completedTime, result: { database: {
       engine: 'postgresql', format: FORMAT, snapshotId: t.id, sizeBytes: 0, tool: TOOL,
     } } };
+  }
+  if (step.name === 'export') {
+    const t = ltrTarget(ctx.uid, ctx.spec, ctx.location.bucket, config)!;
+    const out = await leasedStep<LtrProgress>(book, `${ctx.location.prefix}results/long-term-backup`, leaseTtlMs(config), (op.progress ?? {}) as LtrProgress, ltrRank,
+      (start) => ltrRun(clients.pg, clients, t, start), config.checkpointSecret);
+    if (!out.done) {
+      return { state: 'running', progress: { ...out.progress }, resyncAfterSeconds: out.busyUntil ? 5 : 30,
+        message: `${out.busyUntil ? 'another sync holds the long-term backup step; ' : ''}long-term backup ${t.name} of ${t.server.server} into ${t.account}.${t.container}: ${out.progress.status ?? 'starting'}` };
+    }
+    // The dump lives in the backup's own container; a record in the folder's export/ says where (the manifest names that prefix).
+    const completedAt = out.completedAt ?? new Date().toISOString();
+    const prefix = `${ctx.location.prefix}export/`;
+    await store.put(ctx.location.bucket, `${prefix}long-term-backup.json`, JSON.stringify({
+      operation: t.name, server: serverResourceId(config.subscriptionId, t.server), container: `${t.account}.${t.container}`, completedAt,
+    }), 'application/json');
+    return { state: 'done', completedAt, result: { databaseExport: { taskId: t.name, bucket: ctx.location.bucket, prefix } } };
   }
   if (step.name !== 'transfer') return { state: 'failed', reason: 'UnsupportedStep', message: `the azure provider has no ${step.name} step`, retryable: false };
   const spec = copySpec(ctx, step, config);
@@ -150,6 +177,9 @@ export async function deleteAzureExternal(parent: BackupRequest, az: AzureRuntim
   const spec = parent.status?.admitted?.spec ?? parent.spec;
   if (!uid || !spec || spec.provider !== 'azure' || !serverRef(spec.database.instanceId, az.config.resourceGroup)) return true;
   try {
+    const bucket = parent.status?.location?.bucket ?? spec.documentLibrary.destinationBucket;
+    const ltr = spec.database.export ? ltrTarget(uid, spec, bucket, az.config) : undefined;
+    if (ltr && !await deleteLtr(az.clients.pg, az.clients, ltr)) return false;
     return await deleteBackup(az.clients.pg, backupTarget(uid, spec, az.config), az.clients.signal);
   } catch {
     return false;
@@ -162,7 +192,13 @@ export async function verifyAzureBackup(ctx: BackupContext, az: AzureRuntime): P
   if (ctx.database?.snapshotId !== t.id) return { ok: false, retryable: false, message: `status records ${ctx.database?.snapshotId ?? 'no backup'}, not this backup's ${t.id}` };
   try {
     const r = await readBackup(az.clients.pg, t, az.clients.signal());
-    return r.ok ? { ok: true } : r;
+    if (!r.ok) return r;
+    const ltr = ctx.spec.database.export ? ltrTarget(ctx.uid, ctx.spec, ctx.location.bucket, az.config) : undefined;
+    if (ltr) {
+      const op = await az.clients.pg.getLtr(ltr.server.resourceGroup, ltr.server.server, ltr.name, az.clients.signal()).catch((e: unknown) => { if (isNotFound(e)) return undefined; throw e; });
+      if (op?.status !== 'Succeeded') return { ok: false, retryable: false, message: `long-term backup ${ltr.name} is ${op?.status ?? 'gone'}` };
+    }
+    return { ok: true };
   } catch (e) {
     const c = classify(e);
     return { ok: false, retryable: c.retryable, message: `backup ${t.name}: ${c.message}` };

@@ -3,9 +3,9 @@
 // through DefaultAzureCredential; an account key only for Azurite and key-based accounts. The
 // pipelines retry a throttled or failed call a couple of times themselves (honouring Retry-After);
 // beyond that the machine backs off through resyncAfterSeconds. Every call gets a deadline.
-import { PostgreSQLManagementFlexibleServerClient, type BackupAutomaticAndOnDemand, type Server } from '@azure/arm-postgresql-flexible';
+import { PostgreSQLManagementFlexibleServerClient, type BackupAutomaticAndOnDemand, type BackupsLongTermRetentionOperation, type Server } from '@azure/arm-postgresql-flexible';
 import {
-  BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient, type UserDelegationKey,
+  BlobSASPermissions, BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient, type UserDelegationKey,
 } from '@azure/storage-blob';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/identity';
@@ -20,6 +20,10 @@ export interface FlexibleServerApi {
   beginBackup(resourceGroup: string, server: string, name: string, resumeFrom: string | undefined, signal: AbortSignal): Promise<Lro<BackupAutomaticAndOnDemand>>;
   beginDeleteBackup(resourceGroup: string, server: string, name: string, signal: AbortSignal): Promise<Lro<unknown>>;
   getServer(resourceGroup: string, server: string, signal: AbortSignal): Promise<Server>;
+  /** Long-term retention (pg_dump into a container): the operation by backup name, its prerequisites check, and its start (POST; polled by name, not by poller). */
+  getLtr(resourceGroup: string, server: string, name: string, signal: AbortSignal): Promise<BackupsLongTermRetentionOperation>;
+  checkLtr(resourceGroup: string, server: string, name: string, signal: AbortSignal): Promise<unknown>;
+  startLtr(resourceGroup: string, server: string, name: string, sasUrl: string, signal: AbortSignal): Promise<unknown>;
   beginCreateServer(resourceGroup: string, server: string, parameters: Server, resumeFrom: string | undefined, signal: AbortSignal): Promise<Lro<Server>>;
 }
 
@@ -29,6 +33,8 @@ export interface AzureClients {
   container(account: string, container: string): ContainerClient;
   /** A read-only, short-lived SAS URL of a source blob for server-side copies: used in one request, never stored or logged. */
   sourceUrl(account: string, container: string, blob: string): Promise<string>;
+  /** A SAS URL of a whole container (`permissions` e.g. "racwl"), valid `validMs`: handed to Azure in one request, never stored or logged. */
+  containerUrl(account: string, container: string, permissions: string, validMs: number): Promise<string>;
   signal(): AbortSignal;
   /**
    * Runs one call with a deadline whose timer ends with the call (the copy's hot path: a signal from
@@ -74,6 +80,10 @@ export function flexibleServerApi(client: PostgreSQLManagementFlexibleServerClie
       lro(await client.backupsAutomaticAndOnDemand.beginCreate(rg, server, name, { abortSignal, ...resume(resumeFrom) })),
     beginDeleteBackup: async (rg, server, name, abortSignal) => lro(await client.backupsAutomaticAndOnDemand.beginDelete(rg, server, name, { abortSignal })),
     getServer: (rg, server, abortSignal) => client.servers.get(rg, server, { abortSignal }),
+    getLtr: (rg, server, name, abortSignal) => client.backupsLongTermRetention.get(rg, server, name, { abortSignal }),
+    checkLtr: (rg, server, name, abortSignal) => client.backupsLongTermRetention.checkPrerequisites(rg, server, { backupSettings: { backupName: name } }, { abortSignal }),
+    // The POST and one poll; the poller is dropped (its request held the SAS): the operation is read by name afterwards.
+    startLtr: async (rg, server, name, sasUrl, abortSignal) => (await client.backupsLongTermRetention.beginStart(rg, server, { backupSettings: { backupName: name }, targetDetails: { sasUriList: [sasUrl] } }, { abortSignal })).getOperationState().status,
     beginCreateServer: async (rg, server, parameters, resumeFrom, abortSignal) =>
       lro(await client.servers.beginCreateOrUpdate(rg, server, parameters, { abortSignal, ...resume(resumeFrom) })),
   };
@@ -128,6 +138,16 @@ export function azureClients(config: AzureProviderConfig): AzureClients {
         delegation.set(account, d);
       }
       return `${client.url}?${generateBlobSASQueryParameters(values, d.key, account).toString()}`;
+    },
+    containerUrl: async (account, container, permissions, validMs) => {
+      const s = service(account);
+      const now = Date.now();
+      const values = { containerName: container, permissions: ContainerSASPermissions.parse(permissions), startsOn: new Date(now - 5 * 60_000), expiresOn: new Date(now + validMs) };
+      const url = s.service.getContainerClient(container).url;
+      if (s.key) return `${url}?${generateBlobSASQueryParameters(values, s.key).toString()}`;
+      // A delegation key of its own, valid as long as the SAS (a user delegation SAS cannot outlive its key; at most 7 days).
+      const key = await s.service.getUserDelegationKey(new Date(now - 5 * 60_000), new Date(now + validMs), { abortSignal: signal() });
+      return `${url}?${generateBlobSASQueryParameters(values, key, account).toString()}`;
     },
     signal,
     call: async (fn, copy) => {

@@ -10,6 +10,10 @@
 //    backups (PUT/GET/DELETE .../flexibleServers/{s}/backups/{name}, properties backupType "Customer On-Demand",
 //    completedTime), servers (GET; PUT with createMode PointInTimeRestore, sourceServerResourceId,
 //    pointInTimeUTC; tags; state Provisioning -> Ready).
+//  - long-term retention (same API): POST .../ltrPreBackup -> {properties:{numberOfContainers}}, POST
+//    .../startLtrBackup {backupSettings:{backupName}, targetDetails:{sasUriList}} -> 202 + Location, GET
+//    .../ltrBackupOperations/{name} -> {properties:{status: Running|Succeeded|Failed, ...}}; when it
+//    finishes, the fake writes a dump blob through the given container SAS (as the service would).
 //  - 404 {error:{code:"ResourceNotFound"}}, 409 {error:{code:"Conflict"}} while another operation runs on the
 //    server, 429 {error:{code:"TooManyRequests"}} with Retry-After (throttling, learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling).
 // What it cannot prove: real timings, real error texts, what a second PUT of an existing backup
@@ -23,12 +27,15 @@ const PG = 'providers/Microsoft.DBforPostgreSQL/flexibleServers';
 interface Op { id: string; status: 'InProgress' | 'Succeeded' | 'Failed'; pollsLeft: number; fail: boolean; done: () => void; kind: 'put' | 'delete' }
 export interface FakeServer { rg: string; name: string; location: string; tags: Record<string, string>; state: string; body: Record<string, unknown>; busyWith?: string }
 export interface FakeBackup { name: string; backupType: string; completedTime?: string; visible: boolean }
+export interface FakeLtr { name: string; status: 'Running' | 'Succeeded' | 'Failed'; pollsLeft: number; sasUrl: string; errorMessage?: string; writing?: boolean }
 
 export interface ArmFake {
   endpoint: string;
   subscriptionId: string;
   servers: Map<string, FakeServer>;
   backups: Map<string, FakeBackup>;
+  /** Long-term backups by "rg/server/name" (their SAS is kept here only to write the dump, never exposed by the fake's answers). */
+  ltrs: Map<string, FakeLtr>;
   /** Requests the fake accepted (2xx), by "METHOD kind" (e.g. "PUT backup"), and all it received. */
   accepted: Map<string, number>;
   received: Map<string, number>;
@@ -53,6 +60,7 @@ const armError = (res: ServerResponse, status: number, code: string, message: st
 export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000000000001'): Promise<ArmFake> {
   const servers = new Map<string, FakeServer>();
   const backups = new Map<string, FakeBackup>();
+  const ltrs = new Map<string, FakeLtr>();
   const ops = new Map<string, Op>();
   const deleting = new Map<string, Op>();
   const accepted = new Map<string, number>();
@@ -61,7 +69,7 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
   let base = '';
   let n = 0;
   const fake: ArmFake = {
-    endpoint: '', subscriptionId, servers, backups, accepted, received, pollsToFinish: 2, failNext: false, faults: { share: 0, seen: 0 },
+    endpoint: '', subscriptionId, servers, backups, ltrs, accepted, received, pollsToFinish: 2, failNext: false, faults: { share: 0, seen: 0 },
     addServer: (rg, name, location = 'westeurope', tags = {}) => { servers.set(key(rg, name), { rg, name, location, tags, state: 'Ready', body: {} }); },
     close: async () => undefined,
   };
@@ -114,9 +122,43 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
     const rg = p[3]!;
     const name = p[7]!;
     const s = servers.get(key(rg, name));
-    const kind = p[8] === 'backups' ? 'backup' : 'server';
+    const kind = p[8] === 'backups' ? 'backup' : p[8] === 'ltrPreBackup' ? 'ltr-check' : p[8] === 'startLtrBackup' ? 'ltr-start' : p[8] === 'ltrBackupOperations' ? 'ltr' : 'server';
     bump(received, `${req.method} ${kind}`);
     const ok = (status: number, b: unknown, h: Record<string, string> = {}) => { bump(accepted, `${req.method} ${kind}`); json(res, status, b, h); };
+    if (kind.startsWith('ltr')) {
+      if (!s) return armError(res, 404, 'ParentResourceNotFound', `server ${name} not found in resource group ${rg}`);
+      if (kind === 'ltr-check' && req.method === 'POST') return ok(200, { properties: { numberOfContainers: 1 } });
+      if (kind === 'ltr-start' && req.method === 'POST') {
+        const params = JSON.parse(body || '{}') as { backupSettings?: { backupName?: string }; targetDetails?: { sasUriList?: string[] } };
+        const ltrName = params.backupSettings?.backupName ?? '';
+        const sasUrl = params.targetDetails?.sasUriList?.[0] ?? '';
+        if (!ltrName || !/[?&]sig=/.test(sasUrl)) return armError(res, 400, 'InvalidParameterValue', 'backupSettings.backupName and a SAS in targetDetails.sasUriList are required');
+        if (ltrs.get(key(rg, name, ltrName))?.status === 'Running') return armError(res, 409, 'Conflict', 'A long-term backup with this name is running.');
+        ltrs.set(key(rg, name, ltrName), { name: ltrName, status: 'Running', pollsLeft: fake.pollsToFinish, sasUrl });
+        const op = startOp('put', () => undefined);
+        op.status = 'Succeeded';
+        return ok(202, undefined, { location: asyncHeaders(op).location });
+      }
+      if (kind === 'ltr' && req.method === 'GET') {
+        const l = ltrs.get(key(rg, name, p[9] ?? ''));
+        if (!l) return armError(res, 404, 'ResourceNotFound', `long-term backup ${p[9]} not found`);
+        if (l.status === 'Running' && !l.writing) {
+          if (l.pollsLeft > 0) l.pollsLeft -= 1;
+          else {
+            // The service writes its dump into the container through the SAS it was given.
+            l.writing = true;
+            const [base, query] = l.sasUrl.split('?');
+            void fetch(`${base}/${l.name}/dump.backup?${query}`, { method: 'PUT', headers: { 'x-ms-blob-type': 'BlockBlob', 'x-ms-version': '2021-12-02' }, body: `pg_dump of ${name}` })
+              .then((r) => { l.status = r.ok ? 'Succeeded' : 'Failed'; if (!r.ok) l.errorMessage = `writing to the container answered ${r.status}`; })
+              .catch((e: unknown) => { l.status = 'Failed'; l.errorMessage = String(e); })
+              .finally(() => { l.writing = false; });
+          }
+        }
+        return ok(200, { id: `/subscriptions/${subscriptionId}/resourceGroups/${rg}/${PG}/${name}/ltrBackupOperations/${l.name}`, name: l.name, type: 'Microsoft.DBforPostgreSQL/flexibleServers/ltrBackupOperations',
+          properties: { backupName: l.name, status: l.status, ...(l.errorMessage ? { errorMessage: l.errorMessage } : {}) } });
+      }
+      return armError(res, 405, 'MethodNotAllowed', `${req.method} ${kind} not modelled`);
+    }
     if (kind === 'backup') {
       const backupName = p[9] ?? '';
       if (!s) return armError(res, 404, 'ParentResourceNotFound', `server ${name} not found in resource group ${rg}`);
