@@ -75,6 +75,9 @@ describe('malformed BackupRequest specs', () => {
     const aws = backupRequest('aws', { provider: 'aws', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } });
     const awsAnswer = await post(`${hook.url}/backuprequest/sync`, { parent: aws, children: {}, related: {} });
     assert.match(JSON.stringify(awsAnswer.body.status), /the aws provider is not configured on this hook server: set LC2_AWS_REGION/);
+    const azure = backupRequest('azure', { provider: 'azure', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-pg' } });
+    const azureAnswer = await post(`${hook.url}/backuprequest/sync`, { parent: azure, children: {}, related: {} });
+    assert.match(JSON.stringify(azureAnswer.body.status), /the azure provider is not configured on this hook server: set LC2_AZURE_SUBSCRIPTION_ID/);
     const parent = backupRequest('gcp', { provider: 'gcp', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } });
     const res = await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
     const ready = (res.body.status as { conditions: Array<{ type: string; reason: string; message: string }> }).conditions.find((c) => c.type === 'Ready')!;
