@@ -11,7 +11,7 @@ import { startBlobProxy, type BlobProxy } from './support/blobProxy.ts';
 import { startArmFake, type ArmFake } from './support/armFake.ts';
 import { startHookProcess, type HookProcess } from './support/hookProcess.ts';
 import { MetacontrollerDriver } from './support/driver.ts';
-import { driveReplayed } from './support/drive.ts';
+import { driveWithReplays } from './support/replayDrive.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import { sampleDocumentLibrary } from '../demo/sample.ts';
 import { schemaErrors } from '../core/validation/jsonSchemas.ts';
@@ -46,7 +46,7 @@ const bytes = (c: string, name: string) => container(c).getBlobClient(name).down
 
 let turn = 0;
 const driverFor = (parent: KubeObject, path: string) => new MetacontrollerDriver(parent, { hookUrl: () => hooks[turn++ % hooks.length]!.url, syncPath: path, secrets: {} });
-const drive = (d: MetacontrollerDriver, options: Parameters<typeof driveReplayed>[2] = {}) => driveReplayed(d, () => hooks.map((h) => h.url), options);
+const drive = (d: MetacontrollerDriver, options: Parameters<typeof driveWithReplays>[2] = {}) => driveWithReplays(d, () => hooks.map((h) => h.url), options);
 const readyOf = (d: MetacontrollerDriver) => (d.status.conditions as Array<{ type: string; reason: string; message: string }> | undefined)?.find((c) => c.type === 'Ready');
 
 before(async () => {
@@ -185,7 +185,7 @@ describe('Azure provider end to end (Azurite + ARM fake, two hook processes)', (
     proxy.faults.share = 0.1; arm.faults.share = 0.1; proxy.faults.seen = 0; arm.faults.seen = 0;
     const d = driverFor(azureBackup('under-faults'), '/backuprequest/sync');
     try {
-      assert.equal(await drive(d, { replays: 9, honourBackoff: true, maxWaitSeconds: 1, maxSyncs: 600 }), 'Succeeded', JSON.stringify(d.status.conditions));
+      assert.equal(await drive(d, { replays: 9, pauseMs: 250, maxSyncs: 800 }), 'Succeeded', JSON.stringify(d.status.conditions));
     } finally { proxy.faults.share = 0; arm.faults.share = 0; }
     assert.ok(proxy.faults.seen + arm.faults.seen > 20, `faults injected (${proxy.faults.seen} blob, ${arm.faults.seen} ARM)`);
     assert.equal(arm.accepted.get('PUT backup'), 1);
