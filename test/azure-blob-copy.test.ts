@@ -130,6 +130,25 @@ describe('Azure Blob server-side copy (Azurite)', () => {
     for (const r of results) assert.equal(r.copied + r.alreadyThere, originals.length);
   });
 
+  it('a checkpoint a tenant plants, or one copied from another backup\'s folder, is not believed (signed for its place)', async () => {
+    const book = store.bookkeeping('lc2-backups');
+    const run = (folder: string) => leasedStep<BlobCopyProgress>(book, `${folder}results/transfer-progress`, 30_000, emptyProgress(), (q) => q.after ?? '',
+      (start, save) => blobCopyStep(clients, spec(`${folder}dl/`), start, 60_000, save), 'blob-copy-test-key');
+    // Planted: "done, 999 copied", unsigned.
+    const planted = JSON.stringify({ progress: { ...emptyProgress(), copied: 999, after: 'document_library/zzz' }, done: true, completedAt: '2026-01-01T00:00:00Z' });
+    await azurite.service.getContainerClient('lc2-backups').getBlockBlobClient('retail/prd/b6/results/transfer-progress.json').upload(planted, planted.length);
+    const out = await run('retail/prd/b6/');
+    assert.equal(out.done, true);
+    assert.equal(out.progress.copied + out.progress.alreadyThere, originals.length, 'the real copy ran');
+    assert.deepEqual(await names('lc2-backups', 'retail/prd/b6/dl/'), originals.map((f) => `retail/prd/b6/dl/${rel(f.key)}`).sort());
+    // A genuine, signed "done" checkpoint copied into another backup's folder.
+    const genuine = await bytes('lc2-backups', 'retail/prd/b6/results/transfer-progress.json');
+    await azurite.service.getContainerClient('lc2-backups').getBlockBlobClient('retail/prd/b7/results/transfer-progress.json').upload(genuine, genuine.length);
+    const other = await run('retail/prd/b7/');
+    assert.equal(other.done, true);
+    assert.equal((await names('lc2-backups', 'retail/prd/b7/dl/')).length, originals.length, 'the copy into b7 was made, not skipped');
+  });
+
   it('a large blob goes through the asynchronous Copy Blob: its copy ID is kept while pending and the cursor waits for it', async () => {
     const big = Buffer.alloc(3 * 1024 ** 2, 7);
     const src = azurite.service.getContainerClient('liferay-dl');
