@@ -39,6 +39,8 @@ export interface ArmFake {
   /** Requests the fake accepted (2xx), by "METHOD kind" (e.g. "PUT backup"), and all it received. */
   accepted: Map<string, number>;
   received: Map<string, number>;
+  /** Requests the fake accepted, by "METHOD path" (e.g. one backup's PUTs). */
+  acceptedPaths: Map<string, number>;
   /** Polls an operation stays InProgress; the next started operation fails when failNext is set. */
   pollsToFinish: number;
   failNext: boolean;
@@ -65,11 +67,12 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
   const deleting = new Map<string, Op>();
   const accepted = new Map<string, number>();
   const received = new Map<string, number>();
+  const acceptedPaths = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   let base = '';
   let n = 0;
   const fake: ArmFake = {
-    endpoint: '', subscriptionId, servers, backups, ltrs, accepted, received, pollsToFinish: 2, failNext: false, faults: { share: 0, seen: 0 },
+    endpoint: '', subscriptionId, servers, backups, ltrs, accepted, received, acceptedPaths, pollsToFinish: 2, failNext: false, faults: { share: 0, seen: 0 },
     addServer: (rg, name, location = 'westeurope', tags = {}) => { servers.set(key(rg, name), { rg, name, location, tags, state: 'Ready', body: {} }); },
     close: async () => undefined,
   };
@@ -124,7 +127,7 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
     const s = servers.get(key(rg, name));
     const kind = p[8] === 'backups' ? 'backup' : p[8] === 'ltrPreBackup' ? 'ltr-check' : p[8] === 'startLtrBackup' ? 'ltr-start' : p[8] === 'ltrBackupOperations' ? 'ltr' : 'server';
     bump(received, `${req.method} ${kind}`);
-    const ok = (status: number, b: unknown, h: Record<string, string> = {}) => { bump(accepted, `${req.method} ${kind}`); json(res, status, b, h); };
+    const ok = (status: number, b: unknown, h: Record<string, string> = {}) => { bump(accepted, `${req.method} ${kind}`); bump(acceptedPaths, `${req.method} ${url.pathname}`); json(res, status, b, h); };
     if (kind.startsWith('ltr')) {
       if (!s) return armError(res, 404, 'ParentResourceNotFound', `server ${name} not found in resource group ${rg}`);
       if (kind === 'ltr-check' && req.method === 'POST') return ok(200, { properties: { numberOfContainers: 1 } });
