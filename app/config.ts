@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { LocalProviderConfig } from '../providers/local/config.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
 import { gcpConfigFromEnv, type GcpProviderConfig } from '../providers/gcp/config.ts';
+import { azureConfigFromEnv, type AzureProviderConfig } from '../providers/azure/config.ts';
 import { MAX_KEPT_UPLOADS } from '../providers/aws/s3Copy.ts';
 import type { StorageConfig } from '../core/provider.ts';
 import type { ServicePolicy } from '../hooks/backup/sync.ts';
@@ -23,6 +24,8 @@ export interface ServerConfig {
   aws: AwsProviderConfig | undefined;
   /** On when LC2_GCP_PROJECT is set. */
   gcp: GcpProviderConfig | undefined;
+  /** On when LC2_AZURE_SUBSCRIPTION_ID is set. */
+  azure: AzureProviderConfig | undefined;
   policy: ServicePolicy;
   /** PostgreSQL URL of the archive, or a PGlite directory when no URL is set; undefined = off. */
   archive: { url?: string; dir: string } | undefined;
@@ -72,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     storage,
     aws: awsFrom(env),
     gcp: gcpConfigFromEnv(env),
+    azure: azureConfigFromEnv(env),
     local: storage && {
       image: env.LC2_TOOLS_IMAGE ?? 'ghcr.io/liferay-cloud/lc2-backup-tools:0.1.0',
       storage,

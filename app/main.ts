@@ -49,7 +49,7 @@ const closeServer = (s: Server) => new Promise<void>((r) => { s.closeAllConnecti
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const store = await storeFor(config);
-  const settings = { ...(config.local ? { local: config.local } : {}), ...(config.aws ? { aws: config.aws } : {}), ...(config.gcp ? { gcp: config.gcp } : {}) };
+  const settings = { ...(config.local ? { local: config.local } : {}), ...(config.aws ? { aws: config.aws } : {}), ...(config.gcp ? { gcp: config.gcp } : {}), ...(config.azure ? { azure: config.azure } : {}) };
   const now = () => new Date().toISOString();
   const sql = config.archive ? await connect(config.archive.url, config.archive.dir) : undefined;
   const archive = sql ? new Archive(sql) : undefined;
@@ -75,7 +75,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   log('info', 'hook server listening', {
     port: hooks.port, apiPort: api?.port ?? null, hookAuth: !!config.hookToken, deletionsConfirmed: !!kube,
-    storage: config.storage?.kind ?? 'none', localProvider: !!config.local, awsProvider: config.aws?.region ?? false, gcpProvider: config.gcp?.project ?? false,
+    storage: config.storage?.kind ?? 'none', localProvider: !!config.local, awsProvider: config.aws?.region ?? false, gcpProvider: config.gcp?.project ?? false, azureProvider: !!config.azure,
   });
   return {
     port: hooks.port, ...(api ? { apiPort: api.port } : {}),

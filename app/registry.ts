@@ -8,6 +8,8 @@ import type { LocalProviderConfig } from '../providers/local/config.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
 import { GCP_NOT_CONFIGURED, type GcpProviderConfig } from '../providers/gcp/config.ts';
 import { createGcpProvider } from '../providers/gcp/index.ts';
+import type { AzureProviderConfig } from '../providers/azure/config.ts';
+import { AZURE_NOT_CONFIGURED, createAzureProvider } from '../providers/azure/index.ts';
 import { localBackupProblems, localBackupSteps, observeBackupStep } from '../providers/local/backup.ts';
 import { localRestorePreflight, localRestoreProblems, localRestoreSteps, observeRestoreStep } from '../providers/local/restore.ts';
 import { awsClients } from '../providers/aws/clients.ts';
@@ -20,6 +22,7 @@ export interface ProviderSettings {
   local?: LocalProviderConfig;
   aws?: AwsProviderConfig;
   gcp?: GcpProviderConfig;
+  azure?: AzureProviderConfig;
 }
 
 /** Secure by default: the tenant boundary is enforced unless a single-tenant setup turns it off. */
@@ -32,7 +35,9 @@ const unavailable = (provider: string) => ({
       ? 'the aws provider is not configured on this hook server: set LC2_AWS_REGION (credentials come from the default AWS chain, e.g. IRSA)'
       : provider === 'gcp'
         ? GCP_NOT_CONFIGURED
-        : `provider "${provider}" is not available in this release; use "local", "aws" or "gcp"`,
+        : provider === 'azure'
+          ? AZURE_NOT_CONFIGURED
+          : `provider "${provider}" is not available in this release; use "local", "aws", "gcp" or "azure"`,
 });
 
 interface Runtimes { backup: Map<string, BackupRuntime>; restore: Map<string, RestoreRuntime> }
@@ -91,6 +96,12 @@ function buildRuntimes(settings: ProviderSettings, localStore: ObjectStore): Run
     const gcp = createGcpProvider(settings.gcp);
     backup.set('gcp', gcp.backup);
     restore.set('gcp', gcp.restore);
+  }
+  if (settings.azure) {
+    // The Azure SDKs load on the provider's first call (providers/azure/index.ts).
+    const azure = createAzureProvider(settings.azure);
+    backup.set('azure', azure.backup);
+    restore.set('azure', azure.restore);
   }
   return { backup, restore };
 }

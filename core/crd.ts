@@ -24,7 +24,7 @@ export interface BackupRequestSpec {
     credentialsSecretRef?: SecretRef;
     /** AWS: instanceId names an Aurora DB cluster, not a DB instance. */
     cluster?: boolean;
-    /** Also export the database beside the backup: AWS the snapshot to S3 (Parquet; role and key default from the server config), GCP a SQL export into the backup folder (`{}`). */
+    /** Also export the database beside the backup: AWS the snapshot to S3 (Parquet; role and key default from the server config), GCP a SQL export into the backup folder (`{}`), Azure a long-term-retention (pg_dump) backup (`{}`). */
     export?: { iamRoleArn?: string; kmsKeyId?: string };
   };
   documentLibrary: {

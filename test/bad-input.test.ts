@@ -78,11 +78,11 @@ describe('malformed BackupRequest specs', () => {
     const gcp = backupRequest('gcp', { provider: 'gcp', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } });
     const gcpAnswer = await post(`${hook.url}/backuprequest/sync`, { parent: gcp, children: {}, related: {} });
     assert.match(JSON.stringify(gcpAnswer.body.status), /the gcp provider is not configured on this hook server: set LC2_GCP_PROJECT/);
-    const parent = backupRequest('azure', { provider: 'azure', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db' } });
+    const parent = backupRequest('azure', { provider: 'azure', database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-pg' } });
     const res = await post(`${hook.url}/backuprequest/sync`, { parent, children: {}, related: {} });
     const ready = (res.body.status as { conditions: Array<{ type: string; reason: string; message: string }> }).conditions.find((c) => c.type === 'Ready')!;
     assert.equal(ready.reason, 'ProviderUnavailable');
-    assert.match(ready.message, /provider "azure" is not available in this release/);
+    assert.match(ready.message, /the azure provider is not configured on this hook server: set LC2_AZURE_SUBSCRIPTION_ID/);
     assert.deepEqual(res.body.children, []);
   });
 });

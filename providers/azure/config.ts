@@ -1,0 +1,67 @@
+// Settings of the Azure provider, read from the hook server's environment (LC2_AZURE_*). Credentials
+// are never configured here in production: @azure/identity's DefaultAzureCredential finds the pod's
+// Workload Identity (kustomize/overlays/azure). An account key is accepted for Azurite and tests only.
+import { randomBytes } from 'node:crypto';
+
+export interface AzureProviderConfig {
+  subscriptionId: string;
+  /** The resource group of a server named without one (spec.database.instanceId "<server>"). */
+  resourceGroup: string;
+  /** The storage account of a container named without one (a bucket "<container>"). */
+  storageAccount?: string;
+  /** Blob endpoint per account; "{account}" is replaced (Azurite: http://127.0.0.1:10000/{account}). */
+  blobUrlTemplate: string;
+  /** Tests only: ARM elsewhere than management.azure.com (an in-repo fake), plain HTTP allowed. */
+  armEndpoint?: string;
+  /** Tests (Azurite) and key-based accounts only: the account key; never logged or put in status. */
+  accountKey?: string;
+  copy: { parallelism: number; pageSize: number; asyncThreshold: number };
+  /** Time one sync may spend copying before it records the cursor and asks to be called again. */
+  stepBudgetMs: number;
+  /** Deadline of one SDK call (copies get 2.5x), well under the 30 s webhook timeout. */
+  callTimeoutMs: number;
+  /** Signs checkpoints beside the data (HMAC); shared by every replica. */
+  checkpointSecret?: string;
+}
+
+const MiB = 1024 ** 2;
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer between ${min} and ${max}, got ${raw}`);
+  return n;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RESOURCE_GROUP = /^[-\w._()]{1,89}[-\w_()]$/;
+
+/** The provider's configuration, or undefined (off) when LC2_AZURE_SUBSCRIPTION_ID is unset. */
+export function azureConfigFromEnv(env: NodeJS.ProcessEnv): AzureProviderConfig | undefined {
+  const subscriptionId = env.LC2_AZURE_SUBSCRIPTION_ID?.trim();
+  if (!subscriptionId) return undefined;
+  if (!UUID.test(subscriptionId)) throw new Error('LC2_AZURE_SUBSCRIPTION_ID must be the subscription\'s UUID');
+  const resourceGroup = env.LC2_AZURE_RESOURCE_GROUP?.trim() ?? '';
+  if (!RESOURCE_GROUP.test(resourceGroup)) throw new Error('LC2_AZURE_RESOURCE_GROUP must name the default resource group of the database servers');
+  const account = env.LC2_AZURE_STORAGE_ACCOUNT?.trim();
+  if (account && !/^[a-z0-9]{3,24}$/.test(account)) throw new Error('LC2_AZURE_STORAGE_ACCOUNT must be a storage account name (3-24 lowercase letters and digits)');
+  const template = env.LC2_AZURE_BLOB_URL_TEMPLATE?.trim() || 'https://{account}.blob.core.windows.net';
+  if (!template.includes('{account}') || !/^https?:\/\//.test(template)) throw new Error('LC2_AZURE_BLOB_URL_TEMPLATE must be an http(s) URL containing {account}');
+  const budget = int(env, 'LC2_AZURE_STEP_BUDGET_MS', 15_000, 50, 20_000);
+  return {
+    subscriptionId, resourceGroup, blobUrlTemplate: template.replace(/\/+$/, ''),
+    ...(account ? { storageAccount: account } : {}),
+    ...(env.LC2_AZURE_ARM_ENDPOINT ? { armEndpoint: env.LC2_AZURE_ARM_ENDPOINT.replace(/\/+$/, '') } : {}),
+    ...(env.LC2_AZURE_STORAGE_ACCOUNT_KEY ? { accountKey: env.LC2_AZURE_STORAGE_ACCOUNT_KEY } : {}),
+    copy: {
+      parallelism: int(env, 'LC2_AZURE_COPY_PARALLELISM', 32, 1, 64),
+      pageSize: int(env, 'LC2_AZURE_PAGE_SIZE', 250, 1, 5000),
+      // Copy Blob From URL takes sources up to 256 MiB; larger ones go through the asynchronous Copy Blob.
+      asyncThreshold: int(env, 'LC2_AZURE_ASYNC_COPY_THRESHOLD_MB', 256, 0, 256) * MiB,
+    },
+    stepBudgetMs: budget,
+    callTimeoutMs: int(env, 'LC2_AZURE_CALL_TIMEOUT_MS', 8_000, 500, 20_000),
+    checkpointSecret: env.LC2_CHECKPOINT_KEY?.trim() || env.LC2_HOOK_TOKEN?.trim() || randomBytes(32).toString('base64url'),
+  };
+}

@@ -1,0 +1,89 @@
+// On-demand backups of an Azure Database for PostgreSQL Flexible Server (ARM, @azure/arm-postgresql-flexible
+// v9: backupsAutomaticAndOnDemand). The backup's name is derived from the BackupRequest UID (ids.ts),
+// so a start repeated after a crash, a timeout or a stale read is the same operation: the name is
+// looked up first (GET) and PUT only when absent; once the PUT returned, its poller state (operation
+// URLs only, no secret) is the handle, and every later sync resumes it with exactly one status GET -
+// the PUT is never sent again. An on-demand backup is a proxy resource without tags: the full UID in
+// its name, on the server the spec names, is the ownership proof.
+import type { BackupAutomaticAndOnDemand } from '@azure/arm-postgresql-flexible';
+import type { Checkpoint } from '../shared/leasedStep.ts';
+import type { FlexibleServerApi } from './clients.ts';
+import { isNotFound, refusal } from './errors.ts';
+import type { ServerRef } from './ids.ts';
+
+export const ON_DEMAND = 'Customer On-Demand';
+
+/** `id` is the backup's ARM ID as we name it (never taken from an answer). */
+export interface BackupTarget { server: ServerRef; name: string; id: string; project: string }
+
+/** What the database step keeps (status and signed checkpoint): the poller's state, then the finished backup. */
+export interface BackupProgress { token?: string; backupId?: string; completedTime?: string; project?: string }
+
+/** Further = greater: nothing, started (a handle), finished. */
+export const backupRank = (p: BackupProgress) => (p.completedTime ? '2' : p.token ? '1' : '0');
+
+const FAILED = new Set(['failed', 'canceled', 'cancelled']);
+
+function finished(t: BackupTarget, b: BackupAutomaticAndOnDemand): Checkpoint<BackupProgress> | undefined {
+  if (b.backupType !== undefined && b.backupType !== ON_DEMAND) {
+    throw refusal('OwnershipConflict', `backup ${t.name} on server ${t.server.server} is not an on-demand backup (${b.backupType}); not adopting it`);
+  }
+  if (!b.completedTime) return undefined;
+  return { done: true, progress: { backupId: t.id, completedTime: new Date(b.completedTime).toISOString(), project: t.project } };
+}
+
+/**
+ * One sync of the backup, run under the step's lease: resume the handle (one GET), or look the
+ * backup up by name and PUT it only when absent. Throws on a failed operation (classified by the caller).
+ */
+export async function backupRun(pg: FlexibleServerApi, t: BackupTarget, start: BackupProgress, signal: () => AbortSignal): Promise<Checkpoint<BackupProgress>> {
+  const { resourceGroup: rg, server } = t.server;
+  if (start.completedTime && start.backupId) return { done: true, progress: start };
+  let token = start.token;
+  if (!token) {
+    try {
+      const b = await pg.getBackup(rg, server, t.name, signal());
+      const done = finished(t, b);
+      // Present but not complete, and no handle: a PUT whose answer was lost. Asked again next sync.
+      return done ?? { done: false, progress: { project: t.project } };
+    } catch (e) { if (!isNotFound(e)) throw e; }
+    const lro = await pg.beginBackup(rg, server, t.name, undefined, signal());
+    token = lro.token;
+    if (!lro.done) return { done: false, progress: { token, project: t.project } };
+  } else {
+    const lro = await pg.beginBackup(rg, server, t.name, token, signal());
+    if (FAILED.has(lro.status)) throw Object.assign(new Error(`The long-running operation has failed. backup ${t.name} ended ${lro.status}`), { name: 'LongRunningOperationFailed' });
+    if (!lro.done) return { done: false, progress: { token: lro.token, project: t.project } };
+    if (lro.result) {
+      const done = finished(t, lro.result);
+      if (done) return done;
+    }
+  }
+  // Succeeded: the backup itself says when it completed (the restore's point in time).
+  const done = finished(t, await pg.getBackup(rg, server, t.name, signal()));
+  return done ?? { done: false, progress: { token, project: t.project } };
+}
+
+/** The finished backup as it is now (verification before Succeeded, restore): ours, on-demand, completed. */
+export async function readBackup(pg: FlexibleServerApi, t: BackupTarget, signal: AbortSignal): Promise<{ ok: true; completedTime: string; id: string } | { ok: false; message: string; retryable: boolean }> {
+  try {
+    const b = await pg.getBackup(t.server.resourceGroup, t.server.server, t.name, signal);
+    const done = finished(t, b);
+    if (!done) return { ok: false, retryable: true, message: `backup ${t.name} on ${t.server.server} has not completed` };
+    return { ok: true, completedTime: done.progress.completedTime!, id: done.progress.backupId! };
+  } catch (e) {
+    if (isNotFound(e)) return { ok: false, retryable: false, message: `backup ${t.name} on server ${t.server.server} no longer exists` };
+    throw e;
+  }
+}
+
+/** Deletes this backup's on-demand backup; true once it is gone (NotFound = done). */
+export async function deleteBackup(pg: FlexibleServerApi, t: BackupTarget, signal: () => AbortSignal): Promise<boolean> {
+  try {
+    const b = await pg.getBackup(t.server.resourceGroup, t.server.server, t.name, signal());
+    // Automatic backups cannot be deleted and are never ours.
+    if (b.backupType !== undefined && b.backupType !== ON_DEMAND) return true;
+  } catch (e) { if (isNotFound(e)) return true; throw e; }
+  const lro = await pg.beginDeleteBackup(t.server.resourceGroup, t.server.server, t.name, signal());
+  return lro.done && lro.status === 'succeeded';
+}

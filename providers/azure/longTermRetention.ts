@@ -1,0 +1,76 @@
+// The optional long-term-retention backup of a Flexible Server (pg_dump by the service, up to 10
+// years; API backupsLongTermRetention): for recovery points that outlive the server's 7-35-day
+// backup retention. The service writes blobs of its own naming into a whole container through a
+// container SAS, so each backup gets a container of its own, named from its UID and marked with it
+// in metadata (deleted with the backup after that check). The SAS is made for the start request
+// only: never stored, logged or put in status. The operation is named from the UID and read by name
+// on every sync (one GET); it is started only when that name is unknown to the server.
+import type { Checkpoint } from '../shared/leasedStep.ts';
+import type { AzureClients, FlexibleServerApi } from './clients.ts';
+import { codeOf, isNotFound, refusal } from './errors.ts';
+import type { ServerRef } from './ids.ts';
+
+/** Blob metadata keys are C# identifiers. */
+export const CONTAINER_UID_META = 'lc2backupuid';
+/** How long the service may write with the SAS (a dump of up to 1 TiB); at most 7 days for a user delegation SAS. */
+const SAS_VALID_MS = 48 * 60 * 60_000;
+
+export const ltrContainerName = (uid: string) => `lc2-ltr-${uid.toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 63);
+
+export interface LtrTarget { server: ServerRef; name: string; uid: string; account: string; container: string }
+export interface LtrProgress { containerReady?: boolean; started?: boolean; status?: string }
+export const ltrRank = (p: LtrProgress) => (p.status === 'Succeeded' ? '3' : p.started ? '2' : p.containerReady ? '1' : '0');
+
+const FAILED = new Set(['Failed', 'Cancelled']);
+
+/** The backup's own container: created with the UID marker, or found with it; someone else's is never used. */
+async function ownContainer(clients: AzureClients, t: LtrTarget): Promise<void> {
+  const c = clients.container(t.account, t.container);
+  const made = await clients.call((abortSignal) => c.createIfNotExists({ metadata: { [CONTAINER_UID_META]: t.uid }, abortSignal }));
+  if (made.succeeded) return;
+  const props = await clients.call((abortSignal) => c.getProperties({ abortSignal }));
+  if (props.metadata?.[CONTAINER_UID_META] !== t.uid) {
+    throw refusal('OwnershipConflict', `container ${t.account}.${t.container} exists and was not made for this backup; not writing into it`);
+  }
+}
+
+/** One sync of the long-term backup, under the step's lease. Throws on a failed operation. */
+export async function ltrRun(pg: FlexibleServerApi, clients: AzureClients, t: LtrTarget, start: LtrProgress): Promise<Checkpoint<LtrProgress>> {
+  const { resourceGroup: rg, server } = t.server;
+  if (start.status === 'Succeeded') return { done: true, progress: start };
+  if (!start.containerReady) {
+    await ownContainer(clients, t);
+    return { done: false, progress: { containerReady: true } };
+  }
+  let op;
+  try { op = await pg.getLtr(rg, server, t.name, clients.signal()); } catch (e) { if (!isNotFound(e)) throw e; }
+  if (!op) {
+    if (start.started) return { done: false, progress: start }; // started, not listed yet: never started twice
+    await pg.checkLtr(rg, server, t.name, clients.signal());
+    const sas = await clients.containerUrl(t.account, t.container, 'racwl', SAS_VALID_MS);
+    await pg.startLtr(rg, server, t.name, sas, clients.signal());
+    return { done: false, progress: { containerReady: true, started: true, status: 'Running' } };
+  }
+  const status = op.status ?? 'Running';
+  if (FAILED.has(status)) {
+    throw refusal('LongTermBackupFailed', `long-term backup ${t.name} of ${server} ended ${status}${op.errorMessage ? `: ${op.errorMessage.slice(0, 300)}` : ''}`);
+  }
+  return { done: status === 'Succeeded', progress: { containerReady: true, started: true, status } };
+}
+
+/** Deletes the backup's own long-term container (after the UID check); false while the service still writes into it. */
+export async function deleteLtr(pg: FlexibleServerApi, clients: AzureClients, t: LtrTarget): Promise<boolean> {
+  try {
+    const op = await pg.getLtr(t.server.resourceGroup, t.server.server, t.name, clients.signal());
+    if ((op.status ?? 'Running') === 'Running') return false;
+  } catch (e) { if (!isNotFound(e)) throw e; }
+  const c = clients.container(t.account, t.container);
+  try {
+    const props = await clients.call((abortSignal) => c.getProperties({ abortSignal }));
+    if (props.metadata?.[CONTAINER_UID_META] !== t.uid) return true; // not ours: left alone
+    await clients.call((abortSignal) => c.delete({ abortSignal }));
+    return true;
+  } catch (e) {
+    return isNotFound(e) || codeOf(e) === 'ContainerBeingDeleted';
+  }
+}
