@@ -2,7 +2,7 @@
 // lc2:<uid>), optionally its SQL export into the backup's own folder, then a Storage Transfer job
 // copying the document library into the folder's dl/ with the Liferay exclusions as excludePrefixes.
 // Nothing streams through the hook: each sync makes a few calls, whatever the library's size.
-import type { BackupRequest, BackupRequestSpec, OperationStatus } from '../../core/crd.ts';
+import type { BackupRequest, BackupRequestSpec, OperationStatus, TenantEncryption } from '../../core/crd.ts';
 import { documentLibraryPrefix } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepResult, ManifestCheck, Observation, SpecProblem } from '../../core/provider.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
@@ -19,8 +19,10 @@ import { deleteJob, ensureJob, observeJob, quiesceJob, type TransferTarget } fro
 export const TOOL = 'cloud-sql-admin-v1';
 export const TRANSFER_TOOL = 'storage-transfer-v1';
 
-export function gcpBackupProblems(spec: BackupRequestSpec): SpecProblem[] {
+export function gcpBackupProblems(spec: BackupRequestSpec, encryption?: TenantEncryption): SpecProblem[] {
   const problems: SpecProblem[] = [];
+  // Never a silent backup in the clear (docs/encryption.md): CMEK is not built, so a project that requires encryption is refused.
+  if (encryption) problems.push({ field: `BackupTenant ${spec.projectId} spec.encryption`, message: 'the project requires encryption with its own key, and the gcp provider cannot apply one yet (customer-managed encryption keys are not supported); nothing was written (docs/gcp.md, docs/encryption.md)' });
   if (spec.database.type !== 'snapshot') problems.push({ field: 'spec.database.type', message: 'the gcp provider takes Cloud SQL backups (add spec.database.export for a portable SQL export); use "snapshot"' });
   if (!INSTANCE_ID.test(spec.database.instanceId)) problems.push({ field: 'spec.database.instanceId', message: 'name the Cloud SQL instance by its ID (lowercase letters, digits, hyphens; no project prefix, host or port)' });
   if (spec.database.cluster) problems.push({ field: 'spec.database.cluster', message: 'Cloud SQL has no clusters; leave it out' });
