@@ -12,7 +12,7 @@ import { gcpClients, type GcpClients } from '../providers/gcp/clients.ts';
 import type { GcpProviderConfig } from '../providers/gcp/config.ts';
 import { deleteBackup, observeBackup, type BackupProgress } from '../providers/gcp/cloudSql.ts';
 import { observeExport } from '../providers/gcp/cloudSqlExport.ts';
-import { backupTarget, deleteGcpExternal, exportTarget, observeGcpBackupStep, verifyGcpExternal } from '../providers/gcp/backup.ts';
+import { backupTarget, deleteGcpExternal, exportTarget, observeGcpBackupStep, quiesceGcp, verifyGcpExternal } from '../providers/gcp/backup.ts';
 import type { BackupRequest } from '../core/crd.ts';
 import { classify } from '../providers/gcp/errors.ts';
 import { withLease } from '../providers/gcp/lease.ts';
@@ -177,5 +177,60 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
     assert.equal(gone.ok, false);
     await deleteBackup(c, backupTarget(ctx, config), name); // a second delete is done
     assert.equal(classify(Object.assign(new Error('x'), { status: 404 })).retryable, false);
+  });
+
+  it('a deletion while a create is in flight: quiesce waits out the lease TTL and a live lease, cancels an EXPORT to our URI that status never saw; every backup carrying our description is deleted', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000007');
+    const parent: BackupRequest = { apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupRequest', metadata: { name: 'inflight', uid: ctx.uid, deletionTimestamp: new Date().toISOString() },
+      spec: ctx.spec, status: { phase: 'SnapshotInProgress', backupId: 'b', location: ctx.location } };
+    assert.equal(await quiesceGcp(parent, c, config), false, 'the deletion just began and the backup is unfinished: a sync in flight may still create');
+    parent.metadata.deletionTimestamp = new Date(Date.now() - 3_600_000).toISOString();
+    assert.equal(await quiesceGcp(parent, c, config), true, 'nothing running, long after: quiet');
+    // A sync holds the backup's lease (it may be between its lookup and its create).
+    const lease = gcs.storage.bucket('lc2-backups').file(backupTarget(ctx, config).leaseKey);
+    await lease.save(JSON.stringify({ holder: 'in-flight', until: new Date(Date.now() + 60_000).toISOString() }), { resumable: false });
+    assert.equal(await quiesceGcp(parent, c, config), false, 'a live lease');
+    assert.equal(await deleteGcpExternal(parent, c, config), false, 'nor deleted while it is live');
+    await lease.delete();
+    // An export to our URI started by a sync whose progress never reached status (no record either): found through operations.list and cancelled.
+    const t = exportTarget(ctx, 'lportal', 20_000);
+    sql.config.pollsToFinish = 1000;
+    const started = await c.sql.exportSql('retail-prd-db', t.uri, ['lportal']).finally(() => { sql.config.pollsToFinish = 3; });
+    assert.equal(await quiesceGcp(parent, c, config), false, 'a running export to our URI');
+    const op = sql.operations.get(started.name!)!;
+    assert.deepEqual([op.status, op.error?.errors[0]?.code], ['DONE', 'CANCELLED']);
+    assert.equal(await quiesceGcp(parent, c, config), true);
+    // Two backups carry our description (status names one; a sync in flight made another): both are deleted before done.
+    const one = sql.addBackup({ instance: 'retail-prd-db', description: `lc2:${ctx.uid} project=retail` });
+    const two = sql.addBackup({ instance: 'retail-prd-db', description: `lc2:${ctx.uid} project=retail` });
+    const withDb: BackupRequest = { ...parent, status: { ...parent.status!, database: { engine: 'postgresql', format: 'cloudsql-backup', snapshotId: one.name, sizeBytes: 1, tool: 't' } } };
+    let done = false;
+    for (let i = 0; i < 30 && !done; i += 1) done = await deleteGcpExternal(withDb, c, config);
+    assert.ok(done);
+    for (const b of [one, two]) assert.ok(b.state === 'DELETING' || !sql.backups.has(b.id), `${b.name} is ${b.state}`);
+  });
+
+  it('a backup list longer than the pages looked at is "not known yet": never deleted-as-gone, never a second create', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-000000000008', spec({ instanceId: 'other-db', export: undefined }));
+    const mine = sql.addBackup({ instance: 'other-db', description: `lc2:${ctx.uid} project=retail` });
+    // 45 newer backups listed before it, 2 a page: more than the 20 pages looked at.
+    const noise = Array.from({ length: 45 }, (_, i) => sql.addBackup({ instance: 'other-db', description: `someone's ${i}` }));
+    try {
+      const gone: BackupRequest = { apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupRequest', metadata: { name: 'gone', uid: ctx.uid },
+        spec: { ...ctx.spec, database: { type: 'snapshot', instanceId: '' } }, status: { phase: 'Succeeded', backupId: 'b', location: ctx.location } };
+      assert.equal(await deleteGcpExternal(gone, c, config), false, 'not found within the pages is not "deleted"');
+      assert.equal(mine.state, 'SUCCESSFUL');
+      const creates = sql.accepted.get('POST /v1/projects/lc2-test-project/backups') ?? 0;
+      const step = { name: 'snapshot' as const, phase: 'SnapshotInProgress' as const, operationId: `lc2:${ctx.uid} project=retail`, children: [] };
+      const obs = await observeGcpBackupStep(step, ctx, { id: step.operationId, state: 'Running' }, c, config);
+      assert.deepEqual(obs.state === 'failed' ? [obs.reason, obs.retryable] : obs.state, ['ListIncomplete', true]);
+      assert.equal(sql.accepted.get('POST /v1/projects/lc2-test-project/backups') ?? 0, creates, 'no second backup');
+      sql.config.pageSize = 500;
+      assert.equal(await deleteGcpExternal(gone, c, config), true);
+      assert.equal(mine.state, 'DELETING');
+    } finally {
+      sql.config.pageSize = 2;
+      for (const b of noise) sql.backups.delete(b.id);
+    }
   });
 });

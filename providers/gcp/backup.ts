@@ -10,7 +10,8 @@ import type { GcpClients } from './clients.ts';
 import { withDeadline } from './deadline.ts';
 import type { GcpProviderConfig } from './config.ts';
 import { checkOwnBackup, deleteBackup, engineOf, observeBackup, type BackupTarget } from './cloudSql.ts';
-import { exportedSize, observeExport, type ExportTarget } from './cloudSqlExport.ts';
+import { exportedSize, observeExport, quiesceExport, type ExportTarget } from './cloudSqlExport.ts';
+import { leaseLive } from './lease.ts';
 import { classify, isNotFound } from './errors.ts';
 import { excludePrefixes, MAX_EXCLUDE_PREFIXES, prefixPatternProblem } from './excludePrefixes.ts';
 import { backupDescription, exportObject, gsUri, INSTANCE_ID, transferJobName, uidMarker } from './ids.ts';
@@ -132,28 +133,68 @@ const contextOf = (parent: BackupRequest) => {
   return uid && spec && location ? { uid, spec, location } : undefined;
 };
 
-/** Before the folder is deleted: a running export is cancelled and waited for, and so is the transfer's run. */
-export async function quiesceGcp(parent: BackupRequest, c: GcpClients): Promise<boolean> {
+/**
+ * A deletion that began while the backup was still being made waits out the lease TTL: a sync
+ * already in flight then (a stale parent) may still be inside its lease, about to create the Cloud
+ * SQL backup or start the export. A Succeeded backup made everything before its manifest.
+ */
+function createsMayLand(parent: BackupRequest, leaseTtlMs: number): boolean {
+  if (parent.status?.phase === 'Succeeded') return false;
+  const since = Date.parse(parent.metadata.deletionTimestamp ?? '');
+  return Number.isFinite(since) && Date.now() < since + leaseTtlMs;
+}
+
+type Ctx = NonNullable<ReturnType<typeof contextOf>>;
+
+/** Whether a sync holds the backup's or the export's lease (it may be creating one right now). */
+async function leasesLive(c: GcpClients, ctx: Ctx, config: GcpProviderConfig): Promise<boolean> {
+  for (const key of [backupTarget(ctx, config).leaseKey, exportTarget(ctx, config.defaultDatabase).leaseKey]) {
+    if (await leaseLive(c.storage, ctx.location.bucket, key, c.callTimeoutMs)) return true;
+  }
+  return false;
+}
+
+const hasExport = (parent: BackupRequest, ctx: Ctx) => !!ctx.spec.database.export || !!parent.status?.operations?.export;
+
+/** Every running EXPORT to this backup's URI cancelled (from status, the record, or the instance's operations); true once none runs. */
+function quiesceExports(parent: BackupRequest, ctx: Ctx, c: GcpClients, config: GcpProviderConfig): Promise<boolean> {
+  if (!hasExport(parent, ctx)) return Promise.resolve(true);
+  const known = parent.status?.operations?.export?.progress?.operation;
+  return quiesceExport(c, exportTarget(ctx, config.defaultDatabase, config.leaseTtlMs), typeof known === 'string' ? known : undefined);
+}
+
+/**
+ * Before the folder is deleted: nothing may still be created into it. False while a create may be in
+ * flight (the deletion began within the lease TTL of an unfinished backup, or a lease is live); a
+ * running export to our URI is cancelled and waited for, and so is the transfer's run.
+ */
+export async function quiesceGcp(parent: BackupRequest, c: GcpClients, config: GcpProviderConfig): Promise<boolean> {
   const ctx = contextOf(parent);
   if (!ctx) return true;
   try {
-    const exportOp = parent.status?.operations?.export?.progress?.operation;
-    if (typeof exportOp === 'string' && exportOp) {
-      const op = await c.sql.getOperation(exportOp);
-      if (op.status !== 'DONE') { await c.sql.cancelOperation(exportOp).catch(() => undefined); return false; }
-    }
-    if (parent.status?.operations?.transfer) return await quiesceJob(c, transferTarget(ctx, c.project));
-    return true;
+    if (createsMayLand(parent, config.leaseTtlMs) || await leasesLive(c, ctx, config)) return false;
+    if (!await quiesceExports(parent, ctx, c, config)) return false;
+    // Always asked (a sync may have created the job without status saying so); a job not ours writes elsewhere.
+    return await quiesceJob(c, transferTarget(ctx, c.project)).catch((e: unknown) => {
+      if ((e as { name?: string }).name === 'OwnershipConflict') return true;
+      throw e;
+    });
   } catch (e) {
     return isNotFound(e);
   }
 }
 
-/** The Cloud SQL backup and the transfer job live outside the folder: deleted after ownership checks; true once gone. */
+/**
+ * The Cloud SQL backup and the transfer job live outside the folder: deleted after ownership checks;
+ * true once gone. Only once no create can still land: then every backup carrying this backup's
+ * description is deleted, so one made by a sync in flight during the deletion is not left behind.
+ */
 export async function deleteGcpExternal(parent: BackupRequest, c: GcpClients, config: GcpProviderConfig): Promise<boolean> {
   const ctx = contextOf(parent);
   if (!ctx) return true;
   try {
+    if (createsMayLand(parent, config.leaseTtlMs) || await leasesLive(c, ctx, config)) return false;
+    if (!await quiesceExports(parent, ctx, c, config)) return false;
     const t = backupTarget(ctx, config);
     await deleteBackup(c, t, parent.status?.database?.snapshotId);
     return await deleteJob(c, transferTarget(ctx, c.project));

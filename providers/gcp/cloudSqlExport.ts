@@ -53,3 +53,26 @@ export async function observeExport(c: GcpClients, t: ExportTarget, progress: { 
   if (!size) return { state: 'failed', reason: 'ExportMissing', message: `the export operation finished but ${t.uri} is ${size === 0 ? 'empty' : 'not there'}`, retryable: false };
   return { state: 'done', completedAt: op.endTime ?? new Date().toISOString(), result: { taskId: t.uri, bucket: t.bucket, prefix: t.folderPrefix } };
 }
+
+/**
+ * Before the folder is deleted: every EXPORT still running to this backup's URI is cancelled - the one
+ * status names, the one the record names, and any the instance's operations show (a sync may have
+ * started one without its progress reaching status). Only an EXPORT to our own URI is ever cancelled.
+ * True once none runs.
+ */
+export async function quiesceExport(c: GcpClients, t: ExportTarget, known: string | undefined): Promise<boolean> {
+  const record = await readRecord<{ operation?: string }>(c.storage, t.bucket, t.recordKey, c.callTimeoutMs).catch((e: unknown) => {
+    if ((e as { name?: string }).name === 'RecordInvalid') return undefined;
+    throw e;
+  });
+  const ops: SqlOperation[] = [];
+  for (const name of new Set([known, record?.operation].filter((n): n is string => !!n))) {
+    try { ops.push(await c.sql.getOperation(name)); } catch (e) { if (!isNotFound(e)) throw e; }
+  }
+  if (t.instance) {
+    try { ops.push(...await c.sql.listOperations(t.instance)); } catch (e) { if (!isNotFound(e)) throw e; }
+  }
+  const running = new Set(ops.filter((op) => op.operationType === 'EXPORT' && op.exportContext?.uri === t.uri && op.status !== 'DONE').map((op) => op.name ?? ''));
+  for (const name of running) await c.sql.cancelOperation(name).catch(() => undefined);
+  return running.size === 0;
+}

@@ -49,6 +49,8 @@ export function classify(e: unknown): Classified {
   const status = httpStatus(e);
   const grpc = grpcCode(e);
   const reason = sqlReason(e);
+  // A listing that ran out of pages: asked again later, never taken as an answer.
+  if (err.name === 'ListIncomplete') return { reason: 'ListIncomplete', message: (err.message ?? '').slice(0, 400), retryable: true };
   // Our own typed errors (ownership conflicts, refusals) keep their name and are final.
   if (err.name && /Conflict$|NotEmpty$|NotAllowed$|Invalid$/.test(err.name)) return { reason: err.name, message: (err.message ?? '').slice(0, 400), retryable: false };
   const detail = `${reason ?? (status ? `HTTP ${status}` : grpc !== undefined ? `gRPC ${grpc}` : err.name ?? 'Error')}: ${(err.response?.data?.error?.message ?? err.message ?? '').slice(0, 300)}`;
