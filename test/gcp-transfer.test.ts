@@ -74,6 +74,19 @@ describe('GCP Storage Transfer jobs (fake STS through the real client, fake-gcs-
     assert.ok([...sts.writes.values()].every((n) => n === 1));
   });
 
+  it('objects already in the sink are skipped by sync and counted apart from those found: SUCCESS with found 7, copied 7, skipped 5 is done', async () => {
+    const uid = '11111111-aaaa-4bbb-8ccc-000000000005';
+    const t = target(uid, { sourcePath: 'document_library/20097/20121/' });
+    // An approved overwrite into a prefix already holding 5 identical objects.
+    for (let i = 0; i < 5; i += 1) await gcs.storage.bucket('liferay-dl').file(`document_library/20097/20121/${i}/1.0`).copy(gcs.storage.bucket('lc2-backups').file(`${t.sinkPath}${i}/1.0`));
+    await ensureJob(c, t);
+    const done = await until(() => observeJob(c, t));
+    assert.equal(done.state, 'done', JSON.stringify(done));
+    if (done.state !== 'done') return;
+    assert.deepEqual([done.result.counts.found, done.result.counts.copied, done.result.counts.skipped, done.result.counts.failed], [7, 7, 5, 0]);
+    assert.equal((await objectsUnder(gcs.storage, 'lc2-backups', t.sinkPath)).size, 12);
+  });
+
   it('a job under our name that another request made is an OwnershipConflict, never adopted', async () => {
     const uid = '11111111-aaaa-4bbb-8ccc-000000000002';
     await ensureJob(c, target(uid, { description: 'lc2:someone-else' }));

@@ -63,7 +63,7 @@ const describe = (k: TransferCounts) => `${k.found} objects found, ${k.copied} c
 
 const RUNNING = new Set(['IN_PROGRESS', 'QUEUED', 'PAUSED', 'SUSPENDING', 'STATUS_UNSPECIFIED', '']);
 
-/** The job's run: running with counters, done when SUCCESS with nothing failed and the counts adding up. */
+/** The job's run: running with counters, done when SUCCESS with nothing failed and every object found copied (skipped ones apart). */
 export async function observeJob(c: GcpClients, t: Pick<TransferTarget, 'name' | 'description' | 'sinkBucket' | 'sinkPath'>, known?: string): Promise<Observation<TransferDone>> {
   let operation = known;
   if (!operation) {
@@ -80,7 +80,8 @@ export async function observeJob(c: GcpClients, t: Pick<TransferTarget, 'name' |
   if (!done || RUNNING.has(status)) {
     return { state: 'running', progress: { operation, ...counts }, resyncAfterSeconds: 10, message: `transfer ${status.toLowerCase() || 'starting'}: ${describe(counts)}` };
   }
-  if (status === 'SUCCESS' && counts.failed === 0 && counts.copied + counts.skipped === counts.found && !error) {
+  // objectsFoundFromSource EXCLUDES the objects skipped by sync (TransferCounters): every object found was copied.
+  if (status === 'SUCCESS' && counts.failed === 0 && counts.copied === counts.found && !error) {
     return { state: 'done', completedAt: metadata?.endTime ? isoOf(metadata.endTime) : new Date().toISOString(), result: { counts, operation } };
   }
   return { state: 'failed', reason: 'TransferFailed', message: `transfer ${operation} ended ${status || 'without a status'}${error ? ` (${error.slice(0, 200)})` : ''}: ${describe(counts)}`, retryable: false };

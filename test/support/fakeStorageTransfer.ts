@@ -6,7 +6,8 @@
 // date) that starts exactly one run on creation, latestOperationName empty for a few reads, an
 // operation IN_PROGRESS for a few polls with int64 counters as strings, and a run that really copies
 // objects between fake-gcs-server buckets, honouring excludePrefixes relative to the source path and
-// overwriteWhen DIFFERENT (an identical object already there is "skipped by sync").
+// overwriteWhen DIFFERENT (an identical object already there is "skipped by sync", and then not
+// counted in objectsFoundFromSource, as the TransferCounters proto says).
 import type { Storage } from '@google-cloud/storage';
 import { HttpError, startFakeServer, type FakeRequest, type FakeServer } from './fakeHttp.ts';
 
@@ -48,15 +49,18 @@ export async function startFakeStorageTransfer(storage: Storage): Promise<FakeSt
       const rel = f.name.slice(path.length);
       if (excludes.some((e) => rel.startsWith(e))) continue;
       const size = Number(f.metadata.size ?? 0);
-      k.objectsFoundFromSource! += 1; k.bytesFoundFromSource! += size;
       if (run.status === 'ABORTED') return;
-      if (config.failKey(f.name)) { k.objectsFromSourceFailed! += 1; k.bytesFromSourceFailed! += size; continue; }
+      // objectsFoundFromSource counts the objects "scheduled to be transferred, excluding any that are
+      // filtered based on object conditions or skipped due to sync" (TransferCounters in the proto).
+      const found = () => { k.objectsFoundFromSource! += 1; k.bytesFoundFromSource! += size; };
+      if (config.failKey(f.name)) { found(); k.objectsFromSourceFailed! += 1; k.bytesFromSourceFailed! += size; continue; }
       const target = storage.bucket(sink.bucketName).file(`${sink.path ?? ''}${rel}`);
       const [there] = await target.exists();
       if (there && spec.transferOptions?.overwriteWhen !== 'ALWAYS') {
         const [meta] = await target.getMetadata();
         if (meta.md5Hash === f.metadata.md5Hash) { k.objectsFromSourceSkippedBySync! += 1; k.bytesFromSourceSkippedBySync! += size; continue; }
       }
+      found();
       await f.copy(target);
       writes.set(target.name, (writes.get(target.name) ?? 0) + 1);
       k.objectsCopiedToSink! += 1; k.bytesCopiedToSink! += size;
