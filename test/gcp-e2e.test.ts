@@ -188,8 +188,9 @@ describe('GCP provider end to end (fake Cloud SQL and Storage Transfer, fake-gcs
     const d = driverFor(gcpBackup('under-faults'), '/backuprequest/sync');
     try { assert.equal(await drive(d, { replays: 3, honourBackoff: true, maxSyncs: 300 }), 'Succeeded', JSON.stringify(d.status.conditions)); } finally { sql.faults.share = 0; sts.faults.share = 0; }
     const requests = total() - before.requests;
-    // Every 10th request faulted (429, 503, answer dropped in turn), plus the three dropped create answers.
-    assert.ok(sql.faults.seen + sts.faults.seen >= 3 + 3, `faults were injected (${sql.faults.seen} + ${sts.faults.seen}, ${requests} requests processed)`);
+    // Every 10th request faulted (429, 503, answer dropped in turn), plus the three dropped create answers: at least
+    // one periodic fault on each fake besides its dropped creates (a fast run makes few requests: no fixed total).
+    assert.ok(sql.faults.seen >= 2 + 1 && sts.faults.seen >= 1 + 1, `faults were injected (${sql.faults.seen} + ${sts.faults.seen}, ${requests} requests processed)`);
     assert.equal(sql.faults.dropAnswer.size + sts.faults.dropAnswer.size, 0, 'every create had its answer dropped once');
     const uid = d.parent.metadata.uid!;
     assert.equal([...sql.backups.values()].filter((b) => b.description === `lc2:${uid} project=retail`).length, 1, 'one Cloud SQL backup');
