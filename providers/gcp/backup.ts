@@ -87,7 +87,7 @@ async function topFolders(c: GcpClients, bucket: string, prefix: string): Promis
 }
 
 async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus, c: GcpClients, config: GcpProviderConfig): Promise<Observation<BackupStepResult>> {
-  const progress = (op.progress ?? {}) as { backup?: string; operation?: string; started?: boolean };
+  const progress = (op.progress ?? {}) as { backup?: string; operation?: string; started?: boolean; waitingSince?: string };
   if (step.name === 'snapshot') {
     const obs = await observeBackup(c, backupTarget(ctx, config), progress);
     if (obs.state !== 'done') return obs;
@@ -109,7 +109,7 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
     await ensureJob(c, { ...t, excludePrefixes: prefixes });
     return { state: 'running', progress: { started: true }, resyncAfterSeconds: 2, message: `transfer job ${t.name} created (${prefixes.length} excluded prefixes)` };
   }
-  const obs = await observeJob(c, transferTarget(ctx, c.project), progress.operation);
+  const obs = await observeJob(c, transferTarget(ctx, c.project), progress.operation, progress.waitingSince);
   if (obs.state === 'running') return { ...obs, progress: { started: true, ...obs.progress } };
   if (obs.state === 'failed') return obs;
   const k = obs.result.counts;

@@ -9,7 +9,7 @@ import { withDeadline } from './deadline.ts';
 import { checkOwnBackup } from './cloudSql.ts';
 import { classify, isNotFound, sqlReason, httpStatus } from './errors.ts';
 import { backupDescription, uidMarker, INSTANCE_ID, labelValue, PROJECT_LABEL, restoredInstanceName, transferJobName, UID_LABEL } from './ids.ts';
-import { ensureJob, observeJob, type TransferTarget } from './transfer.ts';
+import { checkOwnJob, ensureJob, observeJob, type TransferTarget } from './transfer.ts';
 import { TOOL } from './backup.ts';
 
 export function gcpRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
@@ -121,18 +121,18 @@ async function restoreDatabase(ctx: RestoreContext, op: OperationStatus, c: GcpC
 
 async function restoreLibrary(ctx: RestoreContext, op: OperationStatus, c: GcpClients): Promise<Observation<RestoreStepResult>> {
   const t = transferTarget(ctx, c.project);
-  const progress = (op.progress ?? {}) as { started?: boolean; operation?: string };
+  const progress = (op.progress ?? {}) as { started?: boolean; operation?: string; waitingSince?: string };
   if (!progress.started) {
     // A job already there (a replay) is adopted after its ownership check; otherwise the NEW prefix must be empty.
     let exists = false;
-    try { await observeJob(c, t); exists = true; } catch (e) { if (!isNotFound(e)) throw e; }
+    try { checkOwnJob(await c.transfer.getJob(t.name), t); exists = true; } catch (e) { if (!isNotFound(e)) throw e; }
     if (!exists && !ctx.spec.approveOverwrite && await prefixHolds(c, t.sinkBucket, t.sinkPath)) {
       return { state: 'failed', reason: 'TargetNotEmpty', message: `${t.sinkBucket}/${t.sinkPath} already holds objects; restore into a new prefix or set spec.approveOverwrite`, retryable: false };
     }
     if (!exists) await ensureJob(c, t);
     return { state: 'running', progress: { started: true }, resyncAfterSeconds: 2, message: `transfer job ${t.name} created` };
   }
-  const obs = await observeJob(c, t, progress.operation);
+  const obs = await observeJob(c, t, progress.operation, progress.waitingSince);
   if (obs.state === 'running') return { ...obs, progress: { started: true, ...obs.progress } };
   if (obs.state === 'failed') return obs;
   const k = obs.result.counts;

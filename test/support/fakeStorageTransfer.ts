@@ -3,7 +3,7 @@
 // the reference (cloud.google.com/storage-transfer/docs/reference/rest/v1/transferJobs,
 // .../transferOperations, "Filter by prefix", "Scheduling"): client-chosen job names, 409
 // ALREADY_EXISTS for a name in use (also a DELETED one), a one-time schedule (start date = end
-// date) that starts exactly one run on creation, latestOperationName empty for a few reads, an
+// date) that starts exactly one run on creation when that date is today UTC (none otherwise), latestOperationName empty for a few reads, an
 // operation IN_PROGRESS for a few polls with int64 counters as strings, and a run that really copies
 // objects between fake-gcs-server buckets, honouring excludePrefixes relative to the source path and
 // overwriteWhen DIFFERENT (an identical object already there is "skipped by sync", and then not
@@ -30,6 +30,7 @@ const JOB_STATUS = ['STATUS_UNSPECIFIED', 'ENABLED', 'DISABLED', 'DELETED'];
 const OVERWRITE = ['OVERWRITE_WHEN_UNSPECIFIED', 'DIFFERENT', 'NEVER', 'ALWAYS'];
 const enumName = (names: string[], v: unknown, fallback: string) => typeof v === 'number' ? names[v] ?? fallback : typeof v === 'string' ? v : fallback;
 const sameDate = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const isToday = (d: unknown) => { const n = new Date(); return sameDate(d, { year: n.getUTCFullYear(), month: n.getUTCMonth() + 1, day: n.getUTCDate() }); };
 
 export async function startFakeStorageTransfer(storage: Storage): Promise<FakeStorageTransfer> {
   const jobs = new Map<string, Job>();
@@ -115,9 +116,10 @@ export async function startFakeStorageTransfer(storage: Storage): Promise<FakeSt
       if (ex.length > 1000 || ex.some((e) => !e || e.startsWith('/') || ex.some((o) => o !== e && e.startsWith(o)))) throw err(400, 'INVALID_ARGUMENT', 'invalid excludePrefixes');
       const job: Job = { name, projectId: String(body.projectId ?? ''), description: String(body.description ?? ''), status: enumName(JOB_STATUS, body.status, 'ENABLED'), transferSpec: spec, ...(body.schedule ? { schedule: body.schedule } : {}), reads: 0, creationTime: new Date().toISOString() };
       jobs.set(name, job);
-      // A one-time schedule runs immediately on creation, once ("Scheduling": start date = end date, no start time).
+      // A one-time schedule runs immediately on creation, once ("Scheduling": start date = end date, no start time) -
+      // when that date is the service's today (UTC); another date runs at a midnight this fake never reaches.
       const s = body.schedule as { scheduleStartDate?: unknown; scheduleEndDate?: unknown; startTimeOfDay?: unknown } | undefined;
-      if (job.status === 'ENABLED' && s && sameDate(s.scheduleStartDate, s.scheduleEndDate) && !s.startTimeOfDay) startRun(job);
+      if (job.status === 'ENABLED' && s && sameDate(s.scheduleStartDate, s.scheduleEndDate) && !s.startTimeOfDay && isToday(s.scheduleStartDate)) startRun(job);
       return { route: 'CreateTransferJob', body: jobView(job) };
     }
     if ((m = /^\/v1\/(transferJobs\/.+)$/.exec(req.path)) && !m[1]!.endsWith(':run')) {
