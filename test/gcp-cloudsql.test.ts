@@ -16,6 +16,9 @@ import { backupTarget, deleteGcpExternal, exportTarget, observeGcpBackupStep, qu
 import type { BackupRequest } from '../core/crd.ts';
 import { classify } from '../providers/gcp/errors.ts';
 import { withLease } from '../providers/gcp/lease.ts';
+import { observeGcpRestoreStep } from '../providers/gcp/restore.ts';
+import { restoreRequest } from './support/resources.ts';
+import type { RestoreContext } from '../core/provider.ts';
 import type { BackupContext } from '../core/provider.ts';
 import type { BackupRequestSpec } from '../core/crd.ts';
 import type { Observation } from '../core/provider.ts';
@@ -232,5 +235,34 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
       sql.config.pageSize = 2;
       for (const b of noise) sql.backups.delete(b.id);
     }
+  });
+
+  it('a restore whose operation name never reached status is done only once that RESTORE_VOLUME operation, recovered from operations.list, is DONE without error - never on RUNNABLE alone', async () => {
+    const sourceUid = '22222222-aaaa-4bbb-8ccc-000000000009';
+    const backup = sql.addBackup({ instance: 'retail-prd-db', description: `lc2:${sourceUid} project=retail` });
+    const r = restoreRequest('r', { provider: 'gcp', database: { instanceId: 'retail-restored', databaseName: 'lportal' }, documentLibrary: { destinationBucket: 'lc2-backups', destinationPrefix: 'restored/' } });
+    const ctx: RestoreContext = { name: 'r', uid: r.metadata.uid!, spec: r.spec!, source: {
+      manifest: { bucket: 'lc2-backups', key: 'retail/prd/x/manifest.json' }, engine: 'postgresql', bucket: 'lc2-backups', snapshotId: backup.name,
+      documentLibraryPrefix: 'retail/prd/x/dl/', resultsPrefix: 'retail/prd/x/results/', sourceUid,
+    } };
+    const step = { name: 'database' as const, phase: 'RestoringDatabase' as const, operationId: 'cloudsql:x', children: [] };
+    const sync = (progress: Record<string, unknown>) => observeGcpRestoreStep(step, ctx, { id: step.operationId, state: 'Running', progress }, c);
+    assert.equal((await sync({})).state, 'running');
+    sql.config.pollsToFinish = 1000;
+    const started = await sync({ checked: true }).finally(() => { sql.config.pollsToFinish = 3; });
+    assert.equal(started.state, 'running');
+    const opName = started.state === 'running' ? (started.progress as { operation?: string }).operation : undefined;
+    const op = sql.operations.get(opName!)!;
+    const instance = [...sql.instances.values()].find((i) => i.settings.userLabels['lc2-uid'] === ctx.uid)!;
+    // The status write with the operation was lost, and the instance already says RUNNABLE while the restore runs.
+    instance.state = 'RUNNABLE';
+    const recovered = await sync({ checked: true });
+    assert.equal(recovered.state, 'running', JSON.stringify(recovered));
+    assert.equal(recovered.state === 'running' ? (recovered.progress as { operation?: string }).operation : undefined, op.name, 'the operation recovered into progress');
+    op.status = 'DONE'; op.error = { errors: [{ code: 'INTERNAL_ERROR', message: 'restore broke' }] };
+    const failed = await sync({ checked: true });
+    assert.deepEqual(failed.state === 'failed' ? [failed.reason, failed.retryable] : failed.state, ['RestoreFailed', false]);
+    delete op.error;
+    assert.equal((await sync({ checked: true })).state, 'done', 'DONE without error and RUNNABLE');
   });
 });

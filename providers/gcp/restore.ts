@@ -4,7 +4,7 @@
 // anything is created, unless spec.approveOverwrite (prefix only: an instance is never overwritten).
 import type { OperationStatus, RestoreRequestSpec } from '../../core/crd.ts';
 import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../../core/provider.ts';
-import type { GcpClients, SqlInstance } from './clients.ts';
+import type { GcpClients, SqlInstance, SqlOperation } from './clients.ts';
 import { withDeadline } from './deadline.ts';
 import { checkOwnBackup } from './cloudSql.ts';
 import { classify, isNotFound, sqlReason, httpStatus } from './errors.ts';
@@ -78,6 +78,11 @@ export async function gcpRestorePreflight(ctx: RestoreContext, c: GcpClients): P
   }
 }
 
+/** The newest RESTORE_VOLUME operation of the new instance (only a restore made it: its name carries our UID and label). */
+async function restoreOperationOf(c: GcpClients, instance: string): Promise<SqlOperation | undefined> {
+  return (await c.sql.listOperations(instance)).find((op) => op.operationType === 'RESTORE_VOLUME' && (!op.targetId || op.targetId === instance));
+}
+
 const FAILED_STATES = new Set(['FAILED', 'SUSPENDED', 'MAINTENANCE_FAILED']);
 
 async function restoreDatabase(ctx: RestoreContext, op: OperationStatus, c: GcpClients): Promise<Observation<RestoreStepResult>> {
@@ -106,16 +111,21 @@ async function restoreDatabase(ctx: RestoreContext, op: OperationStatus, c: GcpC
       if (!ours(instance, ctx.uid)) throw Object.assign(new Error(`Cloud SQL instance ${name} already exists and was not made by this restore`), { name: 'TargetNotEmpty' });
     }
   }
-  if (progress.operation) {
-    const restoreOp = await c.sql.getOperation(progress.operation);
-    if (restoreOp.status === 'DONE' && restoreOp.error) {
-      return { state: 'failed', reason: 'RestoreFailed', message: `restore into ${name} failed: ${(restoreOp.error.errors ?? []).map((x) => x.message ?? x.code).join('; ').slice(0, 300)}`, retryable: false };
-    }
-    if (restoreOp.status !== 'DONE') return { state: 'running', progress, resyncAfterSeconds: 15, message: `restoring into ${name}: ${(restoreOp.status ?? 'pending').toLowerCase()}` };
+  // The restore's own operation must be DONE without error: RUNNABLE alone is not proof. When status lost its
+  // name (a dropped answer, a stale parent), it is recovered from the new instance's operations.
+  const restoreOp = progress.operation ? await c.sql.getOperation(progress.operation) : await restoreOperationOf(c, name);
+  if (!restoreOp) return { state: 'failed', reason: 'RestoreUnverified', message: `Cloud SQL instance ${name} exists but no RESTORE_VOLUME operation of it can be found to prove the restore finished; restore again into a new instance`, retryable: false };
+  if (restoreOp.operationType !== 'RESTORE_VOLUME' || (restoreOp.targetId && restoreOp.targetId !== name)) {
+    throw Object.assign(new Error(`operation ${restoreOp.name ?? '?'} is not the restore into ${name}`), { name: 'OwnershipConflict' });
   }
+  const recovered = { ...progress, operation: restoreOp.name ?? '' };
+  if (restoreOp.status === 'DONE' && restoreOp.error) {
+    return { state: 'failed', reason: 'RestoreFailed', message: `restore into ${name} failed: ${(restoreOp.error.errors ?? []).map((x) => x.message ?? x.code).join('; ').slice(0, 300)}`, retryable: false };
+  }
+  if (restoreOp.status !== 'DONE') return { state: 'running', progress: recovered, resyncAfterSeconds: 15, message: `restoring into ${name}: ${(restoreOp.status ?? 'pending').toLowerCase()}` };
   const state = instance.state ?? '';
   if (FAILED_STATES.has(state)) return { state: 'failed', reason: 'RestoreFailed', message: `Cloud SQL instance ${name} is ${state}`, retryable: false };
-  if (state !== 'RUNNABLE') return { state: 'running', progress, resyncAfterSeconds: 15, message: `Cloud SQL instance ${name} ${state.toLowerCase() || 'being created'}` };
+  if (state !== 'RUNNABLE') return { state: 'running', progress: recovered, resyncAfterSeconds: 15, message: `Cloud SQL instance ${name} ${state.toLowerCase() || 'being created'}` };
   return { state: 'done', completedAt: new Date().toISOString(), result: { instanceId: name, tool: TOOL } };
 }
 
