@@ -12,7 +12,7 @@ import type { GcpProviderConfig } from './config.ts';
 import { checkOwnBackup, deleteBackup, engineOf, observeBackup, type BackupTarget } from './cloudSql.ts';
 import { exportedSize, observeExport, quiesceExport, type ExportTarget } from './cloudSqlExport.ts';
 import { leaseLive } from './lease.ts';
-import { classify, isNotFound } from './errors.ts';
+import { classify, instanceBusy, isNotFound } from './errors.ts';
 import { excludePrefixes, MAX_EXCLUDE_PREFIXES, prefixPatternProblem } from './excludePrefixes.ts';
 import { backupDescription, exportObject, gsUri, INSTANCE_ID, transferJobName, uidMarker } from './ids.ts';
 import { deleteJob, ensureJob, observeJob, quiesceJob, type TransferTarget } from './transfer.ts';
@@ -121,6 +121,8 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
 /** Provider errors become observations: transient ones retried with backoff, the rest a Failed with what to fix. */
 export async function observeGcpBackupStep(step: BackupStep, ctx: BackupContext, op: OperationStatus, c: GcpClients, config: GcpProviderConfig): Promise<Observation<BackupStepResult>> {
   try { return await observe(step, ctx, op, c, config); } catch (e) {
+    const busy = instanceBusy(e);
+    if (busy) return busy;
     const k = classify(e);
     return { state: 'failed', reason: k.reason, message: k.message, retryable: k.retryable };
   }

@@ -68,3 +68,13 @@ export function classify(e: unknown): Classified {
   }
   return { reason: reason ? reason.charAt(0).toUpperCase() + reason.slice(1) : 'GcpError', message, retryable: false };
 }
+
+/**
+ * 409 operationInProgress: Cloud SQL runs one operation per instance at a time, and another (a
+ * maintenance, someone's backup) is running. A wait, never a failure: observed as running, so the
+ * attempts that end in Failed are not counted, however long the other operation takes.
+ */
+export function instanceBusy(e: unknown): { state: 'running'; resyncAfterSeconds: number; message: string } | undefined {
+  if (sqlReason(e) !== 'operationInProgress') return undefined;
+  return { state: 'running', resyncAfterSeconds: 30, message: 'another operation on the instance is running; Cloud SQL runs one at a time, asked again in 30s' };
+}

@@ -7,7 +7,7 @@ import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepRe
 import type { GcpClients, SqlInstance, SqlOperation } from './clients.ts';
 import { withDeadline } from './deadline.ts';
 import { checkOwnBackup } from './cloudSql.ts';
-import { classify, isNotFound, sqlReason, httpStatus } from './errors.ts';
+import { classify, instanceBusy, isNotFound, sqlReason, httpStatus } from './errors.ts';
 import { backupDescription, uidMarker, INSTANCE_ID, labelValue, PROJECT_LABEL, restoredInstanceName, transferJobName, UID_LABEL } from './ids.ts';
 import { checkOwnJob, ensureJob, observeJob, type TransferTarget } from './transfer.ts';
 import { TOOL } from './backup.ts';
@@ -153,6 +153,8 @@ export async function observeGcpRestoreStep(step: RestoreStep, ctx: RestoreConte
   try {
     return step.name === 'database' ? await restoreDatabase(ctx, op, c) : await restoreLibrary(ctx, op, c);
   } catch (e) {
+    const busy = instanceBusy(e);
+    if (busy) return busy;
     const k = classify(e);
     return { state: 'failed', reason: k.reason, message: k.message, retryable: k.retryable };
   }
