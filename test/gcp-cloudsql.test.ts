@@ -16,6 +16,8 @@ import { backupTarget, deleteGcpExternal, exportTarget, observeGcpBackupStep, qu
 import type { BackupRequest } from '../core/crd.ts';
 import { classify } from '../providers/gcp/errors.ts';
 import { withLease } from '../providers/gcp/lease.ts';
+import { ensureJob } from '../providers/gcp/transfer.ts';
+import { transferTarget } from '../providers/gcp/backup.ts';
 import { observeGcpRestoreStep } from '../providers/gcp/restore.ts';
 import { restoreRequest } from './support/resources.ts';
 import type { RestoreContext } from '../core/provider.ts';
@@ -264,5 +266,20 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
     assert.deepEqual(failed.state === 'failed' ? [failed.reason, failed.retryable] : failed.state, ['RestoreFailed', false]);
     delete op.error;
     assert.equal((await sync({ checked: true })).state, 'done', 'DONE without error and RUNNABLE');
+  });
+
+  it('a deletion whose recorded backup is someone else\'s leaves it alone and still deletes its own transfer job', async () => {
+    const ctx = ctxFor('22222222-aaaa-4bbb-8ccc-00000000000a', spec({ export: undefined }));
+    const foreign = sql.addBackup({ instance: 'retail-prd-db', description: 'lc2:someone-else project=bank' });
+    await gcs.storage.createBucket('liferay-dl').catch(() => undefined);
+    const job = transferTarget(ctx, PROJECT);
+    await ensureJob(c, job);
+    const parent: BackupRequest = { apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupRequest', metadata: { name: 'forged', uid: ctx.uid },
+      spec: ctx.spec, status: { phase: 'Succeeded', backupId: 'b', location: ctx.location, database: { engine: 'postgresql', format: 'cloudsql-backup', snapshotId: foreign.name, sizeBytes: 1, tool: 't' } } };
+    let done = false;
+    for (let i = 0; i < 20 && !done; i += 1) done = await deleteGcpExternal(parent, c, config);
+    assert.ok(done);
+    assert.equal(foreign.state, 'SUCCESSFUL', 'not ours: untouched');
+    assert.equal(sts.jobs.get(job.name)?.status, 'DELETED', 'our job is deleted all the same');
   });
 });

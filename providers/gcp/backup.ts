@@ -178,7 +178,7 @@ export async function quiesceGcp(parent: BackupRequest, c: GcpClients, config: G
     if (!await quiesceExports(parent, ctx, c, config)) return false;
     // Always asked (a sync may have created the job without status saying so); a job not ours writes elsewhere.
     return await quiesceJob(c, transferTarget(ctx, c.project)).catch((e: unknown) => {
-      if ((e as { name?: string }).name === 'OwnershipConflict') return true;
+      if (isConflict(e)) return true;
       throw e;
     });
   } catch (e) {
@@ -198,13 +198,22 @@ export async function deleteGcpExternal(parent: BackupRequest, c: GcpClients, co
     if (createsMayLand(parent, config.leaseTtlMs) || await leasesLive(c, ctx, config)) return false;
     if (!await quiesceExports(parent, ctx, c, config)) return false;
     const t = backupTarget(ctx, config);
-    await deleteBackup(c, t, parent.status?.database?.snapshotId);
-    return await deleteJob(c, transferTarget(ctx, c.project));
+    // Someone else's backup or job is left alone - and the other of the two is still deleted.
+    await deleteBackup(c, t, parent.status?.database?.snapshotId).catch((e: unknown) => {
+      if (!isConflict(e)) throw e;
+      return deleteBackup(c, t, undefined); // the ones carrying our description
+    });
+    return await deleteJob(c, transferTarget(ctx, c.project)).catch((e: unknown) => {
+      if (isConflict(e)) return true;
+      throw e;
+    });
   } catch (e) {
-    // Someone else's backup or job under our marker is left alone; anything else is tried again.
-    return (e as { name?: string }).name === 'OwnershipConflict';
+    // Anything else is tried again.
+    return isConflict(e);
   }
 }
+
+const isConflict = (e: unknown) => (e as { name?: string }).name === 'OwnershipConflict';
 
 /** Before Succeeded: the backup recorded in status is still there, SUCCESSFUL and ours; the export object is there. */
 export async function verifyGcpExternal(ctx: BackupContext, c: GcpClients, config: GcpProviderConfig): Promise<ManifestCheck> {
