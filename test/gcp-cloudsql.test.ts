@@ -18,7 +18,7 @@ import { classify } from '../providers/gcp/errors.ts';
 import { withLease } from '../providers/gcp/lease.ts';
 import { ensureJob } from '../providers/gcp/transfer.ts';
 import { transferTarget } from '../providers/gcp/backup.ts';
-import { observeGcpRestoreStep } from '../providers/gcp/restore.ts';
+import { gcpRestorePreflight, observeGcpRestoreStep } from '../providers/gcp/restore.ts';
 import { restoreRequest } from './support/resources.ts';
 import type { RestoreContext } from '../core/provider.ts';
 import type { BackupContext } from '../core/provider.ts';
@@ -281,5 +281,25 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
     assert.ok(done);
     assert.equal(foreign.state, 'SUCCESSFUL', 'not ours: untouched');
     assert.equal(sts.jobs.get(job.name)?.status, 'DELETED', 'our job is deleted all the same');
+  });
+
+  it('a manifest\'s snapshotId that is not projects/<project>/backups/<id> is refused before any GetBackup (restore, verify, deletion)', async () => {
+    const sourceUid = '22222222-aaaa-4bbb-8ccc-00000000000b';
+    const r = restoreRequest('r2', { provider: 'gcp', database: { instanceId: 'retail-forged', databaseName: 'lportal' }, documentLibrary: { destinationBucket: 'lc2-backups', destinationPrefix: 'forged/' } });
+    const total = () => [...sql.received.values()].reduce((a, b) => a + b, 0);
+    for (const snapshotId of ['projects/bank-project/backups/1001', `projects/${PROJECT}/backups/../instances/retail-prd-db`, `projects/${PROJECT}/backups/1?x=1`]) {
+      const ctx: RestoreContext = { name: 'r2', uid: r.metadata.uid!, spec: r.spec!, source: {
+        manifest: { bucket: 'lc2-backups', key: 'retail/prd/y/manifest.json' }, engine: 'postgresql', bucket: 'lc2-backups', snapshotId,
+        documentLibraryPrefix: 'retail/prd/y/dl/', resultsPrefix: 'retail/prd/y/results/', sourceUid,
+      } };
+      const before = total();
+      const pre = await gcpRestorePreflight(ctx, c);
+      assert.deepEqual(pre.ok ? 'ok' : [pre.reason, pre.retryable], ['SnapshotNotAllowed', false], snapshotId);
+      const b = ctxFor(sourceUid, spec({ export: undefined }));
+      const v = await verifyGcpExternal({ ...b, database: { engine: 'postgresql', format: 'cloudsql-backup', snapshotId, sizeBytes: 1, tool: 't' } }, c, config);
+      assert.equal(v.ok, false);
+      await assert.rejects(deleteBackup(c, backupTarget(b, config), snapshotId), (e: Error) => e.name === 'OwnershipConflict');
+      assert.equal(total(), before, `no Cloud SQL request for ${snapshotId}`);
+    }
   });
 });

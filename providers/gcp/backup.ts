@@ -14,7 +14,7 @@ import { exportedSize, observeExport, quiesceExport, type ExportTarget } from '.
 import { leaseLive } from './lease.ts';
 import { classify, instanceBusy, isNotFound } from './errors.ts';
 import { excludePrefixes, MAX_EXCLUDE_PREFIXES, prefixPatternProblem } from './excludePrefixes.ts';
-import { backupDescription, exportObject, gsUri, INSTANCE_ID, transferJobName, uidMarker } from './ids.ts';
+import { backupDescription, exportObject, isOwnBackupName, gsUri, INSTANCE_ID, transferJobName, uidMarker } from './ids.ts';
 import { deleteJob, ensureJob, observeJob, quiesceJob, type TransferTarget } from './transfer.ts';
 
 export const TOOL = 'cloud-sql-admin-v1';
@@ -219,6 +219,7 @@ const isConflict = (e: unknown) => (e as { name?: string }).name === 'OwnershipC
 export async function verifyGcpExternal(ctx: BackupContext, c: GcpClients, config: GcpProviderConfig): Promise<ManifestCheck> {
   const name = ctx.database?.snapshotId;
   if (!name) return { ok: false, retryable: false, message: 'no Cloud SQL backup recorded for this backup' };
+  if (!isOwnBackupName(c.project, name)) return { ok: false, retryable: false, message: `${name} is not a Cloud SQL backup of project ${c.project}` };
   try {
     const backup = await c.sql.getBackup(name);
     checkOwnBackup(backup, backupTarget(ctx, config));

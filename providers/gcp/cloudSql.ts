@@ -6,6 +6,7 @@
 import type { Observation } from '../../core/provider.ts';
 import type { GcpClients, SqlBackup, SqlOperation } from './clients.ts';
 import { isNotFound } from './errors.ts';
+import { isOwnBackupName } from './ids.ts';
 import { readRecord, withLease, writeRecordOnce } from './lease.ts';
 
 export interface BackupTarget {
@@ -118,6 +119,7 @@ export async function observeBackup(c: GcpClients, t: BackupTarget, progress: Ba
 export async function deleteBackup(c: GcpClients, t: Pick<BackupTarget, 'instance' | 'description'>, name: string | undefined): Promise<void> {
   let named: SqlBackup | undefined;
   if (name) {
+    if (!isOwnBackupName(c.project, name)) throw ownershipConflict(`${name} is not a Cloud SQL backup of project ${c.project}`);
     try { named = await c.sql.getBackup(name); } catch (e) { if (!isNotFound(e)) throw e; }
     if (named) checkOwnBackup(named, t);
   }

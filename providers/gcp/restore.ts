@@ -8,7 +8,7 @@ import type { GcpClients, SqlInstance, SqlOperation } from './clients.ts';
 import { withDeadline } from './deadline.ts';
 import { checkOwnBackup } from './cloudSql.ts';
 import { classify, instanceBusy, isNotFound, sqlReason, httpStatus } from './errors.ts';
-import { backupDescription, uidMarker, INSTANCE_ID, labelValue, PROJECT_LABEL, restoredInstanceName, transferJobName, UID_LABEL } from './ids.ts';
+import { backupDescription, isOwnBackupName, uidMarker, INSTANCE_ID, labelValue, PROJECT_LABEL, restoredInstanceName, transferJobName, UID_LABEL } from './ids.ts';
 import { checkOwnJob, ensureJob, observeJob, type TransferTarget } from './transfer.ts';
 import { TOOL } from './backup.ts';
 
@@ -50,6 +50,7 @@ async function checkSourceBackup(c: GcpClients, ctx: RestoreContext): Promise<st
   const { source } = ctx;
   if (!source.snapshotId || !source.sourceUid) return 'the backup has no Cloud SQL backup';
   if (source.base) return 'the backup is incremental; the gcp provider restores full backups only';
+  if (!isOwnBackupName(c.project, source.snapshotId)) return `${source.snapshotId} is not a Cloud SQL backup of project ${c.project} (projects/${c.project}/backups/<id>)`;
   const backup = await c.sql.getBackup(source.snapshotId);
   try { checkOwnBackup(backup, { instance: '', description: backupDescription(source.sourceUid, ctx.spec.projectId) }); } catch {
     return `Cloud SQL backup ${source.snapshotId} was not taken by this project's backup ${source.manifest.key}`;
