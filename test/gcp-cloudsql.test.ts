@@ -144,7 +144,12 @@ describe('GCP Cloud SQL backups and exports (fake Cloud SQL Admin through the re
     const obs = await settle((p) => observeExport(c, t, p as { operation?: string }), 5);
     assert.equal(obs.state, 'done', JSON.stringify(obs));
     assert.equal((sql.accepted.get('POST /v1/projects/lc2-test-project/instances/*/export') ?? 0) - before, 1, 'exactly one export');
-    if (obs.state === 'done') assert.deepEqual(obs.result, { taskId: t.uri, bucket: 'lc2-backups', prefix: `${ctx.location.prefix}export/` });
+    const [meta] = await gcs.storage.bucket('lc2-backups').file(t.key).getMetadata();
+    assert.ok(meta.crc32c && meta.generation);
+    if (obs.state === 'done') {
+      assert.deepEqual(obs.result, { taskId: t.uri, bucket: 'lc2-backups', prefix: `${ctx.location.prefix}export/`,
+        object: { generation: String(meta.generation), crc32c: meta.crc32c, sizeBytes: Number(meta.size) } }, 'the object\'s generation, CRC32C and size recorded');
+    }
     const [bytes] = await gcs.storage.bucket('lc2-backups').file(t.key).download();
     assert.match(gunzipSync(bytes).toString(), /fake Cloud SQL export of retail-prd-db \(lportal\)/);
     // A replay with no progress finds the recorded operation: no second export (which would fail on the existing file).

@@ -99,6 +99,9 @@ describe('GCP provider end to end (fake Cloud SQL and Storage Transfer, fake-gcs
     assert.deepEqual(schemaErrors('manifest', manifest), []);
     assert.equal(manifest.database.snapshotId, ours[0]!.name);
     assert.equal(manifest.database.export?.taskId, `gs://lc2-backups/${status.location!.prefix}export/lportal.sql.gz`);
+    const [exported] = await gcs.storage.bucket('lc2-backups').file(`${status.location!.prefix}export/lportal.sql.gz`).getMetadata();
+    assert.deepEqual(manifest.database.export?.object, { generation: String(exported.generation), crc32c: exported.crc32c, sizeBytes: Number(exported.size) }, 'the export object as it ended, in the manifest');
+    assert.deepEqual(status.databaseExport?.object, manifest.database.export?.object);
     assert.ok((await body('lc2-backups', `${status.location!.prefix}export/lportal.sql.gz`)).length > 0);
     assert.equal(manifest.operations.transfer, `transferJobs/lc2-${uid}-dl`);
     assert.equal(manifest.documentLibrary.objectCount, originals().length);
