@@ -120,7 +120,12 @@ export interface TenantEncryption {
 export interface ServerSideEncryption { type: 'aws:kms'; kmsKeyArn: string }
 
 /** The portable export of a snapshot (AWS StartExportTask), beside the backup. */
-export interface DatabaseExportResult { taskId: string; bucket: string; prefix: string; extractedGb?: number; warning?: string; kmsKeyId?: string }
+export interface DatabaseExportResult {
+  taskId: string; bucket: string; prefix: string; extractedGb?: number; warning?: string; kmsKeyId?: string;
+  /** A single exported object (GCP): its generation, CRC32C (base64) and size when the export ended, to tell a later swap. */
+  object?: ExportedObject;
+}
+export interface ExportedObject { generation: string; crc32c: string; sizeBytes: number }
 
 export interface DocumentLibraryResult {
   objectCount: number;

@@ -45,6 +45,12 @@ describe('GCP provider configuration and identifiers', () => {
     assert.deepEqual(gcpBackupProblems(bad).map((p) => p.field), ['spec.database.type', 'spec.database.instanceId', 'spec.database.export', 'spec.documentLibrary.incremental', 'spec.documentLibrary.excludePatterns']);
     const good = backupRequest('y', { provider: 'gcp', database: { type: 'snapshot', instanceId: 'retail-prd-db', export: {} } }).spec!;
     assert.deepEqual(gcpBackupProblems(good), []);
+    // A project that requires encryption (any key: age or KMS) is refused, never backed up in the clear.
+    for (const encryption of [{ awsKmsKeyArn: 'arn:aws:kms:eu-west-1:1:key/k' }, { keyVersion: 'v1', recipient: 'age1xyz' }]) {
+      const refused = gcpBackupProblems(good, encryption);
+      assert.deepEqual(refused.map((p) => p.field), [`BackupTenant ${good.projectId} spec.encryption`]);
+      assert.match(refused[0]!.message, /cannot apply one yet/);
+    }
     const r = restoreRequest('r', { provider: 'gcp', database: { instanceId: 'Retail_DB', databaseName: 'lportal' } }).spec!;
     assert.deepEqual(gcpRestoreProblems(r).map((p) => p.field), ['spec.database.instanceId']);
   });

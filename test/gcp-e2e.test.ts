@@ -99,6 +99,9 @@ describe('GCP provider end to end (fake Cloud SQL and Storage Transfer, fake-gcs
     assert.deepEqual(schemaErrors('manifest', manifest), []);
     assert.equal(manifest.database.snapshotId, ours[0]!.name);
     assert.equal(manifest.database.export?.taskId, `gs://lc2-backups/${status.location!.prefix}export/lportal.sql.gz`);
+    const [exported] = await gcs.storage.bucket('lc2-backups').file(`${status.location!.prefix}export/lportal.sql.gz`).getMetadata();
+    assert.deepEqual(manifest.database.export?.object, { generation: String(exported.generation), crc32c: exported.crc32c, sizeBytes: Number(exported.size) }, 'the export object as it ended, in the manifest');
+    assert.deepEqual(status.databaseExport?.object, manifest.database.export?.object);
     assert.ok((await body('lc2-backups', `${status.location!.prefix}export/lportal.sql.gz`)).length > 0);
     assert.equal(manifest.operations.transfer, `transferJobs/lc2-${uid}-dl`);
     assert.equal(manifest.documentLibrary.objectCount, originals().length);
@@ -188,8 +191,9 @@ describe('GCP provider end to end (fake Cloud SQL and Storage Transfer, fake-gcs
     const d = driverFor(gcpBackup('under-faults'), '/backuprequest/sync');
     try { assert.equal(await drive(d, { replays: 3, honourBackoff: true, maxSyncs: 300 }), 'Succeeded', JSON.stringify(d.status.conditions)); } finally { sql.faults.share = 0; sts.faults.share = 0; }
     const requests = total() - before.requests;
-    // Every 10th request faulted (429, 503, answer dropped in turn), plus the three dropped create answers.
-    assert.ok(sql.faults.seen + sts.faults.seen >= 3 + 3, `faults were injected (${sql.faults.seen} + ${sts.faults.seen}, ${requests} requests processed)`);
+    // Every 10th request faulted (429, 503, answer dropped in turn), plus the three dropped create answers: at least
+    // one periodic fault on each fake besides its dropped creates (a fast run makes few requests: no fixed total).
+    assert.ok(sql.faults.seen >= 2 + 1 && sts.faults.seen >= 1 + 1, `faults were injected (${sql.faults.seen} + ${sts.faults.seen}, ${requests} requests processed)`);
     assert.equal(sql.faults.dropAnswer.size + sts.faults.dropAnswer.size, 0, 'every create had its answer dropped once');
     const uid = d.parent.metadata.uid!;
     assert.equal([...sql.backups.values()].filter((b) => b.description === `lc2:${uid} project=retail`).length, 1, 'one Cloud SQL backup');

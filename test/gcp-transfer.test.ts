@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startFakeGcs, objectsUnder, type FakeGcs } from './support/fakeGcs.ts';
 import { startFakeStorageTransfer, type FakeStorageTransfer } from './support/fakeStorageTransfer.ts';
 import { gcpClients, type GcpClients } from '../providers/gcp/clients.ts';
-import { ensureJob, observeJob, deleteJob, type TransferTarget } from '../providers/gcp/transfer.ts';
+import { ensureJob, observeJob, deleteJob, RUN_START_LIMIT_MS, type TransferTarget } from '../providers/gcp/transfer.ts';
 import { excludePrefixes, prefixPatternProblem } from '../providers/gcp/excludePrefixes.ts';
 import { transferJobName } from '../providers/gcp/ids.ts';
 import { classify } from '../providers/gcp/errors.ts';
@@ -72,6 +72,43 @@ describe('GCP Storage Transfer jobs (fake STS through the real client, fake-gcs-
     assert.deepEqual([...copied.keys()].sort(), Array.from({ length: 12 }, (_, i) => `${t.sinkPath}20097/20121/${i}/1.0`).sort());
     assert.equal(copied.get(`${t.sinkPath}20097/20121/3/1.0`)?.toString(), 'original 3');
     assert.ok([...sts.writes.values()].every((n) => n === 1));
+  });
+
+  it('objects already in the sink are skipped by sync and counted apart from those found: SUCCESS with found 7, copied 7, skipped 5 is done', async () => {
+    const uid = '11111111-aaaa-4bbb-8ccc-000000000005';
+    const t = target(uid, { sourcePath: 'document_library/20097/20121/' });
+    // An approved overwrite into a prefix already holding 5 identical objects.
+    for (let i = 0; i < 5; i += 1) await gcs.storage.bucket('liferay-dl').file(`document_library/20097/20121/${i}/1.0`).copy(gcs.storage.bucket('lc2-backups').file(`${t.sinkPath}${i}/1.0`));
+    await ensureJob(c, t);
+    const done = await until(() => observeJob(c, t));
+    assert.equal(done.state, 'done', JSON.stringify(done));
+    if (done.state !== 'done') return;
+    assert.deepEqual([done.result.counts.found, done.result.counts.copied, done.result.counts.skipped, done.result.counts.failed], [7, 7, 5, 0]);
+    assert.equal((await objectsUnder(gcs.storage, 'lc2-backups', t.sinkPath)).size, 12);
+  });
+
+  it('a job whose one-time run does not start (a create across midnight UTC, a skewed clock) fails with the reason and is deleted: never a wait without end', async () => {
+    const day = 86_400_000;
+    // The hook's clock a day behind: the start date has passed, the service never runs it.
+    const behind = target('11111111-aaaa-4bbb-8ccc-000000000006');
+    await ensureJob(c, behind, new Date(Date.now() - day));
+    assert.equal(sts.jobs.get(behind.name)?.latestOperationName, undefined, 'no run');
+    const past = await observeJob(c, behind);
+    assert.deepEqual(past.state === 'failed' ? [past.reason, past.retryable] : past.state, ['TransferNotStarted', false]);
+    assert.match(past.state === 'failed' ? past.message : '', /a day that has passed/);
+    assert.equal(sts.jobs.get(behind.name)?.status, 'DELETED', 'it never starts later into the folder');
+    // A day ahead (or created just before midnight): waits, with its first wait recorded, then gives up after the bound.
+    const ahead = target('11111111-aaaa-4bbb-8ccc-000000000007');
+    await ensureJob(c, ahead, new Date(Date.now() + day));
+    const waiting = await observeJob(c, ahead);
+    assert.equal(waiting.state, 'running');
+    const since = waiting.state === 'running' ? (waiting.progress as { waitingSince?: string } | undefined)?.waitingSince : undefined;
+    assert.ok(since && Math.abs(Date.parse(since) - Date.now()) < 60_000, String(since));
+    assert.equal((await observeJob(c, ahead, undefined, since)).state, 'running', 'within the bound');
+    const late = await observeJob(c, ahead, undefined, since, new Date(Date.parse(since!) + RUN_START_LIMIT_MS + 60_000));
+    assert.deepEqual(late.state === 'failed' ? [late.reason, late.retryable] : late.state, ['TransferNotStarted', false]);
+    assert.equal(sts.jobs.get(ahead.name)?.status, 'DELETED');
+    assert.equal(sts.received.get('POST /v1/transferJobs/*:run') ?? 0, 0, 'runTransferJob never called');
   });
 
   it('a job under our name that another request made is an OwnershipConflict, never adopted', async () => {

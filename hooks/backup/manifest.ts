@@ -1,6 +1,6 @@
 // manifest.json content, built purely from the resource and its status so every sync (and every
 // concurrent hook replica) writes byte-identical content.
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, Consistency, DumpEncryption, ServerSideEncryption } from '../../core/crd.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, Consistency, DumpEncryption, ExportedObject, ServerSideEncryption } from '../../core/crd.ts';
 import { documentLibraryPrefix, manifestKey, refsPrefix } from '../../core/layout.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 'backup.liferay.cloud/manifest/v1';
@@ -21,7 +21,7 @@ export interface Manifest {
   location: { bucket: string; prefix: string };
   database: {
     engine: string; type: string; instanceId: string; databaseName?: string; format: string;
-    artifact?: string; snapshotId?: string; snapshotArn?: string; kmsKeyId?: string; cluster?: boolean; export?: { taskId: string; prefix: string; kmsKeyId?: string };
+    artifact?: string; snapshotId?: string; snapshotArn?: string; kmsKeyId?: string; cluster?: boolean; export?: { taskId: string; prefix: string; kmsKeyId?: string; object?: ExportedObject };
     sizeBytes: number; sha256?: string; encryption?: DumpEncryption;
   };
   documentLibrary: {
@@ -58,7 +58,7 @@ export function buildManifest(parent: BackupRequest, spec: BackupRequestSpec, st
       ...(db.snapshotId ? { snapshotId: db.snapshotId, cluster: !!spec.database.cluster } : {}),
       ...(db.snapshotArn ? { snapshotArn: db.snapshotArn } : {}),
       ...(db.kmsKeyId ? { kmsKeyId: db.kmsKeyId } : {}),
-      ...(status.databaseExport ? { export: { taskId: status.databaseExport.taskId, prefix: status.databaseExport.prefix, ...(status.databaseExport.kmsKeyId ? { kmsKeyId: status.databaseExport.kmsKeyId } : {}) } } : {}),
+      ...(status.databaseExport ? { export: { taskId: status.databaseExport.taskId, prefix: status.databaseExport.prefix, ...(status.databaseExport.kmsKeyId ? { kmsKeyId: status.databaseExport.kmsKeyId } : {}), ...(status.databaseExport.object ? { object: status.databaseExport.object } : {}) } } : {}),
       sizeBytes: db.sizeBytes,
       ...(db.sha256 ? { sha256: db.sha256 } : {}),
       ...(db.encryption ? { encryption: db.encryption } : {}),

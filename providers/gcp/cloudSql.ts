@@ -6,6 +6,7 @@
 import type { Observation } from '../../core/provider.ts';
 import type { GcpClients, SqlBackup, SqlOperation } from './clients.ts';
 import { isNotFound } from './errors.ts';
+import { isOwnBackupName } from './ids.ts';
 import { readRecord, withLease, writeRecordOnce } from './lease.ts';
 
 export interface BackupTarget {
@@ -19,17 +20,28 @@ export interface BackupDone { name: string; engine?: 'postgresql' | 'mysql'; siz
 /** Cloud SQL's pages of backups: enough for any instance's on-demand backups (500 a page). */
 const MAX_PAGES = 20;
 
-export async function findBackup(c: GcpClients, instance: string, description: string): Promise<SqlBackup | undefined> {
+/** The pages ran out before the list did: whether a backup exists is not known yet (retryable, never "gone"). */
+const listIncomplete = (instance: string) => Object.assign(new Error(`Cloud SQL lists more than ${MAX_PAGES} pages of on-demand backups${instance ? ` of ${instance}` : ' in the project'}: not known yet, looked up again later`), { name: 'ListIncomplete' });
+
+/** Walks the backup pages, stopping early once `enough` says so; throws ListIncomplete when the pages run out first. */
+async function scanBackups(c: GcpClients, instance: string, description: string, enough: (found: SqlBackup[]) => boolean): Promise<SqlBackup[]> {
+  const found: SqlBackup[] = [];
   let token: string | undefined;
   for (let page = 0; page < MAX_PAGES; page += 1) {
     const { backups, nextPageToken } = await c.sql.listBackups(instance, token);
-    const match = backups.find((b) => b.description === description && (!instance || b.instance === instance));
-    if (match) return match;
-    if (!nextPageToken) return undefined;
+    found.push(...backups.filter((b) => b.description === description && (!instance || b.instance === instance)));
+    if (!nextPageToken || enough(found)) return found;
     token = nextPageToken;
   }
-  return undefined;
+  throw listIncomplete(instance);
 }
+
+export async function findBackup(c: GcpClients, instance: string, description: string): Promise<SqlBackup | undefined> {
+  return (await scanBackups(c, instance, description, (found) => found.length > 0))[0];
+}
+
+/** Every backup carrying the description (normally one; a create in flight during a deletion may have made another). */
+export const findBackups = (c: GcpClients, instance: string, description: string): Promise<SqlBackup[]> => scanBackups(c, instance, description, () => false);
 
 export const engineOf = (databaseVersion: string | null | undefined): 'postgresql' | 'mysql' | undefined =>
   !databaseVersion ? undefined : databaseVersion.startsWith('POSTGRES') ? 'postgresql' : databaseVersion.startsWith('MYSQL') ? 'mysql' : undefined;
@@ -99,20 +111,23 @@ export async function observeBackup(c: GcpClients, t: BackupTarget, progress: Ba
   return { state: 'running', progress: { backup: name }, resyncAfterSeconds: 10, message: `Cloud SQL backup ${name} ${(state || 'enqueued').toLowerCase()}` };
 }
 
-/** Deletes this request's backup after the ownership check; gone counts as done. */
+/**
+ * Deletes this request's backups: the one status names (after the ownership check) and every one
+ * carrying its description. Gone or DELETING counts as done; a backup list that runs out of pages
+ * throws (not known yet), never "deleted".
+ */
 export async function deleteBackup(c: GcpClients, t: Pick<BackupTarget, 'instance' | 'description'>, name: string | undefined): Promise<void> {
-  let backup: SqlBackup | undefined;
-  try {
-    backup = name ? await c.sql.getBackup(name) : await findBackup(c, t.instance, t.description);
-  } catch (e) {
-    if (isNotFound(e)) return;
-    throw e;
+  let named: SqlBackup | undefined;
+  if (name) {
+    if (!isOwnBackupName(c.project, name)) throw ownershipConflict(`${name} is not a Cloud SQL backup of project ${c.project}`);
+    try { named = await c.sql.getBackup(name); } catch (e) { if (!isNotFound(e)) throw e; }
+    if (named) checkOwnBackup(named, t);
   }
-  if (!backup) return;
-  checkOwnBackup(backup, t);
-  if (backup.state === 'DELETING') return;
-  try { await c.sql.deleteBackup(backup.name ?? ''); } catch (e) {
-    if (isNotFound(e)) return;
-    throw e;
+  const described = await findBackups(c, t.instance, t.description);
+  for (const backup of [...(named ? [named] : []), ...described.filter((b) => b.name !== named?.name)]) {
+    if (backup.state === 'DELETING') continue;
+    try { await c.sql.deleteBackup(backup.name ?? ''); } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
   }
 }

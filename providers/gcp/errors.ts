@@ -49,6 +49,8 @@ export function classify(e: unknown): Classified {
   const status = httpStatus(e);
   const grpc = grpcCode(e);
   const reason = sqlReason(e);
+  // A listing that ran out of pages: asked again later, never taken as an answer.
+  if (err.name === 'ListIncomplete') return { reason: 'ListIncomplete', message: (err.message ?? '').slice(0, 400), retryable: true };
   // Our own typed errors (ownership conflicts, refusals) keep their name and are final.
   if (err.name && /Conflict$|NotEmpty$|NotAllowed$|Invalid$/.test(err.name)) return { reason: err.name, message: (err.message ?? '').slice(0, 400), retryable: false };
   const detail = `${reason ?? (status ? `HTTP ${status}` : grpc !== undefined ? `gRPC ${grpc}` : err.name ?? 'Error')}: ${(err.response?.data?.error?.message ?? err.message ?? '').slice(0, 300)}`;
@@ -65,4 +67,14 @@ export function classify(e: unknown): Classified {
     return { reason: 'Unreachable', message, retryable: true };
   }
   return { reason: reason ? reason.charAt(0).toUpperCase() + reason.slice(1) : 'GcpError', message, retryable: false };
+}
+
+/**
+ * 409 operationInProgress: Cloud SQL runs one operation per instance at a time, and another (a
+ * maintenance, someone's backup) is running. A wait, never a failure: observed as running, so the
+ * attempts that end in Failed are not counted, however long the other operation takes.
+ */
+export function instanceBusy(e: unknown): { state: 'running'; resyncAfterSeconds: number; message: string } | undefined {
+  if (sqlReason(e) !== 'operationInProgress') return undefined;
+  return { state: 'running', resyncAfterSeconds: 30, message: 'another operation on the instance is running; Cloud SQL runs one at a time, asked again in 30s' };
 }

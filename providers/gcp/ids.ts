@@ -42,3 +42,11 @@ export const INSTANCE_ID = /^[a-z][a-z0-9-]{0,50}[a-z0-9]$/;
 export const UID_LABEL = 'lc2-uid';
 export const PROJECT_LABEL = 'lc2-project';
 export const labelValue = (v: string): string => v.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 63);
+
+/**
+ * A Cloud SQL backup's resource name in this project, as the Backups API makes them. Checked before
+ * any GetBackup/DeleteBackup of a name read from a manifest or status: the client puts it into the
+ * URL path as it is, so another project's backup or a path with "." segments never reaches the API.
+ */
+export const isOwnBackupName = (project: string, name: string): boolean =>
+  name.startsWith(`projects/${project}/backups/`) && /^[A-Za-z0-9_-]+$/.test(name.slice(`projects/${project}/backups/`.length));

@@ -29,7 +29,7 @@ export function createGcpProvider(config: GcpProviderConfig): { backup: BackupRu
       planner: { problems: gcpBackupProblems, steps: gcpBackupSteps(config) },
       store,
       observeStep: async (step, ctx, _job, op) => observeGcpBackupStep(step, ctx, op, await clients(), config),
-      quiesce: async (parent) => quiesceGcp(parent, await clients()),
+      quiesce: async (parent) => quiesceGcp(parent, await clients(), config),
       deleteExternal: async (parent) => deleteGcpExternal(parent, await clients(), config),
       verifyExternal: async (ctx) => verifyGcpExternal(ctx, await clients(), config),
     },

@@ -21,6 +21,19 @@ export async function readRecord<T>(storage: Storage, bucket: string, key: strin
   } catch (e) { if (isNotFound(e)) return undefined; throw e; }
 }
 
+/**
+ * Whether a sync holds the lease now (it may be about to create what the lease guards). A lease that
+ * cannot be read as ours counts as expired, as withLease would take it over.
+ */
+export async function leaseLive(storage: Storage, bucket: string, key: string, timeoutMs: number): Promise<boolean> {
+  const lease = await readRecord<Partial<LeaseBody>>(storage, bucket, key, timeoutMs).catch((e: unknown) => {
+    if ((e as { name?: string }).name === 'RecordInvalid') return undefined;
+    throw e;
+  });
+  const until = Date.parse(String(lease?.until ?? ''));
+  return Number.isFinite(until) && until > Date.now();
+}
+
 /** Writes the record unless one exists; the one that is there wins (and is returned). */
 export async function writeRecordOnce<T>(storage: Storage, bucket: string, key: string, value: T, timeoutMs: number): Promise<T> {
   try {

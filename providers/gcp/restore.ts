@@ -4,12 +4,12 @@
 // anything is created, unless spec.approveOverwrite (prefix only: an instance is never overwritten).
 import type { OperationStatus, RestoreRequestSpec } from '../../core/crd.ts';
 import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../../core/provider.ts';
-import type { GcpClients, SqlInstance } from './clients.ts';
+import type { GcpClients, SqlInstance, SqlOperation } from './clients.ts';
 import { withDeadline } from './deadline.ts';
 import { checkOwnBackup } from './cloudSql.ts';
-import { classify, isNotFound, sqlReason, httpStatus } from './errors.ts';
-import { backupDescription, uidMarker, INSTANCE_ID, labelValue, PROJECT_LABEL, restoredInstanceName, transferJobName, UID_LABEL } from './ids.ts';
-import { ensureJob, observeJob, type TransferTarget } from './transfer.ts';
+import { classify, instanceBusy, isNotFound, sqlReason, httpStatus } from './errors.ts';
+import { backupDescription, isOwnBackupName, uidMarker, INSTANCE_ID, labelValue, PROJECT_LABEL, restoredInstanceName, transferJobName, UID_LABEL } from './ids.ts';
+import { checkOwnJob, ensureJob, observeJob, type TransferTarget } from './transfer.ts';
 import { TOOL } from './backup.ts';
 
 export function gcpRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
@@ -50,6 +50,7 @@ async function checkSourceBackup(c: GcpClients, ctx: RestoreContext): Promise<st
   const { source } = ctx;
   if (!source.snapshotId || !source.sourceUid) return 'the backup has no Cloud SQL backup';
   if (source.base) return 'the backup is incremental; the gcp provider restores full backups only';
+  if (!isOwnBackupName(c.project, source.snapshotId)) return `${source.snapshotId} is not a Cloud SQL backup of project ${c.project} (projects/${c.project}/backups/<id>)`;
   const backup = await c.sql.getBackup(source.snapshotId);
   try { checkOwnBackup(backup, { instance: '', description: backupDescription(source.sourceUid, ctx.spec.projectId) }); } catch {
     return `Cloud SQL backup ${source.snapshotId} was not taken by this project's backup ${source.manifest.key}`;
@@ -76,6 +77,11 @@ export async function gcpRestorePreflight(ctx: RestoreContext, c: GcpClients): P
     const k = classify(e);
     return { ok: false, reason: k.reason, message: k.message, retryable: k.retryable };
   }
+}
+
+/** The newest RESTORE_VOLUME operation of the new instance (only a restore made it: its name carries our UID and label). */
+async function restoreOperationOf(c: GcpClients, instance: string): Promise<SqlOperation | undefined> {
+  return (await c.sql.listOperations(instance)).find((op) => op.operationType === 'RESTORE_VOLUME' && (!op.targetId || op.targetId === instance));
 }
 
 const FAILED_STATES = new Set(['FAILED', 'SUSPENDED', 'MAINTENANCE_FAILED']);
@@ -106,33 +112,38 @@ async function restoreDatabase(ctx: RestoreContext, op: OperationStatus, c: GcpC
       if (!ours(instance, ctx.uid)) throw Object.assign(new Error(`Cloud SQL instance ${name} already exists and was not made by this restore`), { name: 'TargetNotEmpty' });
     }
   }
-  if (progress.operation) {
-    const restoreOp = await c.sql.getOperation(progress.operation);
-    if (restoreOp.status === 'DONE' && restoreOp.error) {
-      return { state: 'failed', reason: 'RestoreFailed', message: `restore into ${name} failed: ${(restoreOp.error.errors ?? []).map((x) => x.message ?? x.code).join('; ').slice(0, 300)}`, retryable: false };
-    }
-    if (restoreOp.status !== 'DONE') return { state: 'running', progress, resyncAfterSeconds: 15, message: `restoring into ${name}: ${(restoreOp.status ?? 'pending').toLowerCase()}` };
+  // The restore's own operation must be DONE without error: RUNNABLE alone is not proof. When status lost its
+  // name (a dropped answer, a stale parent), it is recovered from the new instance's operations.
+  const restoreOp = progress.operation ? await c.sql.getOperation(progress.operation) : await restoreOperationOf(c, name);
+  if (!restoreOp) return { state: 'failed', reason: 'RestoreUnverified', message: `Cloud SQL instance ${name} exists but no RESTORE_VOLUME operation of it can be found to prove the restore finished; restore again into a new instance`, retryable: false };
+  if (restoreOp.operationType !== 'RESTORE_VOLUME' || (restoreOp.targetId && restoreOp.targetId !== name)) {
+    throw Object.assign(new Error(`operation ${restoreOp.name ?? '?'} is not the restore into ${name}`), { name: 'OwnershipConflict' });
   }
+  const recovered = { ...progress, operation: restoreOp.name ?? '' };
+  if (restoreOp.status === 'DONE' && restoreOp.error) {
+    return { state: 'failed', reason: 'RestoreFailed', message: `restore into ${name} failed: ${(restoreOp.error.errors ?? []).map((x) => x.message ?? x.code).join('; ').slice(0, 300)}`, retryable: false };
+  }
+  if (restoreOp.status !== 'DONE') return { state: 'running', progress: recovered, resyncAfterSeconds: 15, message: `restoring into ${name}: ${(restoreOp.status ?? 'pending').toLowerCase()}` };
   const state = instance.state ?? '';
   if (FAILED_STATES.has(state)) return { state: 'failed', reason: 'RestoreFailed', message: `Cloud SQL instance ${name} is ${state}`, retryable: false };
-  if (state !== 'RUNNABLE') return { state: 'running', progress, resyncAfterSeconds: 15, message: `Cloud SQL instance ${name} ${state.toLowerCase() || 'being created'}` };
+  if (state !== 'RUNNABLE') return { state: 'running', progress: recovered, resyncAfterSeconds: 15, message: `Cloud SQL instance ${name} ${state.toLowerCase() || 'being created'}` };
   return { state: 'done', completedAt: new Date().toISOString(), result: { instanceId: name, tool: TOOL } };
 }
 
 async function restoreLibrary(ctx: RestoreContext, op: OperationStatus, c: GcpClients): Promise<Observation<RestoreStepResult>> {
   const t = transferTarget(ctx, c.project);
-  const progress = (op.progress ?? {}) as { started?: boolean; operation?: string };
+  const progress = (op.progress ?? {}) as { started?: boolean; operation?: string; waitingSince?: string };
   if (!progress.started) {
     // A job already there (a replay) is adopted after its ownership check; otherwise the NEW prefix must be empty.
     let exists = false;
-    try { await observeJob(c, t); exists = true; } catch (e) { if (!isNotFound(e)) throw e; }
+    try { checkOwnJob(await c.transfer.getJob(t.name), t); exists = true; } catch (e) { if (!isNotFound(e)) throw e; }
     if (!exists && !ctx.spec.approveOverwrite && await prefixHolds(c, t.sinkBucket, t.sinkPath)) {
       return { state: 'failed', reason: 'TargetNotEmpty', message: `${t.sinkBucket}/${t.sinkPath} already holds objects; restore into a new prefix or set spec.approveOverwrite`, retryable: false };
     }
     if (!exists) await ensureJob(c, t);
     return { state: 'running', progress: { started: true }, resyncAfterSeconds: 2, message: `transfer job ${t.name} created` };
   }
-  const obs = await observeJob(c, t, progress.operation);
+  const obs = await observeJob(c, t, progress.operation, progress.waitingSince);
   if (obs.state === 'running') return { ...obs, progress: { started: true, ...obs.progress } };
   if (obs.state === 'failed') return obs;
   const k = obs.result.counts;
@@ -143,6 +154,8 @@ export async function observeGcpRestoreStep(step: RestoreStep, ctx: RestoreConte
   try {
     return step.name === 'database' ? await restoreDatabase(ctx, op, c) : await restoreLibrary(ctx, op, c);
   } catch (e) {
+    const busy = instanceBusy(e);
+    if (busy) return busy;
     const k = classify(e);
     return { state: 'failed', reason: k.reason, message: k.message, retryable: k.retryable };
   }

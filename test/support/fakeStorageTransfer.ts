@@ -3,10 +3,11 @@
 // the reference (cloud.google.com/storage-transfer/docs/reference/rest/v1/transferJobs,
 // .../transferOperations, "Filter by prefix", "Scheduling"): client-chosen job names, 409
 // ALREADY_EXISTS for a name in use (also a DELETED one), a one-time schedule (start date = end
-// date) that starts exactly one run on creation, latestOperationName empty for a few reads, an
+// date) that starts exactly one run on creation when that date is today UTC (none otherwise), latestOperationName empty for a few reads, an
 // operation IN_PROGRESS for a few polls with int64 counters as strings, and a run that really copies
 // objects between fake-gcs-server buckets, honouring excludePrefixes relative to the source path and
-// overwriteWhen DIFFERENT (an identical object already there is "skipped by sync").
+// overwriteWhen DIFFERENT (an identical object already there is "skipped by sync", and then not
+// counted in objectsFoundFromSource, as the TransferCounters proto says).
 import type { Storage } from '@google-cloud/storage';
 import { HttpError, startFakeServer, type FakeRequest, type FakeServer } from './fakeHttp.ts';
 
@@ -29,6 +30,7 @@ const JOB_STATUS = ['STATUS_UNSPECIFIED', 'ENABLED', 'DISABLED', 'DELETED'];
 const OVERWRITE = ['OVERWRITE_WHEN_UNSPECIFIED', 'DIFFERENT', 'NEVER', 'ALWAYS'];
 const enumName = (names: string[], v: unknown, fallback: string) => typeof v === 'number' ? names[v] ?? fallback : typeof v === 'string' ? v : fallback;
 const sameDate = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const isToday = (d: unknown) => { const n = new Date(); return sameDate(d, { year: n.getUTCFullYear(), month: n.getUTCMonth() + 1, day: n.getUTCDate() }); };
 
 export async function startFakeStorageTransfer(storage: Storage): Promise<FakeStorageTransfer> {
   const jobs = new Map<string, Job>();
@@ -48,15 +50,18 @@ export async function startFakeStorageTransfer(storage: Storage): Promise<FakeSt
       const rel = f.name.slice(path.length);
       if (excludes.some((e) => rel.startsWith(e))) continue;
       const size = Number(f.metadata.size ?? 0);
-      k.objectsFoundFromSource! += 1; k.bytesFoundFromSource! += size;
       if (run.status === 'ABORTED') return;
-      if (config.failKey(f.name)) { k.objectsFromSourceFailed! += 1; k.bytesFromSourceFailed! += size; continue; }
+      // objectsFoundFromSource counts the objects "scheduled to be transferred, excluding any that are
+      // filtered based on object conditions or skipped due to sync" (TransferCounters in the proto).
+      const found = () => { k.objectsFoundFromSource! += 1; k.bytesFoundFromSource! += size; };
+      if (config.failKey(f.name)) { found(); k.objectsFromSourceFailed! += 1; k.bytesFromSourceFailed! += size; continue; }
       const target = storage.bucket(sink.bucketName).file(`${sink.path ?? ''}${rel}`);
       const [there] = await target.exists();
       if (there && spec.transferOptions?.overwriteWhen !== 'ALWAYS') {
         const [meta] = await target.getMetadata();
         if (meta.md5Hash === f.metadata.md5Hash) { k.objectsFromSourceSkippedBySync! += 1; k.bytesFromSourceSkippedBySync! += size; continue; }
       }
+      found();
       await f.copy(target);
       writes.set(target.name, (writes.get(target.name) ?? 0) + 1);
       k.objectsCopiedToSink! += 1; k.bytesCopiedToSink! += size;
@@ -111,9 +116,10 @@ export async function startFakeStorageTransfer(storage: Storage): Promise<FakeSt
       if (ex.length > 1000 || ex.some((e) => !e || e.startsWith('/') || ex.some((o) => o !== e && e.startsWith(o)))) throw err(400, 'INVALID_ARGUMENT', 'invalid excludePrefixes');
       const job: Job = { name, projectId: String(body.projectId ?? ''), description: String(body.description ?? ''), status: enumName(JOB_STATUS, body.status, 'ENABLED'), transferSpec: spec, ...(body.schedule ? { schedule: body.schedule } : {}), reads: 0, creationTime: new Date().toISOString() };
       jobs.set(name, job);
-      // A one-time schedule runs immediately on creation, once ("Scheduling": start date = end date, no start time).
+      // A one-time schedule runs immediately on creation, once ("Scheduling": start date = end date, no start time) -
+      // when that date is the service's today (UTC); another date runs at a midnight this fake never reaches.
       const s = body.schedule as { scheduleStartDate?: unknown; scheduleEndDate?: unknown; startTimeOfDay?: unknown } | undefined;
-      if (job.status === 'ENABLED' && s && sameDate(s.scheduleStartDate, s.scheduleEndDate) && !s.startTimeOfDay) startRun(job);
+      if (job.status === 'ENABLED' && s && sameDate(s.scheduleStartDate, s.scheduleEndDate) && !s.startTimeOfDay && isToday(s.scheduleStartDate)) startRun(job);
       return { route: 'CreateTransferJob', body: jobView(job) };
     }
     if ((m = /^\/v1\/(transferJobs\/.+)$/.exec(req.path)) && !m[1]!.endsWith(':run')) {
