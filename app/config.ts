@@ -4,7 +4,7 @@ import type { LocalProviderConfig } from '../providers/local/config.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
 import { gcpConfigFromEnv, type GcpProviderConfig } from '../providers/gcp/config.ts';
 import { azureConfigFromEnv, type AzureProviderConfig } from '../providers/azure/config.ts';
-import { MAX_KEPT_UPLOADS } from '../providers/aws/s3Copy.ts';
+import { MAX_KEPT_UPLOADS } from '../providers/aws/config.ts';
 import type { StorageConfig } from '../core/provider.ts';
 import type { ServicePolicy } from '../hooks/backup/sync.ts';
 

@@ -6,17 +6,13 @@ import type { ObjectStore, BackupRuntime, RestoreRuntime } from '../core/provide
 import type { Archive } from '../hooks/archive/store.ts';
 import type { LocalProviderConfig } from '../providers/local/config.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
+import { AWS_NOT_CONFIGURED, createAwsProvider } from '../providers/aws/index.ts';
 import { GCP_NOT_CONFIGURED, type GcpProviderConfig } from '../providers/gcp/config.ts';
 import { createGcpProvider } from '../providers/gcp/index.ts';
 import type { AzureProviderConfig } from '../providers/azure/config.ts';
 import { AZURE_NOT_CONFIGURED, createAzureProvider } from '../providers/azure/index.ts';
 import { localBackupProblems, localBackupSteps, observeBackupStep } from '../providers/local/backup.ts';
 import { localRestorePreflight, localRestoreProblems, localRestoreSteps, observeRestoreStep } from '../providers/local/restore.ts';
-import { awsClients } from '../providers/aws/clients.ts';
-import { awsBackupProblems, awsBackupSteps, deleteAwsExternal, observeAwsBackupStep, quiesceAws, verifyAwsSnapshot } from '../providers/aws/backup.ts';
-import { awsRestorePreflight, awsRestoreProblems, awsRestoreSteps, observeAwsRestoreStep } from '../providers/aws/restore.ts';
-import { S3ObjectStore } from '../providers/shared/storage/s3Store.ts';
-import { manualSnapshotQuota } from '../providers/aws/quota.ts';
 
 export interface ProviderSettings {
   local?: LocalProviderConfig;
@@ -32,7 +28,7 @@ const unavailable = (provider: string) => ({
   unavailable: provider === 'local'
     ? 'the local provider is not configured on this hook server: set LC2_STORAGE_URL (and LC2_TOOLS_IMAGE for your image)'
     : provider === 'aws'
-      ? 'the aws provider is not configured on this hook server: set LC2_AWS_REGION (credentials come from the default AWS chain, e.g. IRSA)'
+      ? AWS_NOT_CONFIGURED
       : provider === 'gcp'
         ? GCP_NOT_CONFIGURED
         : provider === 'azure'
@@ -70,27 +66,11 @@ function buildRuntimes(settings: ProviderSettings, localStore: ObjectStore): Run
       observeStep: (step, ctx, job) => observeRestoreStep(step.name, ctx.source, job, localStore),
     });
   }
-  const aws = settings.aws;
-  if (aws) {
-    const clients = awsClients(aws);
-    // Manifests live beside the data in the customer's AWS bucket, reached with the same credential chain.
-    const s3Endpoint = aws.s3Endpoint ?? aws.endpoint;
-    const store = new S3ObjectStore({ region: aws.region, ...(s3Endpoint ? { endpoint: s3Endpoint } : {}), timeoutMs: aws.callTimeoutMs });
-    backup.set('aws', {
-      planner: { problems: awsBackupProblems(aws), steps: awsBackupSteps },
-      store,
-      observeStep: (step, ctx, _job, op) => observeAwsBackupStep(step, ctx, op, clients, aws),
-      quiesce: (parent) => quiesceAws(parent, clients, aws),
-      deleteExternal: (parent) => deleteAwsExternal(parent, clients),
-      verifyExternal: (ctx) => verifyAwsSnapshot(ctx, clients),
-      snapshotQuota: () => manualSnapshotQuota(clients.rds, aws.manualSnapshotQuota ?? 100, clients.signal),
-    });
-    restore.set('aws', {
-      planner: { problems: awsRestoreProblems, steps: awsRestoreSteps },
-      store,
-      preflight: (ctx) => awsRestorePreflight(ctx, clients),
-      observeStep: (step, ctx, _job, op) => observeAwsRestoreStep(step, ctx, op, clients, aws),
-    });
+  if (settings.aws) {
+    // The AWS SDKs load on the provider's first call (providers/aws/index.ts).
+    const aws = createAwsProvider(settings.aws);
+    backup.set('aws', aws.backup);
+    restore.set('aws', aws.restore);
   }
   if (settings.gcp) {
     const gcp = createGcpProvider(settings.gcp);

@@ -2,16 +2,19 @@
 // server-side S3 copy of the document library. Nothing streams through the hook. Each step is
 // started idempotently by an identifier derived from the UID and observed on every sync; the copy
 // runs for a time budget per sync and keeps its cursor in the operation's progress.
-import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus, TenantEncryption } from '../../core/crd.ts';
+import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../core/crd.ts';
 import { documentLibraryPrefix, isOwnEntry, refsPrefix } from '../../core/layout.ts';
-import type { BackupContext, BackupStep, BackupStepResult, Observation, SpecProblem, ManifestCheck } from '../../core/provider.ts';
+import type { BackupContext, BackupStep, BackupStepResult, Observation, ManifestCheck } from '../../core/provider.ts';
 import { excluder } from '../../core/glob.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
-import { classify, deleteSnapshot, observeIfExists, observeSnapshot, snapshotIdentifier, snapshotTags, startSnapshot, startSnapshotCopy, UID_TAG, type SnapshotResult, type SnapshotTarget } from './rds.ts';
+import { classify, deleteSnapshot, observeIfExists, observeSnapshot, snapshotTags, startSnapshot, startSnapshotCopy, UID_TAG, type SnapshotResult, type SnapshotTarget } from './rds.ts';
 import { observeExport, startExport, type ExportTarget } from './rdsExport.ts';
 import { copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
+import { snapshotIdentifier } from './plan.ts';
+
+export { awsBackupProblems, awsBackupSteps } from './plan.ts';
 import { leasedStep, leaseHeldUntil } from './lease.ts';
 import { abortUploadsUnder } from './multipartCopy.ts';
 import { CancelExportTaskCommand, DescribeExportTasksCommand } from '@aws-sdk/client-rds';
@@ -21,34 +24,7 @@ export const TOOL = 'aws-sdk-js-v3';
 /** One sync's copy budget, its slowest call and a margin: a crashed holder's lease is free after this. */
 export const leaseTtlMs = (config: AwsProviderConfig) => config.stepBudgetMs + 2.5 * config.callTimeoutMs + 10_000;
 
-export function awsBackupProblems(config: AwsProviderConfig) {
-  return (spec: BackupRequestSpec, encryption?: TenantEncryption): SpecProblem[] => {
-    const problems: SpecProblem[] = [];
-    if (encryption && !encryption.awsKmsKeyArn) {
-      problems.push({ field: `BackupTenant ${spec.projectId} spec.encryption.awsKmsKeyArn`, message: 'the project requires encryption with its own key, and the aws provider needs a KMS key ARN for it (SSE-KMS on the copies, the export); nothing was written (docs/encryption.md)' });
-    }
-    if (spec.database.type !== 'snapshot') {
-      problems.push({ field: 'spec.database.type', message: 'the aws provider takes RDS snapshots (add spec.database.export for a portable copy); use "snapshot"' });
-    }
-    if (spec.database.instanceId.includes(':') || spec.database.instanceId.includes('.')) {
-      problems.push({ field: 'spec.database.instanceId', message: 'name the RDS instance (or Aurora cluster with cluster: true) by its identifier, not a host name' });
-    }
-    const exp = spec.database.export;
-    if (exp && !(exp.iamRoleArn ?? config.exportRoleArn)) problems.push({ field: 'spec.database.export.iamRoleArn', message: 'an export needs an IAM role for RDS to write to S3: set it here or LC2_AWS_EXPORT_ROLE_ARN on the hook server' });
-    if (exp && !(encryption?.awsKmsKeyArn ?? exp.kmsKeyId ?? config.exportKmsKeyId)) problems.push({ field: 'spec.database.export.kmsKeyId', message: 'an export needs a KMS key: set it here or LC2_AWS_EXPORT_KMS_KEY on the hook server' });
-    return problems;
-  };
-}
-
 const tags = (spec: BackupRequestSpec) => ({ 'lc2.backup.liferay.cloud/project': spec.projectId, 'lc2.backup.liferay.cloud/environment': spec.environment });
-
-export function awsBackupSteps(ctx: BackupContext): BackupStep[] {
-  return [
-    { name: 'snapshot', phase: 'SnapshotInProgress', operationId: snapshotIdentifier(ctx.uid), children: [] },
-    ...(ctx.spec.database.export ? [{ name: 'export' as const, phase: 'ExportInProgress' as const, operationId: snapshotIdentifier(ctx.uid, 'e'), children: [] }] : []),
-    { name: 'transfer', phase: 'TransferInProgress', operationId: snapshotIdentifier(ctx.uid, 't'), children: [] },
-  ];
-}
 
 const snapshotTarget = (ctx: Pick<BackupContext, 'uid' | 'spec'>, snapshotId = snapshotIdentifier(ctx.uid)): SnapshotTarget => ({
   instanceId: ctx.spec.database.instanceId, cluster: !!ctx.spec.database.cluster, snapshotId, uid: ctx.uid, tags: tags(ctx.spec),

@@ -1,5 +1,9 @@
 // Settings of the AWS provider, read from the hook server's environment (app/config.ts).
 // Credentials are never configured here: the SDK's default chain finds them (IRSA in the cluster).
+
+/** At most this many large objects are under way at once (status and checkpoint stay small; s3Copy.ts). */
+export const MAX_KEPT_UPLOADS = 64;
+
 export interface AwsProviderConfig {
   region: string;
   /** Tests only (moto): one endpoint for RDS and S3, path-style S3 addressing. */

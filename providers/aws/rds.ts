@@ -10,10 +10,7 @@ import type { Observation } from '../../core/provider.ts';
 export const UID_TAG = 'lc2.backup.liferay.cloud/uid';
 export const PROJECT_TAG = 'lc2.backup.liferay.cloud/project';
 
-/** RDS identifier rules: letter first, letters/digits/hyphens, no "--", no trailing hyphen, ≤ 63. */
-export function snapshotIdentifier(uid: string, step = 's'): string {
-  return `lc2-${step}-${uid.toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 63).replace(/-+$/, '');
-}
+export { snapshotIdentifier } from './plan.ts';
 
 export interface SnapshotTarget { instanceId: string; cluster: boolean; snapshotId: string; uid: string; tags: Record<string, string> }
 export interface SnapshotResult { snapshotId: string; arn: string; allocatedStorageGb: number; createdAt: string; engine?: 'postgresql' | 'mysql'; kmsKeyId?: string }

@@ -2,8 +2,8 @@
 // server-side copy of its document library into a NEW bucket/prefix - this backup's own objects,
 // then (incremental backups) the objects its refs pages name in the base backup.
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { OperationStatus, RestoreRequestSpec } from '../../core/crd.ts';
-import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../../core/provider.ts';
+import type { OperationStatus } from '../../core/crd.ts';
+import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepResult } from '../../core/provider.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
 import { classify, PROJECT_TAG, snapshotTags, UID_TAG } from './rds.ts';
@@ -12,22 +12,10 @@ import { copyReferenced, copyStep, type CopyProgress, type CopySpec } from './s3
 import { leaseTtlMs, TOOL } from './backup.ts';
 import { leasedStep, type Checkpoint } from './lease.ts';
 
-export function awsRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
-  const id = spec.database.instanceId;
-  return /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}$/.test(id) && !id.endsWith('-') ? [] : [{
-    field: 'spec.database.instanceId',
-    message: 'the NEW RDS identifier: 1-63 letters, digits or hyphens, starting with a letter, no "--", not ending in "-"',
-  }];
-}
+import { destPrefix } from './plan.ts';
 
-export function awsRestoreSteps(ctx: RestoreContext): RestoreStep[] {
-  return [
-    { name: 'database', phase: 'RestoringDatabase', operationId: `rds:${ctx.spec.database.instanceId.toLowerCase()}`, children: [] },
-    { name: 'documentLibrary', phase: 'RestoringDocumentLibrary', operationId: `s3:${ctx.spec.documentLibrary.destinationBucket}/${destPrefix(ctx.spec)}`, children: [] },
-  ];
-}
+export { awsRestoreProblems, awsRestoreSteps } from './plan.ts';
 
-const destPrefix = (spec: RestoreRequestSpec) => `${spec.documentLibrary.destinationPrefix.replace(/\/+$/, '')}/`;
 const empty: CopyProgress = { copied: 0, alreadyThere: 0, excluded: 0, bytes: 0 };
 interface RestoreCopyProgress { checked?: boolean; own?: CopyProgress; ownDone?: boolean; refs?: CopyProgress }
 

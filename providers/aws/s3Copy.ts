@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { S3Client, PutObjectCommand, ListObjectsV2Command, CopyObjectCommand, HeadObjectCommand, GetObjectCommand, GetObjectTaggingCommand, type _Object } from '@aws-sdk/client-s3';
 import { abortUpload, bare, checkSse, copySource, keyOrder, isUploadState, MAX_OBJECT_BYTES, multipartCopy, SOURCE_ETAG, sseParams, type MultipartTarget, type Timed, type UploadState } from './multipartCopy.ts';
+import { MAX_KEPT_UPLOADS } from './config.ts';
 
 export interface CopySpec {
   sourceBucket: string;
@@ -97,8 +98,7 @@ const multipartTarget = (spec: CopySpec): MultipartTarget => ({
   partSize: spec.partSize, ownsDestination: spec.ownsDestination ?? false, ...(spec.kmsKeyArn ? { kmsKeyArn: spec.kmsKeyArn } : {}),
 });
 
-/** At most this many large objects are under way at once (status and checkpoint stay small). */
-export const MAX_KEPT_UPLOADS = 64;
+export { MAX_KEPT_UPLOADS };
 
 /** Kept uploads in their plain shape only, at most MAX_KEPT_UPLOADS; a Map, so no key (`__proto__`) is special. */
 function keptUploads(u: CopyProgress['uploads']): Map<string, UploadState> {
