@@ -1,7 +1,8 @@
 // The AWS provider as the shells use it, built once per hook server from its configuration. The
 // planner (plan.ts) is pure; the AWS SDKs (about 40 MiB of RSS) are loaded on the first call that
 // needs them, so a hook server that never serves an aws request never loads them.
-import type { BackupRuntime, ObjectStore, RestoreRuntime } from '../../core/provider.ts';
+import type { BackupRuntime, RestoreRuntime } from '../../core/provider.ts';
+import { lazyStore } from '../shared/storage/lazyStore.ts';
 import type { AwsProviderConfig } from './config.ts';
 import { awsBackupProblems, awsBackupSteps, awsRestoreProblems, awsRestoreSteps } from './plan.ts';
 
@@ -20,14 +21,7 @@ async function loadAws(config: AwsProviderConfig) {
 export function createAwsProvider(config: AwsProviderConfig): { backup: BackupRuntime; restore: RestoreRuntime } {
   let loaded: ReturnType<typeof loadAws> | undefined;
   const load = () => (loaded ??= loadAws(config));
-  const store: ObjectStore = {
-    get: async (bucket, key, maxBytes) => (await load()).store.get(bucket, key, maxBytes),
-    put: async (bucket, key, body, contentType) => (await load()).store.put(bucket, key, body, contentType),
-    head: async (bucket, key) => (await load()).store.head(bucket, key),
-    list: async (bucket, prefix, after, limit) => (await load()).store.list(bucket, prefix, after, limit),
-    deleteMany: async (bucket, keys) => (await load()).store.deleteMany(bucket, keys),
-    sha256: async (bucket, key) => (await load()).store.sha256(bucket, key),
-  };
+  const store = lazyStore(async () => (await load()).store);
   return {
     backup: {
       planner: { problems: awsBackupProblems(config), steps: awsBackupSteps },

@@ -1,7 +1,8 @@
 // The GCP provider as the shells use it, built once per hook server from its configuration. The
 // Google SDKs (googleapis, google-gax, @google-cloud/storage: several MiB of heap) are loaded on the
 // first call, not at start-up, so a hook server that never serves a gcp request never loads them.
-import type { BackupRuntime, ObjectStore, RestoreRuntime } from '../../core/provider.ts';
+import type { BackupRuntime, RestoreRuntime } from '../../core/provider.ts';
+import { lazyStore } from '../shared/storage/lazyStore.ts';
 import type { GcpClients } from './clients.ts';
 import type { GcpProviderConfig } from './config.ts';
 import { GcsObjectStore } from './gcsStore.ts';
@@ -16,14 +17,7 @@ export function createGcpProvider(config: GcpProviderConfig): { backup: BackupRu
     return { c, store: new GcsObjectStore(c.storage, config.callTimeoutMs) };
   }));
   const clients = async () => (await load()).c;
-  const store: ObjectStore = {
-    get: async (bucket, key, maxBytes) => (await load()).store.get(bucket, key, maxBytes),
-    put: async (bucket, key, body, contentType) => (await load()).store.put(bucket, key, body, contentType),
-    head: async (bucket, key) => (await load()).store.head(bucket, key),
-    list: async (bucket, prefix, after, limit) => (await load()).store.list(bucket, prefix, after, limit),
-    deleteMany: async (bucket, keys) => (await load()).store.deleteMany(bucket, keys),
-    sha256: async (bucket, key) => (await load()).store.sha256(bucket, key),
-  };
+  const store = lazyStore(async () => (await load()).store);
   return {
     backup: {
       planner: { problems: gcpBackupProblems, steps: gcpBackupSteps(config) },
