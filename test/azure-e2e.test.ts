@@ -176,7 +176,7 @@ describe('Azure provider end to end (Azurite + ARM fake, two hook processes)', (
       database: { instanceId: 'retail-forged', databaseName: 'lportal' }, documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: 'retail/forged' } }), '/restorerequest/sync');
     assert.equal(await drive(restore, { replays: 0 }), 'Failed');
     assert.equal(readyOf(restore)?.reason, 'SnapshotNotAllowed', JSON.stringify(restore.status.conditions));
-    assert.match(readyOf(restore)?.message ?? '', /no signed record of it for this project/);
+    assert.match(readyOf(restore)?.message ?? '', /no record of it signed for this project/);
     assert.equal(arm.servers.has('rg-retail/retail-forged'), false);
   });
 
