@@ -12,7 +12,7 @@ import type { AzureClients } from './clients.ts';
 import type { AzureProviderConfig } from './config.ts';
 import type { AzureBlobStore } from './blobStore.ts';
 import { classify, codeOf, isNotFound } from './errors.ts';
-import { containerRef, operationId, serverRef, serverResourceId, type ServerRef } from './ids.ts';
+import { backupOfId, containerRef, operationId, serverRef, serverResourceId, type ServerRef } from './ids.ts';
 import { backupRank, backupRun, deleteBackup, readBackup, type BackupProgress, type BackupTarget } from './flexibleServer.ts';
 import { abortPending, blobCopyStep, emptyProgress, type BlobCopyProgress, type BlobCopySpec } from './blobCopy.ts';
 import { deleteLtr, ltrContainerName, ltrRank, ltrRun, type LtrProgress, type LtrTarget } from './longTermRetention.ts';
@@ -171,18 +171,35 @@ export async function quiesceAzure(parent: BackupRequest, az: AzureRuntime): Pro
 }
 
 /**
- * The on-demand backup lives on the server, outside the folder. Exactly this backup's: the name
- * derived from its UID, on the server its admitted spec names; NotFound counts as deleted.
+ * The server of this backup when the parent does not name one (a retention sweep without the
+ * manifest knows only the UID and the folder): the database record the hook signed in the folder.
+ */
+async function serverFromRecord(parent: BackupRequest, uid: string, az: AzureRuntime): Promise<ServerRef | undefined> {
+  const location = parent.status?.location;
+  if (!location) return undefined;
+  const record = await savedCheckpoint<BackupProgress>(az.store.bookkeeping(location.bucket), databaseCheckpointKey(location.prefix), az.config.checkpointSecret);
+  const named = backupOfId(record?.progress.backupId, az.config.subscriptionId);
+  return named && named.name === operationId(uid, 's') ? named.server : undefined;
+}
+
+/**
+ * What lives outside the folder, exactly this backup's: the long-term container named from its UID
+ * (deleted after its marker check whatever the spec says: a sweep's parent may not tell whether it
+ * was asked for) and the on-demand backup named from its UID on its server. A server the parent
+ * does not name is looked up in the folder's signed record; unknown, nothing is reported deleted.
  */
 export async function deleteAzureExternal(parent: BackupRequest, az: AzureRuntime): Promise<boolean> {
   const uid = parent.metadata.uid ?? '';
   const spec = parent.status?.admitted?.spec ?? parent.spec;
-  if (!uid || !spec || spec.provider !== 'azure' || !serverRef(spec.database.instanceId, az.config.resourceGroup)) return true;
+  if (!uid || !spec || spec.provider !== 'azure') return true;
   try {
+    const server = serverRef(spec.database.instanceId, az.config.resourceGroup) ?? await serverFromRecord(parent, uid, az);
     const bucket = parent.status?.location?.bucket ?? spec.documentLibrary.destinationBucket;
-    const ltr = spec.database.export ? ltrTarget(uid, spec, bucket, az.config) : undefined;
-    if (ltr && !await deleteLtr(az.clients.pg, az.clients, ltr)) return false;
-    return await deleteBackup(az.clients.pg, backupTarget(uid, spec, az.config), az.clients.signal);
+    const account = containerRef(bucket, az.config.storageAccount)?.account;
+    if (account && !await deleteLtr(az.clients.pg, az.clients, { server, name: operationId(uid, 'e'), uid, account, container: ltrContainerName(uid) })) return false;
+    if (!server) return false;
+    const name = operationId(uid, 's');
+    return await deleteBackup(az.clients.pg, { server, name, id: `${serverResourceId(az.config.subscriptionId, server)}/backups/${name}`, project: spec.projectId }, az.clients.signal);
   } catch {
     return false;
   }

@@ -58,12 +58,18 @@ export async function ltrRun(pg: FlexibleServerApi, clients: AzureClients, t: Lt
   return { done: status === 'Succeeded', progress: { containerReady: true, started: true, status } };
 }
 
-/** Deletes the backup's own long-term container (after the UID check); false while the service still writes into it. */
-export async function deleteLtr(pg: FlexibleServerApi, clients: AzureClients, t: LtrTarget): Promise<boolean> {
-  try {
-    const op = await pg.getLtr(t.server.resourceGroup, t.server.server, t.name, clients.signal());
-    if ((op.status ?? 'Running') === 'Running') return false;
-  } catch (e) { if (!isNotFound(e)) throw e; }
+/**
+ * Deletes the backup's own long-term container (after the UID check); false while the service still
+ * writes into it. Without the server (unknown to a sweep) the operation cannot be asked: the container
+ * goes anyway - the SAS cannot recreate a deleted container, so a late write only fails.
+ */
+export async function deleteLtr(pg: FlexibleServerApi, clients: AzureClients, t: Omit<LtrTarget, 'server'> & { server: ServerRef | undefined }): Promise<boolean> {
+  if (t.server) {
+    try {
+      const op = await pg.getLtr(t.server.resourceGroup, t.server.server, t.name, clients.signal());
+      if ((op.status ?? 'Running') === 'Running') return false;
+    } catch (e) { if (!isNotFound(e)) throw e; }
+  }
   const c = clients.container(t.account, t.container);
   try {
     const props = await clients.call((abortSignal) => c.getProperties({ abortSignal }));

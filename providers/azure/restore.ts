@@ -10,7 +10,7 @@ import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepRe
 import { leasedStep, savedCheckpoint } from '../shared/leasedStep.ts';
 import type { AzureProviderConfig } from './config.ts';
 import { classify, refusal } from './errors.ts';
-import { containerRef, ENVIRONMENT_TAG, operationId, PROJECT_TAG, serverRef, serverResourceId, type ServerRef } from './ids.ts';
+import { backupOfId, containerRef, ENVIRONMENT_TAG, operationId, PROJECT_TAG, serverRef, serverResourceId } from './ids.ts';
 import { readBackup, type BackupProgress, type BackupTarget } from './flexibleServer.ts';
 import { restoreRun, serverRank, targetTaken, type ServerRestoreProgress } from './serverRestore.ts';
 import { blobCopyStep, emptyProgress, type BlobCopyProgress, type BlobCopySpec } from './blobCopy.ts';
@@ -38,16 +38,14 @@ export function azureRestoreSteps(ctx: RestoreContext): RestoreStep[] {
   ];
 }
 
-const ARM_BACKUP = /^\/subscriptions\/([0-9a-f-]{36})\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)\/backups\/([^/]+)$/i;
-
 /** The backup named by the manifest, proven to be this project's backup's own; a refusal otherwise. */
 async function sourceBackup(ctx: RestoreContext, az: AzureRuntime): Promise<BackupTarget & { completedTime: string; serverId: string }> {
   const { source, spec } = ctx;
-  const m = ARM_BACKUP.exec(source.snapshotId ?? '');
+  const named = backupOfId(source.snapshotId, az.config.subscriptionId);
   const notAllowed = (why: string) => refusal('SnapshotNotAllowed', `backup ${source.snapshotId ?? '(none)'} was not made by this project's backup ${source.manifest.key}: ${why}`);
-  if (!m || m[1]!.toLowerCase() !== az.config.subscriptionId.toLowerCase()) throw notAllowed('not an on-demand Flexible Server backup in this subscription');
-  const server: ServerRef = { resourceGroup: m[2]!, server: m[3]! };
-  if (!source.sourceUid || m[4] !== operationId(source.sourceUid, 's')) throw notAllowed('its name does not carry the source backup\'s UID');
+  if (!named) throw notAllowed('not an on-demand Flexible Server backup in this subscription');
+  const { server } = named;
+  if (!source.sourceUid || named.name !== operationId(source.sourceUid, 's')) throw notAllowed('its name does not carry the source backup\'s UID');
   // By reference, the source BackupRequest's status (written only by the hook) recorded this backup:
   // no key needed. Otherwise the backup's folder (`<prefix>dl/`'s parent) must hold its database
   // checkpoint, signed for that place by any of the hook's checkpoint keys (current or retired).
@@ -58,7 +56,7 @@ async function sourceBackup(ctx: RestoreContext, az: AzureRuntime): Promise<Back
       throw notAllowed('the backup\'s folder holds no record of it signed for this project (restoring by manifest needs the LC2_CHECKPOINT_KEY it was made with, current or in LC2_CHECKPOINT_KEYS_OLD; restoring by spec.source.backupRef does not)');
     }
   }
-  const t: BackupTarget = { server, name: m[4]!, id: source.snapshotId!, project: spec.projectId };
+  const t: BackupTarget = { server, name: named.name, id: source.snapshotId!, project: spec.projectId };
   const read = await readBackup(az.clients.pg, t, az.clients.signal());
   if (!read.ok) throw Object.assign(refusal(read.retryable ? 'BackupNotReady' : 'BackupGone', read.message), read.retryable ? { statusCode: 503 } : {});
   return { ...t, completedTime: read.completedTime, serverId: serverResourceId(az.config.subscriptionId, server) };
