@@ -17,7 +17,7 @@ import { operationId, serverResourceId } from '../providers/azure/ids.ts';
 import { leasedStep } from '../providers/shared/leasedStep.ts';
 import { backupRequest } from './support/resources.ts';
 import type { BackupRequest } from '../core/crd.ts';
-import type { BackupProgress } from '../providers/azure/flexibleServer.ts';
+import { backupRun, type BackupProgress } from '../providers/azure/flexibleServer.ts';
 
 let azurite: Azurite;
 let arm: ArmFake;
@@ -95,5 +95,22 @@ describe('Azure deletion outside the folder', () => {
     await azurite.service.getContainerClient(ltrContainerName(uid)).setMetadata({ [CONTAINER_UID_META]: 'someone-else' });
     assert.equal(await deleteUntilDone(sweepParent(uid, folder)), true);
     assert.equal(await ltrExists(uid), true);
+  });
+
+  it('a backup whose PUT was accepted but is not readable yet is seen to its end, then deleted (never a 404 taken for done)', async () => {
+    n += 1;
+    const uid = `eeee000${n}-1111-4222-8333-444455556666`;
+    const name = operationId(uid, 's');
+    arm.pollsToFinish = 4;
+    const t = { server, name, id: `${serverResourceId(arm.subscriptionId, server)}/backups/${name}`, project: 'retail' };
+    const first = await backupRun(az.clients.pg, t, {}, az.clients.signal);
+    assert.ok(first.progress.token && !first.done, 'the PUT was accepted: a handle, the backup not readable yet');
+    assert.equal(onDemand(uid)?.visible, false);
+    const parent = sweepParent(uid, `retail/prd/inflight-${n}/`);
+    parent.spec!.database.instanceId = 'retail-prd-pg';
+    parent.status = { ...parent.status, phase: 'SnapshotInProgress', operations: { snapshot: { id: name, state: 'Running', progress: { ...first.progress } } } };
+    assert.equal(await deleteAzureExternal(parent, az), false, 'not done while the backup is being made');
+    assert.equal(await deleteUntilDone(parent), true);
+    assert.equal(onDemand(uid), undefined, 'the backup that completed after the deletion started is deleted too');
   });
 });

@@ -170,36 +170,36 @@ export async function quiesceAzure(parent: BackupRequest, az: AzureRuntime): Pro
   }
 }
 
-/**
- * The server of this backup when the parent does not name one (a retention sweep without the
- * manifest knows only the UID and the folder): the database record the hook signed in the folder.
- */
-async function serverFromRecord(parent: BackupRequest, uid: string, az: AzureRuntime): Promise<ServerRef | undefined> {
+/** What the database step recorded: the furthest of the parent's status and the signed checkpoint in its folder. */
+async function recordedBackup(parent: BackupRequest, az: AzureRuntime): Promise<BackupProgress> {
   const location = parent.status?.location;
-  if (!location) return undefined;
-  const record = await savedCheckpoint<BackupProgress>(az.store.bookkeeping(location.bucket), databaseCheckpointKey(location.prefix), az.config.checkpointSecret);
-  const named = backupOfId(record?.progress.backupId, az.config.subscriptionId);
-  return named && named.name === operationId(uid, 's') ? named.server : undefined;
+  const fromStatus = (parent.status?.operations?.snapshot?.progress ?? {}) as BackupProgress;
+  if (!location) return fromStatus;
+  const saved = await savedCheckpoint<BackupProgress>(az.store.bookkeeping(location.bucket), databaseCheckpointKey(location.prefix), az.config.checkpointSecret);
+  return saved && backupRank(saved.progress) >= backupRank(fromStatus) ? saved.progress : fromStatus;
 }
 
 /**
  * What lives outside the folder, exactly this backup's: the long-term container named from its UID
  * (deleted after its marker check whatever the spec says: a sweep's parent may not tell whether it
- * was asked for) and the on-demand backup named from its UID on its server. A server the parent
- * does not name is looked up in the folder's signed record; unknown, nothing is reported deleted.
+ * was asked for) and the on-demand backup named from its UID on its server - an operation still in
+ * flight is seen to its end first. A server the parent does not name (a sweep without the
+ * manifest) is read from the signed record; unknown, nothing is reported deleted.
  */
 export async function deleteAzureExternal(parent: BackupRequest, az: AzureRuntime): Promise<boolean> {
   const uid = parent.metadata.uid ?? '';
   const spec = parent.status?.admitted?.spec ?? parent.spec;
   if (!uid || !spec || spec.provider !== 'azure') return true;
   try {
-    const server = serverRef(spec.database.instanceId, az.config.resourceGroup) ?? await serverFromRecord(parent, uid, az);
+    const made = await recordedBackup(parent, az);
+    const name = operationId(uid, 's');
+    const recorded = backupOfId(made.backupId, az.config.subscriptionId);
+    const server = serverRef(spec.database.instanceId, az.config.resourceGroup) ?? (recorded?.name === name ? recorded.server : undefined);
     const bucket = parent.status?.location?.bucket ?? spec.documentLibrary.destinationBucket;
     const account = containerRef(bucket, az.config.storageAccount)?.account;
     if (account && !await deleteLtr(az.clients.pg, az.clients, { server, name: operationId(uid, 'e'), uid, account, container: ltrContainerName(uid) })) return false;
     if (!server) return false;
-    const name = operationId(uid, 's');
-    return await deleteBackup(az.clients.pg, { server, name, id: `${serverResourceId(az.config.subscriptionId, server)}/backups/${name}`, project: spec.projectId }, az.clients.signal);
+    return await deleteBackup(az.clients.pg, { server, name, id: `${serverResourceId(az.config.subscriptionId, server)}/backups/${name}`, project: spec.projectId }, az.clients.signal, made);
   } catch {
     return false;
   }

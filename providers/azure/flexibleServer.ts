@@ -8,7 +8,7 @@
 import type { BackupAutomaticAndOnDemand } from '@azure/arm-postgresql-flexible';
 import type { Checkpoint } from '../shared/leasedStep.ts';
 import type { FlexibleServerApi } from './clients.ts';
-import { isNotFound, refusal } from './errors.ts';
+import { classify, isNotFound, refusal } from './errors.ts';
 import type { ServerRef } from './ids.ts';
 
 export const ON_DEMAND = 'Customer On-Demand';
@@ -77,13 +77,28 @@ export async function readBackup(pg: FlexibleServerApi, t: BackupTarget, signal:
   }
 }
 
-/** Deletes this backup's on-demand backup; true once it is gone (NotFound = done). */
-export async function deleteBackup(pg: FlexibleServerApi, t: BackupTarget, signal: () => AbortSignal): Promise<boolean> {
+/**
+ * Deletes this backup's on-demand backup; true once it is gone. `made` is what the backup step
+ * recorded (status or signed checkpoint): a PUT with a handle is first resumed to a final state - a
+ * backup accepted but not readable yet would otherwise complete after its deletion, orphaned.
+ * NotFound means done only once nothing is in flight.
+ */
+export async function deleteBackup(pg: FlexibleServerApi, t: BackupTarget, signal: () => AbortSignal, made: BackupProgress = {}): Promise<boolean> {
+  const { resourceGroup: rg, server } = t.server;
+  if (made.token && !made.completedTime) {
+    try {
+      const lro = await pg.beginBackup(rg, server, t.name, made.token, signal());
+      if (!lro.done && !FAILED.has(lro.status)) return false; // still running: deleted once it ends
+    } catch (e) {
+      // An operation that ended Failed is final; anything else (throttling, a timeout) is asked again.
+      if (classify(e).retryable) throw e;
+    }
+  }
   try {
-    const b = await pg.getBackup(t.server.resourceGroup, t.server.server, t.name, signal());
+    const b = await pg.getBackup(rg, server, t.name, signal());
     // Automatic backups cannot be deleted and are never ours.
     if (b.backupType !== undefined && b.backupType !== ON_DEMAND) return true;
   } catch (e) { if (isNotFound(e)) return true; throw e; }
-  const lro = await pg.beginDeleteBackup(t.server.resourceGroup, t.server.server, t.name, signal());
+  const lro = await pg.beginDeleteBackup(rg, server, t.name, signal());
   return lro.done && lro.status === 'succeeded';
 }
