@@ -12,7 +12,7 @@ import { azureConfigFromEnv } from '../providers/azure/config.ts';
 import { azureClients } from '../providers/azure/clients.ts';
 import { AzureBlobStore } from '../providers/azure/blobStore.ts';
 import { databaseCheckpointKey, deleteAzureExternal, type AzureRuntime } from '../providers/azure/backup.ts';
-import { CONTAINER_UID_META, ltrContainerName } from '../providers/azure/longTermRetention.ts';
+import { CONTAINER_UID_META, deleteLtr, ltrContainerName, ltrRun, type LtrProgress } from '../providers/azure/longTermRetention.ts';
 import { operationId, serverResourceId } from '../providers/azure/ids.ts';
 import { leasedStep } from '../providers/shared/leasedStep.ts';
 import { backupRequest } from './support/resources.ts';
@@ -112,5 +112,29 @@ describe('Azure deletion outside the folder', () => {
     assert.equal(await deleteAzureExternal(parent, az), false, 'not done while the backup is being made');
     assert.equal(await deleteUntilDone(parent), true);
     assert.equal(onDemand(uid), undefined, 'the backup that completed after the deletion started is deleted too');
+  });
+
+  it('a long-term start carried out whose answer is lost is never sent again; one never listed fails past the deadline and is not waited for forever', async () => {
+    n += 1;
+    const uid = `ffff000${n}-1111-4222-8333-444455556666`;
+    const t = { server, name: operationId(uid, 'e'), uid, account: AZURITE_ACCOUNT, container: ltrContainerName(uid) };
+    arm.pollsToFinish = 2;
+    let saved: LtrProgress = {};
+    const save = async (p: LtrProgress) => { saved = p; };
+    const ready = await ltrRun(az.clients.pg, az.clients, t, {}, { save });
+    arm.dropNext.set('POST ltr-start', 1);
+    await assert.rejects(ltrRun(az.clients.pg, az.clients, t, ready.progress, { save }));
+    assert.ok(saved.started && saved.startedAt, 'the "start sent" marker was saved before the start');
+    const starts = arm.received.get('POST ltr-start');
+    let p = saved;
+    for (let i = 0; i < 10 && p.status !== 'Succeeded'; i += 1) p = (await ltrRun(az.clients.pg, az.clients, t, p, { save })).progress;
+    assert.equal(p.status, 'Succeeded');
+    assert.equal(arm.received.get('POST ltr-start'), starts, 'no second start');
+    // Started, never listed: deletion waits within the deadline; the run fails past it.
+    const ghost = { ...t, name: operationId(`${uid}x`, 'e') };
+    const recent: LtrProgress = { containerReady: true, started: true, startedAt: new Date().toISOString(), status: 'Running' };
+    assert.equal(await deleteLtr(az.clients.pg, az.clients, ghost, recent, 60_000), false);
+    const stale: LtrProgress = { ...recent, startedAt: new Date(Date.now() - 120_000).toISOString() };
+    await assert.rejects(ltrRun(az.clients.pg, az.clients, ghost, stale, { unseenDeadlineMs: 60_000 }), (e: Error) => e.name === 'LongTermBackupLost');
   });
 });

@@ -58,6 +58,7 @@ export function azureBackupSteps(ctx: BackupContext): BackupStep[] {
 
 export const databaseCheckpointKey = (prefix: string) => `${prefix}results/database-backup`;
 export const transferCheckpointKey = (prefix: string) => `${prefix}results/transfer-progress`;
+export const ltrCheckpointKey = (prefix: string) => `${prefix}results/long-term-backup`;
 
 export function backupTarget(uid: string, spec: BackupRequestSpec, config: AzureProviderConfig): BackupTarget {
   const server = serverRef(spec.database.instanceId, config.resourceGroup) as ServerRef;
@@ -97,7 +98,7 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
   if (step.name === 'snapshot') {
     const t = backupTarget(ctx.uid, ctx.spec, config);
     const out = await leasedStep<BackupProgress>(book, databaseCheckpointKey(ctx.location.prefix), leaseTtlMs(config), (op.progress ?? {}) as BackupProgress, backupRank,
-      (start) => backupRun(clients.pg, t, start, clients.signal), config.checkpointSecret);
+      (start, save) => backupRun(clients.pg, t, start, clients.signal, { save, unseenDeadlineMs: config.unseenDeadlineMs }), config.checkpointSecret);
     if (!out.done || !out.progress.completedTime) {
       return { state: 'running', progress: { ...out.progress }, resyncAfterSeconds: out.busyUntil ? 5 : 15,
         message: `${out.busyUntil ? 'another sync holds the backup step; ' : ''}on-demand backup ${t.name} of ${t.server.server} ${out.progress.token ? 'running' : 'starting'}` };
@@ -108,8 +109,8 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
   }
   if (step.name === 'export') {
     const t = ltrTarget(ctx.uid, ctx.spec, ctx.location.bucket, config)!;
-    const out = await leasedStep<LtrProgress>(book, `${ctx.location.prefix}results/long-term-backup`, leaseTtlMs(config), (op.progress ?? {}) as LtrProgress, ltrRank,
-      (start) => ltrRun(clients.pg, clients, t, start), config.checkpointSecret);
+    const out = await leasedStep<LtrProgress>(book, ltrCheckpointKey(ctx.location.prefix), leaseTtlMs(config), (op.progress ?? {}) as LtrProgress, ltrRank,
+      (start, save) => ltrRun(clients.pg, clients, t, start, { save, unseenDeadlineMs: config.unseenDeadlineMs }), config.checkpointSecret);
     if (!out.done) {
       return { state: 'running', progress: { ...out.progress }, resyncAfterSeconds: out.busyUntil ? 5 : 30,
         message: `${out.busyUntil ? 'another sync holds the long-term backup step; ' : ''}long-term backup ${t.name} of ${t.server.server} into ${t.account}.${t.container}: ${out.progress.status ?? 'starting'}` };
@@ -170,13 +171,13 @@ export async function quiesceAzure(parent: BackupRequest, az: AzureRuntime): Pro
   }
 }
 
-/** What the database step recorded: the furthest of the parent's status and the signed checkpoint in its folder. */
-async function recordedBackup(parent: BackupRequest, az: AzureRuntime): Promise<BackupProgress> {
+/** What a step recorded: the furthest of the parent's status and the signed checkpoint in its folder. */
+async function recorded<P>(parent: BackupRequest, az: AzureRuntime, step: 'snapshot' | 'export', key: (prefix: string) => string, rank: (p: P) => string): Promise<P> {
   const location = parent.status?.location;
-  const fromStatus = (parent.status?.operations?.snapshot?.progress ?? {}) as BackupProgress;
+  const fromStatus = (parent.status?.operations?.[step]?.progress ?? {}) as P;
   if (!location) return fromStatus;
-  const saved = await savedCheckpoint<BackupProgress>(az.store.bookkeeping(location.bucket), databaseCheckpointKey(location.prefix), az.config.checkpointSecret);
-  return saved && backupRank(saved.progress) >= backupRank(fromStatus) ? saved.progress : fromStatus;
+  const saved = await savedCheckpoint<P>(az.store.bookkeeping(location.bucket), key(location.prefix), az.config.checkpointSecret);
+  return saved && rank(saved.progress) >= rank(fromStatus) ? saved.progress : fromStatus;
 }
 
 /**
@@ -191,15 +192,16 @@ export async function deleteAzureExternal(parent: BackupRequest, az: AzureRuntim
   const spec = parent.status?.admitted?.spec ?? parent.spec;
   if (!uid || !spec || spec.provider !== 'azure') return true;
   try {
-    const made = await recordedBackup(parent, az);
+    const made = await recorded<BackupProgress>(parent, az, 'snapshot', databaseCheckpointKey, backupRank);
     const name = operationId(uid, 's');
-    const recorded = backupOfId(made.backupId, az.config.subscriptionId);
-    const server = serverRef(spec.database.instanceId, az.config.resourceGroup) ?? (recorded?.name === name ? recorded.server : undefined);
+    const named = backupOfId(made.backupId, az.config.subscriptionId);
+    const server = serverRef(spec.database.instanceId, az.config.resourceGroup) ?? (named?.name === name ? named.server : undefined);
     const bucket = parent.status?.location?.bucket ?? spec.documentLibrary.destinationBucket;
     const account = containerRef(bucket, az.config.storageAccount)?.account;
-    if (account && !await deleteLtr(az.clients.pg, az.clients, { server, name: operationId(uid, 'e'), uid, account, container: ltrContainerName(uid) })) return false;
+    const ltr = { server, name: operationId(uid, 'e'), uid, account: account ?? '', container: ltrContainerName(uid) };
+    if (account && !await deleteLtr(az.clients.pg, az.clients, ltr, await recorded<LtrProgress>(parent, az, 'export', ltrCheckpointKey, ltrRank), az.config.unseenDeadlineMs)) return false;
     if (!server) return false;
-    return await deleteBackup(az.clients.pg, { server, name, id: `${serverResourceId(az.config.subscriptionId, server)}/backups/${name}`, project: spec.projectId }, az.clients.signal, made);
+    return await deleteBackup(az.clients.pg, { server, name, id: `${serverResourceId(az.config.subscriptionId, server)}/backups/${name}`, project: spec.projectId }, az.clients.signal, made, az.config.unseenDeadlineMs);
   } catch {
     return false;
   }

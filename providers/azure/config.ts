@@ -21,6 +21,11 @@ export interface AzureProviderConfig {
   /** Deadline of one SDK call (copies get 2.5x), well under the 30 s webhook timeout. */
   callTimeoutMs: number;
   /**
+   * How long a request whose answer was lost (a backup PUT, a long-term backup start) is waited for
+   * by name before it counts as never made: longer than the service takes to show what it accepted.
+   */
+  unseenDeadlineMs: number;
+  /**
    * Signs checkpoints beside the data (HMAC): the first key signs, every key verifies, so keys
    * retired by a rotation (LC2_CHECKPOINT_KEYS_OLD) keep earlier backups restorable. Shared by every replica.
    */
@@ -80,6 +85,7 @@ export function azureConfigFromEnv(env: NodeJS.ProcessEnv): AzureProviderConfig 
     },
     stepBudgetMs: budget,
     callTimeoutMs: int(env, 'LC2_AZURE_CALL_TIMEOUT_MS', 8_000, 500, 20_000),
+    unseenDeadlineMs: int(env, 'LC2_AZURE_UNSEEN_DEADLINE_MS', 30 * 60_000, 100, 24 * 60 * 60_000),
     ...checkpointKeys(env),
   };
 }
