@@ -1,5 +1,5 @@
 // Settings of the Azure provider, read from the hook server's environment (LC2_AZURE_*). Credentials
-// are never configured here in production: @azure/identity's DefaultAzureCredential finds the pod's
+// are never configured here in production: @azure/identity's WorkloadIdentityCredential uses the pod's
 // Workload Identity (kustomize/overlays/azure). An account key is accepted for Azurite and tests only.
 import { randomBytes } from 'node:crypto';
 
