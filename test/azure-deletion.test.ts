@@ -1,4 +1,5 @@
-// Deleting what an Azure backup made outside its folder (hostile-tenant review, findings 2 and 3):
+// Deleting what an Azure backup made outside its folder, and the long-term backup's own guarantees
+// (hostile-tenant review, findings 2, 3, 4 and 7):
 // the long-term container named from the UID whatever the parent's spec says, the on-demand backup
 // on a server the parent may not name (a retention sweep without the manifest), and a backup whose
 // PUT was accepted but is not readable yet. Blob is Azurite (the real emulator); ARM is
@@ -136,5 +137,17 @@ describe('Azure deletion outside the folder', () => {
     assert.equal(await deleteLtr(az.clients.pg, az.clients, ghost, recent, 60_000), false);
     const stale: LtrProgress = { ...recent, startedAt: new Date(Date.now() - 120_000).toISOString() };
     await assert.rejects(ltrRun(az.clients.pg, az.clients, ghost, stale, { unseenDeadlineMs: 60_000 }), (e: Error) => e.name === 'LongTermBackupLost');
+  });
+
+  it('a long-term backup that reports Succeeded with an empty container is not believed (LongTermBackupEmpty)', async () => {
+    n += 1;
+    const uid = `abcd000${n}-1111-4222-8333-444455556666`;
+    const t = { server, name: operationId(uid, 'e'), uid, account: AZURITE_ACCOUNT, container: ltrContainerName(uid) };
+    const ready = await ltrRun(az.clients.pg, az.clients, t, {});
+    arm.ltrs.set(`${server.resourceGroup}/${server.server}/${t.name}`, { name: t.name, status: 'Succeeded', pollsLeft: 0, sasUrl: '' });
+    const started: LtrProgress = { ...ready.progress, started: true, startedAt: new Date().toISOString(), status: 'Running' };
+    await assert.rejects(ltrRun(az.clients.pg, az.clients, t, started), (e: Error) => e.name === 'LongTermBackupEmpty');
+    await azurite.service.getContainerClient(t.container).getBlockBlobClient(`${t.name}/dump.backup`).upload('pg_dump', 7);
+    assert.equal((await ltrRun(az.clients.pg, az.clients, t, started)).done, true, 'with the dump there it is done');
   });
 });

@@ -192,6 +192,21 @@ describe('point-in-time restore into a NEW server (real ARM client, fake ARM)', 
     assert.equal(arm.accepted.get('PUT server'), 1);
   });
 
+  it('a server name taken elsewhere in Azure (a global 409) fails TargetExists, not retried; a 409 on its own server being made is adopted', async () => {
+    arm.takenNames.add('taken-globally');
+    try {
+      await assert.rejects(restoreRun(pg, restoreTarget('taken-globally'), {}, signal), (e) => {
+        assert.equal(classify(e).reason, 'TargetExists'); assert.equal(classify(e).retryable, false); assert.match(classify(e).message, /global/); return true;
+      });
+    } finally { arm.takenNames.clear(); }
+    // The PUT made the server and its answer was lost; the client's retry meets the busy server (409): ours, adopted.
+    arm.dropNext.set('PUT server', 1);
+    const t = restoreTarget('retail-restored-409');
+    const r = await restoreRun(pg, t, {}, signal);
+    assert.equal(r.done, false);
+    assert.equal(arm.accepted.get('PUT server'), 1);
+  });
+
   it('an existing server that is not this restore\'s is refused and never updated', async () => {
     arm.addServer('rg-restore', 'someone-elses', 'westeurope', { owner: 'bank' });
     const t = restoreTarget('someone-elses');

@@ -279,3 +279,9 @@ export async function abortPending(clients: AzureClients, dest: ContainerRef, de
     });
   }
 }
+
+/** Whether a container holds any blob (under `prefix`): one listing call of one item. */
+export async function holdsBlobs(c: ContainerClient, prefix: string | undefined, abortSignal: AbortSignal): Promise<boolean> {
+  const page = await c.listBlobsFlat({ ...(prefix ? { prefix } : {}), abortSignal }).byPage({ maxPageSize: 1 }).next();
+  return ((page.value as { segment?: { blobItems?: unknown[] } } | undefined)?.segment?.blobItems?.length ?? 0) > 0;
+}

@@ -9,6 +9,7 @@ import type { Checkpoint } from '../shared/leasedStep.ts';
 import type { AzureClients, FlexibleServerApi } from './clients.ts';
 import { codeOf, isNotFound, refusal } from './errors.ts';
 import type { ServerRef } from './ids.ts';
+import { holdsBlobs } from './blobCopy.ts';
 import { DEFAULT_UNSEEN_DEADLINE_MS, surelyRefused, withinDeadline, type RunOptions } from './flexibleServer.ts';
 
 /** Blob metadata keys are C# identifiers. */
@@ -69,6 +70,10 @@ export async function ltrRun(pg: FlexibleServerApi, clients: AzureClients, t: Lt
   const status = op.status ?? 'Running';
   if (FAILED.has(status)) {
     throw refusal('LongTermBackupFailed', `long-term backup ${t.name} of ${server} ended ${status}${op.errorMessage ? `: ${op.errorMessage.slice(0, 300)}` : ''}`);
+  }
+  // Succeeded is believed only with the dump there: the backup's own container holds a blob.
+  if (status === 'Succeeded' && !await holdsBlobs(clients.container(t.account, t.container), undefined, clients.signal())) {
+    throw refusal('LongTermBackupEmpty', `long-term backup ${t.name} of ${server} reports Succeeded but its container ${t.account}.${t.container} holds no blob`);
   }
   return { done: status === 'Succeeded', progress: { containerReady: true, started: true, status } };
 }

@@ -13,7 +13,7 @@ import { classify, refusal } from './errors.ts';
 import { backupOfId, containerRef, ENVIRONMENT_TAG, operationId, PROJECT_TAG, serverRef, serverResourceId } from './ids.ts';
 import { readBackup, type BackupProgress, type BackupTarget } from './flexibleServer.ts';
 import { restoreRun, serverRank, targetTaken, type ServerRestoreProgress } from './serverRestore.ts';
-import { blobCopyStep, emptyProgress, type BlobCopyProgress, type BlobCopySpec } from './blobCopy.ts';
+import { blobCopyStep, emptyProgress, holdsBlobs, type BlobCopyProgress, type BlobCopySpec } from './blobCopy.ts';
 import { COPY_TOOL, databaseCheckpointKey, leaseTtlMs, TOOL, type AzureRuntime } from './backup.ts';
 
 export function azureRestoreProblems(config: AzureProviderConfig) {
@@ -62,11 +62,8 @@ async function sourceBackup(ctx: RestoreContext, az: AzureRuntime): Promise<Back
   return { ...t, completedTime: read.completedTime, serverId: serverResourceId(az.config.subscriptionId, server) };
 }
 
-async function targetHoldsBlobs(az: AzureRuntime, spec: RestoreRequestSpec): Promise<boolean> {
-  const c = az.store.containerOf(spec.documentLibrary.destinationBucket);
-  const page = await c.listBlobsFlat({ prefix: destPrefix(spec), abortSignal: az.clients.signal() }).byPage({ maxPageSize: 1 }).next();
-  return ((page.value as { segment?: { blobItems?: unknown[] } } | undefined)?.segment?.blobItems?.length ?? 0) > 0;
-}
+const targetHoldsBlobs = (az: AzureRuntime, spec: RestoreRequestSpec) =>
+  holdsBlobs(az.store.containerOf(spec.documentLibrary.destinationBucket), destPrefix(spec), az.clients.signal());
 
 const notEmpty = (spec: RestoreRequestSpec) =>
   `${spec.documentLibrary.destinationBucket}/${destPrefix(spec)} already holds blobs; restore into a new prefix or set spec.approveOverwrite`;

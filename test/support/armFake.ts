@@ -52,6 +52,8 @@ export interface ArmFake {
    */
   dropNext: Map<string, number>;
   drops: { share: number; seen: number };
+  /** Server names taken in another subscription (names are global DNS names): a PUT creating one answers 409. */
+  takenNames: Set<string>;
   /** Every request path seen (to check nothing secret was sent in URLs is the client's matter; kept for asserts). */
   addServer(rg: string, name: string, location?: string, tags?: Record<string, string>): void;
   close(): Promise<void>;
@@ -80,7 +82,7 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
   let n = 0;
   const fake: ArmFake = {
     endpoint: '', subscriptionId, servers, backups, ltrs, accepted, received, acceptedPaths, pollsToFinish: 2, failNext: false, faults: { share: 0, seen: 0 },
-    dropNext: new Map(), drops: { share: 0, seen: 0 },
+    dropNext: new Map(), drops: { share: 0, seen: 0 }, takenNames: new Set(),
     addServer: (rg, name, location = 'westeurope', tags = {}) => { servers.set(key(rg, name), { rg, name, location, tags, state: 'Ready', body: {} }); },
     close: async () => undefined,
   };
@@ -217,6 +219,7 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
         s.tags = params.tags ?? s.tags;
         return ok(200, serverJson(s));
       }
+      if (fake.takenNames.has(name.toLowerCase())) return armError(res, 409, 'Conflict', `Specified server name '${name}' is already used.`); // the code Azure sends is not documented: the generic one, which alone would be retried
       const props = params.properties ?? {};
       if (props.createMode === 'PointInTimeRestore') {
         const src = String(props.sourceServerResourceId ?? '').split('/');
