@@ -89,6 +89,11 @@ describe('Azure deletion outside the folder', () => {
     const { uid } = await madeBackup();
     assert.equal(await deleteUntilDone(sweepParent(uid, 'retail/prd/no-such-folder/'), 3), false);
     assert.ok(onDemand(uid), 'the on-demand backup is still there, and the sweep knows it is not done');
+    // A request refused before its backup step began (a bad instanceId, nothing in status) has nothing outside its folder.
+    const refused = sweepParent(uid, 'retail/prd/no-such-folder/');
+    refused.spec!.database.instanceId = 'Not_A_Server';
+    refused.status = { phase: 'Failed' };
+    assert.equal(await deleteAzureExternal(refused, az), true);
   });
 
   it('a long-term container of the same name without this UID\'s marker is left alone', async () => {

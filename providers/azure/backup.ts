@@ -200,7 +200,9 @@ export async function deleteAzureExternal(parent: BackupRequest, az: AzureRuntim
     const account = containerRef(bucket, az.config.storageAccount)?.account;
     const ltr = { server, name: operationId(uid, 'e'), uid, account: account ?? '', container: ltrContainerName(uid) };
     if (account && !await deleteLtr(az.clients.pg, az.clients, ltr, await recorded<LtrProgress>(parent, az, 'export', ltrCheckpointKey, ltrRank), az.config.unseenDeadlineMs)) return false;
-    if (!server) return false;
+    // No server known: done only if the backup step never began (its operation ID goes into status
+    // before any call; a sweep's parent is a finished backup), else pending - never a false "deleted".
+    if (!server) return !parent.status?.operations?.snapshot && parent.status?.phase !== 'Succeeded' && backupRank(made) === '0';
     return await deleteBackup(az.clients.pg, { server, name, id: `${serverResourceId(az.config.subscriptionId, server)}/backups/${name}`, project: spec.projectId }, az.clients.signal, made, az.config.unseenDeadlineMs);
   } catch {
     return false;
