@@ -73,6 +73,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const authenticate = config.apiTokens || !kube || !k8s ? staticTokens(config.apiTokens) : k8s.tokenReview(kube);
     api = await listen(createApiApp({ archive, authenticate, ...(kube && k8s ? { create: k8s.kubernetesCreator(kube) } : {}) }), config.apiPort);
   }
+  if (config.azure?.checkpointKeyWarning) log('warn', config.azure.checkpointKeyWarning);
   log('info', 'hook server listening', {
     port: hooks.port, apiPort: api?.port ?? null, hookAuth: !!config.hookToken, deletionsConfirmed: !!kube,
     storage: config.storage?.kind ?? 'none', localProvider: !!config.local, awsProvider: config.aws?.region ?? false, gcpProvider: config.gcp?.project ?? false, azureProvider: !!config.azure,

@@ -209,6 +209,12 @@ export interface RestoreSource {
   resultsPrefix: string;
   /** The UID of the BackupRequest that made the backup (a snapshot must carry it as a tag). */
   sourceUid?: string;
+  /**
+   * Set when the restore named its backup by reference and that BackupRequest's status - written
+   * only by the hook - recorded this manifest, snapshotId and UID: a provider may take it as proof
+   * that the snapshot is the project's own without any signed record beside the data.
+   */
+  recordedByBackup?: boolean;
   /** An encrypted dump: where its wrapped data keys are, and the Secret with this project's KEKs. */
   encryption?: { keysPrefix: string; secretName: string; dataKeyId: string };
 }

@@ -176,6 +176,32 @@ describe('Azure Blob server-side copy (Azurite)', () => {
     assert.ok((await bytes('lc2-backups', dest)).equals(big), 'byte-identical');
   });
 
+  it('many large blobs with long names pending at once: the pending list stays within the checkpoint\'s 64 KiB, and all are copied once', async () => {
+    const src = azurite.service.getContainerClient('liferay-dl');
+    const long = (i: number) => `wide/${String(i).padStart(4, '0')}-${'x'.repeat(900)}`;
+    for (let i = 0; i < 120; i += 24) await Promise.all(Array.from({ length: 24 }, (_, j) => src.getBlockBlobClient(long(i + j)).upload('page blob', 9)));
+    proxy.copies.clear();
+    // Every blob goes through the asynchronous Copy Blob and looks pending for its answer and two property reads.
+    for (let i = 0; i < 120; i += 1) proxy.pending.set(`/${AZURITE_ACCOUNT}/lc2-backups/retail/prd/b9/dl/${long(i).slice('wide/'.length)}`, 3);
+    const s = spec('retail/prd/b9/dl/', { sourcePrefix: 'wide/', asyncThreshold: 5, pageSize: 200, parallelism: 16 });
+    const book = store.bookkeeping('lc2-backups');
+    let p = emptyProgress();
+    let done = false;
+    let most = 0;
+    for (let i = 0; i < 200 && !done; i += 1) {
+      // The checkpoint is written under the lease as in the provider: one that outgrows 64 KiB is refused there.
+      const out = await leasedStep<BlobCopyProgress>(book, 'retail/prd/b9/results/transfer-progress', 20_000, p, (q) => q.after ?? '',
+        (start, save) => blobCopyStep(clients, s, start, 2000, save), 'blob-copy-test-key');
+      p = out.progress; done = out.done;
+      most = Math.max(most, Object.keys(p.pending ?? {}).length);
+    }
+    assert.equal(done, true);
+    assert.ok(most > 1 && most <= 64, `large copies pending at once: ${most}`);
+    assert.equal(p.copied + p.alreadyThere, 120);
+    assert.equal(proxy.copies.size, 120);
+    assert.ok([...proxy.copies.values()].every((n) => n === 1), 'each copied once');
+  });
+
   it('a blob in a restore target that this operation did not write is refused, or replaced when approved', async () => {
     const target = 'retail/restored/';
     const first = originals[0]!;

@@ -2,6 +2,8 @@
 // resources (servers, resource groups, storage accounts, containers), spec problems, error
 // classification and the redaction of SAS tokens from messages.
 import { describe, it } from 'node:test';
+import { DefaultAzureCredential, WorkloadIdentityCredential } from '@azure/identity';
+import { workloadIdentity } from '../providers/azure/clients.ts';
 import assert from 'node:assert/strict';
 import { azureConfigFromEnv } from '../providers/azure/config.ts';
 import { containerRef, operationId, serverRef } from '../providers/azure/ids.ts';
@@ -56,6 +58,20 @@ describe('Azure provider configuration and names', () => {
     const restore = azureRestoreProblems(config);
     assert.deepEqual(restore(restoreRequest('r', { provider: 'azure', database: { instanceId: 'rg-x.new-pg', databaseName: 'lportal' } }).spec!), []);
     assert.deepEqual(restore(restoreRequest('r', { provider: 'azure', database: { instanceId: 'New_PG', databaseName: 'lportal' } }).spec!).map((p) => p.field), ['spec.database.instanceId']);
+  });
+
+  it('production credentials are Workload Identity only: never secrets in the environment, a managed identity or a CLI login', async () => {
+    const cred = workloadIdentity({ AZURE_CLIENT_ID: '11111111-1111-4111-8111-111111111111', AZURE_TENANT_ID: '22222222-2222-4222-8222-222222222222', AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token' });
+    assert.ok(cred instanceof WorkloadIdentityCredential);
+    // A client secret in the environment (which DefaultAzureCredential would use first) is ignored: no Workload Identity, no token.
+    const without = workloadIdentity({ AZURE_CLIENT_ID: '11111111-1111-4111-8111-111111111111', AZURE_TENANT_ID: '22222222-2222-4222-8222-222222222222', AZURE_CLIENT_SECRET: 'not-used' });
+    assert.ok(!(without instanceof DefaultAzureCredential));
+    await assert.rejects(without.getToken('https://management.azure.com/.default'), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'WorkloadIdentityMissing');
+      assert.match(e.message, /AZURE_FEDERATED_TOKEN_FILE/);
+      assert.doesNotMatch(e.message, /not-used/);
+      return true;
+    });
   });
 
   it('classifies: throttling, 5xx, conflicts and timeouts retry; missing resources, access and failed operations do not; SAS never in a message', () => {

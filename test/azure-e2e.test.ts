@@ -176,18 +176,22 @@ describe('Azure provider end to end (Azurite + ARM fake, two hook processes)', (
       database: { instanceId: 'retail-forged', databaseName: 'lportal' }, documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: 'retail/forged' } }), '/restorerequest/sync');
     assert.equal(await drive(restore, { replays: 0 }), 'Failed');
     assert.equal(readyOf(restore)?.reason, 'SnapshotNotAllowed', JSON.stringify(restore.status.conditions));
-    assert.match(readyOf(restore)?.message ?? '', /no signed record of it for this project/);
+    assert.match(readyOf(restore)?.message ?? '', /no record of it signed for this project/);
     assert.equal(arm.servers.has('rg-retail/retail-forged'), false);
   });
 
-  it('with 10% of ARM and Blob requests failing (429, 500, 503, dropped), the backup still succeeds without duplicates', async () => {
+  it('with 10% of ARM and Blob requests failing (429, 500, 503, dropped) and 5% of writes carried out with their answer lost, the backup still succeeds without duplicates', async () => {
     proxy.copies.clear(); arm.accepted.clear();
     proxy.faults.share = 0.1; arm.faults.share = 0.1; proxy.faults.seen = 0; arm.faults.seen = 0;
+    proxy.drops.share = 0.05; arm.drops.share = 0.05; proxy.drops.seen = 0; arm.drops.seen = 0;
+    // The first backup PUT is carried out and its answer lost: the marker saved before it must prevent a second one.
+    arm.dropNext.set('PUT backup', 1);
     const d = driverFor(azureBackup('under-faults'), '/backuprequest/sync');
     try {
       assert.equal(await drive(d, { replays: 9, pauseMs: 250, maxSyncs: 800 }), 'Succeeded', JSON.stringify(d.status.conditions));
-    } finally { proxy.faults.share = 0; arm.faults.share = 0; }
+    } finally { proxy.faults.share = 0; arm.faults.share = 0; proxy.drops.share = 0; arm.drops.share = 0; arm.dropNext.clear(); }
     assert.ok(proxy.faults.seen + arm.faults.seen > 20, `faults injected (${proxy.faults.seen} blob, ${arm.faults.seen} ARM)`);
+    assert.ok(proxy.drops.seen > 3, `answers dropped after the write was carried out (${proxy.drops.seen} blob, ${arm.drops.seen} ARM)`);
     assert.equal(arm.accepted.get('PUT backup'), 1);
     assert.equal(proxy.copies.size, originals().length);
     assert.ok([...proxy.copies.values()].every((n) => n === 1), `no blob copied twice: ${JSON.stringify([...proxy.copies].filter(([, n]) => n > 1).slice(0, 3))}`);

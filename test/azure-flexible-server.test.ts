@@ -89,6 +89,40 @@ describe('Flexible Server on-demand backup (real ARM client, fake ARM)', () => {
     assert.equal(arm.accepted.get('PUT backup'), 1, 'one PUT accepted');
   });
 
+  it('a PUT carried out whose answer is lost is never sent again: the marker saved before it leads to GETs by name until the backup shows', async () => {
+    const t = target(operationId('dddd', 's'));
+    arm.pollsToFinish = 3;
+    arm.dropNext.set('PUT backup', 1);
+    let saved: BackupProgress = {};
+    const save = async (p: BackupProgress) => { saved = p; };
+    // The fake makes the backup and drops the answer (the client's own retry meets a busy server).
+    await assert.rejects(backupRun(pg, t, {}, signal, { save }));
+    assert.ok(saved.sentAt, 'the "PUT sent" marker was saved before the PUT');
+    assert.equal(arm.accepted.get('PUT backup'), 1, 'the PUT was carried out');
+    const puts = arm.received.get('PUT backup');
+    let p = saved;
+    let done = false;
+    for (let i = 0; i < 10 && !done; i += 1) { const r = await backupRun(pg, t, p, signal, { save }); p = r.progress; done = r.done; }
+    assert.equal(done, true, 'the backup the lost PUT made is adopted by name');
+    assert.equal(arm.received.get('PUT backup'), puts, 'no PUT was sent after the marker');
+    assert.equal(arm.accepted.get('PUT backup'), 1);
+  });
+
+  it('a PUT sent but unseen past the deadline was never made: it is sent afresh; deleting before then is not done', async () => {
+    const t = target(operationId('eeee', 's'));
+    arm.pollsToFinish = 0;
+    const recent = { sentAt: new Date().toISOString(), project: 'retail' };
+    assert.equal(await deleteBackup(pg, t, signal, recent, 60_000), false, 'a 404 while a sent PUT may still show is not a deletion');
+    const waiting = await backupRun(pg, t, recent, signal, { unseenDeadlineMs: 60_000 });
+    assert.equal(arm.received.get('PUT backup'), undefined, 'within the deadline only GETs');
+    assert.equal(waiting.done, false);
+    const old = { sentAt: new Date(Date.now() - 120_000).toISOString(), project: 'retail' };
+    assert.equal(await deleteBackup(pg, t, signal, old, 60_000), true, 'past the deadline a 404 is done');
+    const again = await backupRun(pg, t, old, signal, { unseenDeadlineMs: 60_000 });
+    assert.equal(arm.received.get('PUT backup'), 1, 'past the deadline the PUT is sent afresh');
+    assert.ok(again.progress.token || again.done);
+  });
+
   it('an operation that ends Failed fails the step (not retried); throttling (429) is retryable', async () => {
     arm.failNext = true;
     arm.pollsToFinish = 0;
@@ -155,6 +189,21 @@ describe('point-in-time restore into a NEW server (real ARM client, fake ARM)', 
     assert.equal(await targetTaken(pg, t, signal()), undefined, 'its own server is not "taken"');
     // A replay with no handle finds its own server and sends no PUT.
     assert.equal((await restoreRun(pg, t, {}, signal)).done, true);
+    assert.equal(arm.accepted.get('PUT server'), 1);
+  });
+
+  it('a server name taken elsewhere in Azure (a global 409) fails TargetExists, not retried; a 409 on its own server being made is adopted', async () => {
+    arm.takenNames.add('taken-globally');
+    try {
+      await assert.rejects(restoreRun(pg, restoreTarget('taken-globally'), {}, signal), (e) => {
+        assert.equal(classify(e).reason, 'TargetExists'); assert.equal(classify(e).retryable, false); assert.match(classify(e).message, /global/); return true;
+      });
+    } finally { arm.takenNames.clear(); }
+    // The PUT made the server and its answer was lost; the client's retry meets the busy server (409): ours, adopted.
+    arm.dropNext.set('PUT server', 1);
+    const t = restoreTarget('retail-restored-409');
+    const r = await restoreRun(pg, t, {}, signal);
+    assert.equal(r.done, false);
     assert.equal(arm.accepted.get('PUT server'), 1);
   });
 

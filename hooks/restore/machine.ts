@@ -142,6 +142,8 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
         documentLibraryPrefix: m.documentLibrary.prefix, resultsPrefix: `${m.location.prefix}restores/${restoreIdOf(name, uid)}/`,
         ...(base ? { base: { prefix: base.prefix, refsPrefix: base.refsPrefix } } : {}),
         ...(m.source.uid ? { sourceUid: m.source.uid } : {}),
+        // Proof that needs no key: the source BackupRequest's status (written only by the hook) recorded this snapshot.
+        ...(recorded?.snapshotId && recorded.snapshotId === m.database.snapshotId && input.backup?.metadata.uid === m.source.uid ? { recordedByBackup: true } : {}),
         // The restoring project's own key Secret, whatever the backup's project was (the manifest
         // check above already refused another project's backup; another project's key would not open it).
         ...(m.database.encryption ? { encryption: {

@@ -265,6 +265,8 @@ function parentFromManifest(m: Manifest): BackupRequest {
       database: {
         type: m.database.type === 'snapshot' ? 'snapshot' : 'dump', engine: m.database.engine === 'mysql' ? 'mysql' : 'postgresql',
         instanceId: m.database.instanceId, ...(m.database.databaseName ? { databaseName: m.database.databaseName } : {}), ...(m.database.cluster ? { cluster: true } : {}),
+        // A provider deletes what the export made outside the folder (Azure: its long-term container).
+        ...(m.database.export ? { export: {} } : {}),
       },
       documentLibrary: { sourceBucket: m.documentLibrary.sourceBucket, destinationBucket: m.location.bucket },
     },

@@ -12,7 +12,7 @@ import type { AzureClients } from './clients.ts';
 import type { AzureProviderConfig } from './config.ts';
 import type { AzureBlobStore } from './blobStore.ts';
 import { classify, codeOf, isNotFound } from './errors.ts';
-import { containerRef, operationId, serverRef, serverResourceId, type ServerRef } from './ids.ts';
+import { backupOfId, containerRef, operationId, serverRef, serverResourceId, type ServerRef } from './ids.ts';
 import { backupRank, backupRun, deleteBackup, readBackup, type BackupProgress, type BackupTarget } from './flexibleServer.ts';
 import { abortPending, blobCopyStep, emptyProgress, type BlobCopyProgress, type BlobCopySpec } from './blobCopy.ts';
 import { deleteLtr, ltrContainerName, ltrRank, ltrRun, type LtrProgress, type LtrTarget } from './longTermRetention.ts';
@@ -58,6 +58,7 @@ export function azureBackupSteps(ctx: BackupContext): BackupStep[] {
 
 export const databaseCheckpointKey = (prefix: string) => `${prefix}results/database-backup`;
 export const transferCheckpointKey = (prefix: string) => `${prefix}results/transfer-progress`;
+export const ltrCheckpointKey = (prefix: string) => `${prefix}results/long-term-backup`;
 
 export function backupTarget(uid: string, spec: BackupRequestSpec, config: AzureProviderConfig): BackupTarget {
   const server = serverRef(spec.database.instanceId, config.resourceGroup) as ServerRef;
@@ -97,7 +98,7 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
   if (step.name === 'snapshot') {
     const t = backupTarget(ctx.uid, ctx.spec, config);
     const out = await leasedStep<BackupProgress>(book, databaseCheckpointKey(ctx.location.prefix), leaseTtlMs(config), (op.progress ?? {}) as BackupProgress, backupRank,
-      (start) => backupRun(clients.pg, t, start, clients.signal), config.checkpointSecret);
+      (start, save) => backupRun(clients.pg, t, start, clients.signal, { save, unseenDeadlineMs: config.unseenDeadlineMs }), config.checkpointSecret);
     if (!out.done || !out.progress.completedTime) {
       return { state: 'running', progress: { ...out.progress }, resyncAfterSeconds: out.busyUntil ? 5 : 15,
         message: `${out.busyUntil ? 'another sync holds the backup step; ' : ''}on-demand backup ${t.name} of ${t.server.server} ${out.progress.token ? 'running' : 'starting'}` };
@@ -108,8 +109,8 @@ async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus
   }
   if (step.name === 'export') {
     const t = ltrTarget(ctx.uid, ctx.spec, ctx.location.bucket, config)!;
-    const out = await leasedStep<LtrProgress>(book, `${ctx.location.prefix}results/long-term-backup`, leaseTtlMs(config), (op.progress ?? {}) as LtrProgress, ltrRank,
-      (start) => ltrRun(clients.pg, clients, t, start), config.checkpointSecret);
+    const out = await leasedStep<LtrProgress>(book, ltrCheckpointKey(ctx.location.prefix), leaseTtlMs(config), (op.progress ?? {}) as LtrProgress, ltrRank,
+      (start, save) => ltrRun(clients.pg, clients, t, start, { save, unseenDeadlineMs: config.unseenDeadlineMs }), config.checkpointSecret);
     if (!out.done) {
       return { state: 'running', progress: { ...out.progress }, resyncAfterSeconds: out.busyUntil ? 5 : 30,
         message: `${out.busyUntil ? 'another sync holds the long-term backup step; ' : ''}long-term backup ${t.name} of ${t.server.server} into ${t.account}.${t.container}: ${out.progress.status ?? 'starting'}` };
@@ -170,19 +171,39 @@ export async function quiesceAzure(parent: BackupRequest, az: AzureRuntime): Pro
   }
 }
 
+/** What a step recorded: the furthest of the parent's status and the signed checkpoint in its folder. */
+async function recorded<P>(parent: BackupRequest, az: AzureRuntime, step: 'snapshot' | 'export', key: (prefix: string) => string, rank: (p: P) => string): Promise<P> {
+  const location = parent.status?.location;
+  const fromStatus = (parent.status?.operations?.[step]?.progress ?? {}) as P;
+  if (!location) return fromStatus;
+  const saved = await savedCheckpoint<P>(az.store.bookkeeping(location.bucket), key(location.prefix), az.config.checkpointSecret);
+  return saved && rank(saved.progress) >= rank(fromStatus) ? saved.progress : fromStatus;
+}
+
 /**
- * The on-demand backup lives on the server, outside the folder. Exactly this backup's: the name
- * derived from its UID, on the server its admitted spec names; NotFound counts as deleted.
+ * What lives outside the folder, exactly this backup's: the long-term container named from its UID
+ * (deleted after its marker check whatever the spec says: a sweep's parent may not tell whether it
+ * was asked for) and the on-demand backup named from its UID on its server - an operation still in
+ * flight is seen to its end first. A server the parent does not name (a sweep without the
+ * manifest) is read from the signed record; unknown, nothing is reported deleted.
  */
 export async function deleteAzureExternal(parent: BackupRequest, az: AzureRuntime): Promise<boolean> {
   const uid = parent.metadata.uid ?? '';
   const spec = parent.status?.admitted?.spec ?? parent.spec;
-  if (!uid || !spec || spec.provider !== 'azure' || !serverRef(spec.database.instanceId, az.config.resourceGroup)) return true;
+  if (!uid || !spec || spec.provider !== 'azure') return true;
   try {
+    const made = await recorded<BackupProgress>(parent, az, 'snapshot', databaseCheckpointKey, backupRank);
+    const name = operationId(uid, 's');
+    const named = backupOfId(made.backupId, az.config.subscriptionId);
+    const server = serverRef(spec.database.instanceId, az.config.resourceGroup) ?? (named?.name === name ? named.server : undefined);
     const bucket = parent.status?.location?.bucket ?? spec.documentLibrary.destinationBucket;
-    const ltr = spec.database.export ? ltrTarget(uid, spec, bucket, az.config) : undefined;
-    if (ltr && !await deleteLtr(az.clients.pg, az.clients, ltr)) return false;
-    return await deleteBackup(az.clients.pg, backupTarget(uid, spec, az.config), az.clients.signal);
+    const account = containerRef(bucket, az.config.storageAccount)?.account;
+    const ltr = { server, name: operationId(uid, 'e'), uid, account: account ?? '', container: ltrContainerName(uid) };
+    if (account && !await deleteLtr(az.clients.pg, az.clients, ltr, await recorded<LtrProgress>(parent, az, 'export', ltrCheckpointKey, ltrRank), az.config.unseenDeadlineMs)) return false;
+    // No server known: done only if the backup step never began (its operation ID goes into status
+    // before any call; a sweep's parent is a finished backup), else pending - never a false "deleted".
+    if (!server) return !parent.status?.operations?.snapshot && parent.status?.phase !== 'Succeeded' && backupRank(made) === '0';
+    return await deleteBackup(az.clients.pg, { server, name, id: `${serverResourceId(az.config.subscriptionId, server)}/backups/${name}`, project: spec.projectId }, az.clients.signal, made, az.config.unseenDeadlineMs);
   } catch {
     return false;
   }

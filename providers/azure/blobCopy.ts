@@ -49,6 +49,14 @@ export function isCleanRelativeName(rel: string): boolean {
 }
 
 const MAX_PENDING = 64;
+/**
+ * What the pending list may take in the checkpoint (at most 64 KiB with the rest, leasedStep.ts):
+ * a tenant's many sparse 1 TiB page blobs with 1 KiB names must not make it unwritable (a step whose
+ * checkpoint cannot be saved never ends, nor does the backup's deletion).
+ */
+const MAX_PENDING_BYTES = 32 * 1024;
+/** A pending entry's share of the JSON: its name, copy ID, ETag and punctuation (an upper bound). */
+const pendingWeight = (rel: string) => Buffer.byteLength(JSON.stringify(rel)) + 160;
 const isPending = (p: unknown): p is PendingCopy => !!p && typeof p === 'object' && typeof (p as PendingCopy).copyId === 'string'
   && (p as PendingCopy).copyId.length <= 100 && typeof (p as PendingCopy).etag === 'string' && (p as PendingCopy).etag.length <= 100;
 /** Kept pending copies in their plain shape only (status and checkpoint are data); a Map, so no name is special. */
@@ -145,7 +153,24 @@ export async function blobCopyStep(clients: AzureClients, spec: BlobCopySpec, pr
     return next;
   };
 
-  // The source, one slot per listed blob past the cursor, pulled one at a time in listing order.
+  // Slots pulled and not yet settled, in order; settling moves the cursor over the finished ones.
+  const window: Slot[] = [];
+  const kept = keptPending(progress.pending);
+  const passed = new Set<string>();
+  const large = (s: Slot) => !s.skipped && (s.item.properties.contentLength ?? 0) > spec.asyncThreshold;
+  /** Would taking `next` let the pending list outgrow its share? Counts pending copies and large ones under way. */
+  const pendingFull = (next: Slot) => {
+    if (!large(next) || kept.has(next.rel) || window.length === 0) return false; // an empty window always takes one: the cursor moves
+    let count = 1, bytes = pendingWeight(next.rel);
+    const inWindow = new Set<string>();
+    for (const s of window) if (typeof s.outcome === 'object' || (s.outcome === undefined && large(s))) { count += 1; bytes += pendingWeight(s.rel); inWindow.add(s.rel); }
+    for (const rel of kept.keys()) if (!passed.has(rel) && !inWindow.has(rel)) { count += 1; bytes += pendingWeight(rel); }
+    return count > MAX_PENDING || bytes > MAX_PENDING_BYTES;
+  };
+  let heldByPending = false;
+
+  // The source, one slot per listed blob past the cursor, pulled one at a time in listing order and
+  // put in the window here (in the pull's chain, so the pending check sees every slot taken before).
   let listing = listPage(progress.marker);
   let listingMarker = progress.marker;
   let listed = false;
@@ -166,15 +191,16 @@ export async function blobCopyStep(clients: AzureClients, spec: BlobCopySpec, pr
       }));
       taken = 0;
     }
-    return buffer[taken++];
+    const next = buffer[taken]!;
+    // Enough large copies pending: no new one starts this sync (the next sync polls them first).
+    if (heldByPending || pendingFull(next)) { heldByPending = true; return undefined; }
+    taken += 1;
+    window.push(next);
+    return next;
   }));
 
-  // Slots pulled and not yet settled, in order; settling moves the cursor over the finished ones.
-  const window: Slot[] = [];
-  const kept = keptPending(progress.pending);
   let cursor = { after: progress.after, marker: progress.marker };
   const n = { copied: 0, already: 0, excluded: 0, bytes: 0, alreadyBytes: 0 };
-  const passed = new Set<string>();
   // Wakes workers waiting for room in the window, after every finished copy.
   const signal = () => { let resolve = () => {}; const promise = new Promise<void>((r) => { resolve = r; }); return { promise, resolve }; };
   let advanced = signal();
@@ -207,7 +233,6 @@ export async function blobCopyStep(clients: AzureClients, spec: BlobCopySpec, pr
       }
       const s = await pull();
       if (!s) return;
-      window.push(s);
       begun += 1;
       if (s.skipped) { s.outcome = 'already'; settle(); continue; }
       try {
@@ -253,4 +278,10 @@ export async function abortPending(clients: AzureClients, dest: ContainerRef, de
       if (!isNotFound(e) && !['NoPendingCopyOperation', 'CopyIdMismatch'].includes(codeOf(e))) throw e;
     });
   }
+}
+
+/** Whether a container holds any blob (under `prefix`): one listing call of one item. */
+export async function holdsBlobs(c: ContainerClient, prefix: string | undefined, abortSignal: AbortSignal): Promise<boolean> {
+  const page = await c.listBlobsFlat({ ...(prefix ? { prefix } : {}), abortSignal }).byPage({ maxPageSize: 1 }).next();
+  return ((page.value as { segment?: { blobItems?: unknown[] } } | undefined)?.segment?.blobItems?.length ?? 0) > 0;
 }

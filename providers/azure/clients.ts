@@ -1,13 +1,13 @@
 // One ARM client (PostgreSQL Flexible Server) and one Blob client per storage account per hook
 // server, behind narrow interfaces of the calls the provider makes. Credentials: Workload Identity
-// through DefaultAzureCredential; an account key only for Azurite and key-based accounts. The
+// through WorkloadIdentityCredential (nothing else); an account key only for Azurite and key-based accounts. The
 // pipelines retry a throttled or failed call a couple of times themselves (honouring Retry-After);
 // beyond that the machine backs off through resyncAfterSeconds. Every call gets a deadline.
 import { PostgreSQLManagementFlexibleServerClient, type BackupAutomaticAndOnDemand, type BackupsLongTermRetentionOperation, type Server } from '@azure/arm-postgresql-flexible';
 import {
   BlobSASPermissions, BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient, type UserDelegationKey,
 } from '@azure/storage-blob';
-import { DefaultAzureCredential } from '@azure/identity';
+import { WorkloadIdentityCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/identity';
 import type { AzureProviderConfig } from './config.ts';
 
@@ -98,6 +98,20 @@ export function armClient(config: AzureProviderConfig, credential: TokenCredenti
   return client;
 }
 
+/**
+ * Production credentials: Azure Workload Identity only, from what its webhook injects
+ * (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE). Not DefaultAzureCredential: it
+ * would silently fall back to secrets in the environment, the node's managed identity or a CLI
+ * login - another identity than the one granted the roles in docs/azure.md.
+ */
+export function workloadIdentity(env: NodeJS.ProcessEnv = process.env): TokenCredential {
+  const clientId = env.AZURE_CLIENT_ID, tenantId = env.AZURE_TENANT_ID, tokenFilePath = env.AZURE_FEDERATED_TOKEN_FILE;
+  if (clientId && tenantId && tokenFilePath) return new WorkloadIdentityCredential({ clientId, tenantId, tokenFilePath });
+  const missing = [['AZURE_CLIENT_ID', clientId], ['AZURE_TENANT_ID', tenantId], ['AZURE_FEDERATED_TOKEN_FILE', tokenFilePath]].filter(([, v]) => !v).map(([k]) => k).join(', ');
+  const message = `Azure Workload Identity is not set up for this pod (${missing} not injected): label the pod azure.workload.identity/use and annotate its ServiceAccount (docs/azure.md); no other credential is used`;
+  return { getToken: async () => { throw Object.assign(new Error(message), { name: 'CredentialUnavailableError', code: 'WorkloadIdentityMissing' }); } };
+}
+
 /** A token credential that is never asked (tests with the bearer policy removed and an account key). */
 const unused: TokenCredential = { getToken: async () => { throw new Error('no Azure credential is configured'); } };
 
@@ -107,7 +121,7 @@ const SAS_MS = 30 * 60_000;
 export function azureClients(config: AzureProviderConfig): AzureClients {
   // Workload Identity (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE) in the cluster.
   const needsToken = !config.armEndpoint || !config.accountKey;
-  const credential: TokenCredential = needsToken ? new DefaultAzureCredential() : unused;
+  const credential: TokenCredential = needsToken ? workloadIdentity() : unused;
   const services = new Map<string, { service: BlobServiceClient; key?: StorageSharedKeyCredential }>();
   const delegation = new Map<string, { key: UserDelegationKey; until: number }>();
   const service = (account: string) => {

@@ -1,5 +1,5 @@
 // Settings of the Azure provider, read from the hook server's environment (LC2_AZURE_*). Credentials
-// are never configured here in production: @azure/identity's DefaultAzureCredential finds the pod's
+// are never configured here in production: @azure/identity's WorkloadIdentityCredential uses the pod's
 // Workload Identity (kustomize/overlays/azure). An account key is accepted for Azurite and tests only.
 import { randomBytes } from 'node:crypto';
 
@@ -20,8 +20,31 @@ export interface AzureProviderConfig {
   stepBudgetMs: number;
   /** Deadline of one SDK call (copies get 2.5x), well under the 30 s webhook timeout. */
   callTimeoutMs: number;
-  /** Signs checkpoints beside the data (HMAC); shared by every replica. */
-  checkpointSecret?: string;
+  /**
+   * How long a request whose answer was lost (a backup PUT, a long-term backup start) is waited for
+   * by name before it counts as never made: longer than the service takes to show what it accepted.
+   */
+  unseenDeadlineMs: number;
+  /**
+   * Signs checkpoints beside the data (HMAC): the first key signs, every key verifies, so keys
+   * retired by a rotation (LC2_CHECKPOINT_KEYS_OLD) keep earlier backups restorable. Shared by every replica.
+   */
+  checkpointSecret?: string | readonly string[];
+  /** Set when LC2_CHECKPOINT_KEY is not: why the key is not a stable shared one (warned at start-up). */
+  checkpointKeyWarning?: string;
+}
+
+/**
+ * The checkpoint keys: LC2_CHECKPOINT_KEY (else LC2_HOOK_TOKEN, else a random key of this process)
+ * signs; it and LC2_CHECKPOINT_KEYS_OLD (comma-separated) verify. Without LC2_CHECKPOINT_KEY a
+ * token rotation or a replica with another key makes earlier signed records unreadable.
+ */
+export function checkpointKeys(env: NodeJS.ProcessEnv): Pick<AzureProviderConfig, 'checkpointSecret' | 'checkpointKeyWarning'> {
+  const current = env.LC2_CHECKPOINT_KEY?.trim() || env.LC2_HOOK_TOKEN?.trim() || randomBytes(32).toString('base64url');
+  const old = (env.LC2_CHECKPOINT_KEYS_OLD ?? '').split(',').map((k) => k.trim()).filter((k) => k && k !== current);
+  const warning = env.LC2_CHECKPOINT_KEY?.trim() ? undefined
+    : `LC2_CHECKPOINT_KEY is not set: the azure provider signs its records with ${env.LC2_HOOK_TOKEN?.trim() ? 'LC2_HOOK_TOKEN (rotating it' : 'a random key of this process (a restart'} or a replica with another key makes restores of earlier backups by manifest fail with SnapshotNotAllowed); set one key shared by every replica (docs/azure.md)`;
+  return { checkpointSecret: old.length ? [current, ...old] : current, ...(warning ? { checkpointKeyWarning: warning } : {}) };
 }
 
 const MiB = 1024 ** 2;
@@ -62,6 +85,7 @@ export function azureConfigFromEnv(env: NodeJS.ProcessEnv): AzureProviderConfig 
     },
     stepBudgetMs: budget,
     callTimeoutMs: int(env, 'LC2_AZURE_CALL_TIMEOUT_MS', 8_000, 500, 20_000),
-    checkpointSecret: env.LC2_CHECKPOINT_KEY?.trim() || env.LC2_HOOK_TOKEN?.trim() || randomBytes(32).toString('base64url'),
+    unseenDeadlineMs: int(env, 'LC2_AZURE_UNSEEN_DEADLINE_MS', 30 * 60_000, 100, 24 * 60 * 60_000),
+    ...checkpointKeys(env),
   };
 }

@@ -8,7 +8,7 @@
 import type { BackupAutomaticAndOnDemand } from '@azure/arm-postgresql-flexible';
 import type { Checkpoint } from '../shared/leasedStep.ts';
 import type { FlexibleServerApi } from './clients.ts';
-import { isNotFound, refusal } from './errors.ts';
+import { classify, isNotFound, refusal } from './errors.ts';
 import type { ServerRef } from './ids.ts';
 
 export const ON_DEMAND = 'Customer On-Demand';
@@ -16,11 +16,29 @@ export const ON_DEMAND = 'Customer On-Demand';
 /** `id` is the backup's ARM ID as we name it (never taken from an answer). */
 export interface BackupTarget { server: ServerRef; name: string; id: string; project: string }
 
-/** What the database step keeps (status and signed checkpoint): the poller's state, then the finished backup. */
-export interface BackupProgress { token?: string; backupId?: string; completedTime?: string; project?: string }
+/**
+ * What the database step keeps (status and signed checkpoint): when the PUT was sent (saved before
+ * it goes out), the poller's state, then the finished backup.
+ */
+export interface BackupProgress { sentAt?: string; token?: string; backupId?: string; completedTime?: string; project?: string }
 
-/** Further = greater: nothing, started (a handle), finished. */
-export const backupRank = (p: BackupProgress) => (p.completedTime ? '2' : p.token ? '1' : '0');
+/** Further = greater: nothing, PUT sent, started (a handle), finished. */
+export const backupRank = (p: BackupProgress) => (p.completedTime ? '3' : p.token ? '2' : p.sentAt ? '1' : '0');
+
+/** How one run records progress before a call whose answer may be lost, and how long a sent request may stay unseen. */
+export interface RunOptions<P> { save?: (progress: P) => Promise<void>; unseenDeadlineMs?: number }
+export const DEFAULT_UNSEEN_DEADLINE_MS = 30 * 60_000;
+
+/** The request was surely refused (a 4xx that a retry of an accepted request cannot produce): nothing was started. */
+export const surelyRefused = (e: unknown) => {
+  const status = (e as { statusCode?: number }).statusCode ?? 0;
+  return status >= 400 && status < 500 && status !== 409 && status !== 429 && status !== 408;
+};
+/** A sent request's marker still within its deadline (a marker without a readable time is past it). */
+export const withinDeadline = (at: string | undefined, deadlineMs: number) => {
+  const t = Date.parse(at ?? '');
+  return Number.isFinite(t) && Date.now() - t < deadlineMs;
+};
 
 const FAILED = new Set(['failed', 'canceled', 'cancelled']);
 
@@ -34,22 +52,35 @@ function finished(t: BackupTarget, b: BackupAutomaticAndOnDemand): Checkpoint<Ba
 
 /**
  * One sync of the backup, run under the step's lease: resume the handle (one GET), or look the
- * backup up by name and PUT it only when absent. Throws on a failed operation (classified by the caller).
+ * backup up by name and PUT it only when absent and no PUT was sent: the "sent" marker is saved
+ * (signed checkpoint) before the PUT goes out, so a crash or a lost answer between the PUT and the
+ * handle's save leads to GETs by name, never a second PUT - until the deadline: a backup the service
+ * accepted is readable by then, so one still unseen was never made and the PUT is sent afresh.
+ * Throws on a failed operation (classified by the caller).
  */
-export async function backupRun(pg: FlexibleServerApi, t: BackupTarget, start: BackupProgress, signal: () => AbortSignal): Promise<Checkpoint<BackupProgress>> {
+export async function backupRun(pg: FlexibleServerApi, t: BackupTarget, start: BackupProgress, signal: () => AbortSignal, options: RunOptions<BackupProgress> = {}): Promise<Checkpoint<BackupProgress>> {
   const { resourceGroup: rg, server } = t.server;
   if (start.completedTime && start.backupId) return { done: true, progress: start };
+  const sentBefore = start.sentAt ? { sentAt: start.sentAt } : {};
   let token = start.token;
   if (!token) {
     try {
       const b = await pg.getBackup(rg, server, t.name, signal());
       const done = finished(t, b);
       // Present but not complete, and no handle: a PUT whose answer was lost. Asked again next sync.
-      return done ?? { done: false, progress: { project: t.project } };
+      return done ?? { done: false, progress: { ...sentBefore, project: t.project } };
     } catch (e) { if (!isNotFound(e)) throw e; }
-    const lro = await pg.beginBackup(rg, server, t.name, undefined, signal());
+    // Sent, unseen, within the deadline: the service may show the backup only once it completes.
+    if (withinDeadline(start.sentAt, options.unseenDeadlineMs ?? DEFAULT_UNSEEN_DEADLINE_MS)) return { done: false, progress: { ...sentBefore, project: t.project } };
+    const sent: BackupProgress = { sentAt: new Date().toISOString(), project: t.project };
+    await options.save?.(sent);
+    let lro;
+    try { lro = await pg.beginBackup(rg, server, t.name, undefined, signal()); } catch (e) {
+      if (surelyRefused(e)) await options.save?.({ project: t.project });
+      throw e;
+    }
     token = lro.token;
-    if (!lro.done) return { done: false, progress: { token, project: t.project } };
+    if (!lro.done) return { done: false, progress: { ...sent, token } };
   } else {
     const lro = await pg.beginBackup(rg, server, t.name, token, signal());
     if (FAILED.has(lro.status)) throw Object.assign(new Error(`The long-running operation has failed. backup ${t.name} ended ${lro.status}`), { name: 'LongRunningOperationFailed' });
@@ -77,13 +108,32 @@ export async function readBackup(pg: FlexibleServerApi, t: BackupTarget, signal:
   }
 }
 
-/** Deletes this backup's on-demand backup; true once it is gone (NotFound = done). */
-export async function deleteBackup(pg: FlexibleServerApi, t: BackupTarget, signal: () => AbortSignal): Promise<boolean> {
+/**
+ * Deletes this backup's on-demand backup; true once it is gone. `made` is what the backup step
+ * recorded (status or signed checkpoint): a PUT with a handle is first resumed to a final state - a
+ * backup accepted but not readable yet would otherwise complete after its deletion, orphaned.
+ * NotFound means done only once nothing is in flight (a PUT sent without a handle: its deadline passed).
+ */
+export async function deleteBackup(pg: FlexibleServerApi, t: BackupTarget, signal: () => AbortSignal, made: BackupProgress = {}, unseenDeadlineMs = DEFAULT_UNSEEN_DEADLINE_MS): Promise<boolean> {
+  const { resourceGroup: rg, server } = t.server;
+  if (made.token && !made.completedTime) {
+    try {
+      const lro = await pg.beginBackup(rg, server, t.name, made.token, signal());
+      if (!lro.done && !FAILED.has(lro.status)) return false; // still running: deleted once it ends
+    } catch (e) {
+      // An operation that ended Failed is final; anything else (throttling, a timeout) is asked again.
+      if (classify(e).retryable) throw e;
+    }
+  }
   try {
-    const b = await pg.getBackup(t.server.resourceGroup, t.server.server, t.name, signal());
+    const b = await pg.getBackup(rg, server, t.name, signal());
     // Automatic backups cannot be deleted and are never ours.
     if (b.backupType !== undefined && b.backupType !== ON_DEMAND) return true;
-  } catch (e) { if (isNotFound(e)) return true; throw e; }
-  const lro = await pg.beginDeleteBackup(t.server.resourceGroup, t.server.server, t.name, signal());
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    // A PUT sent without a handle saved may still appear (until the deadline): not done yet.
+    return !!(made.token || made.completedTime) || !withinDeadline(made.sentAt, unseenDeadlineMs);
+  }
+  const lro = await pg.beginDeleteBackup(rg, server, t.name, signal());
   return lro.done && lro.status === 'succeeded';
 }

@@ -48,3 +48,12 @@ export function containerRef(bucket: string, defaultAccount: string | undefined)
 /** The ARM ID of a server (a restore's sourceServerResourceId). */
 export const serverResourceId = (subscriptionId: string, s: ServerRef) =>
   `/subscriptions/${subscriptionId}/resourceGroups/${s.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${s.server}`;
+
+const ARM_BACKUP = /^\/subscriptions\/([0-9a-f-]{36})\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)\/backups\/([^/]+)$/i;
+
+/** An on-demand backup's ARM ID read back: its server and name, if it is in this subscription. */
+export function backupOfId(id: string | undefined, subscriptionId: string): { server: ServerRef; name: string } | undefined {
+  const m = ARM_BACKUP.exec(id ?? '');
+  if (!m || m[1]!.toLowerCase() !== subscriptionId.toLowerCase()) return undefined;
+  return { server: { resourceGroup: m[2]!, server: m[3]! }, name: m[4]! };
+}

@@ -1,18 +1,19 @@
 // The Azure provider's restore: a point-in-time restore of the backup's source server into a NEW
 // Flexible Server (at the on-demand backup's completion time), then a server-side Blob copy of the
 // backup's document library into a NEW container/prefix. The backup named by the manifest must be
-// this project's: its name carries the source BackupRequest's UID, and the backup's own folder holds
-// the database step's checkpoint, signed by a hook server for exactly that folder, naming it and the
-// project (a manifest a tenant forged in its folder cannot name another project's server).
+// this project's: its name carries the source BackupRequest's UID, and either that BackupRequest's
+// status recorded it (a restore by backupRef: RestoreSource.recordedByBackup) or the backup's own
+// folder holds the database step's checkpoint, signed by a hook server for exactly that folder,
+// naming it and the project (a manifest a tenant forged in its folder cannot name another project's server).
 import type { OperationStatus, RestoreRequestSpec } from '../../core/crd.ts';
 import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepResult, SpecProblem } from '../../core/provider.ts';
 import { leasedStep, savedCheckpoint } from '../shared/leasedStep.ts';
 import type { AzureProviderConfig } from './config.ts';
 import { classify, refusal } from './errors.ts';
-import { containerRef, ENVIRONMENT_TAG, operationId, PROJECT_TAG, serverRef, serverResourceId, type ServerRef } from './ids.ts';
+import { backupOfId, containerRef, ENVIRONMENT_TAG, operationId, PROJECT_TAG, serverRef, serverResourceId } from './ids.ts';
 import { readBackup, type BackupProgress, type BackupTarget } from './flexibleServer.ts';
 import { restoreRun, serverRank, targetTaken, type ServerRestoreProgress } from './serverRestore.ts';
-import { blobCopyStep, emptyProgress, type BlobCopyProgress, type BlobCopySpec } from './blobCopy.ts';
+import { blobCopyStep, emptyProgress, holdsBlobs, type BlobCopyProgress, type BlobCopySpec } from './blobCopy.ts';
 import { COPY_TOOL, databaseCheckpointKey, leaseTtlMs, TOOL, type AzureRuntime } from './backup.ts';
 
 export function azureRestoreProblems(config: AzureProviderConfig) {
@@ -37,33 +38,32 @@ export function azureRestoreSteps(ctx: RestoreContext): RestoreStep[] {
   ];
 }
 
-const ARM_BACKUP = /^\/subscriptions\/([0-9a-f-]{36})\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)\/backups\/([^/]+)$/i;
-
 /** The backup named by the manifest, proven to be this project's backup's own; a refusal otherwise. */
 async function sourceBackup(ctx: RestoreContext, az: AzureRuntime): Promise<BackupTarget & { completedTime: string; serverId: string }> {
   const { source, spec } = ctx;
-  const m = ARM_BACKUP.exec(source.snapshotId ?? '');
+  const named = backupOfId(source.snapshotId, az.config.subscriptionId);
   const notAllowed = (why: string) => refusal('SnapshotNotAllowed', `backup ${source.snapshotId ?? '(none)'} was not made by this project's backup ${source.manifest.key}: ${why}`);
-  if (!m || m[1]!.toLowerCase() !== az.config.subscriptionId.toLowerCase()) throw notAllowed('not an on-demand Flexible Server backup in this subscription');
-  const server: ServerRef = { resourceGroup: m[2]!, server: m[3]! };
-  if (!source.sourceUid || m[4] !== operationId(source.sourceUid, 's')) throw notAllowed('its name does not carry the source backup\'s UID');
-  // The backup's folder is `<prefix>dl/`'s parent; its database checkpoint is signed for that place.
-  const folder = source.documentLibraryPrefix.replace(/dl\/$/, '');
-  const record = await savedCheckpoint<BackupProgress>(az.store.bookkeeping(source.bucket), databaseCheckpointKey(folder), az.config.checkpointSecret);
-  if (!record?.done || record.progress.backupId !== source.snapshotId || record.progress.project !== spec.projectId) {
-    throw notAllowed('the backup\'s folder holds no signed record of it for this project');
+  if (!named) throw notAllowed('not an on-demand Flexible Server backup in this subscription');
+  const { server } = named;
+  if (!source.sourceUid || named.name !== operationId(source.sourceUid, 's')) throw notAllowed('its name does not carry the source backup\'s UID');
+  // By reference, the source BackupRequest's status (written only by the hook) recorded this backup:
+  // no key needed. Otherwise the backup's folder (`<prefix>dl/`'s parent) must hold its database
+  // checkpoint, signed for that place by any of the hook's checkpoint keys (current or retired).
+  if (!source.recordedByBackup) {
+    const folder = source.documentLibraryPrefix.replace(/dl\/$/, '');
+    const record = await savedCheckpoint<BackupProgress>(az.store.bookkeeping(source.bucket), databaseCheckpointKey(folder), az.config.checkpointSecret);
+    if (!record?.done || record.progress.backupId !== source.snapshotId || record.progress.project !== spec.projectId) {
+      throw notAllowed('the backup\'s folder holds no record of it signed for this project (restoring by manifest needs the LC2_CHECKPOINT_KEY it was made with, current or in LC2_CHECKPOINT_KEYS_OLD; restoring by spec.source.backupRef does not)');
+    }
   }
-  const t: BackupTarget = { server, name: m[4]!, id: source.snapshotId!, project: spec.projectId };
+  const t: BackupTarget = { server, name: named.name, id: source.snapshotId!, project: spec.projectId };
   const read = await readBackup(az.clients.pg, t, az.clients.signal());
   if (!read.ok) throw Object.assign(refusal(read.retryable ? 'BackupNotReady' : 'BackupGone', read.message), read.retryable ? { statusCode: 503 } : {});
   return { ...t, completedTime: read.completedTime, serverId: serverResourceId(az.config.subscriptionId, server) };
 }
 
-async function targetHoldsBlobs(az: AzureRuntime, spec: RestoreRequestSpec): Promise<boolean> {
-  const c = az.store.containerOf(spec.documentLibrary.destinationBucket);
-  const page = await c.listBlobsFlat({ prefix: destPrefix(spec), abortSignal: az.clients.signal() }).byPage({ maxPageSize: 1 }).next();
-  return ((page.value as { segment?: { blobItems?: unknown[] } } | undefined)?.segment?.blobItems?.length ?? 0) > 0;
-}
+const targetHoldsBlobs = (az: AzureRuntime, spec: RestoreRequestSpec) =>
+  holdsBlobs(az.store.containerOf(spec.documentLibrary.destinationBucket), destPrefix(spec), az.clients.signal());
 
 const notEmpty = (spec: RestoreRequestSpec) =>
   `${spec.documentLibrary.destinationBucket}/${destPrefix(spec)} already holds blobs; restore into a new prefix or set spec.approveOverwrite`;

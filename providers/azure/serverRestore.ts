@@ -51,10 +51,20 @@ export async function restoreRun(pg: FlexibleServerApi, t: ServerRestoreTarget, 
     return state(t, await pg.getServer(rg, server, signal()));
   } catch (e) { if (!isNotFound(e)) throw e; }
   const source = await pg.getServer(t.source.resourceGroup, t.source.server, signal());
-  const lro = await pg.beginCreateServer(rg, server, {
-    location: source.location ?? '', createMode: 'PointInTimeRestore', sourceServerResourceId: t.sourceServerResourceId,
-    pointInTimeUTC: new Date(t.pointInTime), tags: { ...t.tags, [UID_TAG]: t.uid },
-  }, undefined, signal());
+  let lro;
+  try {
+    lro = await pg.beginCreateServer(rg, server, {
+      location: source.location ?? '', createMode: 'PointInTimeRestore', sourceServerResourceId: t.sourceServerResourceId,
+      pointInTimeUTC: new Date(t.pointInTime), tags: { ...t.tags, [UID_TAG]: t.uid },
+    }, undefined, signal());
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+    // A conflict on a name our resource group does not hold: ours being made (a retried PUT whose
+    // first answer was lost), or a name taken elsewhere - server names are global DNS names, so that
+    // never frees itself and is not retried.
+    try { return state(t, await pg.getServer(rg, server, signal())); } catch (again) { if (!isNotFound(again)) throw again; }
+    throw refusal('TargetExists', `the server name ${server} is already used elsewhere in Azure (Flexible Server names are global); choose another spec.database.instanceId`);
+  }
   if (!lro.done) return { done: false, progress: { token: lro.token } };
   const s = state(t, await pg.getServer(rg, server, signal()));
   return s.done ? s : { done: false, progress: { token: lro.token } };

@@ -79,17 +79,22 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 /** The MAC of a checkpoint, bound to where it is stored: a planted or copied checkpoint is as if none had been saved. */
 const macOf = (secret: string, where: string, c: Checkpoint<unknown>): string =>
   createHmac('sha256', secret).update(`${where}\n${JSON.stringify([c.progress, c.done, c.completedAt ?? null])}`).digest('base64url');
+/** One key, or a list: the first signs, every one verifies (keys retired by a rotation). */
+export type Secret = string | readonly string[];
+const keysOf = (s: Secret): readonly string[] => (typeof s === 'string' ? [s] : s);
 const sameMac = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /**
  * The checkpoint saved for `key`, if well-formed and (with a secret) signed by a hook server for
  * exactly this place: anything else is as if none had been saved.
  */
-export async function savedCheckpoint<P>(store: Bookkeeping, key: string, secret?: string): Promise<Checkpoint<P> | undefined> {
+export async function savedCheckpoint<P>(store: Bookkeeping, key: string, secret?: Secret): Promise<Checkpoint<P> | undefined> {
   const where = `${store.where}/${key}`;
   const c = (await store.read(`${key}.json`))?.value as Partial<Checkpoint<P>> & { mac?: unknown } | null | undefined;
   if (!c || typeof c !== 'object' || typeof c.done !== 'boolean' || !c.progress || typeof c.progress !== 'object') return undefined;
-  if (secret && (typeof c.mac !== 'string' || !sameMac(c.mac, macOf(secret, where, { progress: c.progress, done: c.done, ...(c.completedAt !== undefined ? { completedAt: c.completedAt } : {}) })))) return undefined;
+  const signed: Checkpoint<unknown> = { progress: c.progress, done: c.done, ...(c.completedAt !== undefined ? { completedAt: c.completedAt } : {}) };
+  const mac = c.mac;
+  if (secret && (typeof mac !== 'string' || !keysOf(secret).some((k) => sameMac(mac, macOf(k, where, signed))))) return undefined;
   // Only a plain UTC time, not in the future, is believed.
   const at = typeof c.completedAt === 'string' && ISO_UTC.test(c.completedAt) && Date.parse(c.completedAt) <= Date.now() + CLOCK_SKEW_MS ? c.completedAt : undefined;
   return { progress: c.progress as P, done: c.done, ...(c.done && at ? { completedAt: at } : {}) };
@@ -103,11 +108,12 @@ export async function savedCheckpoint<P>(store: Bookkeeping, key: string, secret
  */
 export async function leasedStep<P>(
   store: Bookkeeping, key: string, ttlMs: number, fromStatus: P, rank: (p: P) => string,
-  run: (start: P, save: (progress: P) => Promise<void>) => Promise<Checkpoint<P>>, secret?: string,
+  run: (start: P, save: (progress: P) => Promise<void>) => Promise<Checkpoint<P>>, secret?: Secret,
 ): Promise<StepRun<P>> {
   const where = `${store.where}/${key}`;
+  const signer = secret ? keysOf(secret)[0] : undefined;
   const write = async (c: Checkpoint<P>) => {
-    await store.write(`${key}.json`, JSON.stringify(secret ? { ...c, mac: macOf(secret, where, c) } : c));
+    await store.write(`${key}.json`, JSON.stringify(signer ? { ...c, mac: macOf(signer, where, c) } : c));
   };
   const saved = () => savedCheckpoint<P>(store, key, secret);
   const furthest = (c: Checkpoint<P> | undefined): Checkpoint<P> => (c && keyOrder(rank(c.progress), rank(fromStatus)) >= 0 ? c : { progress: fromStatus, done: false });

@@ -44,8 +44,16 @@ export interface ArmFake {
   /** Polls an operation stays InProgress; the next started operation fails when failNext is set. */
   pollsToFinish: number;
   failNext: boolean;
-  /** A share of requests answered 429/500 or a dropped connection. */
+  /** A share of requests answered 429/500 or a dropped connection (before anything is carried out). */
   faults: { share: number; seen: number };
+  /**
+   * Requests carried out whose answer is then dropped (the connection closed): the next N of a
+   * "METHOD kind" (e.g. "PUT backup"), and a share of all non-GET requests.
+   */
+  dropNext: Map<string, number>;
+  drops: { share: number; seen: number };
+  /** Server names taken in another subscription (names are global DNS names): a PUT creating one answers 409. */
+  takenNames: Set<string>;
   /** Every request path seen (to check nothing secret was sent in URLs is the client's matter; kept for asserts). */
   addServer(rg: string, name: string, location?: string, tags?: Record<string, string>): void;
   close(): Promise<void>;
@@ -65,6 +73,7 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
   const ltrs = new Map<string, FakeLtr>();
   const ops = new Map<string, Op>();
   const deleting = new Map<string, Op>();
+  const creating = new Map<string, Op>();
   const accepted = new Map<string, number>();
   const received = new Map<string, number>();
   const acceptedPaths = new Map<string, number>();
@@ -73,6 +82,7 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
   let n = 0;
   const fake: ArmFake = {
     endpoint: '', subscriptionId, servers, backups, ltrs, accepted, received, acceptedPaths, pollsToFinish: 2, failNext: false, faults: { share: 0, seen: 0 },
+    dropNext: new Map(), drops: { share: 0, seen: 0 }, takenNames: new Set(),
     addServer: (rg, name, location = 'westeurope', tags = {}) => { servers.set(key(rg, name), { rg, name, location, tags, state: 'Ready', body: {} }); },
     close: async () => undefined,
   };
@@ -127,7 +137,19 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
     const s = servers.get(key(rg, name));
     const kind = p[8] === 'backups' ? 'backup' : p[8] === 'ltrPreBackup' ? 'ltr-check' : p[8] === 'startLtrBackup' ? 'ltr-start' : p[8] === 'ltrBackupOperations' ? 'ltr' : 'server';
     bump(received, `${req.method} ${kind}`);
-    const ok = (status: number, b: unknown, h: Record<string, string> = {}) => { bump(accepted, `${req.method} ${kind}`); bump(acceptedPaths, `${req.method} ${url.pathname}`); json(res, status, b, h); };
+    const dropAnswer = () => {
+      const left = fake.dropNext.get(`${req.method} ${kind}`) ?? 0;
+      if (left > 0) { fake.dropNext.set(`${req.method} ${kind}`, left - 1); return true; }
+      if (req.method === 'GET' || fake.drops.share <= 0 || (n * 6151) % 100 >= fake.drops.share * 100) return false;
+      fake.drops.seen += 1;
+      return true;
+    };
+    const ok = (status: number, b: unknown, h: Record<string, string> = {}) => {
+      bump(accepted, `${req.method} ${kind}`); bump(acceptedPaths, `${req.method} ${url.pathname}`);
+      // Carried out, answer lost: the client sees a reset connection.
+      if (dropAnswer()) { res.destroy(); return; }
+      json(res, status, b, h);
+    };
     if (kind.startsWith('ltr')) {
       if (!s) return armError(res, 404, 'ParentResourceNotFound', `server ${name} not found in resource group ${rg}`);
       if (kind === 'ltr-check' && req.method === 'POST') return ok(200, { properties: { numberOfContainers: 1 } });
@@ -167,12 +189,15 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
       if (!s) return armError(res, 404, 'ParentResourceNotFound', `server ${name} not found in resource group ${rg}`);
       const bk = key(rg, name, backupName);
       const b = backups.get(bk);
+      // Time passes for an operation nobody polls (its handle was lost): a read of the backup is a tick.
+      if (req.method === 'GET' && b && !b.visible) { const op = creating.get(bk); if (op) advance(op); }
       if (req.method === 'GET') return b?.visible ? ok(200, backupJson(s, b)) : armError(res, 404, 'ResourceNotFound', `backup ${backupName} not found`);
       if (req.method === 'PUT') {
         if (s.busyWith) return armError(res, 409, 'Conflict', 'An operation is already in progress on this server.');
         const created: FakeBackup = { name: backupName, backupType: 'Customer On-Demand', visible: false };
         backups.set(bk, created);
-        const op = startOp('put', () => { created.visible = true; created.completedTime = new Date().toISOString(); }, s);
+        const op = startOp('put', () => { created.visible = true; created.completedTime = new Date().toISOString(); creating.delete(bk); }, s);
+        creating.set(bk, op);
         return ok(202, undefined, asyncHeaders(op));
       }
       if (req.method === 'DELETE') {
@@ -194,6 +219,7 @@ export async function startArmFake(subscriptionId = '00000000-0000-4000-8000-000
         s.tags = params.tags ?? s.tags;
         return ok(200, serverJson(s));
       }
+      if (fake.takenNames.has(name.toLowerCase())) return armError(res, 409, 'Conflict', `Specified server name '${name}' is already used.`); // the code Azure sends is not documented: the generic one, which alone would be retried
       const props = params.properties ?? {};
       if (props.createMode === 'PointInTimeRestore') {
         const src = String(props.sourceServerResourceId ?? '').split('/');

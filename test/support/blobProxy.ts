@@ -1,6 +1,7 @@
 // A small HTTP proxy in front of Azurite: counts the copy requests (x-ms-copy-source) Azurite
 // accepted per destination path, and on demand answers a share of requests with throttling
-// (503 ServerBusy), 500s or a dropped connection, or makes an asynchronous copy look pending for a
+// (503 ServerBusy), 500s or a dropped connection, carries out a share of writes and drops their
+// answer, or makes an asynchronous copy look pending for a
 // few property reads (Azurite finishes every same-instance copy at once).
 import { createServer, request, type Server } from 'node:http';
 
@@ -12,6 +13,8 @@ export interface BlobProxy {
   copies: Map<string, number>;
   syncCopies: Map<string, number>;
   faults: { share: number; seen: number };
+  /** A share of writes (non-GET/HEAD) forwarded and carried out by Azurite whose answer is then dropped (connection closed). */
+  drops: { share: number; seen: number };
   /** Destination path → property reads that still report the copy as pending. */
   pending: Map<string, number>;
   /** Called when Azurite accepted a copy, before its answer goes back (a test may kill the client there). */
@@ -21,7 +24,7 @@ export interface BlobProxy {
 
 export async function startBlobProxy(target: string): Promise<BlobProxy> {
   const upstream = new URL(target);
-  const proxy: BlobProxy = { url: '', template: '', copies: new Map(), syncCopies: new Map(), faults: { share: 0, seen: 0 }, pending: new Map(), close: async () => undefined };
+  const proxy: BlobProxy = { url: '', template: '', copies: new Map(), syncCopies: new Map(), faults: { share: 0, seen: 0 }, drops: { share: 0, seen: 0 }, pending: new Map(), close: async () => undefined };
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   let n = 0;
   const server: Server = createServer((req, res) => {
@@ -47,6 +50,13 @@ export async function startBlobProxy(target: string): Promise<BlobProxy> {
         const left = proxy.pending.get(path);
         if (left !== undefined && out['x-ms-copy-status'] && (isCopy || req.method === 'HEAD')) {
           if (left > 0) { out['x-ms-copy-status'] = 'pending'; proxy.pending.set(path, left - 1); } else proxy.pending.delete(path);
+        }
+        if (req.method !== 'GET' && req.method !== 'HEAD' && proxy.drops.share > 0 && (n * 6151) % 100 < proxy.drops.share * 100) {
+          // Carried out, answer lost: the client sees a reset connection.
+          proxy.drops.seen += 1;
+          up.resume();
+          res.destroy();
+          return;
         }
         res.writeHead(up.statusCode ?? 502, out);
         up.pipe(res);
