@@ -239,6 +239,11 @@ function leftBehind(status: RestoreRequestStatus, spec: RestoreRequestSpec | und
   const db = status.operations?.database;
   // Only what this restore is known to have made: a failed create may have hit someone else's instance.
   if (!spec || db?.state !== 'Succeeded') return undefined;
+  if (status.source?.snapshotId && spec.provider !== 'aws') {
+    // The provider names the new instance or server (GCP adds the restore's UID): the recorded name.
+    const id = status.database?.instanceId ?? spec.database.instanceId;
+    return `the new ${spec.provider === 'gcp' ? 'Cloud SQL instance' : 'Flexible Server'} ${id} (delete it if it is not wanted)`;
+  }
   if (status.source?.snapshotId) {
     const id = spec.database.instanceId.toLowerCase();
     return status.source.cluster

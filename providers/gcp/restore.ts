@@ -135,10 +135,15 @@ async function restoreLibrary(ctx: RestoreContext, op: OperationStatus, c: GcpCl
   const progress = (op.progress ?? {}) as { started?: boolean; operation?: string; waitingSince?: string };
   if (!progress.started) {
     // A job already there (a replay) is adopted after its ownership check; otherwise the NEW prefix must be empty.
-    let exists = false;
-    try { checkOwnJob(await c.transfer.getJob(t.name), t); exists = true; } catch (e) { if (!isNotFound(e)) throw e; }
+    const ownJob = async () => {
+      try { checkOwnJob(await c.transfer.getJob(t.name), t); return true; } catch (e) { if (!isNotFound(e)) throw e; return false; }
+    };
+    let exists = await ownJob();
+    // Objects in the prefix may be our own job's, created by a concurrent sync after our first look: a
+    // job exists before its run writes anything, so a second look after seeing objects is conclusive.
     if (!exists && !ctx.spec.approveOverwrite && await prefixHolds(c, t.sinkBucket, t.sinkPath)) {
-      return { state: 'failed', reason: 'TargetNotEmpty', message: `${t.sinkBucket}/${t.sinkPath} already holds objects; restore into a new prefix or set spec.approveOverwrite`, retryable: false };
+      exists = await ownJob();
+      if (!exists) return { state: 'failed', reason: 'TargetNotEmpty', message: `${t.sinkBucket}/${t.sinkPath} already holds objects; restore into a new prefix or set spec.approveOverwrite`, retryable: false };
     }
     if (!exists) await ensureJob(c, t);
     return { state: 'running', progress: { started: true }, resyncAfterSeconds: 2, message: `transfer job ${t.name} created` };
