@@ -133,7 +133,11 @@ describe('Azure deletion outside the folder', () => {
     assert.ok(saved.started && saved.startedAt, 'the "start sent" marker was saved before the start');
     const starts = arm.received.get('POST ltr-start');
     let p = saved;
-    for (let i = 0; i < 10 && p.status !== 'Succeeded'; i += 1) p = (await ltrRun(az.clients.pg, az.clients, t, p, { save })).progress;
+    // The fake's service writes its dump into Azurite asynchronously: poll with a pause, as a sync would (slow under load).
+    for (let i = 0; i < 200 && p.status !== 'Succeeded'; i += 1) {
+      p = (await ltrRun(az.clients.pg, az.clients, t, p, { save })).progress;
+      if (p.status !== 'Succeeded') await new Promise((r) => setTimeout(r, 25));
+    }
     assert.equal(p.status, 'Succeeded');
     assert.equal(arm.received.get('POST ltr-start'), starts, 'no second start');
     // Started, never listed: deletion waits within the deadline; the run fails past it.
