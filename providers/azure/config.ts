@@ -2,6 +2,7 @@
 // are never configured here in production: @azure/identity's WorkloadIdentityCredential uses the pod's
 // Workload Identity (kustomize/overlays/azure). An account key is accepted for Azurite and tests only.
 import { randomBytes } from 'node:crypto';
+import { envInt } from '../shared/envInt.ts';
 
 export interface AzureProviderConfig {
   subscriptionId: string;
@@ -49,14 +50,6 @@ export function checkpointKeys(env: NodeJS.ProcessEnv): Pick<AzureProviderConfig
 
 const MiB = 1024 ** 2;
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer between ${min} and ${max}, got ${raw}`);
-  return n;
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RESOURCE_GROUP = /^[-\w._()]{1,89}[-\w_()]$/;
 
@@ -71,21 +64,21 @@ export function azureConfigFromEnv(env: NodeJS.ProcessEnv): AzureProviderConfig 
   if (account && !/^[a-z0-9]{3,24}$/.test(account)) throw new Error('LC2_AZURE_STORAGE_ACCOUNT must be a storage account name (3-24 lowercase letters and digits)');
   const template = env.LC2_AZURE_BLOB_URL_TEMPLATE?.trim() || 'https://{account}.blob.core.windows.net';
   if (!template.includes('{account}') || !/^https?:\/\//.test(template)) throw new Error('LC2_AZURE_BLOB_URL_TEMPLATE must be an http(s) URL containing {account}');
-  const budget = int(env, 'LC2_AZURE_STEP_BUDGET_MS', 15_000, 50, 20_000);
+  const budget = envInt(env, 'LC2_AZURE_STEP_BUDGET_MS', 15_000, 50, 20_000);
   return {
     subscriptionId, resourceGroup, blobUrlTemplate: template.replace(/\/+$/, ''),
     ...(account ? { storageAccount: account } : {}),
     ...(env.LC2_AZURE_ARM_ENDPOINT ? { armEndpoint: env.LC2_AZURE_ARM_ENDPOINT.replace(/\/+$/, '') } : {}),
     ...(env.LC2_AZURE_STORAGE_ACCOUNT_KEY ? { accountKey: env.LC2_AZURE_STORAGE_ACCOUNT_KEY } : {}),
     copy: {
-      parallelism: int(env, 'LC2_AZURE_COPY_PARALLELISM', 32, 1, 64),
-      pageSize: int(env, 'LC2_AZURE_PAGE_SIZE', 250, 1, 5000),
+      parallelism: envInt(env, 'LC2_AZURE_COPY_PARALLELISM', 32, 1, 64),
+      pageSize: envInt(env, 'LC2_AZURE_PAGE_SIZE', 250, 1, 5000),
       // Copy Blob From URL takes sources up to 256 MiB; larger ones go through the asynchronous Copy Blob.
-      asyncThreshold: int(env, 'LC2_AZURE_ASYNC_COPY_THRESHOLD_MB', 256, 0, 256) * MiB,
+      asyncThreshold: envInt(env, 'LC2_AZURE_ASYNC_COPY_THRESHOLD_MB', 256, 0, 256) * MiB,
     },
     stepBudgetMs: budget,
-    callTimeoutMs: int(env, 'LC2_AZURE_CALL_TIMEOUT_MS', 8_000, 500, 20_000),
-    unseenDeadlineMs: int(env, 'LC2_AZURE_UNSEEN_DEADLINE_MS', 30 * 60_000, 100, 24 * 60 * 60_000),
+    callTimeoutMs: envInt(env, 'LC2_AZURE_CALL_TIMEOUT_MS', 8_000, 500, 20_000),
+    unseenDeadlineMs: envInt(env, 'LC2_AZURE_UNSEEN_DEADLINE_MS', 30 * 60_000, 100, 24 * 60 * 60_000),
     ...checkpointKeys(env),
   };
 }

@@ -1,6 +1,8 @@
 // Settings of the GCP provider, read from the hook server's environment (app/config.ts calls
 // gcpConfigFromEnv). Credentials are never configured here: Application Default Credentials find
 // them (GKE Workload Identity in the cluster). LC2_GCP_PROJECT turns the provider on.
+import { envInt } from '../shared/envInt.ts';
+
 export interface GcpProviderConfig {
   /** The Google Cloud project of the Cloud SQL instances, buckets and Storage Transfer jobs. */
   project: string;
@@ -21,14 +23,6 @@ export interface GcpProviderConfig {
 /** Where the hint for a provider that is not configured points. */
 export const GCP_NOT_CONFIGURED = 'the gcp provider is not configured on this hook server: set LC2_GCP_PROJECT (credentials come from Application Default Credentials, e.g. GKE Workload Identity)';
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer between ${min} and ${max}, got ${raw}`);
-  return n;
-}
-
 const url = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
@@ -42,7 +36,7 @@ export function gcpConfigFromEnv(env: NodeJS.ProcessEnv): GcpProviderConfig | un
   if (!project) return undefined;
   // Project IDs: 6-30 lowercase letters, digits, hyphens, starting with a letter (domain-scoped ones carry "domain:").
   if (!/^([a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) throw new Error(`LC2_GCP_PROJECT must be a Google Cloud project ID, got ${project}`);
-  const callTimeoutMs = int(env, 'LC2_GCP_CALL_TIMEOUT_MS', 8_000, 500, 20_000);
+  const callTimeoutMs = envInt(env, 'LC2_GCP_CALL_TIMEOUT_MS', 8_000, 500, 20_000);
   const sqlAdminEndpoint = url(env, 'LC2_GCP_SQLADMIN_ENDPOINT');
   const transferEndpoint = url(env, 'LC2_GCP_TRANSFER_ENDPOINT');
   const storageEndpoint = url(env, 'LC2_GCP_STORAGE_ENDPOINT');
