@@ -7,9 +7,8 @@
 import { createHash } from 'node:crypto';
 import { armor, Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
 import { ObjectTooLarge, type ObjectStore } from '../core/provider.ts';
-import { schemaErrors } from '../core/validation/jsonSchemas.ts';
-import { MAX_MANIFEST_BYTES, type Manifest } from '../hooks/backup/manifest.ts';
 import { manifestProblem } from '../hooks/backup/manifestTrust.ts';
+import { readManifest } from '../hooks/restore/sync.ts';
 import { RESERVED_SEGMENTS } from '../core/layout.ts';
 
 export interface RekeyOptions {
@@ -90,15 +89,9 @@ async function wrappedVersions(store: ObjectStore, bucket: string, keysPrefix: s
 
 async function rekeyOne(store: ObjectStore, o: RekeyOptions, key: string): Promise<RekeyRow> {
   const row = (backupId: string, outcome: RekeyOutcome, detail: string, retired: string[] = []): RekeyRow => ({ backupId, outcome, detail, retired });
-  let manifest: Manifest;
-  try {
-    const body = await store.get(o.bucket, key, MAX_MANIFEST_BYTES);
-    manifest = JSON.parse(body?.toString('utf8') ?? '') as Manifest;
-  } catch (e) {
-    if (e instanceof ObjectTooLarge || e instanceof SyntaxError) return row(key, 'failed', e instanceof SyntaxError ? 'not JSON' : 'larger than a manifest can be');
-    throw e;
-  }
-  if (schemaErrors('manifest', manifest).length > 0) return row(key, 'failed', 'not a valid manifest');
+  const read = await readManifest(store, o.bucket, key);
+  if (!read.ok) return row(key, 'failed', read.message);
+  const manifest = read.manifest;
   const untrusted = manifestProblem({ bucket: o.bucket, key }, manifest);
   if (untrusted) return row(key, 'failed', `not a backup's manifest: ${untrusted}`);
   const enc = manifest.database.encryption;
