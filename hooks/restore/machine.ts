@@ -1,15 +1,15 @@
 // The RestoreRequest state machine (pure): resolve the backup (a BackupRequest in this namespace,
 // or a manifest location), read its manifest once, then restore the database and the document
-// library into NEW targets. Phases: Pending → RestoringDatabase → RestoringDocumentLibrary →
-// Succeeded | Failed, forward only.
+// library into NEW targets, then rebuild the search index when the project says how. Phases:
+// Pending → RestoringDatabase → RestoringDocumentLibrary → [Reindexing →] Succeeded | Failed, forward only.
 import { DEFAULT_KEY_SECRET } from '../../core/layout.ts';
-import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../../core/crd.ts';
+import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus, TenantReindex } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { Observation, Preflight, RestorePlanner, RestoreStep, RestoreStepName, SpecProblem } from '../../core/provider.ts';
 import type { RestoreContext, RestoreStepResult } from '../../core/provider.ts';
 import type { Manifest } from '../backup/manifest.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
-import { lifecycleConditions } from '../status/conditions.ts';
+import { lifecycleConditions, setCondition } from '../status/conditions.ts';
 import { IN_FLIGHT_RESYNC_SECONDS, isTerminal } from '../backup/machine.ts';
 import type { Refusal } from '../backup/tenancy.ts';
 import { restoreRecord, type ArchiveRecord } from '../archive/records.ts';
@@ -17,6 +17,8 @@ import { archiveStep, type ArchiveResult } from '../archive/step.ts';
 import { advance, waitSeconds } from '../status/operations.ts';
 import { admit, specChange } from '../status/admitted.ts';
 import { manifestProblem } from '../backup/manifestTrust.ts';
+import { consistentCondition } from '../status/consistency.ts';
+import { reindexPlan, reindexStep } from './reindex.ts';
 
 export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reason: string; message: string; retryable: boolean };
 
@@ -42,6 +44,10 @@ export interface RestoreInput {
   backupBuckets?: readonly string[];
   /** The Secret holding this project's KEKs (BackupTenant spec.encryption.secretName), for encrypted dumps. */
   keySecretName?: string;
+  /** The project's reindex settings (BackupTenant spec.reindex), frozen into status when the restore starts. */
+  reindex?: TenantReindex;
+  /** The image of the Job that makes a reindex HTTP call. */
+  toolsImage?: string;
 }
 
 export interface RestoreDecision {
@@ -66,16 +72,24 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   const changed = validated.ok && !isTerminal(prior.phase) ? specChange(prior.admitted, validated.value) : undefined;
   const planner = 'unavailable' in input.planner ? undefined : input.planner;
   const problems = spec ? [...restoreSpecProblems(spec), ...(planner?.problems(spec) ?? [])] : [];
-  const stepsFor = (source: RestoreSource | undefined): RestoreStep[] =>
-    spec && planner && source && problems.length === 0 ? planner.steps({ name, uid, spec, source }) : [];
-  const childrenFor = (status: RestoreRequestStatus): KubeObject[] => stepsFor(status.source).flatMap((s) => {
+  // The provider's steps, then the reindex phase when the project configured one (frozen in status).
+  const stepsFor = (status: RestoreRequestStatus): RestoreStep[] => {
+    const source = status.source;
+    if (!spec || !planner || !source || problems.length > 0) return [];
+    const config = status.reindex?.config;
+    const reindex = config ? [reindexStep({ name, uid, namespace: parent.metadata.namespace ?? '', spec, backupId: status.backupId ?? '' }, config, input.toolsImage ?? '')] : [];
+    return [...planner.steps({ name, uid, spec, source }), ...reindex];
+  };
+  const childrenFor = (status: RestoreRequestStatus): KubeObject[] => stepsFor(status).flatMap((s) => {
     const op = status.operations?.[s.name];
     if (!op) return [];
     return s.children.filter((c) => op.state === 'Running' || input.existingChildren.has(c.metadata.name));
   });
   const fail = (status: RestoreRequestStatus, reason: string, message: string): RestoreDecision => {
     const left = leftBehind(status, spec);
-    const text = left ? `${message}. Left behind by this restore: ${left}` : message;
+    const text = status.operations?.documentLibrary?.state === 'Succeeded' && spec
+      ? `${message}. The data was restored (database ${spec.database.databaseName}, ${spec.documentLibrary.destinationBucket}/${spec.documentLibrary.destinationPrefix}); only the search index was not rebuilt: trigger a full reindex by hand (docs/liferay-store.md)`
+      : left ? `${message}. Left behind by this restore: ${left}` : message;
     return {
       status: { ...status, phase: 'Failed', completionTime: status.completionTime ?? now, conditions: lifecycleConditions(status.conditions, 'failed', reason, text, now, generation) },
       children: childrenFor(status),
@@ -151,6 +165,8 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
           secretName: input.keySecretName ?? DEFAULT_KEY_SECRET,
         } } : {}),
       },
+      // Frozen with the source: a later change of the project's settings does not change this restore's Job.
+      reindex: reindexPlan(spec!, input.reindex),
     };
   }
 
@@ -164,7 +180,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     if (!check.ok) return check.retryable ? { ...waiting(check.reason, check.message), resyncAfterSeconds: 30 } : fail(status, check.reason, check.message);
     setOp('preflight', { id: 'preflight', state: 'Succeeded', startTime: now, completionTime: now });
   }
-  for (const step of stepsFor(source)) {
+  for (const step of stepsFor(status)) {
     const op = status.operations?.[step.name];
     if (op?.state === 'Succeeded') continue;
     status = { ...status, phase: step.phase };
@@ -184,25 +200,42 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     if (!obs) return waiting(step.phase, doing(op.id), { kind: 'observeStep', step, op, ctx: { name, uid, spec: spec!, source } });
     const next = advance(op, obs, now, uid);
     setOp(step.name, next.op);
-    if (next.kind === 'failed') return fail(status, next.reason, `${step.name} restore failed: ${next.message}`);
+    if (next.kind === 'failed') return fail(status, next.reason, `${step.name === 'reindex' ? 'reindex' : `${step.name} restore`} failed: ${next.message}`);
     if (next.kind === 'retry') return { ...waiting(step.phase, `${doing(op.id)}: ${next.message}`), resyncAfterSeconds: next.resyncAfterSeconds };
     if (next.kind === 'running') {
       const d = waiting(step.phase, `${doing(op.id)}${next.message ? `: ${next.message}` : ''}`);
       return next.resyncAfterSeconds ? { ...d, resyncAfterSeconds: next.resyncAfterSeconds } : d;
     }
     const r = next.result;
-    status = step.name === 'database'
-      ? { ...status, database: { databaseName: spec!.database.databaseName, ...(r.instanceId ? { instanceId: r.instanceId } : {}), ...(r.sha256 ? { verifiedSha256: r.sha256 } : {}), tool: r.tool } }
-      : { ...status, documentLibrary: { bucket: spec!.documentLibrary.destinationBucket, prefix: spec!.documentLibrary.destinationPrefix, objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0 } };
+    if (step.name === 'database') {
+      status = { ...status, database: { databaseName: spec!.database.databaseName, ...(r.instanceId ? { instanceId: r.instanceId } : {}), ...(r.sha256 ? { verifiedSha256: r.sha256 } : {}), tool: r.tool } };
+    } else if (step.name === 'documentLibrary') {
+      status = { ...status, documentLibrary: {
+        bucket: spec!.documentLibrary.destinationBucket, prefix: spec!.documentLibrary.destinationPrefix, objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0,
+        ...(r.consistency ? { consistency: r.consistency } : {}),
+      } };
+    } else {
+      status = { ...status, reindex: { ...status.reindex, completionTime: next.op.completionTime ?? now } };
+    }
   }
-  const done = status.operations?.documentLibrary?.completionTime ?? now;
-  const message = `restored backup ${status.backupId} into database ${spec!.database.databaseName} and ${spec!.documentLibrary.destinationBucket}/${spec!.documentLibrary.destinationPrefix} (${status.documentLibrary?.objectCount ?? 0} objects); reindex search after starting Liferay`;
+  const done = (status.reindex?.config ? status.operations?.reindex?.completionTime : undefined) ?? status.operations?.documentLibrary?.completionTime ?? now;
+  const message = `restored backup ${status.backupId} into database ${spec!.database.databaseName} and ${spec!.documentLibrary.destinationBucket}/${spec!.documentLibrary.destinationPrefix} (${status.documentLibrary?.objectCount ?? 0} objects); ${reindexNote(status)}`;
   // As for backups: the terminal status carries recorded times and is archived in the same sync.
-  const succeeded: RestoreRequestStatus = { ...status, phase: 'Succeeded', completionTime: done, conditions: lifecycleConditions(status.conditions, 'succeeded', 'RestoreSucceeded', message, done, generation) };
+  let conditions = lifecycleConditions(status.conditions, 'succeeded', 'RestoreSucceeded', message, done, generation);
+  const consistency = status.documentLibrary?.consistency;
+  if (consistency) conditions = setCondition(conditions, consistentCondition(consistency, 'restored'), done, generation);
+  const succeeded: RestoreRequestStatus = { ...status, phase: 'Succeeded', completionTime: done, conditions };
   const step = archiveStep(succeeded, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: succeeded }), now, generation);
   if (step.kind === 'need') return { status: succeeded, children: childrenFor(succeeded), need: { kind: 'archive', record: step.record } };
   if (step.kind === 'done') return { status: succeeded, children: childrenFor(succeeded) };
   return { status: step.status, children: childrenFor(succeeded), ...(step.retryAfterSeconds ? { resyncAfterSeconds: step.retryAfterSeconds } : {}) };
+}
+
+function reindexNote(status: RestoreRequestStatus): string {
+  if (status.reindex?.config) return `search reindexed (operation ${status.operations?.reindex?.id ?? ''})`;
+  return status.reindex?.skipped === 'SkippedByRequest'
+    ? 'no reindex (spec.skipReindex): reindex search after starting Liferay'
+    : 'no reindex configured for this project: reindex search after starting Liferay';
 }
 
 type Resolved = { bucket: string; key: string } | { wait: string; reason: string } | { fail: string; reason: string };
@@ -224,6 +257,7 @@ function restoreSpecProblems(spec: RestoreRequestSpec): SpecProblem[] {
 }
 
 function describe(step: RestoreStepName, spec: RestoreRequestSpec, source: RestoreSource): string {
+  if (step === 'reindex') return 'rebuilding the search index';
   if (step === 'database' && source.snapshotId) return `restoring snapshot ${source.snapshotId} into the new ${source.cluster ? 'cluster' : 'instance'} ${spec.database.instanceId}`;
   return step === 'database'
     ? `verifying the dump and restoring it into database ${spec.database.databaseName} on ${spec.database.instanceId}`

@@ -1,11 +1,13 @@
 // The local provider's restore: a Job that verifies the dump's SHA-256 and restores it into a NEW
-// database, then a Job that copies the backed-up document library into a NEW prefix.
+// database, then a Job that copies the backed-up document library into a NEW prefix and checks it
+// against the restored database's rows.
 import type { RestoreRequestSpec, RestoreSource } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepName, RestoreStepResult, SpecProblem, ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
 import { observeJob } from './results.ts';
+import { LIFERAY_GENERATED_PATTERNS } from '../../core/exclusions.ts';
 
 
 export function localRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
@@ -54,6 +56,10 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
           { name: 'LC2_DL_SOURCE', value: `${source.bucket}/${source.documentLibraryPrefix}` },
           { name: 'LC2_DL_DEST', value: `${spec.documentLibrary.destinationBucket}/${destPrefix}/` },
           approve,
+          // The check after the copy reads the restored database's rows (the database step ran first).
+          ...databaseEnv(source.engine, spec.database.instanceId, spec.database.databaseName, spec.database.credentialsSecretRef ?? { name: '' }),
+          { name: 'LC2_EXCLUDES', value: LIFERAY_GENERATED_PATTERNS.join('\n') },
+          { name: 'LC2_CLEANUP_ORPHANS', value: spec.cleanupOrphans ? 'true' : 'false' },
           { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'documentLibrary')}` },
         ],
       }, config)],
@@ -85,6 +91,7 @@ export async function observeRestoreStep(
   const r = obs.result;
   return {
     state: 'done', completedAt: obs.completedAt,
-    result: { tool: r.tool ?? '', ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.objectCount !== undefined ? { objectCount: r.objectCount, totalBytes: r.totalBytes ?? 0 } : {}) },
+    result: { tool: r.tool ?? '', ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.objectCount !== undefined ? { objectCount: r.objectCount, totalBytes: r.totalBytes ?? 0 } : {}),
+      ...(r.consistency ? { consistency: r.consistency } : {}) },
   };
 }
