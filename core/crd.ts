@@ -150,6 +150,8 @@ export interface Consistency {
   expected: number; missing: number; orphans: number; missingSample: string[]; orphanSample: string[];
   /** Restores only: orphans deleted because the RestoreRequest asked for it (cleanupOrphans). */
   orphansDeleted?: number;
+  /** Restores only: cleanupOrphans deleted nothing because most referred-to files were missing (a layout mismatch). */
+  cleanupSkipped?: boolean;
 }
 
 export interface BackupRequestStatus {

@@ -113,22 +113,36 @@ describe('reindex phase of a restore', () => {
     assert.doesNotMatch(failed.message, /drop it/, 'the restored data is not called a leftover');
   });
 
-  it('a 4xx answer fails the restore at once with ReindexRefused (no retry)', async () => {
-    calls.length = 0;
-    answers = [403];
-    const r = await restore({ http: { url: `${endpointUrl}/forbidden`, method: 'PUT' } });
+  it('a 4xx or 3xx answer fails the restore at once with ReindexRefused (no retry, no redirect followed)', async () => {
+    for (const code of [403, 302]) {
+      calls.length = 0;
+      answers = [code];
+      const r = await restore({ http: { url: `${endpointUrl}/forbidden`, method: 'PUT' } });
+      assert.equal(r.phase, 'Failed');
+      assert.equal(r.reason, 'ReindexRefused');
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0]!.method, 'PUT');
+    }
+  });
+
+  it('reindex settings that cannot run fail the restore before anything is restored', async () => {
+    const r = await restore({ job: { image: 'x', command: [] } } as TenantReindex);
     assert.equal(r.phase, 'Failed');
-    assert.equal(r.reason, 'ReindexRefused');
-    assert.equal(calls.length, 1);
-    assert.equal(calls[0]!.method, 'PUT');
+    assert.equal(r.reason, 'InvalidTenantConfig');
+    assert.equal(r.status.operations, undefined, 'no step started');
   });
 
   it('runs a Job of the project\'s own with the restore\'s targets in its environment', async () => {
     calls.length = 0;
-    const r = await restore({ job: { image: 'example/liferay-reindex:1', command: ['/bin/bash', '-c'], args: [`curl -fsS -X POST "${endpointUrl}/job/$LC2_ENVIRONMENT/$LC2_DATABASE_NAME?prefix=$LC2_DL_PREFIX&arg={projectId}"`] } });
+    const r = await restore({ job: {
+      image: 'example/liferay-reindex:1', command: ['/bin/bash', '-c'], envFromSecret: 'liferay-admin',
+      args: [`curl -g -fsS -X POST -H "Authorization: $LC2_SECRET_authorization" "${endpointUrl}/job/$LC2_PROJECT/$LC2_ENVIRONMENT/$LC2_DATABASE_NAME?prefix=$LC2_DL_PREFIX&raw={projectId}"`],
+    } });
     assert.equal(r.phase, 'Succeeded', r.message);
     assert.equal(calls.length, 1);
-    assert.match(calls[0]!.url, new RegExp(`^/job/prd/${r.databaseName}\\?prefix=r-[^/]+/document_library&arg=retail$`));
+    // Values reach a Job of one's own only through its environment (a placeholder is left as written).
+    assert.match(calls[0]!.url, new RegExp(`^/job/retail/prd/${r.databaseName}\\?prefix=r-[^/]+/document_library&raw=%7BprojectId%7D$|^/job/retail/prd/${r.databaseName}\\?prefix=r-[^/]+/document_library&raw=\\{projectId\\}$`));
+    assert.equal(calls[0]!.authorization, 'Bearer s3cr3t-token', 'the Secret\'s keys arrive prefixed LC2_SECRET_');
   });
 
   it('no reindex configured, or skipReindex: no phase, and the restore says to reindex by hand', async () => {

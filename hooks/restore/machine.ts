@@ -18,7 +18,7 @@ import { advance, waitSeconds } from '../status/operations.ts';
 import { admit, specChange } from '../status/admitted.ts';
 import { manifestProblem } from '../backup/manifestTrust.ts';
 import { consistentCondition } from '../status/consistency.ts';
-import { reindexPlan, reindexStep } from './reindex.ts';
+import { reindexConfigProblem, reindexPlan, reindexStep } from './reindex.ts';
 
 export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reason: string; message: string; retryable: boolean };
 
@@ -77,7 +77,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     const source = status.source;
     if (!spec || !planner || !source || problems.length > 0) return [];
     const config = status.reindex?.config;
-    const reindex = config ? [reindexStep({ name, uid, namespace: parent.metadata.namespace ?? '', spec, backupId: status.backupId ?? '' }, config, input.toolsImage ?? '')] : [];
+    const reindex = config && !reindexConfigProblem(config) ? [reindexStep({ name, uid, namespace: parent.metadata.namespace ?? '', spec, backupId: status.backupId ?? '' }, config, input.toolsImage ?? '')] : [];
     return [...planner.steps({ name, uid, spec, source }), ...reindex];
   };
   const childrenFor = (status: RestoreRequestStatus): KubeObject[] => stepsFor(status).flatMap((s) => {
@@ -147,6 +147,8 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     const dump = m.database.artifact && m.database.sha256 ? { artifact: m.database.artifact, sha256: m.database.sha256 } : undefined;
     const snapshot = m.database.snapshotId ? { snapshotId: m.database.snapshotId, cluster: !!m.database.cluster } : undefined;
     if (!dump && !snapshot) return fail(status, 'UnsupportedBackup', `backup ${m.backupId} has neither a database dump with a checksum nor a snapshot`);
+    const reindexProblem = !spec!.skipReindex && input.reindex ? reindexConfigProblem(input.reindex) : undefined;
+    if (reindexProblem) return fail(status, 'InvalidTenantConfig', reindexProblem);
     const base = m.documentLibrary.base;
     status = {
       ...status, backupId: m.backupId, admitted: status.admitted ?? admit(spec!, generation),
@@ -233,9 +235,10 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
 
 function reindexNote(status: RestoreRequestStatus): string {
   if (status.reindex?.config) return `search reindexed (operation ${status.operations?.reindex?.id ?? ''})`;
-  return status.reindex?.skipped === 'SkippedByRequest'
-    ? 'no reindex (spec.skipReindex): reindex search after starting Liferay'
-    : 'no reindex configured for this project: reindex search after starting Liferay';
+  if (status.reindex?.skipped === 'SkippedByRequest') return 'no reindex (spec.skipReindex): reindex search after starting Liferay';
+  return status.reindex?.skipped === 'NotConfigured'
+    ? 'no reindex configured for this project: reindex search after starting Liferay'
+    : 'reindex search after starting Liferay';
 }
 
 type Resolved = { bucket: string; key: string } | { wait: string; reason: string } | { fail: string; reason: string };

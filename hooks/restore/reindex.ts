@@ -20,10 +20,27 @@ export function reindexPlan(spec: RestoreRequestSpec, config: TenantReindex | un
   return config ? { config } : { skipped: 'NotConfigured' };
 }
 
+/**
+ * Why a BackupTenant's reindex settings cannot be run, or undefined. The CRD's schema says the same,
+ * but a related object is checked again (an API server without the CEL rule, an older CRD): a bad
+ * setting fails the restore with a reason instead of breaking every sync.
+ */
+export function reindexConfigProblem(config: TenantReindex): string | undefined {
+  const http = config.http;
+  const job = config.job;
+  if (!!http === !!job) return 'BackupTenant spec.reindex needs exactly one of http or job';
+  if (http && (typeof http.url !== 'string' || !/^https?:\/\/\S+$/.test(http.url))) return 'BackupTenant spec.reindex.http.url must be an http(s) URL';
+  if (job && (typeof job.image !== 'string' || !job.image || !Array.isArray(job.command) || job.command.length === 0 || !job.command.every((c) => typeof c === 'string')
+    || (job.args !== undefined && (!Array.isArray(job.args) || !job.args.every((a) => typeof a === 'string'))))) {
+    return 'BackupTenant spec.reindex.job needs an image and a command (strings)';
+  }
+  return undefined;
+}
+
 export const reindexJobName = (name: string, uid: string): string =>
   `${name.slice(0, 40).replace(/[-.]+$/, '')}-rix-${uid.replace(/-/g, '').slice(0, 8)}`;
 
-/** Placeholders a URL, body or argument may hold: values the CRD already restricts to safe characters. */
+/** Placeholders a URL or body may hold: values the CRD restricts to characters that cannot break out of either. */
 function fill(text: string, ctx: ReindexContext): string {
   const values: Record<string, string> = {
     projectId: ctx.spec.projectId, environment: ctx.spec.environment, namespace: ctx.namespace, databaseName: ctx.spec.database.databaseName,
@@ -59,10 +76,12 @@ export function reindexStep(ctx: ReindexContext, config: TenantReindex, toolsIma
       ],
     }
     : {
-      name: 'lc2', image: config.job!.image, command: config.job!.command.map((c) => fill(c, ctx)),
-      ...(config.job!.args ? { args: config.job!.args.map((a) => fill(a, ctx)) } : {}),
+      // No placeholders in a command: a shell would expand a '$' in a tenant's value. The values
+      // are in the environment; a Secret's keys get a prefix, so none can be BASH_ENV, PATH or the like.
+      name: 'lc2', image: config.job!.image, command: config.job!.command,
+      ...(config.job!.args ? { args: config.job!.args } : {}),
       env,
-      ...(config.job!.envFromSecret ? { envFrom: [{ secretRef: { name: config.job!.envFromSecret } }] } : {}),
+      ...(config.job!.envFromSecret ? { envFrom: [{ prefix: 'LC2_SECRET_', secretRef: { name: config.job!.envFromSecret } }] } : {}),
     };
   const job: KubeObject = {
     apiVersion: 'batch/v1', kind: 'Job',
@@ -80,7 +99,15 @@ export function reindexStep(ctx: ReindexContext, config: TenantReindex, toolsIma
           restartPolicy: 'Never',
           // Only a Job of one's own may need the API (e.g. to set index.on.startup on the Deployment).
           ...(config.job?.serviceAccountName ? { serviceAccountName: config.job.serviceAccountName } : { automountServiceAccountToken: false }),
-          containers: [container],
+          // The restricted Pod Security profile, as every LC2 Job: a Job of one's own runs as non-root too.
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [{
+            ...container,
+            resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          }],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
         },
       },
     },

@@ -7,7 +7,8 @@ import type { ConditionInput } from './conditions.ts';
 /** A missing file does not fail the backup or restore (it holds what there was) but says so. */
 export function consistentCondition(c: Consistency, what: 'backed up' | 'restored'): ConditionInput {
   const where = what === 'backed up' ? 'the backup' : 'the restored document library';
-  const orphans = c.orphansDeleted ? `${c.orphans} files no row refers to (${c.orphansDeleted} deleted: cleanupOrphans)` : `${c.orphans} files no row refers to`;
+  const orphans = c.cleanupSkipped ? `${c.orphans} files no row refers to (none deleted: with most referred-to files missing, the keys may not match this store's layout)`
+    : c.orphansDeleted ? `${c.orphans} files no row refers to (${c.orphansDeleted} deleted: cleanupOrphans)` : `${c.orphans} files no row refers to`;
   if (c.missing === 0) {
     return { type: 'Consistent', status: 'True', reason: what === 'backed up' ? 'AllReferencedFilesCopied' : 'AllReferencedFilesRestored',
       message: `all ${c.expected} document-library files the database refers to are in ${where} (${orphans})` };

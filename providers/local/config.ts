@@ -12,4 +12,4 @@ export interface LocalProviderConfig {
 }
 
 /** The tools image (images/tools/Dockerfile) unless LC2_TOOLS_IMAGE names another; also the reindex HTTP call's. */
-export const DEFAULT_TOOLS_IMAGE = 'ghcr.io/liferay-cloud/lc2-backup-tools:0.1.0';
+export const DEFAULT_TOOLS_IMAGE = 'ghcr.io/liferay-cloud/lc2-backup-tools:0.2.0';

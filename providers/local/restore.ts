@@ -60,6 +60,7 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
           ...databaseEnv(source.engine, spec.database.instanceId, spec.database.databaseName, spec.database.credentialsSecretRef ?? { name: '' }),
           { name: 'LC2_EXCLUDES', value: LIFERAY_GENERATED_PATTERNS.join('\n') },
           { name: 'LC2_CLEANUP_ORPHANS', value: spec.cleanupOrphans ? 'true' : 'false' },
+          { name: 'LC2_STARTED_MARKER', value: `${source.bucket}/${source.resultsPrefix}documentLibrary.started` },
           { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'documentLibrary')}` },
         ],
       }, config)],

@@ -1,6 +1,7 @@
 # The reindex phase's HTTP call (BackupTenant spec.reindex.http), made from the restore's namespace.
-# Exit codes as every LC2 Job: 0 done; 3 refused (a 4xx answer: retrying cannot help; the Job's
-# podFailurePolicy fails it at once); anything else (5xx, no answer) is retried by the Job.
+# Exit codes as every LC2 Job: 0 done; 3 refused (retrying cannot help; the Job's podFailurePolicy
+# fails it at once); anything else (5xx, no answer) is retried by the Job. A call that timed out may
+# have been accepted: the endpoint should start the reindex asynchronously and be idempotent.
 set -Eeuo pipefail
 log() { printf '{"time":"%s","level":"info","step":"reindex","msg":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 headers=$(mktemp)
@@ -12,9 +13,11 @@ body=()
 [ "$LC2_REINDEX_METHOD" = GET ] || body=(--data-binary "${LC2_REINDEX_BODY:-}")
 log "calling $LC2_REINDEX_METHOD $LC2_REINDEX_URL"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X "$LC2_REINDEX_METHOD" -H @"$headers" "${body[@]}" \
-  --max-time "${LC2_REINDEX_TIMEOUT:-300}" --proto =http,https --max-redirs 0 "$LC2_REINDEX_URL") || { log "no answer"; exit 1; }
+  --max-time "${LC2_REINDEX_TIMEOUT:-300}" --proto =http,https --max-redirs 0 --globoff "$LC2_REINDEX_URL") || { log "no answer"; exit 1; }
+# 2xx: done. 408/429 and 5xx: retried. Any other answer (3xx: redirects are not followed; 4xx) will
+# not change on a retry: refused.
 case "$code" in
   2??) log "answered $code" ;;
-  4??) log "refused: answered $code"; exit 3 ;;
-  *) log "answered $code; retrying"; exit 1 ;;
+  408|429|5??) log "answered $code; retrying"; exit 1 ;;
+  *) log "refused: answered $code"; exit 3 ;;
 esac

@@ -15,7 +15,7 @@ log "copied $count objects, $bytes bytes"
 # without its file (the point is broken). Orphans: a file without a row (harmless). Bounded samples.
 consistency=""
 if [ -n "${LC2_EXPECTED_KEYS:-}" ] && [ -n "$(rclone lsf "store:$LC2_EXPECTED_KEYS" 2>/dev/null)" ]; then
-  rclone cat "store:$LC2_EXPECTED_KEYS" | zstd -q -d | LC_ALL=C sort -u >"$work/expected"
+  rclone cat "store:$LC2_EXPECTED_KEYS" | zstd -q -d | split_keys
   compare_keys "$LC2_DL_DEST"
   consistency=",\"consistency\":{$(consistency_members)}"
 fi

@@ -33,33 +33,46 @@ mysqldump_bin() { command -v mariadb-dump || command -v mysqldump; }
 # The document-library store keys the database's rows refer to ({companyId}/{dataRepositoryId}/{name}/
 # {version}[~{storeUUID}], docs/liferay-store.md), one per DLFileVersion, as SQL for this engine;
 # empty when the database has no Liferay document tables. Optional columns are used when present.
+# Each key is flagged: "P <key>" for the production state (ctCollectionId = 0: what a recovery point
+# must hold), "A <key>" for a row of an unpublished Publication (its file is referred to all the same:
+# never an orphan). A database that cannot be asked exits (the Job retries): never mistaken for one
+# without the tables.
 expected_keys_sql() {
+  local n
   case "$LC2_DB_ENGINE" in
     postgresql)
-      has() { [ "$(psql -X -At -d "$LC2_DB_NAME" -c "select count(*) from information_schema.columns where table_schema = current_schema() and table_name = '$1' and column_name = '$2'")" = 1 ]; }
+      has() { n=$(psql -X -At -d "$LC2_DB_NAME" -c "select count(*) from information_schema.columns where table_schema = current_schema() and table_name = '$1' and column_name = '$2'") || exit 1; [ "$n" = 1 ]; }
       has dlfileversion fileentryid && has dlfileentry folderid || return 0
-      local uuid="" ct=""
+      local uuid="" flag="'P '"
       ! has dlfileversion storeuuid || uuid=" || CASE WHEN fv.storeUUID IS NULL OR btrim(fv.storeUUID) IN ('', 'null') THEN '' ELSE '~' || fv.storeUUID END"
-      ! has dlfileversion ctcollectionid || ct=" AND fv.ctCollectionId = 0 AND fe.ctCollectionId = 0"
-      printf '%s' "SELECT fe.companyId::text || '/' || (CASE WHEN fe.folderId <> 0 THEN fe.folderId ELSE fe.groupId END)::text || '/' || fe.name || '/' || fv.version$uuid FROM DLFileVersion fv JOIN DLFileEntry fe ON fe.fileEntryId = fv.fileEntryId WHERE true$ct" ;;
+      ! has dlfileversion ctcollectionid || flag="CASE WHEN fv.ctCollectionId = 0 AND fe.ctCollectionId = 0 THEN 'P ' ELSE 'A ' END"
+      printf '%s' "SELECT $flag || fe.companyId::text || '/' || (CASE WHEN fe.folderId <> 0 THEN fe.folderId ELSE fe.groupId END)::text || '/' || fe.name || '/' || fv.version$uuid FROM DLFileVersion fv JOIN DLFileEntry fe ON fe.fileEntryId = fv.fileEntryId" ;;
     mysql)
-      has() { [ "$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select count(*) from information_schema.columns where table_schema = '$LC2_DB_NAME' and table_name = '$1' and column_name = '$2'")" = 1 ]; }
+      has() { n=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select count(*) from information_schema.columns where table_schema = '$LC2_DB_NAME' and table_name = '$1' and column_name = '$2'") || exit 1; [ "$n" = 1 ]; }
       has DLFileVersion fileEntryId && has DLFileEntry folderId || return 0
-      local uuid="''" ct=""
+      local uuid="''" flag="'P '"
       ! has DLFileVersion storeUUID || uuid="CASE WHEN fv.storeUUID IS NULL OR TRIM(fv.storeUUID) IN ('', 'null') THEN '' ELSE CONCAT('~', fv.storeUUID) END"
-      ! has DLFileVersion ctCollectionId || ct=" AND fv.ctCollectionId = 0 AND fe.ctCollectionId = 0"
-      printf '%s' "SELECT CONCAT(fe.companyId, '/', CASE WHEN fe.folderId <> 0 THEN fe.folderId ELSE fe.groupId END, '/', fe.name, '/', fv.version, $uuid) FROM DLFileVersion fv JOIN DLFileEntry fe ON fe.fileEntryId = fv.fileEntryId WHERE true$ct" ;;
+      ! has DLFileVersion ctCollectionId || flag="CASE WHEN fv.ctCollectionId = 0 AND fe.ctCollectionId = 0 THEN 'P ' ELSE 'A ' END"
+      printf '%s' "SELECT CONCAT($flag, fe.companyId, '/', CASE WHEN fe.folderId <> 0 THEN fe.folderId ELSE fe.groupId END, '/', fe.name, '/', fv.version, $uuid) FROM DLFileVersion fv JOIN DLFileEntry fe ON fe.fileEntryId = fv.fileEntryId" ;;
   esac
 }
-# The recovery point's consistency (docs/recovery-points.md): the sorted keys in $work/expected (the
-# files the database's rows refer to) against the files under store:$1, generated files (LC2_EXCLUDES)
-# left out. Leaves $work/missing (a row without its file: the point is broken there) and $work/orphans
-# (a file without a row: harmless).
+# Split a flagged key list (stdin) into $work/expected (production keys) and $work/referenced (every
+# key a row refers to). A line without a flag is a production key (lists written before the flags).
+split_keys() {
+  LC_ALL=C sort -u >"$work/keys"
+  sed '/^A /d; s/^P //' "$work/keys" | LC_ALL=C sort -u >"$work/expected"
+  sed 's/^[PA] //' "$work/keys" | LC_ALL=C sort -u >"$work/referenced"
+}
+# The recovery point's consistency (docs/recovery-points.md): $work/expected and $work/referenced
+# (split_keys) against the files under store:$1. Generated files (LC2_EXCLUDES) and the portal's own
+# images (company 0, repository 0: Image rows, not documents) are left out. Leaves $work/missing (a
+# production row without its file: the point is broken there) and $work/orphans (a file no row of
+# any Publication refers to: harmless).
 compare_keys() {
-  printf '%s\n' "${LC2_EXCLUDES:-}" | sed '/^$/d' >"$work/compare-excludes"
+  { printf '%s\n' "${LC2_EXCLUDES:-}"; printf '/0/0/**\n'; } | sed '/^$/d' >"$work/compare-excludes"
   rclone lsf -R --files-only --exclude-from "$work/compare-excludes" "store:$1" | LC_ALL=C sort -u >"$work/present"
   LC_ALL=C comm -23 "$work/expected" "$work/present" >"$work/missing"
-  LC_ALL=C comm -13 "$work/expected" "$work/present" >"$work/orphans"
+  LC_ALL=C comm -13 "$work/referenced" "$work/present" >"$work/orphans"
   log "consistency: $(wc -l <"$work/missing") referred-to files missing, $(wc -l <"$work/orphans") orphans"
 }
 # The JSON members of that comparison, with bounded samples. Keys become JSON strings: quotes,

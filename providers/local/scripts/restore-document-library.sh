@@ -3,9 +3,12 @@
 # RESTORED database's rows refer to against the restored prefix (docs/recovery-points.md); orphans
 # are deleted only when the RestoreRequest asked for it (LC2_CLEANUP_ORPHANS=true).
 started=$(now)
-if [ -n "$(rclone lsf --files-only -R "store:$LC2_DL_DEST" 2>/dev/null | head -n1)" ]; then
+# A retry of this Job finds its own first attempt's files: the marker (beside the restore's results,
+# written once the target was found empty) says so; anyone else's files are still refused.
+if [ -n "$(rclone lsf --files-only -R "store:$LC2_DL_DEST" 2>/dev/null | head -n1)" ] && [ -z "$(rclone lsf "store:$LC2_STARTED_MARKER" 2>/dev/null)" ]; then
   [ "${LC2_APPROVE_OVERWRITE:-false}" = true ] || refuse TargetNotEmpty "store:$LC2_DL_DEST already holds files; restore into a new prefix or set spec.approveOverwrite: true"
 fi
+now | rclone rcat "store:$LC2_STARTED_MARKER"
 log "copying $LC2_DL_SOURCE to $LC2_DL_DEST"
 rclone copy "store:$LC2_DL_SOURCE" "store:$LC2_DL_DEST" --transfers "${LC2_TRANSFERS:-32}" --checkers "${LC2_CHECKERS:-32}" --s3-no-check-bucket
 consistency=""
@@ -14,22 +17,31 @@ if [ -n "${LC2_DB_ENGINE:-}" ]; then
   keys_sql=$(expected_keys_sql)
   if [ -n "$keys_sql" ]; then
     case "$LC2_DB_ENGINE" in
-      postgresql) psql -X -q -At -v ON_ERROR_STOP=1 -d "$LC2_DB_NAME" -c "$keys_sql" ;;
-      mysql) "$(mysql_bin)" "${mysql_args[@]}" -N -B --database="$LC2_DB_NAME" -e "$keys_sql" ;;
-    esac | LC_ALL=C sort -u >"$work/expected"
+      postgresql) psql -X -q -At -v ON_ERROR_STOP=1 -v FETCH_COUNT=10000 -d "$LC2_DB_NAME" -c "$keys_sql" ;;
+      mysql) "$(mysql_bin)" "${mysql_args[@]}" -N -B --quick --database="$LC2_DB_NAME" -e "$keys_sql" ;;
+    esac | split_keys
     compare_keys "$LC2_DL_DEST"
-    deleted=0
+    deleted=0 skipped=false
     if [ "${LC2_CLEANUP_ORPHANS:-false}" = true ] && [ -s "$work/orphans" ]; then
-      # Only plain relative keys: a crafted key with a '..' segment, or an absolute one, could name a
-      # file outside this restore's prefix once rclone joins the paths. Those stay, and are counted.
-      grep -Ev '(^|/)\.\.(/|$)|^/' "$work/orphans" >"$work/deletable" || true
-      if [ -s "$work/deletable" ]; then
-        rclone delete "store:$LC2_DL_DEST" --files-from-raw "$work/deletable" --s3-no-check-bucket
-        deleted=$(wc -l <"$work/deletable")
-        log "deleted $deleted orphan files"
+      if [ $(( $(wc -l <"$work/missing") * 2 )) -gt "$(wc -l <"$work/expected")" ]; then
+        # Most referred-to files absent: the keys do not match this store's layout, and "orphans"
+        # would be the whole library. Nothing is deleted.
+        skipped=true
+        log "orphan cleanup skipped: most files the database refers to are missing (another store layout?)"
+      else
+        # Only files this restore copied (never one that was in the target before), only plain keys:
+        # no control characters (a key split at a newline could name another file), no '..' segment
+        # and no leading '/' (joined to the prefix such a key could name a file outside it).
+        rclone lsf -R --files-only "store:$LC2_DL_SOURCE" | LC_ALL=C sort -u >"$work/copied"
+        LC_ALL=C comm -12 "$work/orphans" "$work/copied" | LC_ALL=C grep -Ev '[[:cntrl:]]|(^|/)\.\.(/|$)|^/' >"$work/deletable" || true
+        if [ -s "$work/deletable" ]; then
+          rclone delete "store:$LC2_DL_DEST" --files-from-raw "$work/deletable" --s3-no-check-bucket
+          deleted=$(wc -l <"$work/deletable")
+          log "deleted $deleted orphan files"
+        fi
       fi
     fi
-    consistency=",\"consistency\":{$(consistency_members),\"orphansDeleted\":$deleted}"
+    consistency=",\"consistency\":{$(consistency_members),\"orphansDeleted\":$deleted$([ "$skipped" = false ] || printf ',"cleanupSkipped":true')}"
   fi
 fi
 count=$(count_of "$LC2_DL_DEST"); bytes=$(size_of "$LC2_DL_DEST")
