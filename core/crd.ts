@@ -248,7 +248,33 @@ export interface BackupScheduleSpec {
   /** What happens to this schedule's backups when the schedule itself goes away (default Retain). */
   backupsOnDeletion?: 'Retain' | 'Delete';
   retention?: RetentionPolicy;
+  /** Scheduled DR drills of this schedule's backups (docs/recovery-points.md, Scheduled drills). */
+  drill?: DrillSchedule;
   template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: BackupRequestSpec };
+}
+
+/** When and where a schedule's drills restore: a scratch database on `database.instanceId` and `<prefix>/<drill>/` in the bucket. */
+export interface DrillSchedule {
+  schedule: string;
+  timeZone?: string;
+  suspend?: boolean;
+  /** Finished drill restores kept (default 3). */
+  keep?: number;
+  database: { instanceId: string; credentialsSecretRef?: SecretRef };
+  documentLibrary: { bucket: string; prefix: string };
+}
+
+export type DrillVerdict = 'Passed' | 'Failed';
+
+/** The newest finished drill of a schedule, as its schedule reports it. */
+export interface LastDrill {
+  name: string;
+  backup?: string;
+  startTime?: string;
+  completionTime?: string;
+  verdict: DrillVerdict;
+  rtoSeconds?: number;
+  message?: string;
 }
 
 export interface BackupScheduleStatus {
@@ -260,6 +286,12 @@ export interface BackupScheduleStatus {
   skippedRuns?: number;
   active?: string[];
   deletedByRetention?: string[];
+  /** The latest drill time acted on (a drill started, or skipped for want of a verified backup). */
+  lastDrillScheduleTime?: string;
+  nextDrillTime?: string;
+  /** The drill restore running now, if any (the next drill waits for it). */
+  activeDrill?: string;
+  lastDrill?: LastDrill;
   conditions?: Condition[];
 }
 
