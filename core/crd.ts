@@ -264,15 +264,13 @@ export interface DrillSchedule {
   documentLibrary: { bucket: string; prefix: string };
 }
 
-export type DrillVerdict = 'Passed' | 'Failed';
-
 /** The newest finished drill of a schedule, as its schedule reports it. */
 export interface LastDrill {
   name: string;
   backup?: string;
   startTime?: string;
   completionTime?: string;
-  verdict: DrillVerdict;
+  verdict: 'Passed' | 'Failed';
   rtoSeconds?: number;
   message?: string;
 }

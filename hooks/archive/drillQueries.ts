@@ -1,6 +1,6 @@
 // Per environment, the last DR drill from the history: the newest finished RestoreRequest with
 // spec.drill (its row's drill, drill_rto_seconds, drill_verdict) and when a drill last passed.
-// One indexed read (migration 008); the caller's allowed projects are part of the WHERE clause.
+// One read (the index of migration 007); the caller's allowed projects are part of the WHERE clause.
 import type { Sql } from './db.ts';
 
 export interface LastDrillRow {
