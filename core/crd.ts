@@ -183,12 +183,14 @@ export interface RestoreRequestSpec {
   provider: ProviderName;
   initiator?: string;
   approveOverwrite?: boolean;
+  /** A DR drill: restore into scratch targets, check, measure the RTO, then remove them (docs/recovery-points.md). */
+  drill?: boolean;
   source: { backupRef?: { name: string }; manifest?: { bucket: string; key: string } };
   database: { instanceId: string; databaseName: string; credentialsSecretRef?: SecretRef; instanceClass?: string; subnetGroupName?: string };
   documentLibrary: { destinationBucket: string; destinationPrefix: string };
 }
 
-export const RESTORE_PHASES = ['Pending', 'RestoringDatabase', 'RestoringDocumentLibrary', 'Succeeded', 'Failed'] as const;
+export const RESTORE_PHASES = ['Pending', 'RestoringDatabase', 'RestoringDocumentLibrary', 'CleaningUp', 'Succeeded', 'Failed'] as const;
 export type RestorePhase = (typeof RESTORE_PHASES)[number];
 
 /** What a restore needs from the backup's manifest, kept in status so every sync can rebuild its Jobs. */
@@ -228,13 +230,37 @@ export interface RestoreRequestStatus {
   completionTime?: string;
   operations?: Record<string, OperationStatus>;
   database?: { instanceId?: string; databaseName: string; verifiedSha256?: string; tool: string };
-  documentLibrary?: { bucket: string; prefix: string; objectCount: number; totalBytes: number };
+  documentLibrary?: { bucket: string; prefix: string; objectCount: number; totalBytes: number; consistency?: Consistency };
+  /** A DR drill's outcome: its verdict, measured RTO and the removal of its scratch targets. */
+  drill?: DrillStatus;
   /** The spec as admitted when the backup to restore was resolved. */
   admitted?: Admitted<RestoreRequestSpec>;
   conditions?: Condition[];
 }
 
 export type RestoreRequest = KubeObject<RestoreRequestSpec, RestoreRequestStatus>;
+
+export type DrillVerdict = 'Passed' | 'Failed';
+export type DrillCleanup = 'Pending' | 'Done' | 'Failed';
+export interface DrillStatus {
+  /** Seconds from the database step's start to the document-library step's end (both recorded times); absent when a step failed. */
+  rtoSeconds?: number;
+  verdict: DrillVerdict;
+  reason?: string;
+  message?: string;
+  cleanup: DrillCleanup;
+  /** What the cleanup did or why it left something (never a secret). */
+  cleanupMessage?: string;
+}
+
+/** What a drill's cleanup Job did with each scratch target. */
+export interface DrillCleanupResult {
+  /** dropped: carried this drill's marker; absent: not there; refused: no marker of this drill, left in place; skipped: not this drill's to touch. */
+  database: 'dropped' | 'absent' | 'refused' | 'skipped';
+  prefix: 'deleted' | 'skipped';
+  /** Objects deleted under the scratch prefix. */
+  objectCount: number;
+}
 
 /** Which finished backups to keep: the newest of each of the last N days/weeks/months, the last N, none older than maxAgeDays. */
 export interface RetentionPolicy { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; maxAgeDays?: number }

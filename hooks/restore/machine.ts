@@ -1,7 +1,8 @@
 // The RestoreRequest state machine (pure): resolve the backup (a BackupRequest in this namespace,
 // or a manifest location), read its manifest once, then restore the database and the document
 // library into NEW targets. Phases: Pending → RestoringDatabase → RestoringDocumentLibrary →
-// Succeeded | Failed, forward only.
+// Succeeded | Failed, forward only. A DR drill (spec.drill) always passes through CleaningUp before
+// its end, also after a failed step: its scratch targets are removed (drill.ts).
 import { DEFAULT_KEY_SECRET } from '../../core/layout.ts';
 import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
@@ -17,6 +18,7 @@ import { archiveStep, type ArchiveResult } from '../archive/step.ts';
 import { advance, waitSeconds } from '../status/operations.ts';
 import { admit, specChange } from '../status/admitted.ts';
 import { manifestProblem } from '../backup/manifestTrust.ts';
+import { cleanupOutcome, drillEnd, drillProblems, drillRto, drillScope, drillVerdict, failedDrill } from './drill.ts';
 
 export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reason: string; message: string; retryable: boolean };
 
@@ -65,16 +67,76 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   const spec = validated.ok ? (prior.admitted?.spec ?? validated.value) : undefined;
   const changed = validated.ok && !isTerminal(prior.phase) ? specChange(prior.admitted, validated.value) : undefined;
   const planner = 'unavailable' in input.planner ? undefined : input.planner;
-  const problems = spec ? [...restoreSpecProblems(spec), ...(planner?.problems(spec) ?? [])] : [];
+  const problems = spec ? [...restoreSpecProblems(spec), ...drillProblems(spec, !!planner?.drillCleanup), ...(planner?.problems(spec) ?? [])] : [];
   const stepsFor = (source: RestoreSource | undefined): RestoreStep[] =>
     spec && planner && source && problems.length === 0 ? planner.steps({ name, uid, spec, source }) : [];
-  const childrenFor = (status: RestoreRequestStatus): KubeObject[] => stepsFor(status.source).flatMap((s) => {
+  // A drill's cleanup is built from the admitted spec even when the live one no longer validates.
+  const frozen = prior.admitted?.spec ?? spec;
+  const cleanupFor = (status: RestoreRequestStatus) => (frozen?.drill && planner?.drillCleanup && status.source
+    ? planner.drillCleanup({ name, uid, spec: frozen, source: status.source }, drillScope(status)) : undefined);
+  // A Job that exists is always returned (Metacontroller would delete it otherwise, and a later sync
+  // create it again), also when a stale parent does not show its operation yet.
+  const childrenFor = (status: RestoreRequestStatus): KubeObject[] => [...stepsFor(status.source), ...[cleanupFor(status)].filter((s) => !!s)].flatMap((s) => {
     const op = status.operations?.[s.name];
-    if (!op) return [];
-    return s.children.filter((c) => op.state === 'Running' || input.existingChildren.has(c.metadata.name));
+    return s.children.filter((c) => op?.state === 'Running' || input.existingChildren.has(c.metadata.name));
   });
+  const archived = (done: RestoreRequestStatus): RestoreDecision => {
+    // As for backups: the terminal status carries recorded times and is archived in the same sync.
+    const step = archiveStep(done, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: done }), now, generation);
+    if (step.kind === 'need') return { status: done, children: childrenFor(done), need: { kind: 'archive', record: step.record } };
+    if (step.kind === 'done') return { status: done, children: childrenFor(done) };
+    return { status: step.status, children: childrenFor(done), ...(step.retryAfterSeconds ? { resyncAfterSeconds: step.retryAfterSeconds } : {}) };
+  };
+  const inProgress = (status: RestoreRequestStatus, reason: string, message: string, need?: RestoreNeed): RestoreDecision => ({
+    status: { ...status, conditions: lifecycleConditions(status.conditions, 'inProgress', reason, message, now, generation) },
+    children: childrenFor(status),
+    resyncAfterSeconds: IN_FLIGHT_RESYNC_SECONDS,
+    ...(need ? { need } : {}),
+  });
+  // A drill's last phase: remove what its own steps created, then end with its verdict.
+  const cleanUp = (entered: RestoreRequestStatus): RestoreDecision => {
+    let status: RestoreRequestStatus = { ...entered, phase: 'CleaningUp' };
+    const step = cleanupFor(status)!;
+    const drill = status.drill!;
+    const scope = drillScope(status);
+    const end = (outcome: { cleanup: 'Done' | 'Failed'; message: string }, at: string): RestoreDecision => {
+      const d = { ...drill, cleanup: outcome.cleanup, cleanupMessage: outcome.message };
+      const e = drillEnd(d);
+      return archived({ ...status, drill: d, phase: e.phase, completionTime: at, conditions: lifecycleConditions(status.conditions, e.phase === 'Succeeded' ? 'succeeded' : 'failed', e.reason, e.message, at, generation) });
+    };
+    const doing = `removing the drill's scratch targets (operation ${step.operationId})`;
+    const op = status.operations?.cleanup;
+    if (!op) {
+      if (!scope.database && !scope.prefix) return end(cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen!, scope), now);
+      // As for every step: the operation ID is in status before its Job is asked for.
+      status = { ...status, operations: { ...status.operations, cleanup: { id: step.operationId, state: 'Running', startTime: now } } };
+      return inProgress(status, 'CleaningUp', doing);
+    }
+    if (op.state === 'Failed') return end(cleanupOutcome({ failed: op.message ?? 'the cleanup Job failed' }, frozen!, scope), op.completionTime ?? now);
+    const obs = input.observations.steps?.cleanup;
+    if (!obs) return inProgress(status, 'CleaningUp', doing, { kind: 'observeStep', step, op, ctx: { name, uid, spec: frozen!, source: status.source! } });
+    const next = advance(op, obs, now, uid);
+    status = { ...status, operations: { ...status.operations, cleanup: next.op } };
+    if (next.kind === 'failed') return end(cleanupOutcome({ failed: `${next.reason}: ${next.message}` }, frozen!, scope), next.op.completionTime ?? now);
+    if (next.kind !== 'done') return { ...inProgress(status, 'CleaningUp', `${doing}${next.message ? `: ${next.message}` : ''}`), ...(next.resyncAfterSeconds ? { resyncAfterSeconds: next.resyncAfterSeconds } : {}) };
+    const result = next.result.cleanup;
+    return end(result ? cleanupOutcome(result, frozen!, scope) : cleanupOutcome({ failed: 'the cleanup Job wrote no cleanup result' }, frozen!, scope), next.op.completionTime ?? now);
+  };
   const fail = (status: RestoreRequestStatus, reason: string, message: string): RestoreDecision => {
-    const left = leftBehind(status, spec);
+    if (frozen?.drill) {
+      // A drill whose steps may have created something goes through its cleanup, whatever failed.
+      // (A drill already cleaning up keeps its verdict: only its cleanup can fail now.)
+      const verdict = status.drill ?? failedDrill(reason, message, drillRto(status));
+      const withVerdict = { ...status, drill: verdict };
+      const scope = drillScope(withVerdict);
+      const some = scope.database || scope.prefix;
+      if (some && cleanupFor(withVerdict)) return cleanUp(withVerdict);
+      const outcome = some ? cleanupOutcome({ failed: `${reason}: ${message}` }, frozen, scope)
+        : status.operations?.database ? cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen, scope)
+          : { cleanup: 'Done' as const, message: 'nothing to remove: no step started' };
+      status = { ...withVerdict, drill: { ...verdict, cleanup: outcome.cleanup, cleanupMessage: outcome.message } };
+    }
+    const left = frozen?.drill ? undefined : leftBehind(status, spec);
     const text = left ? `${message}. Left behind by this restore: ${left}` : message;
     return {
       status: { ...status, phase: 'Failed', completionTime: status.completionTime ?? now, conditions: lifecycleConditions(status.conditions, 'failed', reason, text, now, generation) },
@@ -82,24 +144,16 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     };
   };
 
-  if (isTerminal(prior.phase)) {
-    const step = archiveStep(prior, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: prior }), now, generation);
-    if (step.kind === 'need') return { status: prior, children: childrenFor(prior), need: { kind: 'archive', record: step.record } };
-    if (step.kind === 'done') return { status: prior, children: childrenFor(prior) };
-    return { status: step.status, children: childrenFor(prior), ...(step.retryAfterSeconds ? { resyncAfterSeconds: step.retryAfterSeconds } : {}) };
-  }
+  if (isTerminal(prior.phase)) return archived(prior);
+  // A drill cleaning up finishes that whatever the live spec, planner or tenancy say now.
+  if (prior.phase === 'CleaningUp' && cleanupFor(prior)) return cleanUp(prior);
   if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '));
   if (changed) return fail(prior, 'SpecChanged', changed);
   if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);
   if (problems.length > 0) return fail(prior, 'InvalidSpec', problems.map((p) => `${p.field}: ${p.message}`).join('; '));
 
   let status: RestoreRequestStatus = { ...prior, phase: prior.phase ?? 'Pending', startTime: prior.startTime ?? now };
-  const waiting = (reason: string, message: string, need?: RestoreNeed): RestoreDecision => ({
-    status: { ...status, conditions: lifecycleConditions(status.conditions, 'inProgress', reason, message, now, generation) },
-    children: childrenFor(status),
-    resyncAfterSeconds: IN_FLIGHT_RESYNC_SECONDS,
-    ...(need ? { need } : {}),
-  });
+  const waiting = (reason: string, message: string, need?: RestoreNeed): RestoreDecision => inProgress(status, reason, message, need);
 
   if (!status.source) {
     if (input.refusal) return fail(status, input.refusal.reason, input.refusal.message);
@@ -193,16 +247,12 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     const r = next.result;
     status = step.name === 'database'
       ? { ...status, database: { databaseName: spec!.database.databaseName, ...(r.instanceId ? { instanceId: r.instanceId } : {}), ...(r.sha256 ? { verifiedSha256: r.sha256 } : {}), tool: r.tool } }
-      : { ...status, documentLibrary: { bucket: spec!.documentLibrary.destinationBucket, prefix: spec!.documentLibrary.destinationPrefix, objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0 } };
+      : { ...status, documentLibrary: { bucket: spec!.documentLibrary.destinationBucket, prefix: spec!.documentLibrary.destinationPrefix, objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0, ...(r.consistency ? { consistency: r.consistency } : {}) } };
   }
+  if (spec!.drill) return cleanUp({ ...status, drill: drillVerdict(status) });
   const done = status.operations?.documentLibrary?.completionTime ?? now;
   const message = `restored backup ${status.backupId} into database ${spec!.database.databaseName} and ${spec!.documentLibrary.destinationBucket}/${spec!.documentLibrary.destinationPrefix} (${status.documentLibrary?.objectCount ?? 0} objects); reindex search after starting Liferay`;
-  // As for backups: the terminal status carries recorded times and is archived in the same sync.
-  const succeeded: RestoreRequestStatus = { ...status, phase: 'Succeeded', completionTime: done, conditions: lifecycleConditions(status.conditions, 'succeeded', 'RestoreSucceeded', message, done, generation) };
-  const step = archiveStep(succeeded, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: succeeded }), now, generation);
-  if (step.kind === 'need') return { status: succeeded, children: childrenFor(succeeded), need: { kind: 'archive', record: step.record } };
-  if (step.kind === 'done') return { status: succeeded, children: childrenFor(succeeded) };
-  return { status: step.status, children: childrenFor(succeeded), ...(step.retryAfterSeconds ? { resyncAfterSeconds: step.retryAfterSeconds } : {}) };
+  return archived({ ...status, phase: 'Succeeded', completionTime: done, conditions: lifecycleConditions(status.conditions, 'succeeded', 'RestoreSucceeded', message, done, generation) });
 }
 
 type Resolved = { bucket: string; key: string } | { wait: string; reason: string } | { fail: string; reason: string };
