@@ -296,7 +296,7 @@ export interface LastDrill {
   backup?: string;
   startTime?: string;
   completionTime?: string;
-  verdict: 'Passed' | 'Failed';
+  verdict: DrillVerdict;
   rtoSeconds?: number;
   message?: string;
 }

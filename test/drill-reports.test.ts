@@ -1,6 +1,6 @@
 // RPO and the last DR drill per environment, from the real PostgreSQL history: the REST summary
 // (tenant-scoped), the metrics lc2_drill_* (bounded labels) and the CLI status rows. Drill rows
-// are RestoreRequest rows with drill, drill_rto_seconds and drill_verdict set.
+// are RestoreRequest rows with drill, drill_rto_seconds and drill_verdict, as the restore's archival writes them.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -37,8 +37,11 @@ function row(uid: string, over: Partial<ArchiveRecord>): ArchiveRecord {
 
 /** A finished drill restore as the history holds it (the restore side writes the drill columns). */
 async function drillRow(uid: string, projectId: string, environment: string, completedHour: number, verdict: 'Passed' | 'Failed' | null, rto: number | null): Promise<void> {
-  await archive.upsert(row(uid, { kind: 'RestoreRequest', projectId, environment, namespace: `proj-${projectId}-${environment}`, phase: verdict === 'Passed' ? 'Succeeded' : 'Failed', startedAt: at(completedHour - 1), completedAt: at(completedHour), manifestKey: null, manifestBucket: null, dlBase: null }));
-  await sql.query('update backup_history set drill = true, drill_verdict = $2, drill_rto_seconds = $3 where uid = $1', [uid, verdict, rto]);
+  await archive.upsert(row(uid, {
+    kind: 'RestoreRequest', projectId, environment, namespace: `proj-${projectId}-${environment}`, phase: verdict === 'Passed' ? 'Succeeded' : 'Failed',
+    startedAt: at(completedHour - 1), completedAt: at(completedHour), manifestKey: null, manifestBucket: null, dlBase: null,
+    drill: true, drillVerdict: verdict, drillRtoSeconds: rto, drillCleanup: 'Done',
+  }));
 }
 
 before(async () => {

@@ -14,9 +14,8 @@ export const DRILL_KEEP_DEFAULT = 3;
 /** On a drill restore: the drill time it was created for (what orders drills, whatever their status says). */
 export const DRILL_AT_ANNOTATION = 'backup.liferay.cloud/drill-at';
 
-/** The restore's drill report (hooks/restore: status.drill), as far as a schedule reads it. */
-export interface DrillReport { rtoSeconds?: number; verdict?: 'Passed' | 'Failed'; reason?: string; message?: string; cleanup?: 'Pending' | 'Done' | 'Failed' }
-export type DrillRestore = KubeObject<RestoreRequestSpec & { drill?: boolean }, NonNullable<RestoreRequest['status']> & { drill?: DrillReport }>;
+/** A drill is a RestoreRequest with spec.drill; its status.drill is the restore side's report (hooks/restore/drill.ts). */
+export type DrillRestore = RestoreRequest;
 
 export interface DrillInput {
   drill: DrillSchedule;
