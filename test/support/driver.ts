@@ -4,6 +4,7 @@
 // updates existing Jobs: OnDelete), replaces the status and adds observedGeneration. Nothing runs
 // Jobs here, so the driver runs each Job's real command as a local process (jobRunner.ts) and
 // writes the Job status.
+import { randomUUID } from 'node:crypto';
 import type { ObjectGroups, SyncResponse } from '../../hooks/contract/types.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { runJobToCompletion, type JobRun, type Secrets } from './jobRunner.ts';
@@ -77,7 +78,7 @@ export class MetacontrollerDriver {
     for (const name of [...this.children.keys()]) if (!desired.has(name)) this.children.delete(name);
     for (const [name, child] of desired) {
       if (!this.children.has(name)) {
-        this.children.set(name, { ...structuredClone(child), metadata: { ...child.metadata, namespace: this.parent.metadata.namespace, creationTimestamp: new Date(this.now()).toISOString(), labels: { ...child.metadata.labels, 'controller-uid': this.parent.metadata.uid ?? '' } } });
+        this.children.set(name, { ...structuredClone(child), metadata: { ...child.metadata, namespace: this.parent.metadata.namespace, uid: randomUUID(), generation: 1, creationTimestamp: new Date(this.now()).toISOString(), labels: { ...child.metadata.labels, 'controller-uid': this.parent.metadata.uid ?? '' } } });
       }
     }
     const before = this.phase;
