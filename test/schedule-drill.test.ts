@@ -66,6 +66,8 @@ describe('BackupSchedule drills', () => {
       backup('nightly-2', DRILL_AT - 2 * HOUR), // consistency not checked (e.g. a snapshot): not known inconsistent
       backup('nightly-3', DRILL_AT - HOUR, 'Succeeded', false), // Consistent=False: skipped
       backup('nightly-4', DRILL_AT - 30 * MINUTE, 'Failed'),
+      // Made before the template moved to another environment: never drilled as this one.
+      { ...backup('nightly-5', DRILL_AT - 20 * MINUTE), spec: backupRequest('x', { environment: 'uat' }).spec! },
     ];
     const d = decide(schedule(), backups);
     const created = newDrills(d, []);

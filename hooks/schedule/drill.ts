@@ -161,7 +161,8 @@ export function decideDrills(input: DrillInput, scheduleLabelKey: string): Drill
     condition = { type: 'DrillScheduled', status: 'True', reason: 'PreviousDrillRunning', message: `the drill due at ${iso(latest)} waits for ${active[0].metadata.name} to finish` };
     return { ...base, children: kept, condition };
   }
-  const backup = newestVerifiedBackup(input.backups);
+  // Only backups of the environment the drill restores (a template changed since may have made others).
+  const backup = newestVerifiedBackup(input.backups.filter((b) => b.spec?.projectId === input.target.projectId && b.spec?.environment === input.target.environment));
   if (!backup) {
     condition = { type: 'DrillScheduled', status: 'False', reason: 'NoVerifiedBackup', message: `skipped the drill at ${iso(latest)}: this schedule has no Succeeded backup that is not known inconsistent; next drill at ${nextText}` };
     return { ...base, ...timing, lastDrillScheduleTime: iso(latest), children: kept, condition };
