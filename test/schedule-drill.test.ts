@@ -83,7 +83,7 @@ describe('BackupSchedule drills', () => {
     assert.equal(spec.provider, 'local');
     assert.equal(spec.initiator, 'schedule/proj-retail-prd/nightly');
     assert.deepEqual(spec.database, { instanceId: '127.0.0.1:5432', databaseName: drillDatabaseName(NS, name), credentialsSecretRef: { name: 'db-credentials' } });
-    assert.match(spec.database.databaseName, /^lc2_drill_[0-9a-f]{12}$/);
+    assert.match(spec.database.databaseName, /^lc2_drill_[0-9a-f]{20}$/);
     assert.deepEqual(spec.documentLibrary, { destinationBucket: 'drill-dl', destinationPrefix: `drills/${name}/` });
     assert.equal(created[0]!.metadata.labels?.[SCHEDULE_LABEL], 'nightly');
     // What Metacontroller creates passes the RestoreRequest schema the API server applies.

@@ -59,11 +59,11 @@ export function drillName(nameBase: string, at: number): string {
 }
 
 /**
- * The scratch database: `lc2_drill_` and 12 hex digits of the drill's namespace/name, so drills of
+ * The scratch database: `lc2_drill_` and 20 hex digits (80 bits) of the drill's namespace/name, so drills of
  * two projects sharing a database server never pick the same name (a name alone could be chosen to collide).
  */
 export function drillDatabaseName(namespace: string, name: string): string {
-  return `lc2_drill_${hex(`${namespace}/${name}`, 12)}`;
+  return `lc2_drill_${hex(`${namespace}/${name}`, 20)}`;
 }
 
 export function drillPrefix(prefix: string, name: string): string {
