@@ -170,6 +170,19 @@ describe('DR drill failures still clean up, postgresql', () => {
     assert.match(s.drill!.cleanupMessage!, /dropped database .*; scratch-dl\/drills\/midway\/ not touched/);
   });
 
+  it('runs each Job once with 3 syncs per step and the hook restarted before each, and a finished drill is a fixed point', async () => {
+    const scratch = uniqueName('lc2_drill_once');
+    dbs.push([target, scratch]);
+    const d = drill('drill-once', scratch, 'drills/once');
+    assert.equal(await d.runToCompletion({ syncsPerStep: 3, beforeSync: () => env.restartHook() }), 'Succeeded', JSON.stringify(d.status));
+    assert.deepEqual(d.jobRuns.map((r) => r.job.split('-').at(-2)), ['rdb', 'rdl', 'rdc'], 'each Job ran once');
+    const settled = JSON.stringify(d.status);
+    await d.sync();
+    assert.equal(JSON.stringify(d.status), settled);
+    assert.equal(d.children.size, 3, 'finished Jobs are kept, not deleted');
+    assert.equal(exists(target, scratch), false);
+  });
+
   it('a tampered dump (ChecksumMismatch) fails the drill and still runs its cleanup', async () => {
     const artifact = (backup.status as BackupRequestStatus).database!.artifact!;
     await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: artifact, Body: 'not the dump' }));
