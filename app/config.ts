@@ -1,6 +1,6 @@
 // Hook server settings from the environment, with embedded defaults for a single machine.
 import { randomBytes } from 'node:crypto';
-import type { LocalProviderConfig } from '../providers/local/config.ts';
+import { DEFAULT_TOOLS_IMAGE, type LocalProviderConfig } from '../providers/local/config.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
 import { gcpConfigFromEnv, type GcpProviderConfig } from '../providers/gcp/config.ts';
 import { azureConfigFromEnv, type AzureProviderConfig } from '../providers/azure/config.ts';
@@ -77,7 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     gcp: gcpConfigFromEnv(env),
     azure: azureConfigFromEnv(env),
     local: storage && {
-      image: env.LC2_TOOLS_IMAGE ?? 'ghcr.io/liferay-cloud/lc2-backup-tools:0.1.0',
+      image: env.LC2_TOOLS_IMAGE ?? DEFAULT_TOOLS_IMAGE,
       storage,
       backoffLimit: int(env, 'LC2_JOB_BACKOFF_LIMIT', 2),
       activeDeadlineSeconds: int(env, 'LC2_JOB_DEADLINE_SECONDS', 86400),

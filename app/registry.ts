@@ -4,7 +4,7 @@ import type { ServicePolicy, BackupShell } from '../hooks/backup/sync.ts';
 import type { RestoreShell } from '../hooks/restore/sync.ts';
 import type { ObjectStore, BackupRuntime, RestoreRuntime } from '../core/provider.ts';
 import type { Archive } from '../hooks/archive/store.ts';
-import type { LocalProviderConfig } from '../providers/local/config.ts';
+import { DEFAULT_TOOLS_IMAGE, type LocalProviderConfig } from '../providers/local/config.ts';
 import type { AwsProviderConfig } from '../providers/aws/config.ts';
 import { AWS_NOT_CONFIGURED, createAwsProvider } from '../providers/aws/index.ts';
 import { GCP_NOT_CONFIGURED, type GcpProviderConfig } from '../providers/gcp/config.ts';
@@ -98,6 +98,7 @@ export function restoreShell(settings: ProviderSettings, store: ObjectStore, now
   const { restore } = runtimes(settings, store);
   return {
     runtime: (provider) => restore.get(provider) ?? unavailable(provider),
+    toolsImage: settings.local?.image ?? DEFAULT_TOOLS_IMAGE,
     now, policy, ...(archive ? { archive } : {}),
   };
 }

@@ -146,7 +146,11 @@ export interface DocumentLibraryResult {
 }
 
 /** Referred-to files missing from the copy (a broken recovery point) and copied files no row refers to (harmless). */
-export interface Consistency { expected: number; missing: number; orphans: number; missingSample: string[]; orphanSample: string[] }
+export interface Consistency {
+  expected: number; missing: number; orphans: number; missingSample: string[]; orphanSample: string[];
+  /** Restores only: orphans deleted because the RestoreRequest asked for it (cleanupOrphans). */
+  orphansDeleted?: number;
+}
 
 export interface BackupRequestStatus {
   observedGeneration?: number;
@@ -185,12 +189,16 @@ export interface RestoreRequestSpec {
   approveOverwrite?: boolean;
   /** A DR drill: restore into scratch targets, check, measure the RTO, then remove them (docs/recovery-points.md). */
   drill?: boolean;
+  /** Delete restored files no restored row refers to (counted either way). */
+  cleanupOrphans?: boolean;
+  /** No reindex phase for this restore, whatever the project configured. */
+  skipReindex?: boolean;
   source: { backupRef?: { name: string }; manifest?: { bucket: string; key: string } };
   database: { instanceId: string; databaseName: string; credentialsSecretRef?: SecretRef; instanceClass?: string; subnetGroupName?: string };
   documentLibrary: { destinationBucket: string; destinationPrefix: string };
 }
 
-export const RESTORE_PHASES = ['Pending', 'RestoringDatabase', 'RestoringDocumentLibrary', 'CleaningUp', 'Succeeded', 'Failed'] as const;
+export const RESTORE_PHASES = ['Pending', 'RestoringDatabase', 'RestoringDocumentLibrary', 'Reindexing', 'CleaningUp', 'Succeeded', 'Failed'] as const;
 export type RestorePhase = (typeof RESTORE_PHASES)[number];
 
 /** What a restore needs from the backup's manifest, kept in status so every sync can rebuild its Jobs. */
@@ -233,6 +241,8 @@ export interface RestoreRequestStatus {
   documentLibrary?: { bucket: string; prefix: string; objectCount: number; totalBytes: number; consistency?: Consistency };
   /** A DR drill's outcome: its verdict, measured RTO and the removal of its scratch targets. */
   drill?: DrillStatus;
+  /** The reindex phase: the project's settings frozen when the restore started, or why there is none. */
+  reindex?: { config?: TenantReindex; skipped?: 'NotConfigured' | 'SkippedByRequest'; completionTime?: string };
   /** The spec as admitted when the backup to restore was resolved. */
   admitted?: Admitted<RestoreRequestSpec>;
   conditions?: Condition[];
@@ -339,6 +349,18 @@ export interface BackupTenantSpec {
   retention?: { default?: RetentionPolicy; environments?: Record<string, RetentionPolicy> };
   /** Encryption at rest of database dumps with the project's key (docs/encryption.md). */
   encryption?: TenantEncryption;
+  /** The reindex phase of this project's restores. */
+  reindex?: TenantReindex;
+}
+
+/** How a project's restores rebuild the search index (BackupTenant spec.reindex): exactly one of http or job. */
+export interface TenantReindex {
+  /** An HTTP call made by a Job (the service's tools image) in the restore's namespace. */
+  http?: { url: string; method?: 'POST' | 'PUT' | 'GET'; body?: string; authorizationSecret?: { name: string; key: string }; timeoutSeconds?: number };
+  /** A Job of the platform team's own. */
+  job?: { image: string; command: string[]; args?: string[]; serviceAccountName?: string; envFromSecret?: string };
+  activeDeadlineSeconds?: number;
+  backoffLimit?: number;
 }
 
 /** One environment's recovery points as the last retention sweep saw them. */

@@ -28,7 +28,7 @@ export interface Step<Name extends string, Phase extends string> {
 
 export type BackupStepName = 'snapshot' | 'export' | 'transfer';
 export type BackupStep = Step<BackupStepName, BackupPhase>;
-export type RestoreStepName = 'database' | 'documentLibrary' | 'cleanup';
+export type RestoreStepName = 'database' | 'documentLibrary' | 'reindex' | 'cleanup';
 export type RestoreStep = Step<RestoreStepName, RestorePhase>;
 
 /** Why a provider refuses a spec before anything starts (bad input, not a transient failure). */

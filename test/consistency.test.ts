@@ -5,12 +5,13 @@
 // file deleted between the dump and the copy, a row whose file never existed, orphan files.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { MetacontrollerDriver } from './support/driver.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
-import { backupRequest } from './support/resources.ts';
+import { backupRequest, restoreRequest } from './support/resources.ts';
+import { API_VERSION } from '../hooks/contract/objects.ts';
 import { dropDatabase, localMariadb, localPostgres, sql, type DbTarget } from '../demo/sample.ts';
-import type { BackupRequest, BackupRequestStatus } from '../core/crd.ts';
+import type { BackupRequest, BackupRequestStatus, RestoreRequestStatus } from '../core/crd.ts';
 import { backupRecord, manifestRecord } from '../hooks/archive/records.ts';
 import type { Manifest } from '../hooks/backup/manifest.ts';
 
@@ -58,7 +59,7 @@ function createLiferayTables(target: DbTarget, db: string): void {
 
 before(async () => {
   await env.start();
-  for (const b of ['liferay-dl', 'lc2-backups']) await env.createBucket(b);
+  for (const b of ['liferay-dl', 'lc2-backups', 'restored-dl']) await env.createBucket(b);
 });
 after(async () => {
   await env.stop();
@@ -102,6 +103,38 @@ for (const target of [localPostgres, localMariadb]) {
       const fromCluster = backupRecord({ ...driver.parent, status } as BackupRequest);
       const fromManifest = manifestRecord(manifest, 'lc2-backups', status.manifest!.key);
       for (const r of [fromCluster, fromManifest]) assert.deepEqual([r.dlMissing, r.dlOrphans], [2, 2]);
+
+      // The same check after a restore, on the RESTORED database and prefix. PostgreSQL: into a prefix
+      // that already held a stale file and a generated preview (approveOverwrite), orphans deleted on
+      // request; the preview is regenerable, neither counted nor deleted. MariaDB: orphans only counted.
+      const cleanup = target.engine === 'postgresql';
+      const restoredDb = uniqueName('lc2_consistency_restored');
+      dbs.push([target, restoredDb]);
+      const destPrefix = `restored-${target.engine}-${uniqueName('p').replace(/_/g, '-')}/document_library`;
+      const STALE = '20097/20121/38888/1.0';
+      const PREVIEW = '20097/0/document_preview/20121/30001/1.0/1.png';
+      if (cleanup) await env.upload('restored-dl', [STALE, PREVIEW].map((k) => ({ key: `${destPrefix}/${k}`, body: Buffer.from(k), generated: false })));
+      const backup = { ...driver.parent, status } as BackupRequest;
+      const restore = new MetacontrollerDriver(restoreRequest(`consistency-restore-${target.engine}`, {
+        source: { backupRef: { name: backup.metadata.name } },
+        database: { instanceId: `${target.host}:${target.port}`, databaseName: restoredDb, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: destPrefix },
+        ...(cleanup ? { cleanupOrphans: true, approveOverwrite: true } : {}),
+      }), { hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(target),
+        related: () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${backup.metadata.name}`]: backup } }) });
+      assert.equal(await restore.runToCompletion(), 'Succeeded', JSON.stringify(restore.status));
+      const restored = restore.status as RestoreRequestStatus;
+      const rc = restored.documentLibrary?.consistency;
+      const orphans = cleanup ? [ORPHAN, PUBLICATION, STALE] : [ORPHAN, PUBLICATION];
+      assert.deepEqual(rc && { ...rc, missingSample: [...rc.missingSample].sort(), orphanSample: [...rc.orphanSample].sort() },
+        { expected: expectedRows, missing: 2, orphans: orphans.length, orphansDeleted: cleanup ? orphans.length : 0, missingSample: [DELETED, NEVER].sort(), orphanSample: orphans.sort() });
+      const rcond = restored.conditions?.find((x) => x.type === 'Consistent');
+      assert.equal(rcond?.status, 'False');
+      assert.match(rcond?.message ?? '', new RegExp(`^2 of ${expectedRows} document-library files the database refers to are not in the restored document library`));
+      const left = (await env.s3.send(new ListObjectsV2Command({ Bucket: 'restored-dl', Prefix: `${destPrefix}/` }))).Contents?.map((o) => o.Key!.slice(destPrefix.length + 1)).sort() ?? [];
+      const referenced = rows.filter((r) => !r.ct).map(keyOf).filter((k) => k !== NEVER && k !== DELETED);
+      assert.deepEqual(left, (cleanup ? [...referenced, PREVIEW] : [...referenced, ORPHAN, PUBLICATION]).sort(),
+        cleanup ? 'every referenced file kept, every orphan deleted, the generated preview left alone' : 'nothing deleted without cleanupOrphans');
     });
 
     it('a complete library is Consistent', async () => {

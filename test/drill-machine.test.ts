@@ -7,7 +7,7 @@ import { decideRestore, type RestoreDecision, type RestoreInput } from '../hooks
 import { drillScope } from '../hooks/restore/drill.ts';
 import { localDrillCleanup, localRestoreProblems, localRestoreSteps } from '../providers/local/restore.ts';
 import { statusErrors } from '../core/validation/schema.ts';
-import { RESTORE_PHASES, type Consistency, type RestoreRequest, type RestoreRequestStatus } from '../core/crd.ts';
+import { RESTORE_PHASES, type Consistency, type TenantReindex, type RestoreRequest, type RestoreRequestStatus } from '../core/crd.ts';
 import type { Observation, RestorePlanner, RestoreStepName, RestoreStepResult } from '../core/provider.ts';
 import type { Manifest } from '../hooks/backup/manifest.ts';
 import { restoreRequest } from './support/resources.ts';
@@ -38,13 +38,13 @@ const consistency = (missing: number): Consistency => ({ expected: 10, missing, 
  * `outcome` (the step's result once its Job exists), creating the children it returns (counted per
  * name) and, when `loseWrite` says so, dropping a sync's status write (the next sync sees the stale parent).
  */
-function run(parent: RestoreRequest, outcome: (step: RestoreStepName, tick: number) => Outcome | undefined, loseWrite: (tick: number) => boolean = () => false) {
+function run(parent: RestoreRequest, outcome: (step: RestoreStepName, tick: number) => Outcome | undefined, loseWrite: (tick: number) => boolean = () => false, reindex?: TenantReindex) {
   const created = new Map<string, number>();
   const phases: string[] = [];
   let d: RestoreDecision | undefined;
   for (let tick = 0; tick < 60 && parent.status?.phase !== 'Succeeded' && parent.status?.phase !== 'Failed'; tick += 1) {
     const now = new Date(Date.parse('2026-11-23T03:00:00Z') + tick * 60_000).toISOString();
-    const input: RestoreInput = { parent, backup: undefined, existingChildren: new Set(created.keys()), planner, observations: {}, now };
+    const input: RestoreInput = { parent, backup: undefined, existingChildren: new Set(created.keys()), planner, observations: {}, now, ...(reindex ? { reindex, toolsImage: 'tools:1' } : {}) };
     d = decideRestore(input);
     for (let round = 0; d.need && round < 6; round += 1) {
       const need = d.need;
@@ -88,6 +88,17 @@ describe('DR drill machine (pure)', () => {
     assert.equal(s.completionTime, '2026-11-23T03:06:00Z', 'ends when the cleanup ended');
     assert.deepEqual([...r.created.values()], [1, 1, 1]);
     assert.deepEqual([...r.created.keys()].map((n) => n.split('-').at(-2)), ['rdb', 'rdl', 'rdc']);
+  });
+
+  it('has no Reindexing phase even when the project configured a reindex', () => {
+    const outcome = (step: RestoreStepName): Outcome => done(step === 'cleanup' ? cleanupResult('dropped') : { consistency: consistency(0) }, '2026-11-23T03:01:00Z');
+    const r = run(drill('reindexed'), outcome, undefined, { http: { url: 'https://liferay.example/o/reindex' } });
+    assert.deepEqual(r.phases, ['RestoringDatabase', 'RestoringDocumentLibrary', 'CleaningUp', 'Succeeded']);
+    assert.equal(r.status.reindex?.skipped, 'SkippedByRequest');
+    assert.equal([...r.created.keys()].some((n) => n.includes('-rix-')), false, 'no reindex Job');
+    // The same project's plain restore does reindex (the setting reached the machine).
+    const plain = run(drill('plain', { drill: false }), (step) => done(step === 'reindex' ? {} : { consistency: consistency(0) }, '2026-11-23T03:01:00Z'), undefined, { http: { url: 'https://liferay.example/o/reindex' } });
+    assert.deepEqual(plain.phases, ['RestoringDatabase', 'RestoringDocumentLibrary', 'Reindexing', 'Succeeded']);
   });
 
   it('a missing referenced file fails the verdict, and the scratch targets are still removed', () => {

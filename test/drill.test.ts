@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MetacontrollerDriver } from './support/driver.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
@@ -20,7 +20,9 @@ import { restoreRecord } from '../hooks/archive/records.ts';
 import type { BackupRequest, BackupRequestStatus, RestoreRequest, RestoreRequestStatus } from '../core/crd.ts';
 
 const env = new TestEnv();
-const files = sampleDocumentLibrary(30);
+const FILES = 30;
+// The sample database's rows refer to exactly these files' originals (the restore-side check finds them all).
+const files = sampleDocumentLibrary(FILES);
 const dbs: Array<[DbTarget, string]> = [];
 
 before(async () => {
@@ -66,7 +68,7 @@ for (const target of [localPostgres, localMariadb]) {
     const scratchName = () => { const n = uniqueName('lc2_drill_scratch'); dbs.push([target, n]); return n; };
 
     it('passes: restores, records the RTO and verdict, then drops the scratch database and deletes the prefix', async () => {
-      createSampleDatabase(target, source, 200);
+      createSampleDatabase(target, source, FILES);
       backup = new MetacontrollerDriver(br, { hookUrl: env.hookUrl, syncPath: '/backuprequest/sync', secrets: env.secrets(target) });
       assert.equal(await backup.runToCompletion(), 'Succeeded', JSON.stringify(backup.status));
 
@@ -85,6 +87,9 @@ for (const target of [localPostgres, localMariadb]) {
       assert.deepEqual(seen, ['RestoringDatabase', 'RestoringDocumentLibrary', 'CleaningUp', 'Succeeded'], JSON.stringify(s));
       assert.deepEqual(restoredRows, tableFingerprint(target, source));
       assert.equal(s.drill?.verdict, 'Passed');
+      assert.deepEqual([s.documentLibrary?.consistency?.expected, s.documentLibrary?.consistency?.missing], [FILES, 0], 'the restored rows\' files were all checked');
+      assert.match(s.drill!.message!, new RegExp(`all ${FILES} referenced files present`));
+      assert.equal(s.reindex?.skipped, 'SkippedByRequest', 'a drill has no reindex');
       assert.equal(s.drill?.cleanup, 'Done');
       assert.equal(ready(s).reason, 'DrillPassed');
       const rto = (Date.parse(s.operations!.documentLibrary!.completionTime!) - Date.parse(s.operations!.database!.startTime!)) / 1000;
@@ -144,7 +149,7 @@ describe('DR drill failures still clean up, postgresql', () => {
   const drill = (name: string, scratch: string, prefix: string) => drillDriver(target, br, () => backup, name, scratch, prefix);
 
   it('a document-library step refused midway: the database the drill created is dropped, files it did not write are kept', async () => {
-    createSampleDatabase(target, source, 50);
+    createSampleDatabase(target, source, FILES);
     backup = new MetacontrollerDriver(br, { hookUrl: env.hookUrl, syncPath: '/backuprequest/sync', secrets: env.secrets(target) });
     assert.equal(await backup.runToCompletion(), 'Succeeded');
     const scratch = uniqueName('lc2_drill_mid');
@@ -168,6 +173,39 @@ describe('DR drill failures still clean up, postgresql', () => {
     assert.equal(exists(target, scratch), false, 'the scratch database the drill created is dropped');
     assert.deepEqual(await env.keys('scratch-dl', 'drills/midway/'), ['drills/midway/not-the-drills.txt'], 'the prefix it did not write is left alone');
     assert.match(s.drill!.cleanupMessage!, /dropped database .*; scratch-dl\/drills\/midway\/ not touched/);
+  });
+
+  it('runs each Job once with 3 syncs per step and the hook restarted before each, and a finished drill is a fixed point', async () => {
+    const scratch = uniqueName('lc2_drill_once');
+    dbs.push([target, scratch]);
+    const d = drill('drill-once', scratch, 'drills/once');
+    assert.equal(await d.runToCompletion({ syncsPerStep: 3, beforeSync: () => env.restartHook() }), 'Succeeded', JSON.stringify(d.status));
+    assert.deepEqual(d.jobRuns.map((r) => r.job.split('-').at(-2)), ['rdb', 'rdl', 'rdc'], 'each Job ran once');
+    const settled = JSON.stringify(d.status);
+    await d.sync();
+    assert.equal(JSON.stringify(d.status), settled);
+    assert.equal(d.children.size, 3, 'finished Jobs are kept, not deleted');
+    assert.equal(exists(target, scratch), false);
+  });
+
+  it('a referenced file missing from the backup fails the verdict (MissingFiles), and both scratch targets are still removed', async () => {
+    const status = backup.status as BackupRequestStatus;
+    const gone = `${status.location!.prefix}dl/20097/20121/30007/1.0`;
+    assert.deepEqual(await env.keys('lc2-backups', gone), [gone], 'the file is in the backup until now');
+    await env.s3.send(new DeleteObjectCommand({ Bucket: 'lc2-backups', Key: gone }));
+    const scratch = uniqueName('lc2_drill_missing');
+    dbs.push([target, scratch]);
+    const d = drill('drill-missing', scratch, 'drills/missing');
+    assert.equal(await d.runToCompletion(), 'Failed', JSON.stringify(d.status));
+    const s = d.status as RestoreRequestStatus;
+    assert.deepEqual([s.drill?.verdict, s.drill?.reason, s.drill?.cleanup, ready(s).reason], ['Failed', 'MissingFiles', 'Done', 'MissingFiles']);
+    assert.match(s.drill!.message!, /1 of 30 files .* missing .*e\.g\. 20097\/20121\/30007\/1\.0/);
+    assert.equal(typeof s.drill?.rtoSeconds, 'number', 'the restore itself finished: it has an RTO');
+    assert.equal(s.conditions?.find((c) => c.type === 'Consistent')?.status, 'False');
+    assert.deepEqual(d.jobRuns.map((r) => [r.job.split('-').at(-2), r.exitCode]), [['rdb', 0], ['rdl', 0], ['rdc', 0]]);
+    assert.equal(exists(target, scratch), false, 'the scratch database is gone');
+    assert.deepEqual(await env.keys('scratch-dl', 'drills/missing/'), [], 'the scratch prefix is empty');
+    finished.push(d.parent as RestoreRequest);
   });
 
   it('a tampered dump (ChecksumMismatch) fails the drill and still runs its cleanup', async () => {

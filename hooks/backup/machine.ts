@@ -5,13 +5,14 @@
 //
 // Phases move forward only: Pending → SnapshotInProgress → ExportInProgress → TransferInProgress →
 // GeneratingManifest → Succeeded | Failed (a provider skips steps it does not have).
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, Consistency, OperationStatus, TenantEncryption } from '../../core/crd.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, OperationStatus, TenantEncryption } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { BackupPlanner, BackupStep, BackupStepName, ManifestCheck, Observation, SpecProblem } from '../../core/provider.ts';
 import type { BackupContext, BackupStepResult } from '../../core/provider.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
 import { schemaErrors } from '../../core/validation/jsonSchemas.ts';
-import { lifecycleConditions, setCondition, type ConditionInput } from '../status/conditions.ts';
+import { consistentCondition } from '../status/consistency.ts';
+import { lifecycleConditions, setCondition } from '../status/conditions.ts';
 import { humanBytes } from '../status/format.ts';
 import { backupIdOf, backupLocation, manifestKey } from '../../core/layout.ts';
 import { buildManifest, MANIFEST_SCHEMA_VERSION, type Manifest } from './manifest.ts';
@@ -198,21 +199,8 @@ export function decideBackup(input: BackupInput): BackupDecision {
   // answers byte for byte the same status.
   status = { ...status, conditions: lifecycleConditions(status.conditions, 'succeeded', 'BackupSucceeded', message, manifest.completedAt, generation) };
   const consistency = status.documentLibrary?.consistency;
-  if (consistency) status = { ...status, conditions: setCondition(status.conditions, consistentCondition(consistency), manifest.completedAt, generation) };
+  if (consistency) status = { ...status, conditions: setCondition(status.conditions, consistentCondition(consistency, 'backed up'), manifest.completedAt, generation) };
   return finished({ ...input, parent: { ...parent, status } }, status, childrenFor(status.operations));
-}
-
-/**
- * Whether the backup is one recovery point (docs/recovery-points.md): every file the dumped rows
- * refer to is in the copy. A missing file does not fail the backup (it holds what the source held,
- * and may be the best point there is) but says so, in status, manifest, history and metrics.
- */
-function consistentCondition(c: Consistency): ConditionInput {
-  if (c.missing === 0) {
-    return { type: 'Consistent', status: 'True', reason: 'AllReferencedFilesCopied', message: `all ${c.expected} document-library files the database refers to are in the backup (${c.orphans} files no row refers to)` };
-  }
-  return { type: 'Consistent', status: 'False', reason: 'ReferencedFilesMissing',
-    message: `${c.missing} of ${c.expected} document-library files the database refers to are not in the backup (missing at the source when it was copied), e.g. ${c.missingSample.slice(0, 5).join(', ')}; ${c.orphans} files no row refers to` };
 }
 
 /** The step context plus what finished steps recorded (the export step exports that snapshot). */

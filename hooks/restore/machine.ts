@@ -1,16 +1,17 @@
 // The RestoreRequest state machine (pure): resolve the backup (a BackupRequest in this namespace,
 // or a manifest location), read its manifest once, then restore the database and the document
-// library into NEW targets. Phases: Pending → RestoringDatabase → RestoringDocumentLibrary →
-// Succeeded | Failed, forward only. A DR drill (spec.drill) always passes through CleaningUp before
-// its end, also after a failed step: its scratch targets are removed (drill.ts).
+// library into NEW targets, then rebuild the search index when the project says how. Phases:
+// Pending → RestoringDatabase → RestoringDocumentLibrary → [Reindexing →] Succeeded | Failed, forward only.
+// A DR drill (spec.drill) has no reindex and always passes through CleaningUp before its end, also
+// after a failed step: its scratch targets are removed (drill.ts).
 import { DEFAULT_KEY_SECRET } from '../../core/layout.ts';
-import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus } from '../../core/crd.ts';
+import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus, TenantReindex } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { Observation, Preflight, RestorePlanner, RestoreStep, RestoreStepName, SpecProblem } from '../../core/provider.ts';
 import type { RestoreContext, RestoreStepResult } from '../../core/provider.ts';
 import type { Manifest } from '../backup/manifest.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
-import { lifecycleConditions } from '../status/conditions.ts';
+import { lifecycleConditions, setCondition } from '../status/conditions.ts';
 import { IN_FLIGHT_RESYNC_SECONDS, isTerminal } from '../backup/machine.ts';
 import type { Refusal } from '../backup/tenancy.ts';
 import { restoreRecord, type ArchiveRecord } from '../archive/records.ts';
@@ -19,6 +20,8 @@ import { advance, waitSeconds } from '../status/operations.ts';
 import { admit, specChange } from '../status/admitted.ts';
 import { manifestProblem } from '../backup/manifestTrust.ts';
 import { cleanupOutcome, drillEnd, drillProblems, drillRto, drillScope, drillVerdict, failedDrill } from './drill.ts';
+import { consistentCondition } from '../status/consistency.ts';
+import { reindexPlan, reindexStep } from './reindex.ts';
 
 export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reason: string; message: string; retryable: boolean };
 
@@ -44,6 +47,10 @@ export interface RestoreInput {
   backupBuckets?: readonly string[];
   /** The Secret holding this project's KEKs (BackupTenant spec.encryption.secretName), for encrypted dumps. */
   keySecretName?: string;
+  /** The project's reindex settings (BackupTenant spec.reindex), frozen into status when the restore starts. */
+  reindex?: TenantReindex;
+  /** The image of the Job that makes a reindex HTTP call. */
+  toolsImage?: string;
 }
 
 export interface RestoreDecision {
@@ -68,18 +75,30 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   const changed = validated.ok && !isTerminal(prior.phase) ? specChange(prior.admitted, validated.value) : undefined;
   const planner = 'unavailable' in input.planner ? undefined : input.planner;
   const problems = spec ? [...restoreSpecProblems(spec), ...drillProblems(spec, !!planner?.drillCleanup), ...(planner?.problems(spec) ?? [])] : [];
-  const stepsFor = (source: RestoreSource | undefined): RestoreStep[] =>
-    spec && planner && source && problems.length === 0 ? planner.steps({ name, uid, spec, source }) : [];
+  // The provider's steps, then the reindex phase when the project configured one (frozen in status).
+  const stepsFor = (status: RestoreRequestStatus): RestoreStep[] => {
+    const source = status.source;
+    if (!spec || !planner || !source || problems.length > 0) return [];
+    const config = status.reindex?.config;
+    const reindex = config ? [reindexStep({ name, uid, namespace: parent.metadata.namespace ?? '', spec, backupId: status.backupId ?? '' }, config, input.toolsImage ?? '')] : [];
+    return [...planner.steps({ name, uid, spec, source }), ...reindex];
+  };
   // A drill's cleanup is built from the admitted spec even when the live one no longer validates.
   const frozen = prior.admitted?.spec ?? spec;
   const cleanupFor = (status: RestoreRequestStatus) => (frozen?.drill && planner?.drillCleanup && status.source
     ? planner.drillCleanup({ name, uid, spec: frozen, source: status.source }, drillScope(status)) : undefined);
   // A Job that exists is always returned (Metacontroller would delete it otherwise, and a later sync
   // create it again), also when a stale parent does not show its operation yet.
-  const childrenFor = (status: RestoreRequestStatus): KubeObject[] => [...stepsFor(status.source), ...[cleanupFor(status)].filter((s) => !!s)].flatMap((s) => {
+  const childrenFor = (status: RestoreRequestStatus): KubeObject[] => [...stepsFor(status), ...[cleanupFor(status)].filter((s) => !!s)].flatMap((s) => {
     const op = status.operations?.[s.name];
     return s.children.filter((c) => op?.state === 'Running' || input.existingChildren.has(c.metadata.name));
   });
+  // The terminal Ready condition, and Consistent when the restored prefix was checked.
+  const endConditions = (status: RestoreRequestStatus, state: 'succeeded' | 'failed', reason: string, message: string, at: string) => {
+    const conditions = lifecycleConditions(status.conditions, state, reason, message, at, generation);
+    const consistency = status.documentLibrary?.consistency;
+    return consistency ? setCondition(conditions, consistentCondition(consistency, 'restored'), at, generation) : conditions;
+  };
   const archived = (done: RestoreRequestStatus): RestoreDecision => {
     // As for backups: the terminal status carries recorded times and is archived in the same sync.
     const step = archiveStep(done, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: done }), now, generation);
@@ -102,7 +121,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     const end = (outcome: { cleanup: 'Done' | 'Failed'; message: string }, at: string): RestoreDecision => {
       const d = { ...drill, cleanup: outcome.cleanup, cleanupMessage: outcome.message };
       const e = drillEnd(d);
-      return archived({ ...status, drill: d, phase: e.phase, completionTime: at, conditions: lifecycleConditions(status.conditions, e.phase === 'Succeeded' ? 'succeeded' : 'failed', e.reason, e.message, at, generation) });
+      return archived({ ...status, drill: d, phase: e.phase, completionTime: at, conditions: endConditions(status, e.phase === 'Succeeded' ? 'succeeded' : 'failed', e.reason, e.message, at) });
     };
     const doing = `removing the drill's scratch targets (operation ${step.operationId})`;
     const op = status.operations?.cleanup;
@@ -137,7 +156,9 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
       status = { ...withVerdict, drill: { ...verdict, cleanup: outcome.cleanup, cleanupMessage: outcome.message } };
     }
     const left = frozen?.drill ? undefined : leftBehind(status, spec);
-    const text = left ? `${message}. Left behind by this restore: ${left}` : message;
+    const text = status.operations?.documentLibrary?.state === 'Succeeded' && spec && !frozen?.drill
+      ? `${message}. The data was restored (database ${spec.database.databaseName}, ${spec.documentLibrary.destinationBucket}/${spec.documentLibrary.destinationPrefix}); only the search index was not rebuilt: trigger a full reindex by hand (docs/liferay-store.md)`
+      : left ? `${message}. Left behind by this restore: ${left}` : message;
     return {
       status: { ...status, phase: 'Failed', completionTime: status.completionTime ?? now, conditions: lifecycleConditions(status.conditions, 'failed', reason, text, now, generation) },
       children: childrenFor(status),
@@ -205,6 +226,8 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
           secretName: input.keySecretName ?? DEFAULT_KEY_SECRET,
         } } : {}),
       },
+      // Frozen with the source: a later change of the project's settings does not change this restore's Job.
+      reindex: reindexPlan(spec!, input.reindex),
     };
   }
 
@@ -218,7 +241,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     if (!check.ok) return check.retryable ? { ...waiting(check.reason, check.message), resyncAfterSeconds: 30 } : fail(status, check.reason, check.message);
     setOp('preflight', { id: 'preflight', state: 'Succeeded', startTime: now, completionTime: now });
   }
-  for (const step of stepsFor(source)) {
+  for (const step of stepsFor(status)) {
     const op = status.operations?.[step.name];
     if (op?.state === 'Succeeded') continue;
     status = { ...status, phase: step.phase };
@@ -238,21 +261,35 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     if (!obs) return waiting(step.phase, doing(op.id), { kind: 'observeStep', step, op, ctx: { name, uid, spec: spec!, source } });
     const next = advance(op, obs, now, uid);
     setOp(step.name, next.op);
-    if (next.kind === 'failed') return fail(status, next.reason, `${step.name} restore failed: ${next.message}`);
+    if (next.kind === 'failed') return fail(status, next.reason, `${step.name === 'reindex' ? 'reindex' : `${step.name} restore`} failed: ${next.message}`);
     if (next.kind === 'retry') return { ...waiting(step.phase, `${doing(op.id)}: ${next.message}`), resyncAfterSeconds: next.resyncAfterSeconds };
     if (next.kind === 'running') {
       const d = waiting(step.phase, `${doing(op.id)}${next.message ? `: ${next.message}` : ''}`);
       return next.resyncAfterSeconds ? { ...d, resyncAfterSeconds: next.resyncAfterSeconds } : d;
     }
     const r = next.result;
-    status = step.name === 'database'
-      ? { ...status, database: { databaseName: spec!.database.databaseName, ...(r.instanceId ? { instanceId: r.instanceId } : {}), ...(r.sha256 ? { verifiedSha256: r.sha256 } : {}), tool: r.tool } }
-      : { ...status, documentLibrary: { bucket: spec!.documentLibrary.destinationBucket, prefix: spec!.documentLibrary.destinationPrefix, objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0, ...(r.consistency ? { consistency: r.consistency } : {}) } };
+    if (step.name === 'database') {
+      status = { ...status, database: { databaseName: spec!.database.databaseName, ...(r.instanceId ? { instanceId: r.instanceId } : {}), ...(r.sha256 ? { verifiedSha256: r.sha256 } : {}), tool: r.tool } };
+    } else if (step.name === 'documentLibrary') {
+      status = { ...status, documentLibrary: {
+        bucket: spec!.documentLibrary.destinationBucket, prefix: spec!.documentLibrary.destinationPrefix, objectCount: r.objectCount ?? 0, totalBytes: r.totalBytes ?? 0,
+        ...(r.consistency ? { consistency: r.consistency } : {}),
+      } };
+    } else {
+      status = { ...status, reindex: { ...status.reindex, completionTime: next.op.completionTime ?? now } };
+    }
   }
   if (spec!.drill) return cleanUp({ ...status, drill: drillVerdict(status) });
-  const done = status.operations?.documentLibrary?.completionTime ?? now;
-  const message = `restored backup ${status.backupId} into database ${spec!.database.databaseName} and ${spec!.documentLibrary.destinationBucket}/${spec!.documentLibrary.destinationPrefix} (${status.documentLibrary?.objectCount ?? 0} objects); reindex search after starting Liferay`;
-  return archived({ ...status, phase: 'Succeeded', completionTime: done, conditions: lifecycleConditions(status.conditions, 'succeeded', 'RestoreSucceeded', message, done, generation) });
+  const done = (status.reindex?.config ? status.operations?.reindex?.completionTime : undefined) ?? status.operations?.documentLibrary?.completionTime ?? now;
+  const message = `restored backup ${status.backupId} into database ${spec!.database.databaseName} and ${spec!.documentLibrary.destinationBucket}/${spec!.documentLibrary.destinationPrefix} (${status.documentLibrary?.objectCount ?? 0} objects); ${reindexNote(status)}`;
+  return archived({ ...status, phase: 'Succeeded', completionTime: done, conditions: endConditions(status, 'succeeded', 'RestoreSucceeded', message, done) });
+}
+
+function reindexNote(status: RestoreRequestStatus): string {
+  if (status.reindex?.config) return `search reindexed (operation ${status.operations?.reindex?.id ?? ''})`;
+  return status.reindex?.skipped === 'SkippedByRequest'
+    ? 'no reindex (spec.skipReindex): reindex search after starting Liferay'
+    : 'no reindex configured for this project: reindex search after starting Liferay';
 }
 
 type Resolved = { bucket: string; key: string } | { wait: string; reason: string } | { fail: string; reason: string };
@@ -274,6 +311,7 @@ function restoreSpecProblems(spec: RestoreRequestSpec): SpecProblem[] {
 }
 
 function describe(step: RestoreStepName, spec: RestoreRequestSpec, source: RestoreSource): string {
+  if (step === 'reindex') return 'rebuilding the search index';
   if (step === 'database' && source.snapshotId) return `restoring snapshot ${source.snapshotId} into the new ${source.cluster ? 'cluster' : 'instance'} ${spec.database.instanceId}`;
   return step === 'database'
     ? `verifying the dump and restoring it into database ${spec.database.databaseName} on ${spec.database.instanceId}`

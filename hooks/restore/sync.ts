@@ -15,10 +15,13 @@ import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
 import type { ArchiveResult } from '../archive/step.ts';
 import { decideRestore, type ManifestRead, type RestoreInput } from './machine.ts';
+import { observeReindex } from './reindex.ts';
 import { archiveWriteFailures } from '../server/metrics.ts';
 
 export interface RestoreShell {
   runtime(provider: string): RestoreRuntime | { unavailable: string };
+  /** The image of the Job that makes a project's reindex HTTP call (the local provider's tools image). */
+  toolsImage: string;
   now(): string;
   policy: ServicePolicy;
   archive?: Archive;
@@ -54,7 +57,8 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
   const rt = 'unavailable' in runtime ? undefined : runtime;
   const input: RestoreInput = {
     parent: req.parent, backup, existingChildren: new Set(jobs.keys()), planner: rt ? rt.planner : runtime as { unavailable: string }, observations: {}, now: shell.now(),
-    ...(refusal ? { refusal } : {}), ...(backupBuckets ? { backupBuckets } : {}), ...(tenant?.spec?.encryption?.secretName ? { keySecretName: tenant.spec.encryption.secretName } : {}), archiving: !!shell.archive && belongsToItsProject(req, shell.policy),
+    ...(refusal ? { refusal } : {}), ...(backupBuckets ? { backupBuckets } : {}), ...(tenant?.spec?.encryption?.secretName ? { keySecretName: tenant.spec.encryption.secretName } : {}),
+    ...(tenant?.spec?.reindex ? { reindex: tenant.spec.reindex } : {}), toolsImage: shell.toolsImage, archiving: !!shell.archive && belongsToItsProject(req, shell.policy),
   };
   let decision = decideRestore(input);
   for (let round = 0; decision.need && round < 6; round += 1) {
@@ -77,7 +81,8 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
     } else {
       const job = need.step.children.map((c) => jobs.get(c.metadata.name)).find(Boolean);
       let obs: Observation<RestoreStepResult>;
-      try { obs = await rt!.observeStep(need.step, need.ctx, job, need.op); } catch (e) { obs = { state: 'running', message: `cannot read the step's result yet (${errorName(e)}); retrying` }; }
+      // The reindex Job is the service's own, whatever the provider: its status is the observation.
+      try { obs = need.step.name === 'reindex' ? observeReindex(job, req.parent.status?.reindex?.config ?? {}, input.now) : await rt!.observeStep(need.step, need.ctx, job, need.op); } catch (e) { obs = { state: 'running', message: `cannot read the step's result yet (${errorName(e)}); retrying` }; }
       input.observations = { ...input.observations, steps: { ...input.observations.steps, [need.step.name]: obs } };
     }
     decision = decideRestore(input);

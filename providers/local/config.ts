@@ -10,3 +10,6 @@ export interface LocalProviderConfig {
   activeDeadlineSeconds: number;
   transfers: number;
 }
+
+/** The tools image (images/tools/Dockerfile) unless LC2_TOOLS_IMAGE names another; also the reindex HTTP call's. */
+export const DEFAULT_TOOLS_IMAGE = 'ghcr.io/liferay-cloud/lc2-backup-tools:0.1.0';

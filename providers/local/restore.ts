@@ -1,12 +1,14 @@
 // The local provider's restore: a Job that verifies the dump's SHA-256 and restores it into a NEW
-// database, then a Job that copies the backed-up document library into a NEW prefix. A DR drill
-// marks the database its Job creates, and ends with a Job that removes the drill's scratch targets.
+// database, then a Job that copies the backed-up document library into a NEW prefix and checks it
+// against the restored database's rows. A DR drill marks the database its Job creates, and ends with
+// a Job that removes the drill's scratch targets.
 import type { DrillCleanupResult, RestoreRequestSpec, RestoreSource } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { DrillScope, Observation, Preflight, RestoreContext, RestoreStep, RestoreStepName, RestoreStepResult, SpecProblem, ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
 import { observeJob } from './results.ts';
+import { LIFERAY_GENERATED_PATTERNS } from '../../core/exclusions.ts';
 
 
 export function localRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
@@ -60,6 +62,10 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
           { name: 'LC2_DL_SOURCE', value: `${source.bucket}/${source.documentLibraryPrefix}` },
           { name: 'LC2_DL_DEST', value: destOf(spec) },
           approve,
+          // The check after the copy reads the restored database's rows (the database step ran first).
+          ...databaseEnv(source.engine, spec.database.instanceId, spec.database.databaseName, spec.database.credentialsSecretRef ?? { name: '' }),
+          { name: 'LC2_EXCLUDES', value: LIFERAY_GENERATED_PATTERNS.join('\n') },
+          { name: 'LC2_CLEANUP_ORPHANS', value: spec.cleanupOrphans ? 'true' : 'false' },
           { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'documentLibrary')}` },
         ],
       }, config)],

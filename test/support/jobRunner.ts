@@ -12,6 +12,7 @@ export interface JobRun { job: string; exitCode: number; stderr: string }
 
 interface Container {
   command: string[];
+  args?: string[];
   env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }>;
   envFrom?: Array<{ prefix?: string; secretRef: { name: string; optional?: boolean } }>;
 }
@@ -78,7 +79,8 @@ export function runJobCommand(job: KubeObject, secrets: Secrets): Promise<JobRun
       env[e.name] = v;
     }
   }
-  const [cmd, ...args] = container.command;
+  // As the kubelet: the image's entrypoint is replaced by command, followed by args.
+  const [cmd, ...args] = [...container.command, ...(container.args ?? [])];
   return new Promise((resolve) => {
     const child = spawn(cmd!, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

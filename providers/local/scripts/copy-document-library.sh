@@ -16,12 +16,7 @@ log "copied $count objects, $bytes bytes"
 consistency=""
 if [ -n "${LC2_EXPECTED_KEYS:-}" ] && [ -n "$(rclone lsf "store:$LC2_EXPECTED_KEYS" 2>/dev/null)" ]; then
   rclone cat "store:$LC2_EXPECTED_KEYS" | zstd -q -d | LC_ALL=C sort -u >"$work/expected"
-  rclone lsf -R --files-only "store:$LC2_DL_DEST" | LC_ALL=C sort -u >"$work/copied"
-  LC_ALL=C comm -23 "$work/expected" "$work/copied" >"$work/missing"
-  LC_ALL=C comm -13 "$work/expected" "$work/copied" >"$work/orphans"
-  # Keys become JSON strings: quotes, backslashes and control characters (but the newline between keys) dropped; a sample only.
-  sample() { head -n 20 "$1" | LC_ALL=C tr -d '"\\\000-\011\013-\037' | cut -c1-512 | sed 's/.*/"&"/' | paste -sd, -; }
-  consistency=",\"consistency\":{\"expected\":$(wc -l <"$work/expected"),\"missing\":$(wc -l <"$work/missing"),\"orphans\":$(wc -l <"$work/orphans"),\"missingSample\":[$(sample "$work/missing")],\"orphanSample\":[$(sample "$work/orphans")]}"
-  log "consistency: $(wc -l <"$work/missing") referred-to files missing, $(wc -l <"$work/orphans") orphans"
+  compare_keys "$LC2_DL_DEST"
+  consistency=",\"consistency\":{$(consistency_members)}"
 fi
 put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"objectCount\":${count:-0},\"totalBytes\":${bytes:-0},\"tool\":$(jstr "$(rclone version | head -n1)")$consistency}"

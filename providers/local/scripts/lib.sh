@@ -67,3 +67,21 @@ drop_database() {
     mysql) "$(mysql_bin)" "${mysql_args[@]}" -e "drop database if exists \`$LC2_DB_NAME\`" ;;
   esac
 }
+# The recovery point's consistency (docs/recovery-points.md): the sorted keys in $work/expected (the
+# files the database's rows refer to) against the files under store:$1, generated files (LC2_EXCLUDES)
+# left out. Leaves $work/missing (a row without its file: the point is broken there) and $work/orphans
+# (a file without a row: harmless).
+compare_keys() {
+  printf '%s\n' "${LC2_EXCLUDES:-}" | sed '/^$/d' >"$work/compare-excludes"
+  rclone lsf -R --files-only --exclude-from "$work/compare-excludes" "store:$1" | LC_ALL=C sort -u >"$work/present"
+  LC_ALL=C comm -23 "$work/expected" "$work/present" >"$work/missing"
+  LC_ALL=C comm -13 "$work/expected" "$work/present" >"$work/orphans"
+  log "consistency: $(wc -l <"$work/missing") referred-to files missing, $(wc -l <"$work/orphans") orphans"
+}
+# The JSON members of that comparison, with bounded samples. Keys become JSON strings: quotes,
+# backslashes and control characters (but the newline between keys) dropped; a sample only.
+consistency_members() {
+  sample() { head -n 20 "$1" | LC_ALL=C tr -d '"\\\000-\011\013-\037' | cut -c1-512 | sed 's/.*/"&"/' | paste -sd, -; }
+  printf '"expected":%s,"missing":%s,"orphans":%s,"missingSample":[%s],"orphanSample":[%s]' \
+    "$(wc -l <"$work/expected")" "$(wc -l <"$work/missing")" "$(wc -l <"$work/orphans")" "$(sample "$work/missing")" "$(sample "$work/orphans")"
+}
