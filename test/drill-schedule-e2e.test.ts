@@ -117,6 +117,7 @@ describe('scheduled DR drill, local provider, PostgreSQL', () => {
       verdict: 'Passed', rtoSeconds: s.drill!.rtoSeconds, message: s.drill!.message,
     });
     assert.equal(typeof s.drill!.rtoSeconds, 'number');
+    assert.match(status().lastDrill!.message!, new RegExp(`all ${files.filter((f) => !f.generated).length} referenced files present`), 'the drill checked the restored library against the restored rows');
     assert.equal(status().activeDrill, undefined);
     assert.equal(status().conditions?.find((c) => c.type === 'DrillScheduled')?.status, 'True');
 
