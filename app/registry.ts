@@ -12,7 +12,7 @@ import { createGcpProvider } from '../providers/gcp/index.ts';
 import type { AzureProviderConfig } from '../providers/azure/config.ts';
 import { AZURE_NOT_CONFIGURED, createAzureProvider } from '../providers/azure/index.ts';
 import { localBackupProblems, localBackupSteps, observeBackupStep } from '../providers/local/backup.ts';
-import { localRestorePreflight, localRestoreProblems, localRestoreSteps, observeRestoreStep } from '../providers/local/restore.ts';
+import { localDrillCleanup, localRestorePreflight, localRestoreProblems, localRestoreSteps, observeRestoreStep } from '../providers/local/restore.ts';
 
 export interface ProviderSettings {
   local?: LocalProviderConfig;
@@ -60,7 +60,7 @@ function buildRuntimes(settings: ProviderSettings, localStore: ObjectStore): Run
       observeStep: (step, ctx, job) => observeBackupStep(step.name, ctx, job, localStore),
     });
     restore.set('local', {
-      planner: { problems: localRestoreProblems, steps: (ctx) => localRestoreSteps(ctx, local) },
+      planner: { problems: localRestoreProblems, steps: (ctx) => localRestoreSteps(ctx, local), drillCleanup: (ctx, scope) => localDrillCleanup(ctx, scope, local) },
       store: localStore,
       preflight: (ctx) => localRestorePreflight(ctx, localStore),
       observeStep: (step, ctx, job) => observeRestoreStep(step.name, ctx.source, job, localStore),

@@ -1,8 +1,9 @@
 // `status`: per environment, how much data an incident would lose right now (RPO = age of the
 // newest Succeeded backup, from the cluster and the archive), what runs or waits, and what comes
-// next. Pure: the objects, the archive's last successes and the clock in, rows out.
+// next, and how the last DR drill went (verdict, RTO, when: from the schedules' status and the
+// archive). Pure: the objects, the archive's rows and the clock in, rows out.
 import type { BackupRequest, BackupSchedule } from '../core/crd.ts';
-import { formatDuration, secondsBetween, table } from './format.ts';
+import { formatAge, formatDuration, secondsBetween, table } from './format.ts';
 
 export interface EnvironmentHealth {
   projectId: string;
@@ -15,11 +16,17 @@ export interface EnvironmentHealth {
   queued: number;
   failedSinceLastSuccess: number;
   nextScheduledAt: string | null;
-  /** Restore drills are a later issue: always null for now. */
+  /** The newest finished DR drill: when it ended, its verdict and measured restore time (RTO). */
   lastDrillAt: string | null;
+  lastDrill: string | null;
+  lastDrillVerdict: 'Passed' | 'Failed' | null;
+  lastDrillRtoSeconds: number | null;
 }
 
-export interface ArchivedSuccess { projectId: string; environment: string; lastSuccessAt: string | null }
+export interface ArchivedSuccess {
+  projectId: string; environment: string; lastSuccessAt: string | null;
+  lastDrill?: { name: string; completedAt: string; verdict: 'Passed' | 'Failed'; rtoSeconds: number | null } | null;
+}
 
 const WAITING = new Set(['Pending', 'Queued']);
 const DONE = new Set(['Succeeded', 'Failed']);
@@ -32,7 +39,7 @@ export function environmentHealth(backups: readonly BackupRequest[], schedules: 
     const key = `${projectId}/${environment}`;
     let e = envs.get(key);
     if (!e) {
-      e = { projectId, environment, lastBackup: null, lastVerifiedAt: null, rpoSeconds: null, running: 0, queued: 0, failedSinceLastSuccess: 0, nextScheduledAt: null, lastDrillAt: null };
+      e = { projectId, environment, lastBackup: null, lastVerifiedAt: null, rpoSeconds: null, running: 0, queued: 0, failedSinceLastSuccess: 0, nextScheduledAt: null, lastDrillAt: null, lastDrill: null, lastDrillVerdict: null, lastDrillRtoSeconds: null };
       envs.set(key, e);
     }
     return e;
@@ -54,14 +61,22 @@ export function environmentHealth(backups: readonly BackupRequest[], schedules: 
     const when = b.status.completionTime ?? b.metadata.creationTimestamp;
     if (!e.lastVerifiedAt || (when && Date.parse(when) > Date.parse(e.lastVerifiedAt))) e.failedSinceLastSuccess++;
   }
+  const drill = (e: EnvironmentHealth, d: { name: string; completedAt?: string | null; verdict: 'Passed' | 'Failed'; rtoSeconds?: number | null }) => {
+    if (!d.completedAt || later(e.lastDrillAt, d.completedAt) === e.lastDrillAt) return;
+    Object.assign(e, { lastDrillAt: d.completedAt, lastDrill: d.name, lastDrillVerdict: d.verdict, lastDrillRtoSeconds: d.rtoSeconds ?? null });
+  };
   for (const a of archived) {
     const e = at(a.projectId, a.environment);
     const newer = later(e.lastVerifiedAt, a.lastSuccessAt);
     if (newer !== e.lastVerifiedAt) { e.lastVerifiedAt = newer; e.lastBackup = null; }
+    if (a.lastDrill) drill(e, a.lastDrill);
   }
   for (const s of schedules) {
     const spec = s.spec?.template?.spec;
-    if (!spec || s.spec?.suspend) continue;
+    if (!spec) continue;
+    const last = s.status?.lastDrill;
+    if (last) drill(at(spec.projectId, spec.environment), { ...last, completedAt: last.completionTime ?? null });
+    if (s.spec?.suspend) continue;
     const e = at(spec.projectId, spec.environment);
     e.nextScheduledAt = sooner(e.nextScheduledAt, s.status?.nextScheduleTime);
   }
@@ -80,5 +95,11 @@ export function healthTable(rows: readonly EnvironmentHealth[], now: Date, wide:
   return table(['PROJECT', 'ENV', 'LAST-BACKUP', 'RPO', 'RUNNING', 'QUEUED', 'FAILED', 'NEXT', 'LAST-DRILL', ...(wide ? ['VERIFIED-AT'] : [])],
     rows.map((r) => [r.projectId, r.environment, r.lastBackup ?? (r.lastVerifiedAt ? '(archive)' : '<none>'),
       r.rpoSeconds === null ? '-' : formatDuration(r.rpoSeconds), r.running, r.queued, r.failedSinceLastSuccess, next(r.nextScheduledAt),
-      r.lastDrillAt ?? '-', ...(wide ? [r.lastVerifiedAt] : [])]));
+      lastDrill(r, now), ...(wide ? [r.lastVerifiedAt] : [])]));
+}
+
+/** LAST-DRILL: verdict, measured restore time and age, e.g. `Passed RTO 5m12s, 3h ago`. */
+function lastDrill(r: EnvironmentHealth, now: Date): string {
+  if (!r.lastDrillAt || !r.lastDrillVerdict) return '-';
+  return `${r.lastDrillVerdict}${r.lastDrillRtoSeconds === null ? '' : ` RTO ${formatDuration(r.lastDrillRtoSeconds)}`}, ${formatAge(r.lastDrillAt, now)} ago`;
 }

@@ -1,6 +1,6 @@
 // status: one row per environment from the cluster's BackupRequests and BackupSchedules, plus the
-// archive's last successes when an archive is configured (LC2_ARCHIVE_URL or LC2_ARCHIVE_DIR):
-// backups whose resources were deleted still count for the RPO.
+// archive's last successes and last DR drills when an archive is configured (LC2_ARCHIVE_URL or
+// LC2_ARCHIVE_DIR): backups and drills whose resources were deleted still count (RPO, LAST-DRILL).
 import type { BackupRequest, BackupSchedule } from '../core/crd.ts';
 import { outputFormat, str } from './args.ts';
 import { scope, serialize, type Ctx } from './context.ts';

@@ -189,6 +189,8 @@ export interface RestoreRequestSpec {
   provider: ProviderName;
   initiator?: string;
   approveOverwrite?: boolean;
+  /** A DR drill: restore into scratch targets, check, measure the RTO, then remove them (docs/recovery-points.md). */
+  drill?: boolean;
   /** Delete restored files no restored row refers to (counted either way). */
   cleanupOrphans?: boolean;
   /** No reindex phase for this restore, whatever the project configured. */
@@ -198,7 +200,7 @@ export interface RestoreRequestSpec {
   documentLibrary: { destinationBucket: string; destinationPrefix: string };
 }
 
-export const RESTORE_PHASES = ['Pending', 'RestoringDatabase', 'RestoringDocumentLibrary', 'Reindexing', 'Succeeded', 'Failed'] as const;
+export const RESTORE_PHASES = ['Pending', 'RestoringDatabase', 'RestoringDocumentLibrary', 'Reindexing', 'CleaningUp', 'Succeeded', 'Failed'] as const;
 export type RestorePhase = (typeof RESTORE_PHASES)[number];
 
 /** What a restore needs from the backup's manifest, kept in status so every sync can rebuild its Jobs. */
@@ -239,6 +241,8 @@ export interface RestoreRequestStatus {
   operations?: Record<string, OperationStatus>;
   database?: { instanceId?: string; databaseName: string; verifiedSha256?: string; tool: string };
   documentLibrary?: { bucket: string; prefix: string; objectCount: number; totalBytes: number; consistency?: Consistency };
+  /** A DR drill's outcome: its verdict, measured RTO and the removal of its scratch targets. */
+  drill?: DrillStatus;
   /** The reindex phase: the project's settings frozen when the restore started, or why there is none. */
   reindex?: { config?: TenantReindex; skipped?: 'NotConfigured' | 'SkippedByRequest'; completionTime?: string };
   /** The spec as admitted when the backup to restore was resolved. */
@@ -247,6 +251,28 @@ export interface RestoreRequestStatus {
 }
 
 export type RestoreRequest = KubeObject<RestoreRequestSpec, RestoreRequestStatus>;
+
+export type DrillVerdict = 'Passed' | 'Failed';
+export type DrillCleanup = 'Pending' | 'Done' | 'Failed';
+export interface DrillStatus {
+  /** Seconds from the database step's start to the document-library step's end (both recorded times); absent when a step failed. */
+  rtoSeconds?: number;
+  verdict: DrillVerdict;
+  reason?: string;
+  message?: string;
+  cleanup: DrillCleanup;
+  /** What the cleanup did or why it left something (never a secret). */
+  cleanupMessage?: string;
+}
+
+/** What a drill's cleanup Job did with each scratch target. */
+export interface DrillCleanupResult {
+  /** dropped: carried this drill's marker; absent: not there; refused: no marker of this drill, left in place; skipped: not this drill's to touch. */
+  database: 'dropped' | 'absent' | 'refused' | 'skipped';
+  prefix: 'deleted' | 'skipped';
+  /** Objects deleted under the scratch prefix. */
+  objectCount: number;
+}
 
 /** Which finished backups to keep: the newest of each of the last N days/weeks/months, the last N, none older than maxAgeDays. */
 export interface RetentionPolicy { keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; maxAgeDays?: number }
@@ -260,7 +286,31 @@ export interface BackupScheduleSpec {
   /** What happens to this schedule's backups when the schedule itself goes away (default Retain). */
   backupsOnDeletion?: 'Retain' | 'Delete';
   retention?: RetentionPolicy;
+  /** Scheduled DR drills of this schedule's backups (docs/recovery-points.md, Scheduled drills). */
+  drill?: DrillSchedule;
   template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: BackupRequestSpec };
+}
+
+/** When and where a schedule's drills restore: a scratch database on `database.instanceId` and `<prefix>/<drill>/` in the bucket. */
+export interface DrillSchedule {
+  schedule: string;
+  timeZone?: string;
+  suspend?: boolean;
+  /** Finished drill restores kept (default 3). */
+  keep?: number;
+  database: { instanceId: string; credentialsSecretRef?: SecretRef };
+  documentLibrary: { bucket: string; prefix: string };
+}
+
+/** The newest finished drill of a schedule, as its schedule reports it. */
+export interface LastDrill {
+  name: string;
+  backup?: string;
+  startTime?: string;
+  completionTime?: string;
+  verdict: DrillVerdict;
+  rtoSeconds?: number;
+  message?: string;
 }
 
 export interface BackupScheduleStatus {
@@ -272,6 +322,12 @@ export interface BackupScheduleStatus {
   skippedRuns?: number;
   active?: string[];
   deletedByRetention?: string[];
+  /** The latest drill time acted on (a drill started, or skipped for want of a verified backup). */
+  lastDrillScheduleTime?: string;
+  nextDrillTime?: string;
+  /** The drill restore running now, if any (the next drill waits for it). */
+  activeDrill?: string;
+  lastDrill?: LastDrill;
   conditions?: Condition[];
 }
 

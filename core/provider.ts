@@ -6,7 +6,7 @@
 // store, and optionally quiesce, deleteExternal, verifyExternal); the shells in hooks/ call them. It
 // imports only core/, so a provider needs nothing from hooks/.
 import type {
-  BackupPhase, BackupRequest, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource, OperationStatus, TenantEncryption, Consistency,
+  BackupPhase, BackupRequest, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource, OperationStatus, TenantEncryption, Consistency, DrillCleanupResult,
 } from './crd.ts';
 import type { KubeObject } from './kube.ts';
 
@@ -28,7 +28,7 @@ export interface Step<Name extends string, Phase extends string> {
 
 export type BackupStepName = 'snapshot' | 'export' | 'transfer';
 export type BackupStep = Step<BackupStepName, BackupPhase>;
-export type RestoreStepName = 'database' | 'documentLibrary' | 'reindex';
+export type RestoreStepName = 'database' | 'documentLibrary' | 'reindex' | 'cleanup';
 export type RestoreStep = Step<RestoreStepName, RestorePhase>;
 
 /** Why a provider refuses a spec before anything starts (bad input, not a transient failure). */
@@ -52,7 +52,10 @@ export interface BackupContext {
 export type BackupStepResult = Pick<BackupRequestStatus, 'database' | 'databaseExport' | 'documentLibrary'>;
 
 export interface RestoreContext { name: string; uid: string; spec: RestoreRequestSpec; source: RestoreSource }
-export interface RestoreStepResult { sha256?: string; instanceId?: string; objectCount?: number; totalBytes?: number; tool: string; consistency?: Consistency }
+export interface RestoreStepResult { sha256?: string; instanceId?: string; objectCount?: number; totalBytes?: number; tool: string; consistency?: Consistency; cleanup?: DrillCleanupResult }
+
+/** Which of a drill's scratch targets its cleanup may touch (what the drill's own steps may have created). */
+export interface DrillScope { database: boolean; prefix: boolean }
 
 /** What a provider contributes to the pure decision (no I/O). */
 export interface BackupPlanner {
@@ -85,6 +88,8 @@ export interface BackupRuntime {
 export interface RestorePlanner {
   problems(spec: RestoreRequestSpec): SpecProblem[];
   steps(ctx: RestoreContext): RestoreStep[];
+  /** OPTIONAL. A DR drill's cleanup step (phase CleaningUp); a provider without it refuses drills. */
+  drillCleanup?(ctx: RestoreContext, scope: DrillScope): RestoreStep;
 }
 
 /** One provider as the restore shell uses it. */

@@ -13,7 +13,15 @@ function withoutDefaults(node: unknown): unknown {
   return Object.fromEntries(Object.entries(node as Json).filter(([k]) => k !== 'default').map(([k, v]) => [k, withoutDefaults(v)]));
 }
 
-export function scheduleCrd(backupRequestCrd: Json): Json {
+/** A property of a CRD's spec schema by path (e.g. database, credentialsSecretRef), defaults removed. */
+function specProperty(crd: Json, ...path: string[]): Json {
+  const version = (crd.spec as { versions: Json[] }).versions[0] as Json;
+  let node = ((version.schema as Json).openAPIV3Schema as { properties: Json }).properties.spec as Json;
+  for (const key of path) node = (node.properties as Json)[key] as Json;
+  return withoutDefaults(node) as Json;
+}
+
+export function scheduleCrd(backupRequestCrd: Json, restoreRequestCrd: Json): Json {
   const version = (backupRequestCrd.spec as { versions: Json[] }).versions[0] as Json;
   // Without defaults, an unset deletionPolicy stays unset, and the schedule can default it to Delete.
   const brSpec = withoutDefaults(((version.schema as Json).openAPIV3Schema as { properties: Json }).properties.spec) as Json;
@@ -40,6 +48,7 @@ export function scheduleCrd(backupRequestCrd: Json): Json {
           { name: 'Suspend', type: 'boolean', jsonPath: '.spec.suspend' },
           { name: 'Last Schedule', type: 'date', jsonPath: '.status.lastScheduleTime' },
           { name: 'Last Success', type: 'string', jsonPath: '.status.lastSuccessfulBackup' },
+          { name: 'Last Drill', type: 'string', jsonPath: '.status.lastDrill.verdict', priority: 1 },
           { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
         ],
         schema: { openAPIV3Schema: {
@@ -71,6 +80,32 @@ export function scheduleCrd(backupRequestCrd: Json): Json {
                     maxAgeDays: { type: 'integer', minimum: 1, maximum: 3650 },
                   },
                 },
+                drill: {
+                  type: 'object', required: ['schedule', 'database', 'documentLibrary'],
+                  description: 'DR drills: at each of these times the newest verified backup of this schedule is restored into a scratch database and prefix (a RestoreRequest with drill: true), checked, timed (RTO) and removed (docs/recovery-points.md, Scheduled drills).',
+                  properties: {
+                    schedule: { type: 'string', minLength: 1, maxLength: 128, pattern: cronPattern, description: 'When drills run (cron or macro such as @weekly).' },
+                    timeZone: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_+/-]*$', description: 'IANA time zone of the drill schedule (default: spec.timeZone, else UTC).' },
+                    suspend: { type: 'boolean' },
+                    keep: { type: 'integer', minimum: 1, maximum: 10, description: 'Finished drill restores kept for inspection (default 3); older ones are deleted.' },
+                    database: {
+                      type: 'object', required: ['instanceId'],
+                      description: 'The server the scratch database is created on; its name is derived from the drill (lc2_drill_<hash>).',
+                      properties: {
+                        instanceId: specProperty(restoreRequestCrd, 'database', 'instanceId'),
+                        credentialsSecretRef: specProperty(restoreRequestCrd, 'database', 'credentialsSecretRef'),
+                      },
+                    },
+                    documentLibrary: {
+                      type: 'object', required: ['bucket', 'prefix'],
+                      description: 'Where scratch document libraries go: <prefix>/<drill restore name>/ in this bucket.',
+                      properties: {
+                        bucket: specProperty(restoreRequestCrd, 'documentLibrary', 'destinationBucket'),
+                        prefix: { ...specProperty(restoreRequestCrd, 'documentLibrary', 'destinationPrefix'), maxLength: 256 },
+                      },
+                    },
+                  },
+                },
                 template: {
                   type: 'object', required: ['spec'],
                   description: 'The BackupRequest created at each scheduled time.',
@@ -95,6 +130,22 @@ export function scheduleCrd(backupRequestCrd: Json): Json {
                 skippedRuns: { type: 'integer', format: 'int64', minimum: 0 },
                 active: { type: 'array', items: { type: 'string' } },
                 deletedByRetention: { type: 'array', items: { type: 'string' }, description: 'Backups this schedule is deleting under its retention policy.' },
+                lastDrillScheduleTime: { type: 'string', format: 'date-time' },
+                nextDrillTime: { type: 'string', format: 'date-time' },
+                activeDrill: { type: 'string' },
+                lastDrill: {
+                  type: 'object', required: ['name', 'verdict'],
+                  description: 'The newest finished drill restore of this schedule.',
+                  properties: {
+                    name: { type: 'string' },
+                    backup: { type: 'string' },
+                    startTime: { type: 'string', format: 'date-time' },
+                    completionTime: { type: 'string', format: 'date-time' },
+                    verdict: { type: 'string', enum: ['Passed', 'Failed'] },
+                    rtoSeconds: { type: 'integer', format: 'int64', minimum: 0 },
+                    message: { type: 'string' },
+                  },
+                },
                 conditions: brStatus.properties.conditions,
               },
             },
@@ -110,8 +161,9 @@ export const scheduleCrdPath = `${here}crds/backupschedules.yaml`;
 
 export function renderScheduleCrd(): string {
   const br = YAML.parse(readFileSync(`${here}crds/backuprequests.yaml`, 'utf8')) as Json;
-  return '# GENERATED by scripts/gen-schedule-crd.ts from backuprequests.yaml - do not edit by hand.\n'
-    + YAML.stringify(scheduleCrd(br), { lineWidth: 0 });
+  const rr = YAML.parse(readFileSync(`${here}crds/restorerequests.yaml`, 'utf8')) as Json;
+  return '# GENERATED by scripts/gen-schedule-crd.ts from backuprequests.yaml and restorerequests.yaml - do not edit by hand.\n'
+    + YAML.stringify(scheduleCrd(br, rr), { lineWidth: 0 });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

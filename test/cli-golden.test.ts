@@ -46,13 +46,17 @@ describe('tables and describe views at a fixed clock', () => {
     golden('restore-list.txt', restoreTable(fixtureRestores(), NOW, false, false));
     golden('restore-list-wide.txt', restoreTable(fixtureRestores(), NOW, true, false));
   });
-  it('status: RPO, running, queued, failed since the last success, next run, no drills yet', () => {
+  it('status: RPO, running, queued, failed since the last success, next run, last drill (verdict, RTO, age)', () => {
     const rows = environmentHealth(backups, fixtureSchedules(), [], NOW);
     golden('status.txt', healthTable(rows, NOW, false));
     // prd: the newest Succeeded backup completed 02:04:15, 5h55m45s before the clock; uat: none, its schedule is suspended.
     assert.deepEqual(rows.map((r) => [r.environment, r.rpoSeconds, r.running, r.queued, r.failedSinceLastSuccess, r.nextScheduledAt]), [
       ['prd', 5 * 3600 + 55 * 60 + 45, 1, 0, 0, '2026-11-24T02:00:00Z'],
       ['uat', null, 0, 1, 1, null],
+    ]);
+    assert.deepEqual(rows.map((r) => [r.environment, r.lastDrill, r.lastDrillVerdict, r.lastDrillRtoSeconds, r.lastDrillAt]), [
+      ['prd', 'nightly-drill-29397780', 'Passed', 312, '2026-11-23T03:05:17Z'],
+      ['uat', null, null, null, null],
     ]);
   });
   it('backup describe and restore describe (with --details)', () => {

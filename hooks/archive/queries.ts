@@ -2,6 +2,7 @@
 // while rows are inserted, one row by UID, and per project/environment summaries. Every value is a
 // bind parameter; the caller's allowed projects are always part of the WHERE clause.
 import type { Sql } from './db.ts';
+import { lastDrills, type LastDrillRow } from './drillQueries.ts';
 
 export interface ListFilter {
   projects: readonly string[] | '*';
@@ -88,6 +89,12 @@ export async function getHistory(sql: Sql, uid: string, projects: readonly strin
 export interface Summary {
   projectId: string; environment: string; backups: number; succeeded: number; failed: number; successRate: number | null;
   lastSuccessAt: string | null; totalBytes: number; averageDurationSeconds: number | null;
+  /** The newest verified recovery point: Succeeded, its data still there, no referenced file missing (docs/recovery-points.md). */
+  lastVerifiedAt: string | null;
+  /** Its age now in seconds: what an incident would lose (RPO). */
+  rpoSeconds: number | null;
+  /** The environment's newest finished DR drill (docs/recovery-points.md, Scheduled drills). */
+  lastDrill: Omit<LastDrillRow, 'projectId' | 'environment'> | null;
 }
 
 export async function summarize(sql: Sql, f: Pick<ListFilter, 'projects' | 'project' | 'environment'>): Promise<Summary[]> {
@@ -97,14 +104,19 @@ export async function summarize(sql: Sql, f: Pick<ListFilter, 'projects' | 'proj
       count(*) filter (where phase = 'Succeeded') as succeeded, count(*) filter (where phase = 'Failed') as failed,
       max(completed_at) filter (where phase = 'Succeeded') as last_success,
       coalesce(sum(total_bytes) filter (where phase = 'Succeeded' and data_deleted_at is null), 0) as total_bytes,
-      avg(duration_seconds) filter (where phase = 'Succeeded') as avg_duration
+      avg(duration_seconds) filter (where phase = 'Succeeded') as avg_duration,
+      max(completed_at) filter (where phase = 'Succeeded' and data_deleted_at is null and coalesce(dl_missing, 0) = 0) as last_verified,
+      floor(extract(epoch from now() - max(completed_at) filter (where phase = 'Succeeded' and data_deleted_at is null and coalesce(dl_missing, 0) = 0))) as rpo
     from backup_history ${filter} group by project_id, environment order by project_id, environment`, params);
+  const drills = new Map((await lastDrills(sql, f)).map(({ projectId, environment, ...d }) => [`${projectId}/${environment}`, d]));
   return rows.map((r) => {
     const done = Number(r.succeeded) + Number(r.failed);
     return {
       projectId: String(r.project_id), environment: String(r.environment), backups: Number(r.backups), succeeded: Number(r.succeeded),
       failed: Number(r.failed), successRate: done ? Number(r.succeeded) / done : null, lastSuccessAt: iso(r.last_success),
       totalBytes: Number(r.total_bytes), averageDurationSeconds: r.avg_duration === null ? null : Number(r.avg_duration),
+      lastVerifiedAt: iso(r.last_verified), rpoSeconds: r.rpo === null ? null : Math.max(0, Number(r.rpo)),
+      lastDrill: drills.get(`${String(r.project_id)}/${String(r.environment)}`) ?? null,
     };
   });
 }

@@ -32,6 +32,11 @@ export interface ArchiveRecord {
   /** Referred-to files missing from the copy and orphans (docs/recovery-points.md); null when not checked. */
   dlMissing?: number | null;
   dlOrphans?: number | null;
+  /** A RestoreRequest with spec.drill: its verdict, measured RTO and cleanup (migration 007); null otherwise. */
+  drill?: boolean | null;
+  drillRtoSeconds?: number | null;
+  drillVerdict?: string | null;
+  drillCleanup?: string | null;
 }
 
 // The schedule annotation, believed only on a BackupRequest a BackupSchedule controls (a tenant's
@@ -78,6 +83,8 @@ export function restoreRecord(rr: RestoreRequest): ArchiveRecord {
     ...common(rr), kind: 'RestoreRequest',
     databaseBytes: null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
     manifestBucket: s.source?.manifest.bucket ?? null, manifestKey: s.source?.manifest.key ?? null, deletedAt: null, dlBase: null, intervalSeconds: null,
+    dlMissing: s.documentLibrary?.consistency?.missing ?? null, dlOrphans: s.documentLibrary?.consistency?.orphans ?? null,
+    drill: rr.spec?.drill ? true : null, drillRtoSeconds: s.drill?.rtoSeconds ?? null, drillVerdict: s.drill?.verdict ?? null, drillCleanup: s.drill?.cleanup ?? null,
   };
 }
 

@@ -3,6 +3,7 @@
 // Finished backups come from backup_environment_state (one row per environment, recomputed at
 // archival: environmentState.ts), unfinished ones from backup_in_flight: three small queries.
 import type { Sql } from './db.ts';
+import { lastDrills, type LastDrillRow } from './drillQueries.ts';
 
 export interface LastBackup { projectId: string; environment: string; completedAt: number; durationSeconds: number | null; databaseBytes: number | null; dlBytes: number | null }
 export interface LastFailure { projectId: string; environment: string; completedAt: number }
@@ -21,19 +22,22 @@ export interface BackupState {
   queues: QueueGroup[];
   /** The schedule interval recorded on each environment's newest scheduled backup. */
   intervals: Interval[];
+  /** Each environment's newest finished DR drill (environments with a row of their own only). */
+  drills: LastDrillRow[];
 }
 
 const seconds = (v: unknown) => Date.parse(new Date(v as string).toISOString()) / 1000;
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 export async function readBackupState(sql: Pick<Sql, 'query'>): Promise<BackupState> {
-  const [envs, inFlight, queues] = await Promise.all([
+  const [envs, inFlight, queues, drills] = await Promise.all([
     sql.query('select * from backup_environment_state'),
     sql.query(`select project_id, environment, phase, count(*) as n, min(phase_since) as oldest,
         count(*) filter (where backoff_until > now()) as backoff
       from backup_in_flight where kind = 'BackupRequest' group by project_id, environment, phase`),
     sql.query(`select project_id, count(*) as n, min(coalesce(created_at, phase_since)) as oldest
       from backup_in_flight where kind = 'BackupRequest' and phase = 'Queued' group by project_id`),
+    lastDrills(sql, { projects: '*', knownEnvironments: true }),
   ]);
   const where = (r: Record<string, unknown>) => ({ projectId: String(r.project_id), environment: String(r.environment) });
   const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v ?? {}) as Record<string, number>;
@@ -50,5 +54,6 @@ export async function readBackupState(sql: Pick<Sql, 'query'>): Promise<BackupSt
     intervals: envs.filter((r) => r.interval_seconds !== null && r.interval_seconds !== undefined).map((r) => ({ ...where(r), seconds: Number(r.interval_seconds) })),
     inFlight: inFlight.map((r) => ({ projectId: String(r.project_id), environment: String(r.environment), phase: String(r.phase), count: Number(r.n), oldestPhaseSince: seconds(r.oldest), inBackoff: Number(r.backoff) })),
     queues: queues.map((r) => ({ projectId: String(r.project_id), length: Number(r.n), oldestQueuedAt: seconds(r.oldest) })),
+    drills,
   };
 }

@@ -13,6 +13,7 @@ const COLUMNS = [
   ['database_bytes', 'databaseBytes'], ['dl_objects', 'dlObjects'], ['dl_bytes', 'dlBytes'], ['manifest_bucket', 'manifestBucket'],
   ['manifest_key', 'manifestKey'], ['deleted_at', 'deletedAt'], ['source', 'source'], ['dl_base', 'dlBase'],
   ['interval_seconds', 'intervalSeconds'], ['dl_missing', 'dlMissing'], ['dl_orphans', 'dlOrphans'],
+  ['drill', 'drill'], ['drill_rto_seconds', 'drillRtoSeconds'], ['drill_verdict', 'drillVerdict'], ['drill_cleanup', 'drillCleanup'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof ArchiveRecord]>;
 
 const UPSERT = `insert into backup_history (${COLUMNS.map(([c]) => c).join(', ')}, total_bytes)

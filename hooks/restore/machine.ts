@@ -2,6 +2,8 @@
 // or a manifest location), read its manifest once, then restore the database and the document
 // library into NEW targets, then rebuild the search index when the project says how. Phases:
 // Pending → RestoringDatabase → RestoringDocumentLibrary → [Reindexing →] Succeeded | Failed, forward only.
+// A DR drill (spec.drill) has no reindex and always passes through CleaningUp before its end, also
+// after a failed step: its scratch targets are removed (drill.ts).
 import { DEFAULT_KEY_SECRET } from '../../core/layout.ts';
 import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus, TenantReindex } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
@@ -17,6 +19,7 @@ import { archiveStep, type ArchiveResult } from '../archive/step.ts';
 import { advance, waitSeconds } from '../status/operations.ts';
 import { admit, specChange } from '../status/admitted.ts';
 import { manifestProblem } from '../backup/manifestTrust.ts';
+import { cleanupOutcome, drillEnd, drillProblems, drillRto, drillScope, drillVerdict, failedDrill } from './drill.ts';
 import { consistentCondition } from '../status/consistency.ts';
 import { reindexConfigProblem, reindexPlan, reindexStep } from './reindex.ts';
 
@@ -71,7 +74,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   const spec = validated.ok ? (prior.admitted?.spec ?? validated.value) : undefined;
   const changed = validated.ok && !isTerminal(prior.phase) ? specChange(prior.admitted, validated.value) : undefined;
   const planner = 'unavailable' in input.planner ? undefined : input.planner;
-  const problems = spec ? [...restoreSpecProblems(spec), ...(planner?.problems(spec) ?? [])] : [];
+  const problems = spec ? [...restoreSpecProblems(spec), ...drillProblems(spec, !!planner?.drillCleanup), ...(planner?.problems(spec) ?? [])] : [];
   // The provider's steps, then the reindex phase when the project configured one (frozen in status).
   const stepsFor = (status: RestoreRequestStatus): RestoreStep[] => {
     const source = status.source;
@@ -80,14 +83,80 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     const reindex = config && !reindexConfigProblem(config) ? [reindexStep({ name, uid, namespace: parent.metadata.namespace ?? '', spec, backupId: status.backupId ?? '' }, config, input.toolsImage ?? '')] : [];
     return [...planner.steps({ name, uid, spec, source }), ...reindex];
   };
-  const childrenFor = (status: RestoreRequestStatus): KubeObject[] => stepsFor(status).flatMap((s) => {
+  // A drill's cleanup is built from the admitted spec even when the live one no longer validates.
+  const frozen = prior.admitted?.spec ?? spec;
+  const cleanupFor = (status: RestoreRequestStatus) => (frozen?.drill && planner?.drillCleanup && status.source
+    ? planner.drillCleanup({ name, uid, spec: frozen, source: status.source }, drillScope(status)) : undefined);
+  // A Job that exists is always returned (Metacontroller would delete it otherwise, and a later sync
+  // create it again), also when a stale parent does not show its operation yet.
+  const childrenFor = (status: RestoreRequestStatus): KubeObject[] => [...stepsFor(status), ...[cleanupFor(status)].filter((s) => !!s)].flatMap((s) => {
     const op = status.operations?.[s.name];
-    if (!op) return [];
-    return s.children.filter((c) => op.state === 'Running' || input.existingChildren.has(c.metadata.name));
+    return s.children.filter((c) => op?.state === 'Running' || input.existingChildren.has(c.metadata.name));
   });
+  // The terminal Ready condition, and Consistent when the restored prefix was checked.
+  const endConditions = (status: RestoreRequestStatus, state: 'succeeded' | 'failed', reason: string, message: string, at: string) => {
+    const conditions = lifecycleConditions(status.conditions, state, reason, message, at, generation);
+    const consistency = status.documentLibrary?.consistency;
+    return consistency ? setCondition(conditions, consistentCondition(consistency, 'restored'), at, generation) : conditions;
+  };
+  const archived = (done: RestoreRequestStatus): RestoreDecision => {
+    // As for backups: the terminal status carries recorded times and is archived in the same sync.
+    const step = archiveStep(done, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: done }), now, generation);
+    if (step.kind === 'need') return { status: done, children: childrenFor(done), need: { kind: 'archive', record: step.record } };
+    if (step.kind === 'done') return { status: done, children: childrenFor(done) };
+    return { status: step.status, children: childrenFor(done), ...(step.retryAfterSeconds ? { resyncAfterSeconds: step.retryAfterSeconds } : {}) };
+  };
+  const inProgress = (status: RestoreRequestStatus, reason: string, message: string, need?: RestoreNeed): RestoreDecision => ({
+    status: { ...status, conditions: lifecycleConditions(status.conditions, 'inProgress', reason, message, now, generation) },
+    children: childrenFor(status),
+    resyncAfterSeconds: IN_FLIGHT_RESYNC_SECONDS,
+    ...(need ? { need } : {}),
+  });
+  // A drill's last phase: remove what its own steps created, then end with its verdict.
+  const cleanUp = (entered: RestoreRequestStatus): RestoreDecision => {
+    let status: RestoreRequestStatus = { ...entered, phase: 'CleaningUp' };
+    const step = cleanupFor(status)!;
+    const drill = status.drill!;
+    const scope = drillScope(status);
+    const end = (outcome: { cleanup: 'Done' | 'Failed'; message: string }, at: string): RestoreDecision => {
+      const d = { ...drill, cleanup: outcome.cleanup, cleanupMessage: outcome.message };
+      const e = drillEnd(d);
+      return archived({ ...status, drill: d, phase: e.phase, completionTime: at, conditions: endConditions(status, e.phase === 'Succeeded' ? 'succeeded' : 'failed', e.reason, e.message, at) });
+    };
+    const doing = `removing the drill's scratch targets (operation ${step.operationId})`;
+    const op = status.operations?.cleanup;
+    if (!op) {
+      if (!scope.database && !scope.prefix) return end(cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen!, scope), now);
+      // As for every step: the operation ID is in status before its Job is asked for.
+      status = { ...status, operations: { ...status.operations, cleanup: { id: step.operationId, state: 'Running', startTime: now } } };
+      return inProgress(status, 'CleaningUp', doing);
+    }
+    if (op.state === 'Failed') return end(cleanupOutcome({ failed: op.message ?? 'the cleanup Job failed' }, frozen!, scope), op.completionTime ?? now);
+    const obs = input.observations.steps?.cleanup;
+    if (!obs) return inProgress(status, 'CleaningUp', doing, { kind: 'observeStep', step, op, ctx: { name, uid, spec: frozen!, source: status.source! } });
+    const next = advance(op, obs, now, uid);
+    status = { ...status, operations: { ...status.operations, cleanup: next.op } };
+    if (next.kind === 'failed') return end(cleanupOutcome({ failed: `${next.reason}: ${next.message}` }, frozen!, scope), next.op.completionTime ?? now);
+    if (next.kind !== 'done') return { ...inProgress(status, 'CleaningUp', `${doing}${next.message ? `: ${next.message}` : ''}`), ...(next.resyncAfterSeconds ? { resyncAfterSeconds: next.resyncAfterSeconds } : {}) };
+    const result = next.result.cleanup;
+    return end(result ? cleanupOutcome(result, frozen!, scope) : cleanupOutcome({ failed: 'the cleanup Job wrote no cleanup result' }, frozen!, scope), next.op.completionTime ?? now);
+  };
   const fail = (status: RestoreRequestStatus, reason: string, message: string): RestoreDecision => {
-    const left = leftBehind(status, spec);
-    const text = status.operations?.documentLibrary?.state === 'Succeeded' && spec
+    if (frozen?.drill) {
+      // A drill whose steps may have created something goes through its cleanup, whatever failed.
+      // (A drill already cleaning up keeps its verdict: only its cleanup can fail now.)
+      const verdict = status.drill ?? failedDrill(reason, message, drillRto(status));
+      const withVerdict = { ...status, drill: verdict };
+      const scope = drillScope(withVerdict);
+      const some = scope.database || scope.prefix;
+      if (some && cleanupFor(withVerdict)) return cleanUp(withVerdict);
+      const outcome = some ? cleanupOutcome({ failed: `${reason}: ${message}` }, frozen, scope)
+        : status.operations?.database ? cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen, scope)
+          : { cleanup: 'Done' as const, message: 'nothing to remove: no step started' };
+      status = { ...withVerdict, drill: { ...verdict, cleanup: outcome.cleanup, cleanupMessage: outcome.message } };
+    }
+    const left = frozen?.drill ? undefined : leftBehind(status, spec);
+    const text = status.operations?.documentLibrary?.state === 'Succeeded' && spec && !frozen?.drill
       ? `${message}. The data was restored (database ${spec.database.databaseName}, ${spec.documentLibrary.destinationBucket}/${spec.documentLibrary.destinationPrefix}); only the search index was not rebuilt: trigger a full reindex by hand (docs/liferay-store.md)`
       : left ? `${message}. Left behind by this restore: ${left}` : message;
     return {
@@ -96,24 +165,16 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     };
   };
 
-  if (isTerminal(prior.phase)) {
-    const step = archiveStep(prior, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: prior }), now, generation);
-    if (step.kind === 'need') return { status: prior, children: childrenFor(prior), need: { kind: 'archive', record: step.record } };
-    if (step.kind === 'done') return { status: prior, children: childrenFor(prior) };
-    return { status: step.status, children: childrenFor(prior), ...(step.retryAfterSeconds ? { resyncAfterSeconds: step.retryAfterSeconds } : {}) };
-  }
+  if (isTerminal(prior.phase)) return archived(prior);
+  // A drill cleaning up finishes that whatever the live spec, planner or tenancy say now.
+  if (prior.phase === 'CleaningUp' && cleanupFor(prior)) return cleanUp(prior);
   if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '));
   if (changed) return fail(prior, 'SpecChanged', changed);
   if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);
   if (problems.length > 0) return fail(prior, 'InvalidSpec', problems.map((p) => `${p.field}: ${p.message}`).join('; '));
 
   let status: RestoreRequestStatus = { ...prior, phase: prior.phase ?? 'Pending', startTime: prior.startTime ?? now };
-  const waiting = (reason: string, message: string, need?: RestoreNeed): RestoreDecision => ({
-    status: { ...status, conditions: lifecycleConditions(status.conditions, 'inProgress', reason, message, now, generation) },
-    children: childrenFor(status),
-    resyncAfterSeconds: IN_FLIGHT_RESYNC_SECONDS,
-    ...(need ? { need } : {}),
-  });
+  const waiting = (reason: string, message: string, need?: RestoreNeed): RestoreDecision => inProgress(status, reason, message, need);
 
   if (!status.source) {
     if (input.refusal) return fail(status, input.refusal.reason, input.refusal.message);
@@ -220,17 +281,10 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
       status = { ...status, reindex: { ...status.reindex, completionTime: next.op.completionTime ?? now } };
     }
   }
+  if (spec!.drill) return cleanUp({ ...status, drill: drillVerdict(status) });
   const done = (status.reindex?.config ? status.operations?.reindex?.completionTime : undefined) ?? status.operations?.documentLibrary?.completionTime ?? now;
   const message = `restored backup ${status.backupId} into database ${spec!.database.databaseName} and ${spec!.documentLibrary.destinationBucket}/${spec!.documentLibrary.destinationPrefix} (${status.documentLibrary?.objectCount ?? 0} objects); ${reindexNote(status)}`;
-  // As for backups: the terminal status carries recorded times and is archived in the same sync.
-  let conditions = lifecycleConditions(status.conditions, 'succeeded', 'RestoreSucceeded', message, done, generation);
-  const consistency = status.documentLibrary?.consistency;
-  if (consistency) conditions = setCondition(conditions, consistentCondition(consistency, 'restored'), done, generation);
-  const succeeded: RestoreRequestStatus = { ...status, phase: 'Succeeded', completionTime: done, conditions };
-  const step = archiveStep(succeeded, !!input.archiving, input.observations.archived, () => restoreRecord({ ...parent, status: succeeded }), now, generation);
-  if (step.kind === 'need') return { status: succeeded, children: childrenFor(succeeded), need: { kind: 'archive', record: step.record } };
-  if (step.kind === 'done') return { status: succeeded, children: childrenFor(succeeded) };
-  return { status: step.status, children: childrenFor(succeeded), ...(step.retryAfterSeconds ? { resyncAfterSeconds: step.retryAfterSeconds } : {}) };
+  return archived({ ...status, phase: 'Succeeded', completionTime: done, conditions: endConditions(status, 'succeeded', 'RestoreSucceeded', message, done) });
 }
 
 function reindexNote(status: RestoreRequestStatus): string {

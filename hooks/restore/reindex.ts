@@ -16,7 +16,8 @@ export interface ReindexContext { name: string; uid: string; namespace: string; 
 
 /** What a restore freezes when it starts: the project's settings, or why there is no reindex phase. */
 export function reindexPlan(spec: RestoreRequestSpec, config: TenantReindex | undefined): NonNullable<RestoreRequestStatus['reindex']> {
-  if (spec.skipReindex) return { skipped: 'SkippedByRequest' };
+  // A drill restores into scratch targets nothing serves: there is nothing to reindex.
+  if (spec.skipReindex || spec.drill) return { skipped: 'SkippedByRequest' };
   return config ? { config } : { skipped: 'NotConfigured' };
 }
 

@@ -3,15 +3,17 @@
 // (Metacontroller deletes them and each BackupRequest's finalize hook removes its data), and at most
 // one new BackupRequest for the latest scheduled time. The child's name is derived from the
 // schedule and that time, so repeated or concurrent syncs can never create two for one time.
+// With spec.drill, also its DR drill restores (drill.ts).
 import { createHash } from 'node:crypto';
 import type { BackupRequest, BackupSchedule, BackupScheduleSpec, BackupScheduleStatus } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { API_VERSION } from '../contract/objects.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
-import { setCondition } from '../status/conditions.ts';
+import { removeCondition, setCondition } from '../status/conditions.ts';
 import { countFires, lastFireAtOrBefore, nextFire, parseCron, type CronSchedule } from './cron.ts';
 import { isValidTimeZone } from './timezone.ts';
 import { backupsToDelete } from './retention.ts';
+import { backupsInUse, decideDrills, keptDrills, type DrillRestore } from './drill.ts';
 
 export const SCHEDULE_LABEL = 'backup.liferay.cloud/schedule';
 export const SCHEDULED_AT_ANNOTATION = 'backup.liferay.cloud/scheduled-at';
@@ -24,7 +26,7 @@ const MAX_RESYNC_SECONDS = 3600;
 // ago cannot make a sync scan centuries of time-zone history. The latest run is found regardless.
 const MAX_COUNTED_MS = 10 * 366 * 86_400_000;
 
-export interface ScheduleInput { parent: BackupSchedule; children: readonly BackupRequest[]; now: number }
+export interface ScheduleInput { parent: BackupSchedule; children: readonly BackupRequest[]; drills?: readonly DrillRestore[]; now: number }
 export interface ScheduleDecision { status: BackupScheduleStatus; children: KubeObject[]; resyncAfterSeconds?: number }
 
 const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -59,8 +61,12 @@ export function scheduleLabel(schedule: string): string {
  * hash of the whole name keeps two long names sharing a prefix apart.
  */
 export function childName(schedule: string, at: number): string {
-  const base = schedule.length <= 200 ? schedule : `${prefix(schedule, 183)}-${digest(schedule)}`;
-  return `${base}-${Math.floor(at / 60_000)}`;
+  return `${nameBase(schedule)}-${Math.floor(at / 60_000)}`;
+}
+
+/** What a schedule's children's names start with: its name, or past 200 characters a prefix and a hash of it. */
+export function nameBase(schedule: string): string {
+  return schedule.length <= 200 ? schedule : `${prefix(schedule, 183)}-${digest(schedule)}`;
 }
 
 export function decideSchedule(input: ScheduleInput): ScheduleDecision {
@@ -69,10 +75,11 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
   const prior: BackupScheduleStatus = parent.status ?? {};
   const generation = parent.metadata.generation;
   const nowIso = iso(now);
-  const keepAll = input.children.map(desired);
+  const drills = input.drills ?? [];
+  const keepAll = [...input.children.map(desired), ...keptDrills(drills, SCHEDULE_LABEL, scheduleLabel(name), Infinity)];
   const invalid = (message: string): ScheduleDecision => ({
     status: { ...prior, conditions: setCondition(prior.conditions, { type: 'Ready', status: 'False', reason: 'InvalidSpec', message }, nowIso, generation) },
-    children: keepAll, // a broken schedule never deletes the backups it already made
+    children: keepAll, // a broken schedule never deletes the backups (or drills) it already made
   });
 
   const validated = validateSpec<BackupScheduleSpec>('BackupSchedule', parent.spec);
@@ -92,6 +99,8 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
     ...(c.spec?.retentionDays !== undefined ? { retentionDays: c.spec.retentionDays } : {}),
   }));
   const doomed = backupsToDelete(records, spec.retention ?? {}, zone, now);
+  // A backup a drill is restoring from stays until that drill is done.
+  for (const used of backupsInUse(drills, SCHEDULE_LABEL, label)) doomed.delete(used);
 
   // Scheduled times since the last one acted on: run the latest, count the rest as skipped. Found
   // directly (the latest fire time at or before now, and a count), never fire time by fire time.
@@ -174,6 +183,15 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
   let conditions = setCondition(prior.conditions, ready, nowIso, generation);
   conditions = setCondition(conditions, { type: 'Scheduled', status: spec.suspend ? 'False' : 'True', ...scheduled }, nowIso, generation);
 
+  const drill = spec.drill ? decideDrills({
+    drill: spec.drill, scheduleZone: zone, namespace: parent.metadata.namespace ?? '', label, nameBase: nameBase(name),
+    target: { projectId: spec.template.spec.projectId, environment: spec.template.spec.environment, provider: spec.template.spec.provider, initiator: spec.template.spec.initiator ?? `schedule/${parent.metadata.namespace ?? ''}/${name}` },
+    backups: mine.filter((c) => !doomed.has(c.metadata.name)), drills, lastDrillScheduleTime: prior.lastDrillScheduleTime, since: Date.parse(parent.metadata.creationTimestamp ?? nowIso) || now,
+    prior: prior.lastDrill, now,
+  }, SCHEDULE_LABEL) : undefined;
+  conditions = drill ? setCondition(conditions, drill.condition, nowIso, generation) : removeCondition(conditions, 'DrillScheduled');
+  const lastDrill = drill ? drill.lastDrill : prior.lastDrill;
+
   const activeNames = [...active.map((c) => c.metadata.name), ...newChildren.map((c) => c.metadata.name)].sort();
   const status: BackupScheduleStatus = {
     ...(lastScheduleTime ? { lastScheduleTime } : {}),
@@ -182,8 +200,14 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
     ...(skippedRuns ? { skippedRuns } : {}),
     ...(activeNames.length ? { active: activeNames } : {}),
     ...(doomed.size ? { deletedByRetention: [...doomed].sort() } : {}),
+    ...(drill?.lastDrillScheduleTime ? { lastDrillScheduleTime: drill.lastDrillScheduleTime } : {}),
+    ...(drill?.nextDrillTime ? { nextDrillTime: drill.nextDrillTime } : {}),
+    ...(drill?.activeDrill ? { activeDrill: drill.activeDrill } : {}),
+    ...(lastDrill ? { lastDrill } : {}),
     conditions,
   };
-  const resync = !spec.suspend && next !== undefined ? Math.min(MAX_RESYNC_SECONDS, Math.max(1, Math.ceil((next - now) / 1000) + 1)) : undefined;
-  return { status, children: [...children.map(desired), ...newChildren], ...(resync ? { resyncAfterSeconds: resync } : {}) };
+  const wakeIns = [!spec.suspend && next !== undefined ? next - now : undefined, drill?.wakeInMs].filter((t): t is number => t !== undefined);
+  const resync = wakeIns.length ? Math.min(MAX_RESYNC_SECONDS, Math.max(1, Math.ceil(Math.min(...wakeIns) / 1000) + 1)) : undefined;
+  const drillChildren = drill ? drill.children : keptDrills(drills, SCHEDULE_LABEL, label);
+  return { status, children: [...children.map(desired), ...newChildren, ...drillChildren], ...(resync ? { resyncAfterSeconds: resync } : {}) };
 }

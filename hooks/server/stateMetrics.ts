@@ -33,11 +33,22 @@ export function stateMetrics(archive: Archive, cacheMs = 10_000, clock: () => nu
   const queueLength = gauge('lc2_backup_queue_length', 'Backups waiting Queued for a slot, per project', ['project']);
   const queueOldest = gauge('lc2_backup_queue_oldest_timestamp_seconds', 'Creation time of the project\'s oldest Queued backup', ['project']);
   const backoff = gauge('lc2_backup_operations_in_backoff', 'In-flight backups whose provider calls wait out a backoff after transient failures', ['project']);
+  const drillRto = gauge('lc2_drill_rto_seconds', 'Measured restore time (RTO) of the environment\'s newest finished DR drill', env);
+  const drillLast = gauge('lc2_drill_last_timestamp_seconds', 'Completion time of the environment\'s newest finished DR drill', env);
+  const drillPassed = gauge('lc2_drill_last_passed', '1 when the environment\'s newest finished DR drill passed, 0 when it failed', env);
+  const drillSuccess = gauge('lc2_drill_last_success_timestamp_seconds', 'Completion time of the environment\'s newest DR drill that passed', env);
   const up = gauge('lc2_archive_up', '1 when the last read of the backup history succeeded, else 0 (the other lc2_backup_* values are then from the last good read)', []);
   const readSeconds = gauge('lc2_archive_read_duration_seconds', 'Time the last read of the backup history for these metrics took', []);
 
   const apply = (s: BackupState) => {
-    for (const m of [interval, lastSuccess, lastDuration, lastSize, lastFailure, finished, failures, inFlight, phaseSince, queueLength, queueOldest, backoff]) m.reset();
+    for (const m of [interval, lastSuccess, lastDuration, lastSize, lastFailure, finished, failures, inFlight, phaseSince, queueLength, queueOldest, backoff, drillRto, drillLast, drillPassed, drillSuccess]) m.reset();
+    for (const d of s.drills) {
+      const l = { project: name(d.projectId), environment: environmentLabel(d.environment) };
+      drillLast.set(l, Date.parse(d.completedAt) / 1000);
+      drillPassed.set(l, d.verdict === 'Passed' ? 1 : 0);
+      if (d.rtoSeconds !== null) drillRto.set(l, d.rtoSeconds);
+      if (d.lastPassedAt) drillSuccess.set(l, Date.parse(d.lastPassedAt) / 1000);
+    }
     for (const b of s.lastSuccess) {
       const l = { project: name(b.projectId), environment: environmentLabel(b.environment) };
       lastSuccess.set(l, b.completedAt);

@@ -6,13 +6,13 @@ import type { KubeObject } from '../../core/kube.ts';
 import type { SecretRef } from '../../core/crd.ts';
 import type { LocalProviderConfig } from './config.ts';
 
-export type ScriptName = 'backup-database' | 'copy-document-library' | 'restore-database' | 'restore-document-library';
+export type ScriptName = 'backup-database' | 'copy-document-library' | 'restore-database' | 'restore-document-library' | 'drill-cleanup';
 
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.sh`, import.meta.url), 'utf8');
 const LIB = script('lib');
 // Whole Job scripts, assembled once: the prelude plus the step's script.
 const SCRIPTS: Record<ScriptName, string> = Object.fromEntries(
-  (['backup-database', 'copy-document-library', 'restore-database', 'restore-document-library'] as const)
+  (['backup-database', 'copy-document-library', 'restore-database', 'restore-document-library', 'drill-cleanup'] as const)
     .map((name) => [name, `${LIB}\n${script(name)}`]),
 ) as Record<ScriptName, string>;
 

@@ -1,9 +1,10 @@
 // The local provider's restore: a Job that verifies the dump's SHA-256 and restores it into a NEW
 // database, then a Job that copies the backed-up document library into a NEW prefix and checks it
-// against the restored database's rows.
-import type { RestoreRequestSpec, RestoreSource } from '../../core/crd.ts';
+// against the restored database's rows. A DR drill marks the database its Job creates, and ends with
+// a Job that removes the drill's scratch targets.
+import type { DrillCleanupResult, RestoreRequestSpec, RestoreSource } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepName, RestoreStepResult, SpecProblem, ObjectStore } from '../../core/provider.ts';
+import type { DrillScope, Observation, Preflight, RestoreContext, RestoreStep, RestoreStepName, RestoreStepResult, SpecProblem, ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
 import { observeJob } from './results.ts';
@@ -19,13 +20,17 @@ export function localRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
 
 export const restoreResultKey = (source: RestoreSource, step: RestoreStepName): string => `${source.resultsPrefix}${step}.json`;
 
+/** The mark a drill's database Job puts on the database it creates (a PostgreSQL or MariaDB comment): only a database carrying it is ever dropped. */
+export const drillMarker = (uid: string): string => `lc2-drill:${uid.replace(/[^A-Za-z0-9-]/g, '')}`;
+const destOf = (spec: RestoreRequestSpec) => `${spec.documentLibrary.destinationBucket}/${spec.documentLibrary.destinationPrefix.replace(/\/+$/, '')}/`;
+const labelsOf = (spec: RestoreRequestSpec) => ({ 'backup.liferay.cloud/project': spec.projectId, 'backup.liferay.cloud/environment': spec.environment });
+
 export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConfig): RestoreStep[] {
   const { spec, source } = ctx;
   const dbJob = jobName(ctx.name, 'rdb', ctx.uid);
   const dlJob = jobName(ctx.name, 'rdl', ctx.uid);
   const approve = { name: 'LC2_APPROVE_OVERWRITE', value: spec.approveOverwrite ? 'true' : 'false' };
-  const labels = { 'backup.liferay.cloud/project': spec.projectId, 'backup.liferay.cloud/environment': spec.environment };
-  const destPrefix = spec.documentLibrary.destinationPrefix.replace(/\/+$/, '');
+  const labels = labelsOf(spec);
   return [
     {
       name: 'database', phase: 'RestoringDatabase', operationId: dbJob,
@@ -36,6 +41,7 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
           { name: 'LC2_ARTIFACT', value: `${source.bucket}/${source.artifact}` },
           { name: 'LC2_EXPECTED_SHA256', value: source.sha256 },
           approve,
+          ...(spec.drill ? [{ name: 'LC2_DRILL_MARKER', value: drillMarker(ctx.uid) }] : []),
           { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'database')}` },
           ...(source.encryption ? [
             // The wrapped keys are files database.key.<version>.age of the backup's folder.
@@ -54,7 +60,7 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
         name: dlJob, step: 'restore-document-library', script: 'restore-document-library', labels,
         env: [
           { name: 'LC2_DL_SOURCE', value: `${source.bucket}/${source.documentLibraryPrefix}` },
-          { name: 'LC2_DL_DEST', value: `${spec.documentLibrary.destinationBucket}/${destPrefix}/` },
+          { name: 'LC2_DL_DEST', value: destOf(spec) },
           approve,
           // The check after the copy reads the restored database's rows (the database step ran first).
           ...databaseEnv(source.engine, spec.database.instanceId, spec.database.databaseName, spec.database.credentialsSecretRef ?? { name: '' }),
@@ -66,6 +72,29 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
       }, config)],
     },
   ];
+}
+
+/**
+ * A drill's cleanup Job: drops the scratch database only when it carries this drill's marker, and
+ * deletes the scratch prefix only when the drill's own document-library step wrote it (`scope`).
+ */
+export function localDrillCleanup(ctx: RestoreContext, scope: DrillScope, config: LocalProviderConfig): RestoreStep {
+  const { spec, source } = ctx;
+  const name = jobName(ctx.name, 'rdc', ctx.uid);
+  return {
+    name: 'cleanup', phase: 'CleaningUp', operationId: name,
+    children: [buildJob({
+      name, step: 'drill-cleanup', script: 'drill-cleanup', labels: labelsOf(spec),
+      env: [
+        ...(scope.database ? [
+          ...databaseEnv(source.engine, spec.database.instanceId, spec.database.databaseName, spec.database.credentialsSecretRef ?? { name: '' }),
+          { name: 'LC2_DRILL_MARKER', value: drillMarker(ctx.uid) },
+        ] : []),
+        ...(scope.prefix ? [{ name: 'LC2_DL_DEST', value: destOf(spec) }] : []),
+        { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'cleanup')}` },
+      ],
+    }, config)],
+  };
 }
 
 /**
@@ -92,7 +121,10 @@ export async function observeRestoreStep(
   const r = obs.result;
   return {
     state: 'done', completedAt: obs.completedAt,
-    result: { tool: r.tool ?? '', ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.objectCount !== undefined ? { objectCount: r.objectCount, totalBytes: r.totalBytes ?? 0 } : {}),
-      ...(r.consistency ? { consistency: r.consistency } : {}) },
+    result: {
+      tool: r.tool ?? '', ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.objectCount !== undefined ? { objectCount: r.objectCount, totalBytes: r.totalBytes ?? 0 } : {}),
+      ...(r.consistency ? { consistency: r.consistency } : {}),
+      ...(r.cleanup ? { cleanup: { ...r.cleanup, objectCount: r.objectCount ?? 0 } satisfies DrillCleanupResult } : {}),
+    },
   };
 }

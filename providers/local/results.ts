@@ -13,6 +13,8 @@ export interface JobResult {
   keyVersion?: string; dataKeyId?: string;
   /** Dump: how many document-library keys its rows refer to. Copy: those keys against the copy. */
   expectedKeys?: number; consistency?: Consistency;
+  /** A drill's cleanup: what it did with the scratch database and prefix (objectCount: objects deleted). */
+  cleanup?: { database: 'dropped' | 'absent' | 'refused' | 'skipped'; prefix: 'deleted' | 'skipped' };
 }
 
 export type ReadResult =

@@ -70,7 +70,7 @@ export function fixtureRestores(): RestoreRequest[] {
 export function fixtureSchedules(): BackupSchedule[] {
   const spec = backupRequest('x').spec!;
   return [
-    { apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupSchedule', metadata: { name: 'nightly', namespace: NS }, spec: { schedule: '0 2 * * *', template: { spec } }, status: { nextScheduleTime: '2026-11-24T02:00:00Z' } },
+    { apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupSchedule', metadata: { name: 'nightly', namespace: NS }, spec: { schedule: '0 2 * * *', template: { spec } }, status: { nextScheduleTime: '2026-11-24T02:00:00Z', lastDrill: { name: 'nightly-drill-29397780', backup: 'retail-prd-20261123', startTime: '2026-11-23T03:00:05Z', completionTime: '2026-11-23T03:05:17Z', verdict: 'Passed', rtoSeconds: 312 } } },
     { apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupSchedule', metadata: { name: 'uat-nightly', namespace: 'proj-retail-uat' }, spec: { schedule: '0 3 * * *', suspend: true, template: { spec: { ...spec, environment: 'uat' } } }, status: { nextScheduleTime: '2026-11-24T03:00:00Z' } },
   ];
 }

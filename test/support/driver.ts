@@ -4,6 +4,7 @@
 // updates existing Jobs: OnDelete), replaces the status and adds observedGeneration. Nothing runs
 // Jobs here, so the driver runs each Job's real command as a local process (jobRunner.ts) and
 // writes the Job status.
+import { randomUUID } from 'node:crypto';
 import type { ObjectGroups, SyncResponse } from '../../hooks/contract/types.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { runJobToCompletion, type JobRun, type Secrets } from './jobRunner.ts';
@@ -17,9 +18,16 @@ export interface DriverOptions {
   hookVersion?: HookVersion;
   /** Secrets of the namespace, by name (what the kubelet would resolve for secretKeyRefs). */
   secrets: Secrets;
+  /**
+   * The controller's child resources as group keys (Kind.apiVersion), e.g. a BackupSchedule's
+   * BackupRequests and RestoreRequests; default Jobs. Metacontroller sends each group, empty too.
+   */
+  childKinds?: readonly string[];
   /** Related objects by group key, as the customize hook would have Metacontroller fetch them. */
   related?: () => ObjectGroups;
   onProgress?: (line: string) => void;
+  /** The API server's clock, for the creationTimestamp of created children (default Date.now). */
+  clock?: () => number;
 }
 
 export class MetacontrollerDriver {
@@ -37,19 +45,21 @@ export class MetacontrollerDriver {
     this.options = options;
   }
 
+  private now(): number { return (this.options.clock ?? Date.now)(); }
   get status(): Record<string, unknown> { return (this.parent.status ?? {}) as Record<string, unknown>; }
   get phase(): string | undefined { return this.status.phase as string | undefined; }
 
   request(finalizing = false): Record<string, unknown> {
     const version = this.options.hookVersion ?? 'v2';
-    const jobs: Record<string, KubeObject> = {};
-    for (const job of this.children.values()) {
-      jobs[version === 'v2' ? `${this.parent.metadata.namespace}/${job.metadata.name}` : job.metadata.name] = job;
+    const groups: Record<string, Record<string, KubeObject>> = Object.fromEntries((this.options.childKinds ?? ['Job.batch/v1']).map((k) => [k, {}]));
+    for (const child of this.children.values()) {
+      const group = groups[`${child.kind}.${child.apiVersion}`];
+      if (group) group[version === 'v2' ? `${this.parent.metadata.namespace}/${child.metadata.name}` : child.metadata.name] = child;
     }
     return {
       controller: { apiVersion: 'metacontroller.k8s.io/v1alpha1', kind: 'CompositeController', metadata: { name: 'lc2' } },
       parent: this.parent,
-      children: { 'Job.batch/v1': jobs },
+      children: groups,
       related: this.options.related?.() ?? {},
       finalizing,
     };
@@ -63,11 +73,12 @@ export class MetacontrollerDriver {
     });
     const body = await res.json() as SyncResponse & { error?: string };
     if (res.status !== 200) throw new Error(`hook answered ${res.status}: ${body.error ?? ''}`);
-    const desired = new Map(body.children.map((c) => [c.metadata.name, c]));
+    // Children are identified by kind and name (a BackupRequest and a RestoreRequest may share a name).
+    const desired = new Map(body.children.map((c) => [`${c.kind}/${c.metadata.name}`, c]));
     for (const name of [...this.children.keys()]) if (!desired.has(name)) this.children.delete(name);
     for (const [name, child] of desired) {
       if (!this.children.has(name)) {
-        this.children.set(name, { ...structuredClone(child), metadata: { ...child.metadata, namespace: this.parent.metadata.namespace, labels: { ...child.metadata.labels, 'controller-uid': this.parent.metadata.uid ?? '' } } });
+        this.children.set(name, { ...structuredClone(child), metadata: { ...child.metadata, namespace: this.parent.metadata.namespace, uid: randomUUID(), generation: 1, creationTimestamp: new Date(this.now()).toISOString(), labels: { ...child.metadata.labels, 'controller-uid': this.parent.metadata.uid ?? '' } } });
       }
     }
     const before = this.phase;

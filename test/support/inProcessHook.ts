@@ -21,7 +21,7 @@ export const TEST_POLICY: ServicePolicy = { ...DEFAULT_POLICY, tenancy: 'off' };
  * `readParent` is how the hook confirms a parent before deleting data; tests that are not about
  * that believe the request (test/security/ plays the API server's part exactly).
  */
-export async function startHook(options: { store?: ObjectStore; now?: () => string; policy?: ServicePolicy; readParent?: ReadParent; readSchedule?: ReadSchedule; hookToken?: string; archive?: Archive; liveBackupUids?: BackupShell['liveBackupUids']; liveRestoreUids?: BackupShell['liveRestoreUids'] } = {}): Promise<Hook> {
+export async function startHook(options: { store?: ObjectStore; now?: () => string; policy?: ServicePolicy; readParent?: ReadParent; readSchedule?: ReadSchedule; hookToken?: string; archive?: Archive; liveBackupUids?: BackupShell['liveBackupUids']; liveRestoreUids?: BackupShell['liveRestoreUids']; clock?: () => number } = {}): Promise<Hook> {
   const root = mkdtempSync(join(tmpdir(), 'lc2-store-'));
   const store = options.store ?? new FileObjectStore(root);
   const local: LocalProviderConfig = { image: 'tools:test', storage: { kind: 'file', root }, backoffLimit: 2, activeDeadlineSeconds: 3600, transfers: 4 };
@@ -31,6 +31,7 @@ export async function startHook(options: { store?: ObjectStore; now?: () => stri
     backup: { ...backupShell({ local }, store, now, policy, options.archive), readParent: options.readParent ?? trustRequest, ...(options.readSchedule ? { readSchedule: options.readSchedule } : {}), ...(options.liveBackupUids ? { liveBackupUids: options.liveBackupUids } : {}), ...(options.liveRestoreUids ? { liveRestoreUids: options.liveRestoreUids } : {}) },
     restore: restoreShell({ local }, store, now, policy),
     ...(options.hookToken ? { hookToken: options.hookToken } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const server: Server = createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -63,6 +63,22 @@ split_keys() {
   sed '/^A /d; s/^P //' "$work/keys" | LC_ALL=C sort -u >"$work/expected"
   sed 's/^[PA] //' "$work/keys" | LC_ALL=C sort -u >"$work/referenced"
 }
+# A DR drill's mark on its scratch database (docs/recovery-points.md): the database's comment, which
+# the drill's own restore Job set when it created it; "absent" when there is no such database.
+drill_mark_of() {
+  local out
+  case "$LC2_DB_ENGINE" in
+    postgresql) out=$(psql -X -d postgres -At -c "select 'db:' || coalesce(shobj_description(oid, 'pg_database'), '') from pg_database where datname = '$LC2_DB_NAME'") ;;
+    mysql) out=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select concat('db:', schema_comment) from information_schema.schemata where schema_name = '$LC2_DB_NAME'") ;;
+  esac
+  if [ -z "$out" ]; then echo absent; else printf '%s\n' "${out#db:}"; fi
+}
+drop_database() {
+  case "$LC2_DB_ENGINE" in
+    postgresql) psql -X -d postgres -q -c "drop database if exists \"$LC2_DB_NAME\" with (force)" ;;
+    mysql) "$(mysql_bin)" "${mysql_args[@]}" -e "drop database if exists \`$LC2_DB_NAME\`" ;;
+  esac
+}
 # The recovery point's consistency (docs/recovery-points.md): $work/expected and $work/referenced
 # (split_keys) against the files under store:$1. Generated files (LC2_EXCLUDES) and the portal's own
 # images (company 0, repository 0: Image rows, not documents) are left out. Leaves $work/missing (a

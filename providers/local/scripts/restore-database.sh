@@ -47,6 +47,19 @@ restore_outcome() {
 log "verifying sha256 of $LC2_ARTIFACT"
 actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
 [ "$actual" = "$LC2_EXPECTED_SHA256" ] || refuse ChecksumMismatch "artifact $LC2_ARTIFACT has sha256 $actual, the manifest says $LC2_EXPECTED_SHA256: not restoring a corrupt backup"
+# A DR drill restores only into a database it creates, and marks it (its cleanup drops nothing
+# else): one that exists is refused, unless it carries this drill's own mark (an earlier attempt of
+# this Job), which is dropped and made again. PostgreSQL marks it right after creating it (CREATE
+# DATABASE cannot share a transaction); MariaDB in the same statement.
+if [ -n "${LC2_DRILL_MARKER:-}" ]; then
+  mark=$(drill_mark_of)
+  if [ "$mark" = "$LC2_DRILL_MARKER" ]; then log "dropping this drill's database from an earlier attempt"; drop_database
+  elif [ "$mark" != absent ]; then refuse TargetExists "database $LC2_DB_NAME on $LC2_DB_HOST already exists: a drill restores only into a database it creates"; fi
+  case "$LC2_DB_ENGINE" in
+    postgresql) createdb "$LC2_DB_NAME"; psql -X -d postgres -q -c "comment on database \"$LC2_DB_NAME\" is '$LC2_DRILL_MARKER'" ;;
+    mysql) "$(mysql_bin)" "${mysql_args[@]}" -e "create database \`$LC2_DB_NAME\` character set utf8mb4 comment '$LC2_DRILL_MARKER'" ;;
+  esac
+fi
 case "$LC2_DB_ENGINE" in
   postgresql)
     tool=$(pg_restore --version)

@@ -1,0 +1,30 @@
+# A DR drill's cleanup (docs/recovery-points.md): drop the scratch database only when it carries this
+# drill's mark (never one the drill found), delete the scratch prefix only when the hook passes it
+# (the drill's own document-library step wrote it). An error exits 1: the Job retries.
+started=$(now)
+database=skipped
+if [ -n "${LC2_DRILL_MARKER:-}" ]; then
+  db_client_env
+  mark=$(drill_mark_of)
+  if [ "$mark" = absent ]; then database=absent
+  elif [ "$mark" = "$LC2_DRILL_MARKER" ]; then
+    log "dropping the drill's database $LC2_DB_NAME"
+    drop_database
+    [ "$(drill_mark_of)" = absent ] || { log "database $LC2_DB_NAME still there after the drop"; exit 1; }
+    database=dropped
+  else
+    log "database $LC2_DB_NAME carries no mark of this drill: left in place"
+    database=refused
+  fi
+fi
+prefix=skipped; count=0
+if [ -n "${LC2_DL_DEST:-}" ]; then
+  if [ -n "$(rclone lsf --files-only -R "store:$LC2_DL_DEST" 2>/dev/null | head -n1)" ]; then
+    count=$(count_of "$LC2_DL_DEST")
+    log "deleting $count objects under $LC2_DL_DEST"
+    rclone delete --rmdirs "store:$LC2_DL_DEST" --checkers "${LC2_CHECKERS:-32}"
+    [ -z "$(rclone lsf --files-only -R "store:$LC2_DL_DEST" 2>/dev/null | head -n1)" ] || { log "objects left under $LC2_DL_DEST"; exit 1; }
+  fi
+  prefix=deleted
+fi
+put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"objectCount\":${count:-0},\"cleanup\":{\"database\":\"$database\",\"prefix\":\"$prefix\"},\"tool\":$(jstr "$(rclone version | head -n1)")}"
