@@ -187,4 +187,34 @@ describe('DR drill machine (pure)', () => {
     const order = new Map(RESTORE_PHASES.map((p, i) => [p, i]));
     assert.ok(order.get('RestoringDocumentLibrary')! < order.get('CleaningUp')! && order.get('CleaningUp')! < order.get('Succeeded')!);
   });
+
+  it('a drill that fails while a step runs (its spec changed) removes nothing until that step\'s Job has ended', () => {
+    // The document-library step never ends here: the drill stops with that step Running.
+    const parent = drill('mid-step');
+    const r = run(parent, (step) => step === 'database' ? done({ sha256: 'c'.repeat(64) }, '2026-11-23T03:02:30Z') : { state: 'running' });
+    assert.equal(r.status.phase, 'RestoringDocumentLibrary');
+    const changed: RestoreRequest = { ...parent, metadata: { ...parent.metadata, generation: 2 }, status: r.status,
+      spec: { ...parent.spec!, database: { ...parent.spec!.database, databaseName: 'elsewhere' } } };
+    const existing = new Set(r.created.keys());
+    const decide = (dl?: Outcome) => decideRestore({ parent: changed, backup: undefined, existingChildren: existing, planner, now: '2026-11-23T05:00:00Z',
+      observations: dl ? { steps: { documentLibrary: dl } } : {} });
+    const asked = decide();
+    assert.equal(asked.status.phase, 'CleaningUp');
+    assert.equal(asked.need?.kind, 'observeStep');
+    assert.equal(asked.need?.kind === 'observeStep' ? asked.need.step.name : '', 'documentLibrary', 'the running step is looked at first');
+    const waiting = decide({ state: 'running' });
+    assert.equal(waiting.status.operations?.cleanup, undefined, 'no cleanup while the copy may still write');
+    assert.ok(!waiting.children.some((c) => c.metadata.name.includes('-rdc-')), 'no cleanup Job');
+    assert.ok(waiting.children.some((c) => c.metadata.name.includes('-rdl-')), 'the running Job is kept');
+    const ended = decide({ state: 'failed', reason: 'JobFailed', message: 'x', retryable: false });
+    assert.equal(ended.status.operations?.documentLibrary?.state, 'Failed');
+    assert.equal(ended.status.operations?.cleanup?.state, 'Running', 'the cleanup starts once the step has ended');
+    assert.equal(ended.status.drill?.reason, 'SpecChanged');
+  });
+
+  it('a drill of a BackupRequest that is gone fails at once (it would block its schedule\'s next drills)', () => {
+    const d = decideRestore({ parent: drill('gone', { source: { backupRef: { name: 'deleted-backup' } } }), backup: undefined, existingChildren: new Set(), planner, now: '2026-11-23T05:00:00Z', observations: {} });
+    assert.equal(d.status.phase, 'Failed');
+    assert.equal(ready(d.status).reason, 'BackupNotFound');
+  });
 });

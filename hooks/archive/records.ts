@@ -77,6 +77,9 @@ export function backupRecord(br: BackupRequest, deletedAt: string | null = null)
   };
 }
 
+/** The archive's integer columns: a forged Job result time (a far-future RTO) must not break archiving. */
+const MAX_INTEGER_COLUMN = 2_147_483_647;
+
 export function restoreRecord(rr: RestoreRequest): ArchiveRecord {
   const s = rr.status ?? {};
   return {
@@ -84,7 +87,7 @@ export function restoreRecord(rr: RestoreRequest): ArchiveRecord {
     databaseBytes: null, dlObjects: s.documentLibrary?.objectCount ?? null, dlBytes: s.documentLibrary?.totalBytes ?? null,
     manifestBucket: s.source?.manifest.bucket ?? null, manifestKey: s.source?.manifest.key ?? null, deletedAt: null, dlBase: null, intervalSeconds: null,
     dlMissing: s.documentLibrary?.consistency?.missing ?? null, dlOrphans: s.documentLibrary?.consistency?.orphans ?? null,
-    drill: rr.spec?.drill ? true : null, drillRtoSeconds: s.drill?.rtoSeconds ?? null, drillVerdict: s.drill?.verdict ?? null, drillCleanup: s.drill?.cleanup ?? null,
+    drill: rr.spec?.drill ? true : null, drillRtoSeconds: s.drill?.rtoSeconds === undefined ? null : Math.min(s.drill.rtoSeconds, MAX_INTEGER_COLUMN), drillVerdict: s.drill?.verdict ?? null, drillCleanup: s.drill?.cleanup ?? null,
   };
 }
 

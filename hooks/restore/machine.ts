@@ -125,6 +125,18 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     };
     const doing = `removing the drill's scratch targets (operation ${step.operationId})`;
     const op = status.operations?.cleanup;
+    // A step still running (the drill failed for another reason, e.g. a changed spec) may still
+    // create or fill its target: the cleanup starts only once that step's Job has ended.
+    const running = !op ? (['database', 'documentLibrary'] as const).find((n) => status.operations?.[n]?.state === 'Running') : undefined;
+    const runningStep = running && planner && status.source ? planner.steps({ name, uid, spec: frozen!, source: status.source }).find((s) => s.name === running) : undefined;
+    if (running && runningStep) {
+      const rop = status.operations![running]!;
+      const waitFor = `waiting for the ${running} step's Job to end before removing the drill's scratch targets`;
+      const obs = input.observations.steps?.[running];
+      if (!obs) return inProgress(status, 'CleaningUp', waitFor, { kind: 'observeStep', step: runningStep, op: rop, ctx: { name, uid, spec: frozen!, source: status.source! } });
+      if (obs.state === 'running') return inProgress(status, 'CleaningUp', waitFor);
+      status = { ...status, operations: { ...status.operations, [running]: { ...rop, state: obs.state === 'done' ? 'Succeeded' : 'Failed', completionTime: obs.state === 'done' ? obs.completedAt : now, message: 'ended after the drill had failed' } } };
+    }
     if (!op) {
       if (!scope.database && !scope.prefix) return end(cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen!, scope), now);
       // As for every step: the operation ID is in status before its Job is asked for.
@@ -179,7 +191,8 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   if (!status.source) {
     if (input.refusal) return fail(status, input.refusal.reason, input.refusal.message);
     const location = resolveManifestLocation(spec!, input.backup);
-    if ('wait' in location) return waiting(location.reason, location.wait);
+    // A drill rehearses a backup that exists: waiting for one that is gone would block its schedule's next drills.
+    if ('wait' in location) return spec!.drill && location.reason === 'BackupNotFound' ? fail(status, location.reason, `${location.wait}: a drill does not wait for it`) : waiting(location.reason, location.wait);
     if ('fail' in location) return fail(status, location.reason, location.fail);
     // Another project's folder is never even read: answered exactly like a key that does not exist.
     const notFound = `no manifest at ${location.bucket}/${location.key}`;

@@ -18,6 +18,9 @@ export function localRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
   }];
 }
 
+/** Written by the document-library Job once it found its target empty (or approved): its files are its own from then on. */
+const startedMarker = (source: RestoreSource): string => `${source.bucket}/${source.resultsPrefix}documentLibrary.started`;
+
 export const restoreResultKey = (source: RestoreSource, step: RestoreStepName): string => `${source.resultsPrefix}${step}.json`;
 
 /** The mark a drill's database Job puts on the database it creates (a PostgreSQL or MariaDB comment): only a database carrying it is ever dropped. */
@@ -66,7 +69,7 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
           ...databaseEnv(source.engine, spec.database.instanceId, spec.database.databaseName, spec.database.credentialsSecretRef ?? { name: '' }),
           { name: 'LC2_EXCLUDES', value: LIFERAY_GENERATED_PATTERNS.join('\n') },
           { name: 'LC2_CLEANUP_ORPHANS', value: spec.cleanupOrphans ? 'true' : 'false' },
-          { name: 'LC2_STARTED_MARKER', value: `${source.bucket}/${source.resultsPrefix}documentLibrary.started` },
+          { name: 'LC2_STARTED_MARKER', value: startedMarker(source) },
           { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'documentLibrary')}` },
         ],
       }, config)],
@@ -90,7 +93,8 @@ export function localDrillCleanup(ctx: RestoreContext, scope: DrillScope, config
           ...databaseEnv(source.engine, spec.database.instanceId, spec.database.databaseName, spec.database.credentialsSecretRef ?? { name: '' }),
           { name: 'LC2_DRILL_MARKER', value: drillMarker(ctx.uid) },
         ] : []),
-        ...(scope.prefix ? [{ name: 'LC2_DL_DEST', value: destOf(spec) }] : []),
+        // The prefix only with the proof that this drill's copy found it empty and wrote into it.
+        ...(scope.prefix ? [{ name: 'LC2_DL_DEST', value: destOf(spec) }, { name: 'LC2_STARTED_MARKER', value: startedMarker(source) }] : []),
         { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'cleanup')}` },
       ],
     }, config)],

@@ -1,6 +1,7 @@
 # A DR drill's cleanup (docs/recovery-points.md): drop the scratch database only when it carries this
 # drill's mark (never one the drill found), delete the scratch prefix only when the hook passes it
-# (the drill's own document-library step wrote it). An error exits 1: the Job retries.
+# (the drill's own document-library step started) and that step's marker proves it found the prefix
+# empty. A database or store that cannot be asked exits 1 (the Job retries): never read as "absent".
 started=$(now)
 database=skipped
 if [ -n "${LC2_DRILL_MARKER:-}" ]; then
@@ -18,12 +19,14 @@ if [ -n "${LC2_DRILL_MARKER:-}" ]; then
   fi
 fi
 prefix=skipped; count=0
-if [ -n "${LC2_DL_DEST:-}" ]; then
-  if [ -n "$(rclone lsf --files-only -R "store:$LC2_DL_DEST" 2>/dev/null | head -n1)" ]; then
-    count=$(count_of "$LC2_DL_DEST")
+# Only with the copy's proof that it found the prefix empty and wrote into it (its marker): files
+# that arrived before the drill's copy started are someone else's. A listing that fails exits 1.
+if [ -n "${LC2_DL_DEST:-}" ] && [ -n "$(rclone lsf "store:$LC2_STARTED_MARKER")" ]; then
+  count=$(objects_under "$LC2_DL_DEST")
+  if [ "$count" != 0 ]; then
     log "deleting $count objects under $LC2_DL_DEST"
     rclone delete --rmdirs "store:$LC2_DL_DEST" --checkers "${LC2_CHECKERS:-32}"
-    [ -z "$(rclone lsf --files-only -R "store:$LC2_DL_DEST" 2>/dev/null | head -n1)" ] || { log "objects left under $LC2_DL_DEST"; exit 1; }
+    [ "$(objects_under "$LC2_DL_DEST")" = 0 ] || { log "objects left under $LC2_DL_DEST"; exit 1; }
   fi
   prefix=deleted
 fi

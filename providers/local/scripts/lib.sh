@@ -68,8 +68,8 @@ split_keys() {
 drill_mark_of() {
   local out
   case "$LC2_DB_ENGINE" in
-    postgresql) out=$(psql -X -d postgres -At -c "select 'db:' || coalesce(shobj_description(oid, 'pg_database'), '') from pg_database where datname = '$LC2_DB_NAME'") ;;
-    mysql) out=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select concat('db:', schema_comment) from information_schema.schemata where schema_name = '$LC2_DB_NAME'") ;;
+    postgresql) out=$(psql -X -d postgres -At -c "select 'db:' || coalesce(shobj_description(oid, 'pg_database'), '') from pg_database where datname = '$LC2_DB_NAME'") || exit 1 ;;
+    mysql) out=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select concat('db:', schema_comment) from information_schema.schemata where schema_name = '$LC2_DB_NAME'") || exit 1 ;;
   esac
   if [ -z "$out" ]; then echo absent; else printf '%s\n' "${out#db:}"; fi
 }
@@ -78,6 +78,16 @@ drop_database() {
     postgresql) psql -X -d postgres -q -c "drop database if exists \"$LC2_DB_NAME\" with (force)" ;;
     mysql) "$(mysql_bin)" "${mysql_args[@]}" -e "drop database if exists \`$LC2_DB_NAME\`" ;;
   esac
+}
+# How many objects are under store:$1 (0 for a directory that does not exist); a store that cannot
+# be listed exits 1, so an error is never read as "empty".
+objects_under() {
+  local out
+  if out=$(rclone size --json "store:$1" 2>"$work/size.err"); then
+    printf '%s\n' "$out" | sed -n 's/.*"count":\([0-9]*\).*/\1/p'
+  elif grep -q 'directory not found' "$work/size.err"; then echo 0
+  else cat "$work/size.err" >&2; exit 1
+  fi
 }
 # The recovery point's consistency (docs/recovery-points.md): $work/expected and $work/referenced
 # (split_keys) against the files under store:$1. Generated files (LC2_EXCLUDES) and the portal's own

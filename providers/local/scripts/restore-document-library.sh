@@ -5,7 +5,9 @@
 started=$(now)
 # A retry of this Job finds its own first attempt's files: the marker (beside the restore's results,
 # written once the target was found empty) says so; anyone else's files are still refused.
-if [ -n "$(rclone lsf --files-only -R "store:$LC2_DL_DEST" 2>/dev/null | head -n1)" ] && [ -z "$(rclone lsf "store:$LC2_STARTED_MARKER" 2>/dev/null)" ]; then
+# A target that cannot be listed exits 1 (retried): never taken for an empty one.
+present=$(objects_under "$LC2_DL_DEST")
+if [ "$present" != 0 ] && [ -z "$(rclone lsf "store:$LC2_STARTED_MARKER" 2>/dev/null)" ]; then
   [ "${LC2_APPROVE_OVERWRITE:-false}" = true ] || refuse TargetNotEmpty "store:$LC2_DL_DEST already holds files; restore into a new prefix or set spec.approveOverwrite: true"
 fi
 now | rclone rcat "store:$LC2_STARTED_MARKER"
