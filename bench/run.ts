@@ -2,6 +2,7 @@
 import { benchHookSync } from './hook-sync.ts';
 import { benchLocalBackup } from './local-backup.ts';
 import { benchEncryption } from './encryption.ts';
+import { benchRestore } from './restore.ts';
 import { benchArchive } from './archive.ts';
 import { benchAwsCopy } from './aws-copy.ts';
 import { benchGcpBackup } from './gcp-backup.ts';
@@ -14,6 +15,7 @@ import { benchStateMetrics } from './state-metrics.ts';
 console.log(JSON.stringify({ hookSync: await benchHookSync(10) }, null, 2));
 console.log(JSON.stringify({ localBackup: await benchLocalBackup() }, null, 2));
 console.log(JSON.stringify({ encryption: await benchEncryption() }, null, 2));
+console.log(JSON.stringify({ restore: await benchRestore() }, null, 2));
 console.log(JSON.stringify({ archive: await benchArchive() }, null, 2));
 console.log(JSON.stringify({ awsCopy: await benchAwsCopy() }, null, 2));
 console.log(JSON.stringify({ gcpBackup: await benchGcpBackup() }, null, 2));
