@@ -7,7 +7,9 @@ export RCLONE_CONFIG=/dev/null
 # The Pod's root filesystem is read-only: caches go to the /tmp emptyDir.
 export HOME="${HOME:-/tmp}" XDG_CACHE_HOME="${TMPDIR:-/tmp}/.cache"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Background helpers (a hasher waiting on its FIFO, a snapshot session) end with the script: a step
+# that exits early must not leave one blocked, holding the Pod's output open.
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 log() { printf '{"time":"%s","level":"info","step":"%s","msg":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${LC2_STEP:-}" "$*" >&2; }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 # JSON string of a tool's version line (quotes and backslashes dropped: it is only informative).
