@@ -4,6 +4,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MetacontrollerDriver } from './support/driver.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
@@ -149,5 +151,58 @@ describe('exactly once under repeated syncs and hook restarts', () => {
     await driver.sync();
     assert.equal(JSON.stringify(driver.status), JSON.stringify({ ...JSON.parse(settled) }), 'a terminal backup is a fixed point');
     assert.equal(driver.children.size, 2, 'finished Jobs are kept, not deleted');
+  });
+});
+
+// PostgreSQL restores while it hashes (one read of the dump): the last MiB of the stored stream
+// reaches pg_restore only once the whole stream's SHA-256 matched. A dump larger than that, changed
+// so that it is still a well-formed archive, is restored up to its end by pg_restore, and must
+// still be rolled back and refused.
+describe('a restore read once: the hash decides whether PostgreSQL commits', () => {
+  it('a well-formed forged dump of several MiB is never committed, and the genuine one restores', async () => {
+    const source = uniqueName('lc2_big');
+    const restored = uniqueName('lc2_big_dst');
+    dbs.push([localPostgres, source], [localPostgres, restored]);
+    createSampleDatabase(localPostgres, source, 20_000, 256, 'varied');
+    // A dump this size is a multipart upload; after one, moto answers rclone's check (HEAD
+    // ?versionId=null) with 400 unless the bucket is versioned. Real S3 and MinIO do not.
+    await env.s3.send(new PutBucketVersioningCommand({ Bucket: 'lc2-backups', VersioningConfiguration: { Status: 'Enabled' } }));
+    const br = backupRequest('big', { database: { engine: 'postgresql', type: 'dump', instanceId: '127.0.0.1:5432', databaseName: source, credentialsSecretRef: { name: 'db-credentials' } } });
+    const backup = new MetacontrollerDriver(br, { hookUrl: env.hookUrl, syncPath: '/backuprequest/sync', secrets: env.secrets(localPostgres) });
+    assert.equal(await backup.runToCompletion(), 'Succeeded', backup.jobRuns.map((r) => r.stderr).join('\n'));
+    const key = (backup.status as BackupRequestStatus).database!.artifact!;
+    const genuine = await env.read('lc2-backups', key);
+    assert.ok(genuine.length > 2 * 1048576, `the artifact (${genuine.length} bytes) is well beyond the held-back MiB`);
+    // pg_dump runs with --compress=0: the rows are plain text inside the archive. A same-length
+    // change keeps every block length right, so pg_restore alone would load it without complaint.
+    const archive = execFileSync('zstd', ['-q', '-d', '-c'], { input: genuine, maxBuffer: 1 << 30 });
+    const at = archive.indexOf('\tDocument 1\t');
+    assert.ok(at > 0);
+    archive.write('\tFORGERY! 1\t', at);
+    await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: execFileSync('zstd', ['-q', '-3', '-c'], { input: archive, maxBuffer: 1 << 30 }) }));
+    const restore = (name: string) => new MetacontrollerDriver(
+      restoreRequest(name, {
+        source: { backupRef: { name: br.metadata.name } },
+        database: { instanceId: '127.0.0.1:5432', databaseName: restored, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${name}/document_library` },
+      }),
+      { hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(localPostgres), related: () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${br.metadata.name}`]: backup.parent } }) },
+    );
+    // An existing empty database (no overwrite needed, and not the Job's to drop): after a refusal it
+    // must still be empty, which only a rollback explains.
+    sql(localPostgres, 'postgres', `create database ${restored}`);
+    const forged = restore('big-forged');
+    assert.equal(await forged.runToCompletion(), 'Failed');
+    const ready = (forged.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
+    assert.equal(ready?.reason, 'ChecksumMismatch', ready?.message);
+    assert.match(ready?.message ?? '', /nothing was committed/);
+    assert.deepEqual(forged.jobRuns.map((r) => r.exitCode), [3], 'refused at once, not retried');
+    assert.equal(sql(localPostgres, restored, `select count(*) from pg_tables where schemaname = 'public'`), '0', 'PostgreSQL rolled back: pg_restore never got the end of the stream');
+
+    await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: genuine }));
+    const real = restore('big-genuine');
+    assert.equal(await real.runToCompletion(), 'Succeeded', JSON.stringify(real.status));
+    assert.deepEqual(tableFingerprint(localPostgres, restored), tableFingerprint(localPostgres, source));
+    assert.equal(sql(localPostgres, restored, `select count(*) from DLFileEntry where title like 'FORGERY%'`).trim(), '0');
   });
 });
