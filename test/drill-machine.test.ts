@@ -38,13 +38,13 @@ const consistency = (missing: number): Consistency => ({ expected: 10, missing, 
  * `outcome` (the step's result once its Job exists), creating the children it returns (counted per
  * name) and, when `loseWrite` says so, dropping a sync's status write (the next sync sees the stale parent).
  */
-function run(parent: RestoreRequest, outcome: (step: RestoreStepName, tick: number) => Outcome | undefined, loseWrite: (tick: number) => boolean = () => false, reindex?: TenantReindex) {
+function run(parent: RestoreRequest, outcome: (step: RestoreStepName, tick: number) => Outcome | undefined, loseWrite: (tick: number) => boolean = () => false, reindex?: TenantReindex, finalizingFrom = Infinity) {
   const created = new Map<string, number>();
   const phases: string[] = [];
   let d: RestoreDecision | undefined;
   for (let tick = 0; tick < 60 && parent.status?.phase !== 'Succeeded' && parent.status?.phase !== 'Failed'; tick += 1) {
     const now = new Date(Date.parse('2026-11-23T03:00:00Z') + tick * 60_000).toISOString();
-    const input: RestoreInput = { parent, backup: undefined, existingChildren: new Set(created.keys()), planner, observations: {}, now, ...(reindex ? { reindex, toolsImage: 'tools:1' } : {}) };
+    const input: RestoreInput = { parent, backup: undefined, existingChildren: new Set(created.keys()), planner, observations: {}, now, ...(reindex ? { reindex, toolsImage: 'tools:1' } : {}), ...(tick >= finalizingFrom ? { finalizing: true } : {}) };
     d = decideRestore(input);
     for (let round = 0; d.need && round < 6; round += 1) {
       const need = d.need;
@@ -216,5 +216,40 @@ describe('DR drill machine (pure)', () => {
     const d = decideRestore({ parent: drill('gone', { source: { backupRef: { name: 'deleted-backup' } } }), backup: undefined, existingChildren: new Set(), planner, now: '2026-11-23T05:00:00Z', observations: {} });
     assert.equal(d.status.phase, 'Failed');
     assert.equal(ready(d.status).reason, 'BackupNotFound');
+  });
+});
+
+// Metacontroller's finalize hook: a drill deleted while it runs still removes its scratch targets
+// (its finalizer goes only once the drill has ended: finalizeRestore answers finalized then).
+describe('a DR drill deleted while it runs (pure)', () => {
+  const cleanupAt = (r: ReturnType<typeof run>) => [...r.created.keys()].map((n) => n.split('-').at(-2));
+
+  it('waits for the running step\'s Job, then runs its cleanup, then ends Failed (DrillDeleted)', () => {
+    // Deleted at tick 2 while the database Job runs; that Job ends at tick 5.
+    const r = run(drill('deleted'), (step, tick) => step === 'database' ? (tick >= 5 ? done({}, '2026-11-23T03:05:00Z') : undefined)
+      : step === 'cleanup' ? done(cleanupResult('dropped', 0), '2026-11-23T03:07:00Z') : undefined, undefined, undefined, 2);
+    assert.deepEqual(r.phases, ['RestoringDatabase', 'CleaningUp', 'Failed']);
+    assert.deepEqual(cleanupAt(r), ['rdb', 'rdc'], 'no document-library step after the deletion; one cleanup Job');
+    assert.equal(r.status.operations!.cleanup!.startTime, '2026-11-23T03:05:00.000Z', 'the cleanup started only once the database Job had ended');
+    assert.deepEqual([r.status.drill!.verdict, r.status.drill!.reason, r.status.drill!.cleanup, ready(r.status).reason], ['Failed', 'DrillDeleted', 'Done', 'DrillDeleted']);
+    assert.match(r.status.drill!.cleanupMessage!, /dropped database drill_scratch/);
+  });
+
+  it('a drill deleted before any step started ends at once, with nothing to remove', () => {
+    const r = run(drill('early'), () => undefined, undefined, undefined, 0);
+    assert.deepEqual(r.phases, ['Failed']);
+    assert.equal(r.created.size, 0);
+    assert.equal(r.status.drill!.cleanupMessage, 'nothing to remove: no step started');
+  });
+
+  it('a cached parent without its last status write, whose step Job exists, is not decided: no cleanup, not ended', () => {
+    const parent = drill('stale');
+    // The Job of the database step exists; the parent Metacontroller sends has no status yet.
+    const job = localRestoreSteps({ name: parent.metadata.name, uid: parent.metadata.uid!, spec: parent.spec!, source: { manifest: { bucket: 'lc2-backups', key: KEY }, engine: 'postgresql', bucket: 'lc2-backups', artifact: 'a', sha256: 'c'.repeat(64), documentLibraryPrefix: 'p/', resultsPrefix: 'r/' } }, config)[0]!.children[0]!;
+    const d = decideRestore({ parent, backup: undefined, existingChildren: new Set([job.metadata.name]), planner, observations: {}, now: '2026-11-23T03:00:00Z', finalizing: true });
+    assert.equal(d.need, undefined);
+    assert.notEqual(d.status.phase, 'Failed');
+    assert.equal(ready(d.status).reason, 'Finalizing');
+    assert.equal(d.children.some((c) => c.metadata.name.includes('-rdc-')), false, 'no cleanup Job');
   });
 });

@@ -188,6 +188,30 @@ describe('DR drill failures still clean up, postgresql', () => {
     assert.equal(exists(target, scratch), false);
   });
 
+  it('a drill deleted while it runs: the finalize hook removes its scratch database before the finalizer goes', async () => {
+    const scratch = uniqueName('lc2_drill_deleted');
+    dbs.push([target, scratch]);
+    const d = drill('drill-deleted', scratch, 'drills/deleted');
+    await d.sync();
+    await d.runPendingJobs();
+    assert.equal(exists(target, scratch), true, 'the database step ran');
+    // kubectl delete: from now on Metacontroller calls the finalize hook until it answers finalized.
+    const answers: boolean[] = [];
+    for (let round = 0; round < 10 && !answers.at(-1); round += 1) {
+      answers.push((await d.sync(true)).finalized === true);
+      await d.runPendingJobs();
+    }
+    assert.equal(answers.at(-1), true, `finalized in the end: ${answers}`);
+    assert.ok(answers.length > 1 && answers.slice(0, -1).every((a) => !a), `not before the cleanup ran: ${answers}`);
+    const s = d.status as RestoreRequestStatus;
+    assert.deepEqual([d.phase, s.drill?.reason, s.drill?.cleanup], ['Failed', 'DrillDeleted', 'Done']);
+    assert.deepEqual(d.jobRuns.map((r) => r.job.split('-').at(-2)), ['rdb', 'rdc'], 'no copy after the deletion, then the cleanup');
+    assert.equal(exists(target, scratch), false, 'the scratch database is gone before the object is');
+    // Any other restore is finalized at once, its Jobs left to garbage collection.
+    const plain = new MetacontrollerDriver(restoreRequest('plain-deleted', { source: { backupRef: { name: br.metadata.name } } }), { hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(target) });
+    assert.equal((await plain.sync(true)).finalized, true);
+  });
+
   it('a referenced file missing from the backup fails the verdict (MissingFiles), and both scratch targets are still removed', async () => {
     const status = backup.status as BackupRequestStatus;
     const gone = `${status.location!.prefix}dl/20097/20121/30007/1.0`;

@@ -198,7 +198,7 @@ describe('end to end through the API server', () => {
       kubeconfig: kube.kubeconfig, namespace: E2E_NS, hookUrl: env.hookUrl, secrets: env.secrets(localPostgres),
       controllers: [
         { name: 'lc2-backuprequest', kind: 'BackupRequest', plural: 'backuprequests', syncPath: '/backuprequest/sync', finalizePath: '/backuprequest/finalize', customizePath: '/backuprequest/customize' },
-        { name: 'lc2-restorerequest', kind: 'RestoreRequest', plural: 'restorerequests', syncPath: '/restorerequest/sync', customizePath: '/restorerequest/customize' },
+        { name: 'lc2-restorerequest', kind: 'RestoreRequest', plural: 'restorerequests', syncPath: '/restorerequest/sync', finalizePath: '/restorerequest/finalize', customizePath: '/restorerequest/customize' },
       ],
     });
     await mc.start();

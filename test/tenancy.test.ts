@@ -6,6 +6,8 @@ import { startHook, post, TEST_POLICY, type Hook } from './support/inProcessHook
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import type { ObjectStore } from '../core/provider.ts';
 import type { BackupTenant } from '../core/crd.ts';
+import { restoreTenancyRefusal } from '../hooks/backup/tenancy.ts';
+import { drillDatabaseName } from '../hooks/restore/drill.ts';
 
 const tenant = (name: string, spec: BackupTenant['spec']): BackupTenant => ({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupTenant', metadata: { name }, spec });
 const retail = tenant('retail', { namespaces: ['proj-retail-prd'], databaseInstances: ['127.0.0.1:5432'], documentLibraryBuckets: ['liferay-dl', 'restored-dl'], backupBuckets: ['lc2-backups'] });
@@ -77,5 +79,37 @@ describe('tenant boundary (restores)', () => {
       assert.deepEqual(res.body.children, []);
       assert.deepEqual(calls, []);
     }
+  });
+});
+
+// A shared database server (the BackupTenant lists `databases`): a drill may use the one scratch
+// name derived from its own namespace/name, nothing else outside the list.
+describe('drill scratch databases on a shared server', () => {
+  const shared = tenant('retail', { ...retail.spec!, databases: ['lportal_retail'] });
+  const ns = 'proj-retail-prd';
+  const drill = (name: string, databaseName: string, extra: Record<string, unknown> = {}) =>
+    restoreRequest(name, { drill: true, database: { instanceId: '127.0.0.1:5432', databaseName, credentialsSecretRef: { name: 'db' } }, ...extra });
+  const reason = (r: ReturnType<typeof drill>, namespace = ns) => restoreTenancyRefusal(namespace, r.metadata.name, r.spec!, shared, 'enforce')?.reason;
+
+  it('accepts its own derived name, and refuses every other unlisted name', () => {
+    assert.equal(reason(drill('d1', drillDatabaseName(ns, 'd1'))), undefined);
+    assert.equal(reason(drill('d1', 'lportal_retail')), undefined, 'a listed database stays allowed');
+    assert.equal(reason(drill('d1', drillDatabaseName(ns, 'd2'))), 'DatabaseNotAllowed', "another drill's name");
+    assert.equal(reason(drill('d1', drillDatabaseName('proj-other-prd', 'd1'))), 'DatabaseNotAllowed', "the name of a drill in another project's namespace");
+    assert.equal(reason(drill('d1', 'lc2_drill_00000000000000000000')), 'DatabaseNotAllowed');
+    assert.equal(reason(drill('d1', drillDatabaseName(ns, 'd1'), { drill: false })), 'DatabaseNotAllowed', 'only a drill (which creates and drops only its own) gets the name');
+    assert.equal(reason(drill('d1', drillDatabaseName(ns, 'd1'), { approveOverwrite: true })), 'DatabaseNotAllowed');
+    const elsewhere = drill('d1', drillDatabaseName(ns, 'd1'), { database: { instanceId: 'other-db:5432', databaseName: drillDatabaseName(ns, 'd1'), credentialsSecretRef: { name: 'db' } } });
+    assert.equal(reason(elsewhere), 'InstanceNotAllowed', 'the instance is checked as ever');
+  });
+
+  it('through the hook: the derived name passes the boundary, an unlisted one is refused without a Job', async () => {
+    const run = async (parent: ReturnType<typeof drill>) => {
+      const res = await post(`${hook.url}/restorerequest/sync`, { parent, children: {}, related: related(shared, other) });
+      return (res.body.status as { conditions: Array<{ type: string; reason: string }> }).conditions.find((c) => c.type === 'Ready')?.reason;
+    };
+    assert.equal(await run(drill('d3', 'lc2_drill_0123456789abcdef0123')), 'DatabaseNotAllowed');
+    // The backup it names is not among the related objects: past the boundary, the drill fails for that.
+    assert.equal(await run(drill('d3', drillDatabaseName(ns, 'd3'))), 'BackupNotFound');
   });
 });

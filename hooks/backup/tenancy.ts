@@ -3,6 +3,7 @@
 // the tenant writes in its own spec. Checked before every operation starts, so a refused request
 // touches nothing.
 import type { BackupRequestSpec, BackupTenant, BackupTenantSpec, RestoreRequestSpec } from '../../core/crd.ts';
+import { drillDatabaseName } from '../restore/drill.ts';
 
 export type TenancyMode = 'enforce' | 'off';
 export interface Refusal { reason: string; message: string }
@@ -72,10 +73,19 @@ function listRefusal(namespace: string, spec: BackupRequestSpec, tenant: BackupT
   ], [{ field: 'spec.documentLibrary.sourcePrefix', value: spec.documentLibrary.sourcePrefix ?? '' }]);
 }
 
-export function restoreTenancyRefusal(namespace: string, spec: RestoreRequestSpec, tenant: BackupTenant | undefined, mode: TenancyMode): Refusal | undefined {
+/**
+ * A drill's scratch database on a server held to a `databases` list: the one name derived from the
+ * drill's own namespace/name is allowed besides the list. The drill creates it (refusing one that
+ * exists) and drops only what carries its own mark, so it can touch no other database; and no
+ * tenant can derive a name from another's namespace, so none can take another's scratch name first.
+ */
+const ownScratchDatabase = (namespace: string, name: string, spec: RestoreRequestSpec) =>
+  spec.drill === true && spec.approveOverwrite !== true && spec.database.databaseName === drillDatabaseName(namespace, name);
+
+export function restoreTenancyRefusal(namespace: string, name: string, spec: RestoreRequestSpec, tenant: BackupTenant | undefined, mode: TenancyMode): Refusal | undefined {
   return refusal(namespace, spec.projectId, tenant, mode, [
     { field: 'spec.database.instanceId', value: spec.database.instanceId, list: 'databaseInstances' },
-    { field: 'spec.database.databaseName', value: spec.database.databaseName, list: 'databases' },
+    ...(ownScratchDatabase(namespace, name, spec) ? [] : [{ field: 'spec.database.databaseName', value: spec.database.databaseName, list: 'databases' as const }]),
     { field: 'spec.documentLibrary.destinationBucket', value: spec.documentLibrary.destinationBucket, list: 'documentLibraryBuckets' },
     { field: 'spec.source.manifest.bucket', value: spec.source.manifest?.bucket, list: 'backupBuckets', optional: true },
   ], [{ field: 'spec.documentLibrary.destinationPrefix', value: spec.documentLibrary.destinationPrefix }]);

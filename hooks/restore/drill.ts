@@ -1,8 +1,19 @@
 // A DR drill's pure parts (docs/recovery-points.md, "DR drills"): which specs may be drills, what
 // the cleanup may touch, the measured RTO, the verdict, and the outcome of the cleanup. The machine
 // (machine.ts) runs the phases; nothing here does I/O.
+import { createHash } from 'node:crypto';
 import type { DrillCleanupResult, DrillStatus, RestoreRequestSpec, RestoreRequestStatus } from '../../core/crd.ts';
 import type { DrillScope, SpecProblem } from '../../core/provider.ts';
+
+/**
+ * A drill's scratch database: `lc2_drill_` and 20 hex digits (80 bits) of its namespace/name, so
+ * drills of two projects sharing a database server never pick the same name (a name alone could be
+ * chosen to collide), and on a server held to a `databases` list a drill may use exactly this one
+ * name of its own (tenancy.ts): no tenant can name another's.
+ */
+export function drillDatabaseName(namespace: string, name: string): string {
+  return `lc2_drill_${createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 20)}`;
+}
 
 /** Refusals a drill's spec gets before anything starts. */
 export function drillProblems(spec: RestoreRequestSpec, canCleanUp: boolean): SpecProblem[] {

@@ -51,6 +51,8 @@ export interface RestoreInput {
   reindex?: TenantReindex;
   /** The image of the Job that makes a reindex HTTP call. */
   toolsImage?: string;
+  /** The RestoreRequest is being deleted (Metacontroller's finalize hook): a drill ends now, through its cleanup. */
+  finalizing?: boolean;
 }
 
 export interface RestoreDecision {
@@ -180,6 +182,13 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   if (isTerminal(prior.phase)) return archived(prior);
   // A drill cleaning up finishes that whatever the live spec, planner or tenancy say now.
   if (prior.phase === 'CleaningUp' && cleanupFor(prior)) return cleanUp(prior);
+  if (input.finalizing && frozen?.drill) {
+    // A Job this status does not record is a status write this (cached) parent has not seen yet:
+    // deciding now would read "no step started" and leave that step's scratch target behind.
+    const recorded = Object.keys(prior.operations ?? {}).filter((k) => k !== 'preflight').length;
+    if (input.existingChildren.size > recorded) return inProgress(prior, 'Finalizing', 'waiting for this drill\'s last status before removing its scratch targets');
+    return fail(prior, 'DrillDeleted', 'the drill was deleted before it finished; its scratch targets are removed');
+  }
   if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '));
   if (changed) return fail(prior, 'SpecChanged', changed);
   if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);

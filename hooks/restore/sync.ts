@@ -1,6 +1,6 @@
 // The imperative shell around decideRestore (manifest reads, Job observation) plus the customize
 // hook that asks Metacontroller for the referenced BackupRequest.
-import type { BackupRequest, BackupTenant, RestoreRequest, RestoreRequestSpec } from '../../core/crd.ts';
+import type { BackupRequest, BackupTenant, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus } from '../../core/crd.ts';
 import { validateSpec } from '../../core/validation/schema.ts';
 import { allowedBackupBuckets, restoreTenancyRefusal } from '../backup/tenancy.ts';
 import { belongsToItsProject, type ServicePolicy } from '../backup/sync.ts';
@@ -40,7 +40,20 @@ export function customizeRestore(parent: RestoreRequest): CustomizeResponse {
   };
 }
 
-export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: RestoreShell): Promise<SyncResponse> {
+/**
+ * Metacontroller's finalize hook. A restore has nothing to undo (what it made is the user's); a
+ * drill deleted while it runs goes through its cleanup first, so its scratch copy of production
+ * data is not left behind: the finalizer goes once the drill has ended.
+ */
+export async function finalizeRestore(req: SyncRequest<RestoreRequest>, shell: RestoreShell): Promise<SyncResponse> {
+  const drill = req.parent.status?.admitted?.spec?.drill ?? req.parent.spec?.drill;
+  if (drill !== true) return { status: req.parent.status ?? {}, children: [], finalized: true };
+  const out = await syncRestore(req, shell, true);
+  const phase = (out.status as RestoreRequestStatus).phase;
+  return { ...out, finalized: phase === 'Succeeded' || phase === 'Failed' };
+}
+
+export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: RestoreShell, finalizing = false): Promise<SyncResponse> {
   const namespace = req.parent.metadata.namespace;
   const jobs = childrenOf(req.children, 'Job', 'batch/v1', namespace);
   const validated = validateSpec<RestoreRequestSpec>('RestoreRequest', req.parent.spec);
@@ -51,14 +64,14 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
   const backup = ref ? relatedObject(req.related, 'BackupRequest', API_VERSION, namespace ?? '', ref) as BackupRequest | undefined : undefined;
   const provider = typeof req.parent.spec?.provider === 'string' ? req.parent.spec.provider : '';
   const tenant = spec ? relatedObject(req.related, 'BackupTenant', API_VERSION, undefined, spec.projectId) as BackupTenant | undefined : undefined;
-  const refusal = spec ? restoreTenancyRefusal(namespace ?? '', spec, tenant, shell.policy.tenancy) : undefined;
+  const refusal = spec ? restoreTenancyRefusal(namespace ?? '', req.parent.metadata.name ?? '', spec, tenant, shell.policy.tenancy) : undefined;
   const backupBuckets = allowedBackupBuckets(tenant, shell.policy.tenancy);
   const runtime = shell.runtime(provider);
   const rt = 'unavailable' in runtime ? undefined : runtime;
   const input: RestoreInput = {
     parent: req.parent, backup, existingChildren: new Set(jobs.keys()), planner: rt ? rt.planner : runtime as { unavailable: string }, observations: {}, now: shell.now(),
     ...(refusal ? { refusal } : {}), ...(backupBuckets ? { backupBuckets } : {}), ...(tenant?.spec?.encryption?.secretName ? { keySecretName: tenant.spec.encryption.secretName } : {}),
-    ...(tenant?.spec?.reindex ? { reindex: tenant.spec.reindex } : {}), toolsImage: shell.toolsImage, archiving: !!shell.archive && belongsToItsProject(req, shell.policy),
+    ...(tenant?.spec?.reindex ? { reindex: tenant.spec.reindex } : {}), toolsImage: shell.toolsImage, ...(finalizing ? { finalizing } : {}), archiving: !!shell.archive && belongsToItsProject(req, shell.policy),
   };
   let decision = decideRestore(input);
   for (let round = 0; decision.need && round < 6; round += 1) {

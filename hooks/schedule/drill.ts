@@ -3,12 +3,14 @@
 // (the restore checks, times and removes them: hooks/restore). At most one drill at a time: a
 // drill time that comes while one runs waits for it. The newest `keep` finished drills stay for
 // inspection; older ones are left out of the children (Metacontroller deletes them).
-import { createHash } from 'node:crypto';
 import type { BackupRequest, Condition, DrillSchedule, LastDrill, RestoreRequest, RestoreRequestSpec } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import { API_VERSION } from '../contract/objects.ts';
 import { lastFireAtOrBefore, nextFire, parseCron, type CronSchedule } from './cron.ts';
 import { isValidTimeZone } from './timezone.ts';
+import { drillDatabaseName } from '../restore/drill.ts';
+
+export { drillDatabaseName };
 
 export const DRILL_KEEP_DEFAULT = 3;
 /** On a drill restore: the drill time it was created for (what orders drills, whatever their status says). */
@@ -51,20 +53,12 @@ export interface DrillDecision {
 }
 
 const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const hex = (text: string, n: number) => createHash('sha256').update(text).digest('hex').slice(0, n);
 
 /** A drill restore's name: `<schedule base>-drill-<minutes since epoch>` (base as childName cuts it). */
 export function drillName(nameBase: string, at: number): string {
   return `${nameBase}-drill-${Math.floor(at / 60_000)}`;
 }
 
-/**
- * The scratch database: `lc2_drill_` and 20 hex digits (80 bits) of the drill's namespace/name, so drills of
- * two projects sharing a database server never pick the same name (a name alone could be chosen to collide).
- */
-export function drillDatabaseName(namespace: string, name: string): string {
-  return `lc2_drill_${hex(`${namespace}/${name}`, 20)}`;
-}
 
 export function drillPrefix(prefix: string, name: string): string {
   return `${prefix.replace(/\/+$/, '')}/${name}/`;

@@ -11,7 +11,7 @@ import type { BackupRequest, RestoreRequest } from '../../core/crd.ts';
 import type { SyncRequest, SyncResponse } from '../contract/types.ts';
 import { customizeBackup, finalizeBackup, syncBackup, type BackupShell } from '../backup/sync.ts';
 import { activeFor, backupLabels } from '../backup/labels.ts';
-import { customizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
+import { customizeRestore, finalizeRestore, syncRestore, type RestoreShell } from '../restore/sync.ts';
 import { syncSchedule } from '../schedule/sync.ts';
 import { historyRouter, type Authenticate } from '../rest/router.ts';
 import type { CreateResource } from '../rest/kubernetes.ts';
@@ -154,8 +154,7 @@ export function createApp(deps: AppDeps): express.Express {
   };
   const restore: Handler = async (req, finalize) => {
     const r = req as SyncRequest<RestoreRequest>;
-    if (finalize) return { status: r.parent.status ?? {}, children: [], finalized: true };
-    return syncRestore(r, deps.restore);
+    return finalize ? finalizeRestore(r, deps.restore) : syncRestore(r, deps.restore);
   };
 
   app.post('/backuprequest/sync', hook('backuprequest', 'BackupRequest', 'sync', backup));
