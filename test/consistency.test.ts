@@ -141,6 +141,37 @@ for (const target of [localPostgres, localMariadb]) {
         cleanup ? 'every referred-to file and image kept, the copied orphan deleted, the stale file and the preview left alone' : 'nothing deleted without cleanupOrphans');
     });
 
+    if (target.engine === 'postgresql') it('cleanupOrphans deletes nothing when most referred-to files are missing (keys in another layout): cleanupSkipped', async () => {
+      const db = uniqueName('lc2_layout');
+      dbs.push([target, db]);
+      createLiferayTables(target, db);
+      // The files are all there, one folder deeper than Liferay's layout: every key "missing", every file an "orphan".
+      const root = 'dl-layout/';
+      const files = rows.filter((r) => !r.ct).map((r) => `extra/${keyOf(r)}`);
+      await env.upload('liferay-dl', files.map((k) => ({ key: `${root}${k}`, body: Buffer.from(k), generated: false })));
+      const br = backupRequest('layout', {
+        database: { engine: 'postgresql', type: 'dump', instanceId: `${target.host}:${target.port}`, databaseName: db, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: root, destinationBucket: 'lc2-backups', excludeGeneratedFiles: true },
+      });
+      const driver = new MetacontrollerDriver(br, { hookUrl: env.hookUrl, syncPath: '/backuprequest/sync', secrets: env.secrets(target) });
+      assert.equal(await driver.runToCompletion(), 'Succeeded');
+      const backup = { ...driver.parent, status: driver.status } as BackupRequest;
+      const restoredDb = uniqueName('lc2_layout_restored');
+      dbs.push([target, restoredDb]);
+      const restore = new MetacontrollerDriver(restoreRequest('layout-restore', {
+        source: { backupRef: { name: 'layout' } }, cleanupOrphans: true,
+        database: { instanceId: `${target.host}:${target.port}`, databaseName: restoredDb, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: 'layout/document_library' },
+      }), { hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(target),
+        related: () => ({ [`BackupRequest.${API_VERSION}`]: { 'proj-retail-prd/layout': backup } }) });
+      assert.equal(await restore.runToCompletion(), 'Succeeded', JSON.stringify(restore.status));
+      const rc = (restore.status as RestoreRequestStatus).documentLibrary?.consistency;
+      assert.deepEqual([rc?.expected, rc?.missing, rc?.orphans, rc?.orphansDeleted, rc?.cleanupSkipped], [files.length, files.length, files.length, 0, true]);
+      assert.match((restore.status as RestoreRequestStatus).conditions?.find((x) => x.type === 'Consistent')?.message ?? '', /none deleted: with most referred-to files missing/);
+      const left = (await env.s3.send(new ListObjectsV2Command({ Bucket: 'restored-dl', Prefix: 'layout/document_library/' }))).Contents?.length;
+      assert.equal(left, files.length, 'every restored file is still there');
+    });
+
     it('a complete library is Consistent', async () => {
       const db = uniqueName('lc2_consistent');
       dbs.push([target, db]);
