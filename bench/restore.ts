@@ -2,8 +2,8 @@
 // (1,000,000 DLFileEntry rows with varied 1 KiB descriptions, as in bench/encryption.ts, plus the
 // secondary indexes a Liferay DLFileEntry has, so index builds count) dumped and restored by the real
 // Jobs through the real hook server, a directory standing in for the bucket; in the same run
-// `pg_dump -Fc > file` and `pg_restore -d` of that file. The restore Job reads the dump once,
-// hashing it while pg_restore loads it in one transaction (the last MiB only after the hash matched).
+// `pg_dump -Fc > file` and `pg_restore -d` of that file. The restore Job reads the dump twice (the
+// SHA-256 check, then pg_restore in one transaction from the stream).
 // Goals (issue 15): restore ≥ 2× faster than pg_restore -d; dump ≥ 2.5× faster than pg_dump -Fc at ≤ its size.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';

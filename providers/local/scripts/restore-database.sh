@@ -1,11 +1,8 @@
-# Restore into a NEW database: unwrap an encrypted dump's data key, refuse a target that already
-# holds tables unless LC2_APPROVE_OVERWRITE=true, restore, and never keep a dump whose SHA-256 (of the
-# stored bytes; decryption also authenticates every chunk) differs from the manifest's. PostgreSQL
-# reads the artifact once, hashing while it restores in one transaction that can only commit once the
-# hash matched (verified_stream); MySQL writes as statements arrive, so its dump is hashed whole first.
+# Restore into a NEW database: unwrap an encrypted dump's data key, verify the artifact's SHA-256 (a full
+# streaming read of the stored bytes; decryption then authenticates every chunk), refuse a
+# target that already holds tables unless LC2_APPROVE_OVERWRITE=true, then restore in one pass.
 db_client_env
 started=$(now)
-created=""
 decrypt() { cat; }
 if [ -n "${LC2_KEYS_DIR:-}" ]; then
   # Encrypted (docs/encryption.md): unwrap the backup's data key with a KEK version this project's
@@ -47,43 +44,9 @@ restore_outcome() {
   fi
   for code in "$dec" "$@"; do [ "$code" = 0 ] || exit 1; done
 }
-# The message is cut at 200 characters: what happened first, then both hashes.
-mismatch() { refuse ChecksumMismatch "corrupt dump, $1: its sha256 is $actual, the manifest says $LC2_EXPECTED_SHA256"; }
-# The artifact's bytes on stdout, all but the last HOLD bytes as they are read; those only once the
-# whole stream was read and its SHA-256 matched. A stream that does not match (or was not read whole)
-# never reaches pg_restore's end: the archive's last data block and terminator come from the
-# decompressed (and decrypted) suffix those bytes hold, so pg_restore fails and its one transaction
-# rolls back. tee -p keeps hashing when the restore side stops early, so a corrupt dump that breaks
-# zstd or age mid-stream is still told apart (by its hash) from a client that failed.
-HOLD=1048576
-verified_stream() {
-  mkfifo "$work/sum.fifo" "$work/tail.fifo"
-  sha256sum <"$work/sum.fifo" >"$work/sum" & local hasher=$!
-  tail -c "$HOLD" <"$work/tail.fifo" >"$work/tail" & local keeper=$!
-  rclone cat "store:$LC2_ARTIFACT" | tee -p "$work/sum.fifo" "$work/tail.fifo" | head -c "-$HOLD"
-  local codes=("${PIPESTATUS[@]}")
-  wait "$hasher" || codes[0]=1
-  wait "$keeper" || codes[0]=1
-  printf '%s %s\n' "${codes[0]}" "${codes[1]}" >"$work/read.status"
-  [ "${codes[0]}" = 0 ] && [ "${codes[1]}" = 0 ] && [ "$(cut -d' ' -f1 "$work/sum")" = "$LC2_EXPECTED_SHA256" ] && cat "$work/tail"
-  return 0
-}
-# After the restore stream: a read that failed is retried; a whole read with another hash refuses
-# (dropping the database this Job created for it: nothing of a corrupt dump is kept).
-stream_outcome() {
-  local reader tee_code
-  read -r reader tee_code <"$work/read.status" || exit 1
-  [ "$reader" = 0 ] && [ "$tee_code" = 0 ] || exit 1
-  actual=$(cut -d' ' -f1 "$work/sum")
-  [ "$actual" != "$LC2_EXPECTED_SHA256" ] || return 0
-  [ -z "$created" ] || drop_database || log "could not drop $LC2_DB_NAME, which this Job created"
-  mismatch "nothing was committed"
-}
-if [ "$LC2_DB_ENGINE" != postgresql ]; then
-  log "verifying sha256 of $LC2_ARTIFACT"
-  actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
-  [ "$actual" = "$LC2_EXPECTED_SHA256" ] || mismatch "nothing was restored"
-fi
+log "verifying sha256 of $LC2_ARTIFACT"
+actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
+[ "$actual" = "$LC2_EXPECTED_SHA256" ] || refuse ChecksumMismatch "artifact $LC2_ARTIFACT has sha256 $actual, the manifest says $LC2_EXPECTED_SHA256: not restoring a corrupt backup"
 # A DR drill restores only into a database it creates, and marks it (its cleanup drops nothing
 # else): one that exists is refused, unless it carries this drill's own mark (an earlier attempt of
 # this Job), which is dropped and made again. PostgreSQL marks it right after creating it (CREATE
@@ -93,7 +56,7 @@ if [ -n "${LC2_DRILL_MARKER:-}" ]; then
   if [ "$mark" = "$LC2_DRILL_MARKER" ]; then log "dropping this drill's database from an earlier attempt"; drop_database
   elif [ "$mark" != absent ]; then refuse TargetExists "database $LC2_DB_NAME on $LC2_DB_HOST already exists: a drill restores only into a database it creates"; fi
   case "$LC2_DB_ENGINE" in
-    postgresql) createdb "$LC2_DB_NAME"; created=1; psql -X -d postgres -q -c "comment on database \"$LC2_DB_NAME\" is '$LC2_DRILL_MARKER'" ;;
+    postgresql) createdb "$LC2_DB_NAME"; psql -X -d postgres -q -c "comment on database \"$LC2_DB_NAME\" is '$LC2_DRILL_MARKER'" ;;
     mysql) "$(mysql_bin)" "${mysql_args[@]}" -e "create database \`$LC2_DB_NAME\` character set utf8mb4 comment '$LC2_DRILL_MARKER'" ;;
   esac
 fi
@@ -108,14 +71,12 @@ case "$LC2_DB_ENGINE" in
       [ "${LC2_APPROVE_OVERWRITE:-false}" = true ] || refuse TargetNotEmpty "database $LC2_DB_NAME on $LC2_DB_HOST already has $tables tables; restore into a new database or set spec.approveOverwrite: true"
       clean=(--clean --if-exists)
     fi
-    [ "$exists" != 0 ] || { createdb "$LC2_DB_NAME"; created=1; }
-    log "restoring into $LC2_DB_NAME, verifying sha256 of $LC2_ARTIFACT as it is read"
+    [ "$exists" != 0 ] || createdb "$LC2_DB_NAME"
+    log "restoring into $LC2_DB_NAME"
     set +e
-    verified_stream | decrypt | zstd -q -d | pg_restore --no-owner --no-acl --exit-on-error --single-transaction "${clean[@]}" --dbname="$LC2_DB_NAME"
-    codes=("${PIPESTATUS[@]}")
-    set -e
-    stream_outcome
-    restore_outcome "${codes[@]}" ;;
+    rclone cat "store:$LC2_ARTIFACT" | decrypt | zstd -q -d | pg_restore --no-owner --no-acl --exit-on-error --single-transaction "${clean[@]}" --dbname="$LC2_DB_NAME"
+    restore_outcome "${PIPESTATUS[@]}"
+    set -e ;;
   mysql)
     tool=$("$(mysql_bin)" --version)
     tables=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select count(*) from information_schema.tables where table_schema = '$LC2_DB_NAME'")
