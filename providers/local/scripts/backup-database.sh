@@ -41,10 +41,10 @@ if [ -n "$keys_sql" ]; then
       read -r snapshot <&"${SNAP[0]}"
       snapshot_args=(--snapshot="$snapshot")
       printf 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSET TRANSACTION SNAPSHOT %s;\n%s;\nCOMMIT;\n' "'$snapshot'" "$keys_sql" \
-        | psql -X -q -At -v ON_ERROR_STOP=1 -v FETCH_COUNT=10000 -d "$LC2_DB_NAME" | LC_ALL=C sort -u | zstd -q -o "$work/expected.zst" ;;
+        | psql -X -q -At -v ON_ERROR_STOP=1 -v FETCH_COUNT=10000 -d "$LC2_DB_NAME" | zsort | zout "$work/expected.zst" ;;
     mysql)
       "$(mysql_bin)" "${mysql_args[@]}" -N -B --quick --database="$LC2_DB_NAME" -e "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY; $keys_sql; COMMIT;" \
-        | LC_ALL=C sort -u | zstd -q -o "$work/expected.zst" ;;
+        | zsort | zout "$work/expected.zst" ;;
   esac
   # Production keys only ("A" lines are unpublished Publications' files: referred to, not required).
   expected=$(zstd -q -d -c "$work/expected.zst" | grep -c -v '^A ' || true)

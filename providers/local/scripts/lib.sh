@@ -58,12 +58,20 @@ expected_keys_sql() {
       printf '%s' "SELECT CONCAT($flag, fe.companyId, '/', CASE WHEN fe.folderId <> 0 THEN fe.folderId ELSE fe.groupId END, '/', fe.name, '/', fv.version, $uuid) FROM DLFileVersion fv JOIN DLFileEntry fe ON fe.fileEntryId = fv.fileEntryId" ;;
   esac
 }
-# Split a flagged key list (stdin) into $work/expected (production keys) and $work/referenced (every
-# key a row refers to). A line without a flag is a production key (lists written before the flags).
+# Key lists are kept sorted, unique and zstd-compressed (*.zst in $work): a library of tens of millions
+# of files must fit the Job's 1 GiB /tmp and memory limit. sort's buffer is bounded and its temporary
+# runs are compressed too (bench/consistency.ts measures the disk and time this takes).
+zsort() { LC_ALL=C sort -u -S 128M -T "$work" --compress-program=zstd; }
+zin() { zstd -q -d -c "$1"; }
+zout() { zstd -q -f -o "$1"; }
+lines_of() { zin "$1" | wc -l; }
+# Split a flagged key list (stdin) into expected.zst (production keys) and referenced.zst (every key a
+# row refers to). A line without a flag is a production key (lists written before the flags).
 split_keys() {
-  LC_ALL=C sort -u >"$work/keys"
-  sed '/^A /d; s/^P //' "$work/keys" | LC_ALL=C sort -u >"$work/expected"
-  sed 's/^[PA] //' "$work/keys" | LC_ALL=C sort -u >"$work/referenced"
+  zsort | zout "$work/keys.zst"
+  zin "$work/keys.zst" | sed '/^A /d; s/^P //' | zsort | zout "$work/expected.zst"
+  zin "$work/keys.zst" | sed 's/^[PA] //' | zsort | zout "$work/referenced.zst"
+  rm -f "$work/keys.zst"
 }
 # A DR drill's mark on its scratch database (docs/recovery-points.md): the database's comment, which
 # the drill's own restore Job set when it created it; "absent" when there is no such database.
@@ -91,22 +99,22 @@ objects_under() {
   else cat "$work/size.err" >&2; exit 1
   fi
 }
-# The recovery point's consistency (docs/recovery-points.md): $work/expected and $work/referenced
+# The recovery point's consistency (docs/recovery-points.md): expected.zst and referenced.zst
 # (split_keys) against the files under store:$1. Generated files (LC2_EXCLUDES) and the portal's own
-# images (company 0, repository 0: Image rows, not documents) are left out. Leaves $work/missing (a
-# production row without its file: the point is broken there) and $work/orphans (a file no row of
-# any Publication refers to: harmless).
+# images (company 0, repository 0: Image rows, not documents) are left out. Leaves missing.zst (a
+# production row without its file: the point is broken there) and orphans.zst (a file no row of
+# any Publication refers to: harmless). A listing that fails exits (pipefail): never "all missing".
 compare_keys() {
   { printf '%s\n' "${LC2_EXCLUDES:-}"; printf '/0/0/**\n'; } | sed '/^$/d' >"$work/compare-excludes"
-  rclone lsf -R --files-only --exclude-from "$work/compare-excludes" "store:$1" | LC_ALL=C sort -u >"$work/present"
-  LC_ALL=C comm -23 "$work/expected" "$work/present" >"$work/missing"
-  LC_ALL=C comm -13 "$work/referenced" "$work/present" >"$work/orphans"
-  log "consistency: $(wc -l <"$work/missing") referred-to files missing, $(wc -l <"$work/orphans") orphans"
+  rclone lsf -R --files-only --exclude-from "$work/compare-excludes" "store:$1" | zsort | zout "$work/present.zst"
+  LC_ALL=C comm -23 <(zin "$work/expected.zst") <(zin "$work/present.zst") | zout "$work/missing.zst"
+  LC_ALL=C comm -13 <(zin "$work/referenced.zst") <(zin "$work/present.zst") | zout "$work/orphans.zst"
+  log "consistency: $(lines_of "$work/missing.zst") referred-to files missing, $(lines_of "$work/orphans.zst") orphans"
 }
 # The JSON members of that comparison, with bounded samples. Keys become JSON strings: quotes,
 # backslashes and control characters (but the newline between keys) dropped; a sample only.
 consistency_members() {
-  sample() { head -n 20 "$1" | LC_ALL=C tr -d '"\\\000-\011\013-\037' | cut -c1-512 | sed 's/.*/"&"/' | paste -sd, -; }
+  sample() { { zin "$1" || true; } | head -n 20 | LC_ALL=C tr -d '"\\\000-\011\013-\037' | cut -c1-512 | sed 's/.*/"&"/' | paste -sd, -; }
   printf '"expected":%s,"missing":%s,"orphans":%s,"missingSample":[%s],"orphanSample":[%s]' \
-    "$(wc -l <"$work/expected")" "$(wc -l <"$work/missing")" "$(wc -l <"$work/orphans")" "$(sample "$work/missing")" "$(sample "$work/orphans")"
+    "$(lines_of "$work/expected.zst")" "$(lines_of "$work/missing.zst")" "$(lines_of "$work/orphans.zst")" "$(sample "$work/missing.zst")" "$(sample "$work/orphans.zst")"
 }

@@ -24,8 +24,8 @@ if [ -n "${LC2_DB_ENGINE:-}" ]; then
     esac | split_keys
     compare_keys "$LC2_DL_DEST"
     deleted=0 skipped=false
-    if [ "${LC2_CLEANUP_ORPHANS:-false}" = true ] && [ -s "$work/orphans" ]; then
-      if [ $(( $(wc -l <"$work/missing") * 2 )) -gt "$(wc -l <"$work/expected")" ]; then
+    if [ "${LC2_CLEANUP_ORPHANS:-false}" = true ] && [ "$(lines_of "$work/orphans.zst")" != 0 ]; then
+      if [ $(( $(lines_of "$work/missing.zst") * 2 )) -gt "$(lines_of "$work/expected.zst")" ]; then
         # Most referred-to files absent: the keys do not match this store's layout, and "orphans"
         # would be the whole library. Nothing is deleted.
         skipped=true
@@ -34,8 +34,8 @@ if [ -n "${LC2_DB_ENGINE:-}" ]; then
         # Only files this restore copied (never one that was in the target before), only plain keys:
         # no control characters (a key split at a newline could name another file), no '..' segment
         # and no leading '/' (joined to the prefix such a key could name a file outside it).
-        rclone lsf -R --files-only "store:$LC2_DL_SOURCE" | LC_ALL=C sort -u >"$work/copied"
-        LC_ALL=C comm -12 "$work/orphans" "$work/copied" | LC_ALL=C grep -Ev '[[:cntrl:]]|(^|/)\.\.(/|$)|^/' >"$work/deletable" || true
+        rclone lsf -R --files-only "store:$LC2_DL_SOURCE" | zsort | zout "$work/copied.zst"
+        LC_ALL=C comm -12 <(zin "$work/orphans.zst") <(zin "$work/copied.zst") | LC_ALL=C grep -Ev '[[:cntrl:]]|(^|/)\.\.(/|$)|^/' >"$work/deletable" || true
         if [ -s "$work/deletable" ]; then
           rclone delete "store:$LC2_DL_DEST" --files-from-raw "$work/deletable" --s3-no-check-bucket
           deleted=$(wc -l <"$work/deletable")
