@@ -242,14 +242,37 @@ describe('a DR drill deleted while it runs (pure)', () => {
     assert.equal(r.status.drill!.cleanupMessage, 'nothing to remove: no step started');
   });
 
-  it('a cached parent without its last status write, whose step Job exists, is not decided: no cleanup, not ended', () => {
-    const parent = drill('stale');
-    // The Job of the database step exists; the parent Metacontroller sends has no status yet.
-    const job = localRestoreSteps({ name: parent.metadata.name, uid: parent.metadata.uid!, spec: parent.spec!, source: { manifest: { bucket: 'lc2-backups', key: KEY }, engine: 'postgresql', bucket: 'lc2-backups', artifact: 'a', sha256: 'c'.repeat(64), documentLibraryPrefix: 'p/', resultsPrefix: 'r/' } }, config)[0]!.children[0]!;
-    const d = decideRestore({ parent, backup: undefined, existingChildren: new Set([job.metadata.name]), planner, observations: {}, now: '2026-11-23T03:00:00Z', finalizing: true });
-    assert.equal(d.need, undefined);
-    assert.notEqual(d.status.phase, 'Failed');
-    assert.equal(ready(d.status).reason, 'Finalizing');
-    assert.equal(d.children.some((c) => c.metadata.name.includes('-rdc-')), false, 'no cleanup Job');
+  it('a cached parent without the status write that started a step: the step is rebuilt from its Job, its Job kept and waited for', () => {
+    // Tick 0 starts the database step and its status write is lost; the deletion arrives at tick 1
+    // with that stale parent (no operations at all). The database Job ends at tick 3.
+    const r = run(drill('stale'), (step, tick) => step === 'database' ? (tick >= 3 ? done({}, '2026-11-23T03:03:00Z') : undefined)
+      : step === 'cleanup' ? done(cleanupResult('dropped', 0), '2026-11-23T03:05:00Z') : undefined, (tick) => tick === 0, undefined, 1);
+    assert.deepEqual(cleanupAt(r), ['rdb', 'rdc'], 'each Job once; the database Job was never dropped from the children');
+    assert.ok(r.status.operations!.cleanup!.startTime! >= '2026-11-23T03:03:00.000Z', 'the cleanup started only once the database Job had ended');
+    assert.deepEqual([r.status.drill!.reason, r.status.drill!.cleanup], ['DrillDeleted', 'Done']);
+    assert.match(r.status.drill!.cleanupMessage!, /dropped database drill_scratch/, 'not "nothing to remove"');
+  });
+
+  it('a Job that cannot come while the drill is deleted (its namespace is going) is given up after 10 minutes, not waited for forever', () => {
+    const parent = drill('ns-gone');
+    const started = run(parent, (step) => step === 'cleanup' ? undefined : done({}, '2026-11-23T03:01:00Z'));
+    // The drill entered CleaningUp; its cleanup Job is asked for, and never appears.
+    assert.equal(started.last.status.phase, 'CleaningUp');
+    const stuck = { ...parent, status: started.last.status };
+    const opStart = Date.parse(stuck.status.operations!.cleanup!.startTime!);
+    const decide = (deletedMinutesAgo: number) => {
+      const now = new Date(opStart + 5 * 60_000).toISOString();
+      const input: RestoreInput = {
+        parent: { ...stuck, metadata: { ...stuck.metadata, deletionTimestamp: new Date(opStart + 5 * 60_000 - deletedMinutesAgo * 60_000).toISOString() } },
+        backup: undefined, existingChildren: new Set(), planner, observations: {}, now, finalizing: true,
+      };
+      let d = decideRestore(input);
+      if (d.need?.kind === 'observeStep') { input.observations = { steps: { [d.need.step.name]: { state: 'running', message: 'Job is being created' } } }; d = decideRestore(input); }
+      return d;
+    };
+    assert.equal(decide(5).status.phase, 'CleaningUp', 'deleted 5 minutes ago: still waiting');
+    const given = decide(11).status;
+    assert.deepEqual([given.phase, given.drill!.cleanup], ['Failed', 'Failed']);
+    assert.match(given.drill!.cleanupMessage!, /could not run while the drill was deleted.*may be left: database drill_scratch/);
   });
 });

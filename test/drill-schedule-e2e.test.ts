@@ -83,7 +83,7 @@ describe('scheduled DR drill, local provider, PostgreSQL', () => {
     await schedule.sync();
     const [drillChild] = kids<RestoreRequest>('RestoreRequest');
     assert.ok(drillChild, JSON.stringify(status().conditions));
-    const scratch = drillDatabaseName(NS, drillChild.metadata.name);
+    const scratch = drillDatabaseName(NS, drillChild.metadata.name, 'sched-e2e');
     assert.deepEqual(drillChild.spec?.source, { backupRef: { name: child.metadata.name } });
     assert.equal(drillChild.spec?.database.databaseName, scratch);
     assert.equal(drillChild.spec?.documentLibrary.destinationPrefix, `drills/${drillChild.metadata.name}/`);

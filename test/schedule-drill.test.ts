@@ -82,7 +82,7 @@ describe('BackupSchedule drills', () => {
     assert.equal(spec.environment, 'prd');
     assert.equal(spec.provider, 'local');
     assert.equal(spec.initiator, 'schedule/proj-retail-prd/nightly');
-    assert.deepEqual(spec.database, { instanceId: '127.0.0.1:5432', databaseName: drillDatabaseName(NS, name), credentialsSecretRef: { name: 'db-credentials' } });
+    assert.deepEqual(spec.database, { instanceId: '127.0.0.1:5432', databaseName: drillDatabaseName(NS, name, 'sched-uid'), credentialsSecretRef: { name: 'db-credentials' } });
     assert.match(spec.database.databaseName, /^lc2_drill_[0-9a-f]{20}$/);
     assert.deepEqual(spec.documentLibrary, { destinationBucket: 'drill-dl', destinationPrefix: `drills/${name}/` });
     assert.equal(created[0]!.metadata.labels?.[SCHEDULE_LABEL], 'nightly');
@@ -96,10 +96,11 @@ describe('BackupSchedule drills', () => {
     assert.deepEqual(statusErrors('BackupSchedule', d.status), []);
   });
 
-  it('two projects sharing a database server never get the same scratch database, whatever they name their schedules', () => {
+  it('two projects sharing a database server never get the same scratch database, whatever they name their schedules; another schedule UID, another name', () => {
     const name = drillName('nightly', DRILL_AT);
-    assert.notEqual(drillDatabaseName('proj-a-prd', name), drillDatabaseName('proj-b-prd', name));
-    assert.equal(drillDatabaseName('proj-a-prd', name), drillDatabaseName('proj-a-prd', name));
+    assert.notEqual(drillDatabaseName('proj-a-prd', name, 'u'), drillDatabaseName('proj-b-prd', name, 'u'));
+    assert.notEqual(drillDatabaseName('proj-a-prd', name, 'u1'), drillDatabaseName('proj-a-prd', name, 'u2'));
+    assert.equal(drillDatabaseName('proj-a-prd', name, 'u'), drillDatabaseName('proj-a-prd', name, 'u'));
   });
 
   it('creates the same single drill however often the same moment is synced, and nothing again once it exists (stale parent too)', () => {

@@ -82,24 +82,31 @@ describe('tenant boundary (restores)', () => {
   });
 });
 
-// A shared database server (the BackupTenant lists `databases`): a drill may use the one scratch
-// name derived from its own namespace/name, nothing else outside the list.
+// A shared database server (the BackupTenant lists `databases`): a scheduled drill may use the one
+// scratch name derived from its own namespace/name and its schedule's UID, nothing else outside the list.
 describe('drill scratch databases on a shared server', () => {
   const shared = tenant('retail', { ...retail.spec!, databases: ['lportal_retail'] });
   const ns = 'proj-retail-prd';
-  const drill = (name: string, databaseName: string, extra: Record<string, unknown> = {}) =>
-    restoreRequest(name, { drill: true, database: { instanceId: '127.0.0.1:5432', databaseName, credentialsSecretRef: { name: 'db' } }, ...extra });
-  const reason = (r: ReturnType<typeof drill>, namespace = ns) => restoreTenancyRefusal(namespace, r.metadata.name, r.spec!, shared, 'enforce')?.reason;
+  const SCHEDULE = 'c0ffee00-0000-4000-8000-000000000001';
+  const owned = (uid: string) => ({ ownerReferences: [{ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupSchedule', name: 'nightly', uid, controller: true }] });
+  const drill = (name: string, databaseName: string, extra: Record<string, unknown> = {}, scheduleUid: string | null = SCHEDULE) => {
+    const r = restoreRequest(name, { drill: true, database: { instanceId: '127.0.0.1:5432', databaseName, credentialsSecretRef: { name: 'db' } }, ...extra });
+    return scheduleUid ? { ...r, metadata: { ...r.metadata, ...owned(scheduleUid) } } : r;
+  };
+  const own = (name: string, uid = SCHEDULE, namespace = ns) => drillDatabaseName(namespace, name, uid);
+  const reason = (r: ReturnType<typeof drill>, namespace = ns) => restoreTenancyRefusal({ namespace, name: r.metadata.name, ...(r.metadata.ownerReferences?.[0] ? { scheduleUid: r.metadata.ownerReferences[0].uid } : {}) }, r.spec!, shared, 'enforce')?.reason;
 
   it('accepts its own derived name, and refuses every other unlisted name', () => {
-    assert.equal(reason(drill('d1', drillDatabaseName(ns, 'd1'))), undefined);
+    assert.equal(reason(drill('d1', own('d1'))), undefined);
     assert.equal(reason(drill('d1', 'lportal_retail')), undefined, 'a listed database stays allowed');
-    assert.equal(reason(drill('d1', drillDatabaseName(ns, 'd2'))), 'DatabaseNotAllowed', "another drill's name");
-    assert.equal(reason(drill('d1', drillDatabaseName('proj-other-prd', 'd1'))), 'DatabaseNotAllowed', "the name of a drill in another project's namespace");
+    assert.equal(reason(drill('d1', own('d2'))), 'DatabaseNotAllowed', "another drill's name");
+    assert.equal(reason(drill('d1', own('d1', 'another-schedule'))), 'DatabaseNotAllowed', "another schedule's name");
+    assert.equal(reason(drill('d1', own('d1', SCHEDULE, 'proj-other-prd'))), 'DatabaseNotAllowed', "the name of a drill in another project's namespace");
+    assert.equal(reason(drill('d1', own('d1'), {}, null)), 'DatabaseNotAllowed', 'a drill no schedule controls uses a listed database');
     assert.equal(reason(drill('d1', 'lc2_drill_00000000000000000000')), 'DatabaseNotAllowed');
-    assert.equal(reason(drill('d1', drillDatabaseName(ns, 'd1'), { drill: false })), 'DatabaseNotAllowed', 'only a drill (which creates and drops only its own) gets the name');
-    assert.equal(reason(drill('d1', drillDatabaseName(ns, 'd1'), { approveOverwrite: true })), 'DatabaseNotAllowed');
-    const elsewhere = drill('d1', drillDatabaseName(ns, 'd1'), { database: { instanceId: 'other-db:5432', databaseName: drillDatabaseName(ns, 'd1'), credentialsSecretRef: { name: 'db' } } });
+    assert.equal(reason(drill('d1', own('d1'), { drill: false })), 'DatabaseNotAllowed', 'only a drill (which creates and drops only its own) gets the name');
+    assert.equal(reason(drill('d1', own('d1'), { approveOverwrite: true })), 'DatabaseNotAllowed');
+    const elsewhere = drill('d1', own('d1'), { database: { instanceId: 'other-db:5432', databaseName: own('d1'), credentialsSecretRef: { name: 'db' } } });
     assert.equal(reason(elsewhere), 'InstanceNotAllowed', 'the instance is checked as ever');
   });
 
@@ -110,6 +117,6 @@ describe('drill scratch databases on a shared server', () => {
     };
     assert.equal(await run(drill('d3', 'lc2_drill_0123456789abcdef0123')), 'DatabaseNotAllowed');
     // The backup it names is not among the related objects: past the boundary, the drill fails for that.
-    assert.equal(await run(drill('d3', drillDatabaseName(ns, 'd3'))), 'BackupNotFound');
+    assert.equal(await run(drill('d3', own('d3'))), 'BackupNotFound');
   });
 });

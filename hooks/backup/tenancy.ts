@@ -74,18 +74,23 @@ function listRefusal(namespace: string, spec: BackupRequestSpec, tenant: BackupT
 }
 
 /**
- * A drill's scratch database on a server held to a `databases` list: the one name derived from the
- * drill's own namespace/name is allowed besides the list. The drill creates it (refusing one that
- * exists) and drops only what carries its own mark, so it can touch no other database; and no
- * tenant can derive a name from another's namespace, so none can take another's scratch name first.
+ * A scheduled drill's scratch database on a server held to a `databases` list: the one name derived
+ * from the drill's own namespace/name and its schedule's UID (its controller) is allowed besides the
+ * list. The drill creates it (refusing one that exists) and drops only what carries its own mark, so
+ * it can touch no other database; no tenant can derive another's (namespace and UID differ, and the
+ * UID cannot be read from another namespace). A drill without a schedule uses a listed database.
  */
-const ownScratchDatabase = (namespace: string, name: string, spec: RestoreRequestSpec) =>
-  spec.drill === true && spec.approveOverwrite !== true && spec.database.databaseName === drillDatabaseName(namespace, name);
+const ownScratchDatabase = (namespace: string, name: string, scheduleUid: string | undefined, spec: RestoreRequestSpec) =>
+  !!scheduleUid && spec.drill === true && spec.approveOverwrite !== true && spec.database.databaseName === drillDatabaseName(namespace, name, scheduleUid);
 
-export function restoreTenancyRefusal(namespace: string, name: string, spec: RestoreRequestSpec, tenant: BackupTenant | undefined, mode: TenancyMode): Refusal | undefined {
+/** The request as the boundary sees it: where it is, what it is called, which schedule controls it. */
+export interface RequestIdentity { namespace: string; name: string; scheduleUid?: string }
+
+export function restoreTenancyRefusal(who: RequestIdentity, spec: RestoreRequestSpec, tenant: BackupTenant | undefined, mode: TenancyMode): Refusal | undefined {
+  const { namespace, name, scheduleUid } = who;
   return refusal(namespace, spec.projectId, tenant, mode, [
     { field: 'spec.database.instanceId', value: spec.database.instanceId, list: 'databaseInstances' },
-    ...(ownScratchDatabase(namespace, name, spec) ? [] : [{ field: 'spec.database.databaseName', value: spec.database.databaseName, list: 'databases' as const }]),
+    ...(ownScratchDatabase(namespace, name, scheduleUid, spec) ? [] : [{ field: 'spec.database.databaseName', value: spec.database.databaseName, list: 'databases' as const }]),
     { field: 'spec.documentLibrary.destinationBucket', value: spec.documentLibrary.destinationBucket, list: 'documentLibraryBuckets' },
     { field: 'spec.source.manifest.bucket', value: spec.source.manifest?.bucket, list: 'backupBuckets', optional: true },
   ], [{ field: 'spec.documentLibrary.destinationPrefix', value: spec.documentLibrary.destinationPrefix }]);

@@ -6,13 +6,15 @@ import type { DrillCleanupResult, DrillStatus, RestoreRequestSpec, RestoreReques
 import type { DrillScope, SpecProblem } from '../../core/provider.ts';
 
 /**
- * A drill's scratch database: `lc2_drill_` and 20 hex digits (80 bits) of its namespace/name, so
- * drills of two projects sharing a database server never pick the same name (a name alone could be
- * chosen to collide), and on a server held to a `databases` list a drill may use exactly this one
- * name of its own (tenancy.ts): no tenant can name another's.
+ * A scheduled drill's scratch database: `lc2_drill_` and 20 hex digits (80 bits) of its
+ * namespace/name and its schedule's UID. The namespace keeps two projects sharing a database server
+ * apart whatever they name things; the UID, which only the schedule's own namespace can read, keeps
+ * the name unknown to other tenants, so none can create it first (with its own credentials on the
+ * shared server) to block the drill. On a server held to a `databases` list a scheduled drill may
+ * use exactly this name of its own (tenancy.ts).
  */
-export function drillDatabaseName(namespace: string, name: string): string {
-  return `lc2_drill_${createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 20)}`;
+export function drillDatabaseName(namespace: string, name: string, scheduleUid: string): string {
+  return `lc2_drill_${createHash('sha256').update(`${namespace}/${name}/${scheduleUid}`).digest('hex').slice(0, 20)}`;
 }
 
 /** Refusals a drill's spec gets before anything starts. */

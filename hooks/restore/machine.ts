@@ -62,6 +62,10 @@ export interface RestoreDecision {
   need?: RestoreNeed;
 }
 
+const DRILL_DELETED = 'the drill was deleted before it finished; its scratch targets are removed';
+/** How long a RestoreRequest being deleted waits for a Job that does not exist (its namespace is being deleted: no new Jobs, its Jobs and Secrets removed). */
+export const FINALIZE_PATIENCE_MS = 10 * 60_000;
+
 export const restoreIdOf = (name: string, uid: string): string => `${name.slice(0, 200)}-${uid.replace(/-/g, '').slice(0, 8)}`;
 
 export function decideRestore(input: RestoreInput): RestoreDecision {
@@ -114,6 +118,13 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     resyncAfterSeconds: IN_FLIGHT_RESYNC_SECONDS,
     ...(need ? { need } : {}),
   });
+  // While the request is deleted, a Job that cannot come (its namespace is going) must not hold the
+  // finalizer, and with it the namespace, forever: after FINALIZE_PATIENCE_MS of deletion, a step
+  // whose operation is over two minutes old and whose Job is not there is given up.
+  const deletedAt = Date.parse(parent.metadata.deletionTimestamp ?? '');
+  const jobGone = (op: OperationStatus, step: RestoreStep): boolean => !!input.finalizing && Number.isFinite(deletedAt)
+    && Date.parse(now) - deletedAt > FINALIZE_PATIENCE_MS && Date.parse(now) - Date.parse(op.startTime ?? now) > 120_000
+    && !step.children.some((c) => input.existingChildren.has(c.metadata.name));
   // A drill's last phase: remove what its own steps created, then end with its verdict.
   const cleanUp = (entered: RestoreRequestStatus): RestoreDecision => {
     let status: RestoreRequestStatus = { ...entered, phase: 'CleaningUp' };
@@ -136,8 +147,9 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
       const waitFor = `waiting for the ${running} step's Job to end before removing the drill's scratch targets`;
       const obs = input.observations.steps?.[running];
       if (!obs) return inProgress(status, 'CleaningUp', waitFor, { kind: 'observeStep', step: runningStep, op: rop, ctx: { name, uid, spec: frozen!, source: status.source! } });
-      if (obs.state === 'running') return inProgress(status, 'CleaningUp', waitFor);
-      status = { ...status, operations: { ...status.operations, [running]: { ...rop, state: obs.state === 'done' ? 'Succeeded' : 'Failed', completionTime: obs.state === 'done' ? obs.completedAt : now, message: 'ended after the drill had failed' } } };
+      const gone = obs.state === 'running' && jobGone(rop, runningStep);
+      if (obs.state === 'running' && !gone) return inProgress(status, 'CleaningUp', waitFor);
+      status = { ...status, operations: { ...status.operations, [running]: { ...rop, state: obs.state === 'done' ? 'Succeeded' : 'Failed', completionTime: obs.state === 'done' ? obs.completedAt : now, message: gone ? 'its Job is gone while the drill is deleted' : 'ended after the drill had failed' } } };
     }
     if (!op) {
       if (!scope.database && !scope.prefix) return end(cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen!, scope), now);
@@ -151,6 +163,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     const next = advance(op, obs, now, uid);
     status = { ...status, operations: { ...status.operations, cleanup: next.op } };
     if (next.kind === 'failed') return end(cleanupOutcome({ failed: `${next.reason}: ${next.message}` }, frozen!, scope), next.op.completionTime ?? now);
+    if (next.kind !== 'done' && jobGone(op, step)) return end(cleanupOutcome({ failed: `its Job could not run while the drill was deleted (is its namespace being deleted?)` }, frozen!, scope), now);
     if (next.kind !== 'done') return { ...inProgress(status, 'CleaningUp', `${doing}${next.message ? `: ${next.message}` : ''}`), ...(next.resyncAfterSeconds ? { resyncAfterSeconds: next.resyncAfterSeconds } : {}) };
     const result = next.result.cleanup;
     return end(result ? cleanupOutcome(result, frozen!, scope) : cleanupOutcome({ failed: 'the cleanup Job wrote no cleanup result' }, frozen!, scope), next.op.completionTime ?? now);
@@ -182,13 +195,8 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   if (isTerminal(prior.phase)) return archived(prior);
   // A drill cleaning up finishes that whatever the live spec, planner or tenancy say now.
   if (prior.phase === 'CleaningUp' && cleanupFor(prior)) return cleanUp(prior);
-  if (input.finalizing && frozen?.drill) {
-    // A Job this status does not record is a status write this (cached) parent has not seen yet:
-    // deciding now would read "no step started" and leave that step's scratch target behind.
-    const recorded = Object.keys(prior.operations ?? {}).filter((k) => k !== 'preflight').length;
-    if (input.existingChildren.size > recorded) return inProgress(prior, 'Finalizing', 'waiting for this drill\'s last status before removing its scratch targets');
-    return fail(prior, 'DrillDeleted', 'the drill was deleted before it finished; its scratch targets are removed');
-  }
+  // A drill deleted before anything started ends here; one with Jobs goes on below, where its steps are known.
+  if (input.finalizing && frozen?.drill && !prior.source && input.existingChildren.size === 0) return fail(prior, 'DrillDeleted', DRILL_DELETED);
   if (!validated.ok) return fail(prior, 'InvalidSpec', validated.errors.join('; '));
   if (changed) return fail(prior, 'SpecChanged', changed);
   if (!planner) return fail(prior, 'ProviderUnavailable', (input.planner as { unavailable: string }).unavailable);
@@ -257,6 +265,15 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
 
   const source = status.source!;
   const setOp = (key: string, op: OperationStatus) => { status = { ...status, operations: { ...status.operations, [key]: op } }; };
+  if (input.finalizing && spec!.drill) {
+    // A cached parent may not show a step its Job proves started (Metacontroller would write this
+    // stale status back over the newer one): that step's operation is rebuilt from its Job, under
+    // the same ID, so the cleanup waits for it instead of reading "no step started".
+    for (const step of stepsFor(status)) {
+      if (!status.operations?.[step.name] && step.children.some((c) => input.existingChildren.has(c.metadata.name))) setOp(step.name, { id: step.operationId, state: 'Running', startTime: now });
+    }
+    return fail(status, 'DrillDeleted', DRILL_DELETED);
+  }
   // Refusals that can be known before anything is created are checked before the first step starts.
   if (!status.operations?.preflight && !status.operations?.database) {
     if (input.refusal) return fail(status, input.refusal.reason, input.refusal.message);

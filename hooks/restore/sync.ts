@@ -14,7 +14,7 @@ import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts'
 import { MAX_MANIFEST_BYTES, type Manifest } from '../backup/manifest.ts';
 import { errorName } from '../backup/sync.ts';
 import type { ArchiveResult } from '../archive/step.ts';
-import { decideRestore, type ManifestRead, type RestoreInput } from './machine.ts';
+import { decideRestore, FINALIZE_PATIENCE_MS, type ManifestRead, type RestoreInput } from './machine.ts';
 import { observeReindex } from './reindex.ts';
 import { archiveWriteFailures } from '../server/metrics.ts';
 
@@ -50,8 +50,17 @@ export async function finalizeRestore(req: SyncRequest<RestoreRequest>, shell: R
   if (drill !== true) return { status: req.parent.status ?? {}, children: [], finalized: true };
   const out = await syncRestore(req, shell, true);
   const phase = (out.status as RestoreRequestStatus).phase;
-  return { ...out, finalized: phase === 'Succeeded' || phase === 'Failed' };
+  // Ended, and archived (a failed archive write is retried, but never holds the deletion for long).
+  const deletedFor = Date.parse(shell.now()) - Date.parse(req.parent.metadata.deletionTimestamp ?? shell.now());
+  const archived = !out.resyncAfterSeconds || deletedFor > FINALIZE_PATIENCE_MS;
+  return { ...out, finalized: (phase === 'Succeeded' || phase === 'Failed') && archived };
 }
+
+/** The BackupSchedule controlling a (drill) RestoreRequest, from its controller reference. */
+const scheduleOf = (parent: RestoreRequest): { scheduleUid?: string } => {
+  const uid = parent.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === 'BackupSchedule')?.uid;
+  return uid ? { scheduleUid: uid } : {};
+};
 
 export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: RestoreShell, finalizing = false): Promise<SyncResponse> {
   const namespace = req.parent.metadata.namespace;
@@ -64,7 +73,7 @@ export async function syncRestore(req: SyncRequest<RestoreRequest>, shell: Resto
   const backup = ref ? relatedObject(req.related, 'BackupRequest', API_VERSION, namespace ?? '', ref) as BackupRequest | undefined : undefined;
   const provider = typeof req.parent.spec?.provider === 'string' ? req.parent.spec.provider : '';
   const tenant = spec ? relatedObject(req.related, 'BackupTenant', API_VERSION, undefined, spec.projectId) as BackupTenant | undefined : undefined;
-  const refusal = spec ? restoreTenancyRefusal(namespace ?? '', req.parent.metadata.name ?? '', spec, tenant, shell.policy.tenancy) : undefined;
+  const refusal = spec ? restoreTenancyRefusal({ namespace: namespace ?? '', name: req.parent.metadata.name ?? '', ...scheduleOf(req.parent) }, spec, tenant, shell.policy.tenancy) : undefined;
   const backupBuckets = allowedBackupBuckets(tenant, shell.policy.tenancy);
   const runtime = shell.runtime(provider);
   const rt = 'unavailable' in runtime ? undefined : runtime;

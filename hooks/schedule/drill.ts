@@ -24,6 +24,8 @@ export interface DrillInput {
   /** The schedule's time zone, the drill's default. */
   scheduleZone: string;
   namespace: string;
+  /** The schedule's UID (part of its drills' scratch database names, unknown to other tenants). */
+  uid: string;
   /** The schedule's own label value (SCHEDULE_LABEL) and what its children's names start with. */
   label: string;
   nameBase: string;
@@ -165,7 +167,7 @@ export function decideDrills(input: DrillInput, scheduleLabelKey: string): Drill
     projectId: input.target.projectId, environment: input.target.environment, provider: input.target.provider,
     initiator: input.target.initiator, drill: true,
     source: { backupRef: { name: backup.metadata.name } },
-    database: { instanceId: drill.database.instanceId, databaseName: drillDatabaseName(input.namespace, wanted), ...(drill.database.credentialsSecretRef ? { credentialsSecretRef: drill.database.credentialsSecretRef } : {}) },
+    database: { instanceId: drill.database.instanceId, databaseName: drillDatabaseName(input.namespace, wanted, input.uid), ...(drill.database.credentialsSecretRef ? { credentialsSecretRef: drill.database.credentialsSecretRef } : {}) },
     documentLibrary: { destinationBucket: drill.documentLibrary.bucket, destinationPrefix: drillPrefix(drill.documentLibrary.prefix, wanted) },
   };
   const created: KubeObject = {

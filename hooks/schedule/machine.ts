@@ -184,7 +184,7 @@ export function decideSchedule(input: ScheduleInput): ScheduleDecision {
   conditions = setCondition(conditions, { type: 'Scheduled', status: spec.suspend ? 'False' : 'True', ...scheduled }, nowIso, generation);
 
   const drill = spec.drill ? decideDrills({
-    drill: spec.drill, scheduleZone: zone, namespace: parent.metadata.namespace ?? '', label, nameBase: nameBase(name),
+    drill: spec.drill, scheduleZone: zone, namespace: parent.metadata.namespace ?? '', uid: parent.metadata.uid ?? '', label, nameBase: nameBase(name),
     target: { projectId: spec.template.spec.projectId, environment: spec.template.spec.environment, provider: spec.template.spec.provider, initiator: spec.template.spec.initiator ?? `schedule/${parent.metadata.namespace ?? ''}/${name}` },
     backups: mine.filter((c) => !doomed.has(c.metadata.name)), drills, lastDrillScheduleTime: prior.lastDrillScheduleTime, since: Date.parse(parent.metadata.creationTimestamp ?? nowIso) || now,
     prior: prior.lastDrill, now,
