@@ -5,6 +5,8 @@
 // file deleted between the dump and the copy, a row whose file never existed, orphan files.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { MetacontrollerDriver } from './support/driver.ts';
 import { TestEnv, uniqueName } from './support/env.ts';
@@ -189,3 +191,28 @@ for (const target of [localPostgres, localMariadb]) {
     });
   });
 }
+
+// The comparison's own failure modes (lib.sh, run by bash as the Jobs run it, rclone's listing
+// replaced by a file): a key list that cannot be read must fail the Job, never read as empty (every
+// file would then be an orphan, and cleanupOrphans would delete referred-to files).
+describe('the key comparison fails instead of reading a broken list as empty', () => {
+  const lib = readFileSync(new URL('../providers/local/scripts/lib.sh', import.meta.url), 'utf8');
+  const compare = (breakReferenced: boolean) => spawnSync('bash', ['-c', `${lib}
+rclone() { printf '1/1/a/1.0\\n1/1/b/1.0\\n1/1/orphan/1.0\\n'; }
+printf 'P 1/1/a/1.0\\nP 1/1/b/1.0\\nA 1/1/c/1.0\\n' | split_keys
+${breakReferenced ? 'printf "not zstd" >"$work/referenced.zst"' : ''}
+compare_keys unused
+printf '{%s}' "$(consistency_members)"`], { encoding: 'utf8', env: { ...process.env, LC2_STEP: 'test' } });
+
+  it('counts right on readable lists', () => {
+    const r = compare(false);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { expected: 2, missing: 0, orphans: 1, missingSample: [], orphanSample: ['1/1/orphan/1.0'] });
+  });
+
+  it('exits non-zero when the referred-to list cannot be read', () => {
+    const r = compare(true);
+    assert.notEqual(r.status, 0, `exited 0 with ${r.stdout}`);
+    assert.equal(r.stdout, '', 'no consistency result');
+  });
+});

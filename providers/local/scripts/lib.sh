@@ -64,7 +64,20 @@ expected_keys_sql() {
 zsort() { LC_ALL=C sort -u -S 128M -T "$work" --compress-program=zstd; }
 zin() { zstd -q -d -c "$1"; }
 zout() { zstd -q -f -o "$1"; }
+# Count with a plain assignment (n=$(lines_of f)): a failure inside [ ] or printf arguments would not stop the Job.
 lines_of() { zin "$1" | wc -l; }
+# comm over two compressed sorted lists ($2, $3) into a compressed list ($4). Each side is
+# decompressed into a FIFO by a process that is waited for: a list that cannot be read fails the Job
+# (a process substitution's failure would not), never reads as empty, which would make every file an
+# "orphan".
+zcomm() {
+  local a="$work/comm.a" b="$work/comm.b" pa pb
+  rm -f "$a" "$b"; mkfifo "$a" "$b"
+  zin "$2" >"$a" & pa=$!
+  zin "$3" >"$b" & pb=$!
+  LC_ALL=C comm "$1" "$a" "$b" | zout "$4"
+  wait "$pa"; wait "$pb"
+}
 # Split a flagged key list (stdin) into expected.zst (production keys) and referenced.zst (every key a
 # row refers to). A line without a flag is a production key (lists written before the flags).
 split_keys() {
@@ -104,17 +117,20 @@ objects_under() {
 # images (company 0, repository 0: Image rows, not documents) are left out. Leaves missing.zst (a
 # production row without its file: the point is broken there) and orphans.zst (a file no row of
 # any Publication refers to: harmless). A listing that fails exits (pipefail): never "all missing".
+# Sets n_expected, n_present, n_missing and n_orphans.
 compare_keys() {
   { printf '%s\n' "${LC2_EXCLUDES:-}"; printf '/0/0/**\n'; } | sed '/^$/d' >"$work/compare-excludes"
   rclone lsf -R --files-only --exclude-from "$work/compare-excludes" "store:$1" | zsort | zout "$work/present.zst"
-  LC_ALL=C comm -23 <(zin "$work/expected.zst") <(zin "$work/present.zst") | zout "$work/missing.zst"
-  LC_ALL=C comm -13 <(zin "$work/referenced.zst") <(zin "$work/present.zst") | zout "$work/orphans.zst"
-  log "consistency: $(lines_of "$work/missing.zst") referred-to files missing, $(lines_of "$work/orphans.zst") orphans"
+  zcomm -23 "$work/expected.zst" "$work/present.zst" "$work/missing.zst"
+  zcomm -13 "$work/referenced.zst" "$work/present.zst" "$work/orphans.zst"
+  n_expected=$(lines_of "$work/expected.zst"); n_present=$(lines_of "$work/present.zst")
+  n_missing=$(lines_of "$work/missing.zst"); n_orphans=$(lines_of "$work/orphans.zst")
+  log "consistency: $n_missing referred-to files missing, $n_orphans orphans"
 }
 # The JSON members of that comparison, with bounded samples. Keys become JSON strings: quotes,
 # backslashes and control characters (but the newline between keys) dropped; a sample only.
 consistency_members() {
   sample() { { zin "$1" || true; } | head -n 20 | LC_ALL=C tr -d '"\\\000-\011\013-\037' | cut -c1-512 | sed 's/.*/"&"/' | paste -sd, -; }
   printf '"expected":%s,"missing":%s,"orphans":%s,"missingSample":[%s],"orphanSample":[%s]' \
-    "$(lines_of "$work/expected.zst")" "$(lines_of "$work/missing.zst")" "$(lines_of "$work/orphans.zst")" "$(sample "$work/missing.zst")" "$(sample "$work/orphans.zst")"
+    "$n_expected" "$n_missing" "$n_orphans" "$(sample "$work/missing.zst")" "$(sample "$work/orphans.zst")"
 }

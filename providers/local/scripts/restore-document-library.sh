@@ -24,8 +24,8 @@ if [ -n "${LC2_DB_ENGINE:-}" ]; then
     esac | split_keys
     compare_keys "$LC2_DL_DEST"
     deleted=0 skipped=false
-    if [ "${LC2_CLEANUP_ORPHANS:-false}" = true ] && [ "$(lines_of "$work/orphans.zst")" != 0 ]; then
-      if [ $(( $(lines_of "$work/missing.zst") * 2 )) -gt "$(lines_of "$work/expected.zst")" ]; then
+    if [ "${LC2_CLEANUP_ORPHANS:-false}" = true ] && [ "$n_orphans" != 0 ]; then
+      if [ $(( n_missing * 2 )) -gt "$n_expected" ]; then
         # Most referred-to files absent: the keys do not match this store's layout, and "orphans"
         # would be the whole library. Nothing is deleted.
         skipped=true
@@ -35,7 +35,14 @@ if [ -n "${LC2_DB_ENGINE:-}" ]; then
         # no control characters (a key split at a newline could name another file), no '..' segment
         # and no leading '/' (joined to the prefix such a key could name a file outside it).
         rclone lsf -R --files-only "store:$LC2_DL_SOURCE" | zsort | zout "$work/copied.zst"
-        LC_ALL=C comm -12 <(zin "$work/orphans.zst") <(zin "$work/copied.zst") | LC_ALL=C grep -Ev '[[:cntrl:]]|(^|/)\.\.(/|$)|^/' >"$work/deletable" || true
+        # Before anything is deleted, the lists must add up: every file present is an orphan or
+        # referred to. A list read short breaks that, and the Job fails (retried) instead.
+        zcomm -12 "$work/referenced.zst" "$work/present.zst" "$work/kept.zst"
+        n_kept=$(lines_of "$work/kept.zst")
+        [ $(( n_orphans + n_kept )) = "$n_present" ] || { log "orphans ($n_orphans) and referred-to files ($n_kept) do not add up to the $n_present files present: nothing deleted"; exit 1; }
+        zcomm -12 "$work/orphans.zst" "$work/copied.zst" "$work/candidates.zst"
+        zin "$work/candidates.zst" >"$work/candidates"
+        LC_ALL=C grep -Ev '[[:cntrl:]]|(^|/)\.\.(/|$)|^/' "$work/candidates" >"$work/deletable" || [ $? = 1 ]
         if [ -s "$work/deletable" ]; then
           rclone delete "store:$LC2_DL_DEST" --files-from-raw "$work/deletable" --s3-no-check-bucket
           deleted=$(wc -l <"$work/deletable")
