@@ -253,6 +253,38 @@ describe('a DR drill deleted while it runs (pure)', () => {
     assert.match(r.status.drill!.cleanupMessage!, /dropped database drill_scratch/, 'not "nothing to remove"');
   });
 
+  it('a cached parent that lost the write starting the document-library step: both steps are waited for, the cleanup comes after both, the verdict is kept', () => {
+    // Tick 1 finishes the database step and starts the document-library Job; that write is lost.
+    // Deleted at tick 2 (the parent still shows the database step running); the copy ends at tick 6.
+    const r = run(drill('two-running'), (step, tick) => step === 'database' ? done({}, '2026-11-23T03:01:00Z')
+      : step === 'documentLibrary' ? (tick >= 6 ? done({ objectCount: 10, totalBytes: 99, consistency: consistency(0) }, '2026-11-23T03:06:00Z') : undefined)
+        : done(cleanupResult('dropped', 10), '2026-11-23T03:08:00Z'), (tick) => tick === 1, undefined, 2);
+    assert.deepEqual(cleanupAt(r), ['rdb', 'rdl', 'rdc'], 'each Job once');
+    assert.ok(r.status.operations!.cleanup!.startTime! >= '2026-11-23T03:06:00.000Z', `the cleanup started after the copy ended (${r.status.operations!.cleanup!.startTime})`);
+    assert.deepEqual([r.status.drill!.verdict, r.status.drill!.cleanup, r.status.phase], ['Passed', 'Done', 'Succeeded'], 'a drill whose steps all finished keeps its verdict');
+  });
+
+  it('deleted with Jobs but no recorded source, and its backup gone: waits (the shell keeps the Jobs), then says what may be left', () => {
+    const parent = drill('no-source');
+    const job = localRestoreSteps({ name: parent.metadata.name, uid: parent.metadata.uid!, spec: parent.spec!, source: { manifest: { bucket: 'lc2-backups', key: KEY }, engine: 'postgresql', bucket: 'lc2-backups', artifact: 'a', sha256: 'c'.repeat(64), documentLibraryPrefix: 'p/', resultsPrefix: 'r/' } }, config)[0]!.children[0]!;
+    const decide = (deletedMinutesAgo: number) => {
+      const now = '2026-11-23T04:00:00.000Z';
+      const input: RestoreInput = {
+        parent: { ...parent, metadata: { ...parent.metadata, deletionTimestamp: new Date(Date.parse(now) - deletedMinutesAgo * 60_000).toISOString() } },
+        backup: undefined, existingChildren: new Set([job.metadata.name]), planner, observations: {}, now, finalizing: true,
+      };
+      let d = decideRestore(input);
+      if (d.need?.kind === 'readManifest') { input.observations = { manifest: { ok: false, reason: 'ManifestNotFound', message: 'no manifest', retryable: false } }; d = decideRestore(input); }
+      return d;
+    };
+    const waiting = decide(1);
+    assert.equal(ready(waiting.status).reason, 'Finalizing');
+    assert.notEqual(waiting.status.phase, 'Failed');
+    const ended = decide(11).status;
+    assert.deepEqual([ended.phase, ended.drill!.cleanup], ['Failed', 'Failed']);
+    assert.match(ended.drill!.cleanupMessage!, /deleted before its status recorded its steps.*may be left: database drill_scratch .* and restored-dl\/drills\/d1\//);
+  });
+
   it('a Job that cannot come while the drill is deleted (its namespace is going) is given up after 10 minutes, not waited for forever', () => {
     const parent = drill('ns-gone');
     const started = run(parent, (step) => step === 'cleanup' ? undefined : done({}, '2026-11-23T03:01:00Z'));

@@ -122,8 +122,8 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   // finalizer, and with it the namespace, forever: after FINALIZE_PATIENCE_MS of deletion, a step
   // whose operation is over two minutes old and whose Job is not there is given up.
   const deletedAt = Date.parse(parent.metadata.deletionTimestamp ?? '');
-  const jobGone = (op: OperationStatus, step: RestoreStep): boolean => !!input.finalizing && Number.isFinite(deletedAt)
-    && Date.parse(now) - deletedAt > FINALIZE_PATIENCE_MS && Date.parse(now) - Date.parse(op.startTime ?? now) > 120_000
+  const patienceOver = !!input.finalizing && Number.isFinite(deletedAt) && Date.parse(now) - deletedAt > FINALIZE_PATIENCE_MS;
+  const jobGone = (op: OperationStatus, step: RestoreStep): boolean => patienceOver && Date.parse(now) - Date.parse(op.startTime ?? now) > 120_000
     && !step.children.some((c) => input.existingChildren.has(c.metadata.name));
   // A drill's last phase: remove what its own steps created, then end with its verdict.
   const cleanUp = (entered: RestoreRequestStatus): RestoreDecision => {
@@ -138,18 +138,21 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     };
     const doing = `removing the drill's scratch targets (operation ${step.operationId})`;
     const op = status.operations?.cleanup;
-    // A step still running (the drill failed for another reason, e.g. a changed spec) may still
-    // create or fill its target: the cleanup starts only once that step's Job has ended.
-    const running = !op ? (['database', 'documentLibrary'] as const).find((n) => status.operations?.[n]?.state === 'Running') : undefined;
-    const runningStep = running && planner && status.source ? planner.steps({ name, uid, spec: frozen!, source: status.source }).find((s) => s.name === running) : undefined;
-    if (running && runningStep) {
-      const rop = status.operations![running]!;
-      const waitFor = `waiting for the ${running} step's Job to end before removing the drill's scratch targets`;
-      const obs = input.observations.steps?.[running];
+    // A step still running (the drill failed for another reason, e.g. a changed spec, or was
+    // deleted) may still create or fill its target: the cleanup starts only once EVERY step's Job
+    // has ended (a cached parent's rebuilt operations can show two running at once).
+    const running = !op ? (['database', 'documentLibrary'] as const).filter((n) => status.operations?.[n]?.state === 'Running') : [];
+    const steps = planner && status.source ? planner.steps({ name, uid, spec: frozen!, source: status.source }) : [];
+    for (const r of running) {
+      const runningStep = steps.find((s) => s.name === r);
+      if (!runningStep) continue;
+      const rop = status.operations![r]!;
+      const waitFor = `waiting for the ${r} step's Job to end before removing the drill's scratch targets`;
+      const obs = input.observations.steps?.[r];
       if (!obs) return inProgress(status, 'CleaningUp', waitFor, { kind: 'observeStep', step: runningStep, op: rop, ctx: { name, uid, spec: frozen!, source: status.source! } });
       const gone = obs.state === 'running' && jobGone(rop, runningStep);
       if (obs.state === 'running' && !gone) return inProgress(status, 'CleaningUp', waitFor);
-      status = { ...status, operations: { ...status.operations, [running]: { ...rop, state: obs.state === 'done' ? 'Succeeded' : 'Failed', completionTime: obs.state === 'done' ? obs.completedAt : now, message: gone ? 'its Job is gone while the drill is deleted' : 'ended after the drill had failed' } } };
+      status = { ...status, operations: { ...status.operations, [r]: { ...rop, state: obs.state === 'done' ? 'Succeeded' : 'Failed', completionTime: obs.state === 'done' ? obs.completedAt : now, message: gone ? 'its Job is gone while the drill is deleted' : 'ended after the drill had failed' } } };
     }
     if (!op) {
       if (!scope.database && !scope.prefix) return end(cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen!, scope), now);
@@ -169,6 +172,11 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     return end(result ? cleanupOutcome(result, frozen!, scope) : cleanupOutcome({ failed: 'the cleanup Job wrote no cleanup result' }, frozen!, scope), next.op.completionTime ?? now);
   };
   const fail = (status: RestoreRequestStatus, reason: string, message: string): RestoreDecision => {
+    // A drill being deleted whose status (maybe a cached parent's) does not yet say what it restored,
+    // while its Jobs exist: ending now would drop those Jobs and leave their scratch targets. It waits
+    // (the Jobs are kept by the shell) for the status or the backup, at most FINALIZE_PATIENCE_MS.
+    const unknownTargets = !!input.finalizing && !!frozen?.drill && !status.source && input.existingChildren.size > 0;
+    if (unknownTargets && !patienceOver) return inProgress(status, 'Finalizing', `waiting to learn what this deleted drill restored before removing it: ${message}`);
     if (frozen?.drill) {
       // A drill whose steps may have created something goes through its cleanup, whatever failed.
       // (A drill already cleaning up keeps its verdict: only its cleanup can fail now.)
@@ -177,9 +185,10 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
       const scope = drillScope(withVerdict);
       const some = scope.database || scope.prefix;
       if (some && cleanupFor(withVerdict)) return cleanUp(withVerdict);
-      const outcome = some ? cleanupOutcome({ failed: `${reason}: ${message}` }, frozen, scope)
-        : status.operations?.database ? cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen, scope)
-          : { cleanup: 'Done' as const, message: 'nothing to remove: no step started' };
+      const outcome = unknownTargets ? cleanupOutcome({ failed: `deleted before its status recorded its steps, and its backup cannot be read now (${reason})` }, frozen, { database: true, prefix: true })
+        : some ? cleanupOutcome({ failed: `${reason}: ${message}` }, frozen, scope)
+          : status.operations?.database ? cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen, scope)
+            : { cleanup: 'Done' as const, message: 'nothing to remove: no step started' };
       status = { ...withVerdict, drill: { ...verdict, cleanup: outcome.cleanup, cleanupMessage: outcome.message } };
     }
     const left = frozen?.drill ? undefined : leftBehind(status, spec);
@@ -265,14 +274,17 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
 
   const source = status.source!;
   const setOp = (key: string, op: OperationStatus) => { status = { ...status, operations: { ...status.operations, [key]: op } }; };
-  if (input.finalizing && spec!.drill) {
+  // A drill being deleted starts no new step; the steps it started are seen to their end (so a drill
+  // whose steps all finished keeps its verdict), then it cleans up as after any failure.
+  const finalizingDrill = !!input.finalizing && !!spec!.drill;
+  if (finalizingDrill) {
     // A cached parent may not show a step its Job proves started (Metacontroller would write this
     // stale status back over the newer one): that step's operation is rebuilt from its Job, under
-    // the same ID, so the cleanup waits for it instead of reading "no step started".
+    // the same ID, so it is waited for instead of read as "not started".
     for (const step of stepsFor(status)) {
       if (!status.operations?.[step.name] && step.children.some((c) => input.existingChildren.has(c.metadata.name))) setOp(step.name, { id: step.operationId, state: 'Running', startTime: now });
     }
-    return fail(status, 'DrillDeleted', DRILL_DELETED);
+    if (!status.operations?.database) return fail(status, 'DrillDeleted', DRILL_DELETED);
   }
   // Refusals that can be known before anything is created are checked before the first step starts.
   if (!status.operations?.preflight && !status.operations?.database) {
@@ -288,6 +300,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     status = { ...status, phase: step.phase };
     const doing = (id: string) => `${describe(step.name, spec!, source)} (operation ${id})`;
     if (!op) {
+      if (finalizingDrill) return fail(status, 'DrillDeleted', DRILL_DELETED);
       // The tenant boundary is checked again before every operation starts, on the admitted spec.
       if (input.refusal) return fail(status, input.refusal.reason, input.refusal.message);
       // The operation ID is in status before any provider call: a start is only ever a replay of this one.
@@ -300,6 +313,8 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     if (wait > 0) return { ...waiting(step.phase, `${doing(op.id)}: waiting ${wait}s after a transient failure`), resyncAfterSeconds: wait };
     const obs = input.observations.steps?.[step.name];
     if (!obs) return waiting(step.phase, doing(op.id), { kind: 'observeStep', step, op, ctx: { name, uid, spec: spec!, source } });
+    // Deleted with its namespace: a step whose Job cannot be there is not waited for forever.
+    if (finalizingDrill && obs.state === 'running' && jobGone(op, step)) return fail(status, 'DrillDeleted', DRILL_DELETED);
     const next = advance(op, obs, now, uid);
     setOp(step.name, next.op);
     if (next.kind === 'failed') return fail(status, next.reason, `${step.name === 'reindex' ? 'reindex' : `${step.name} restore`} failed: ${next.message}`);

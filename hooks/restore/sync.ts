@@ -53,7 +53,15 @@ export async function finalizeRestore(req: SyncRequest<RestoreRequest>, shell: R
   // Ended, and archived (a failed archive write is retried, but never holds the deletion for long).
   const deletedFor = Date.parse(shell.now()) - Date.parse(req.parent.metadata.deletionTimestamp ?? shell.now());
   const archived = !out.resyncAfterSeconds || deletedFor > FINALIZE_PATIENCE_MS;
-  return { ...out, finalized: (phase === 'Succeeded' || phase === 'Failed') && archived };
+  const finalized = (phase === 'Succeeded' || phase === 'Failed') && archived;
+  if (finalized) return { ...out, finalized };
+  // Until then no Job of the drill is dropped, also one its (cached) status does not know yet:
+  // Metacontroller would delete it, and the drill could no longer wait for what it writes.
+  const desired = new Set(out.children.map((c) => c.metadata.name));
+  const kept = [...childrenOf(req.children, 'Job', 'batch/v1', req.parent.metadata.namespace).values()]
+    .filter((j) => !desired.has(j.metadata.name))
+    .map((j) => ({ apiVersion: j.apiVersion, kind: j.kind, metadata: { name: j.metadata.name, ...(j.metadata.labels ? { labels: j.metadata.labels } : {}) }, spec: j.spec }));
+  return { ...out, children: [...out.children, ...kept], finalized };
 }
 
 /** The BackupSchedule controlling a (drill) RestoreRequest, from its controller reference. */
