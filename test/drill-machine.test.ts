@@ -285,6 +285,30 @@ describe('a DR drill deleted while it runs (pure)', () => {
     assert.match(ended.drill!.cleanupMessage!, /deleted before its status recorded its steps.*may be left: database drill_scratch .* and restored-dl\/drills\/d1\//);
   });
 
+  it('a spec changed on a cached parent that lost the write starting the copy: the copy Job is waited for before the cleanup (also when not deleted)', () => {
+    // The status as the database step left it (still running in this stale view); the copy Job exists.
+    const stale = run(drill('changed'), () => undefined);
+    const status = stale.last.status;
+    const source = status.source!;
+    const parent = { ...drill('changed'), status } as RestoreRequest;
+    const steps = localRestoreSteps({ name: parent.metadata.name, uid: parent.metadata.uid!, spec: parent.spec!, source }, config);
+    const changedSpec = { ...parent.spec!, documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: 'drills/elsewhere' } };
+    const input: RestoreInput = {
+      parent: { ...parent, spec: changedSpec, metadata: { ...parent.metadata, generation: 2 } },
+      backup: undefined, existingChildren: new Set([...stale.created.keys(), steps[1]!.children[0]!.metadata.name]), planner, observations: {}, now: '2026-11-23T05:00:00Z',
+    };
+    let d = decideRestore(input);
+    for (let round = 0; d.need?.kind === 'observeStep' && round < 4; round += 1) {
+      const step = d.need.step.name;
+      input.observations = { ...input.observations, steps: { ...input.observations.steps, [step]: step === 'database' ? done({}, '2026-11-23T04:00:00Z') : { state: 'running' } } };
+      d = decideRestore(input);
+    }
+    assert.equal(d.status.phase, 'CleaningUp');
+    assert.match(ready(d.status).message, /waiting for the documentLibrary step's Job to end/);
+    assert.equal(d.status.operations?.cleanup, undefined, 'no cleanup while the copy runs');
+    assert.ok(d.children.some((c) => c.metadata.name === steps[1]!.children[0]!.metadata.name), 'the copy Job is kept');
+  });
+
   it('a Job that cannot come while the drill is deleted (its namespace is going) is given up after 10 minutes, not waited for forever', () => {
     const parent = drill('ns-gone');
     const started = run(parent, (step) => step === 'cleanup' ? undefined : done({}, '2026-11-23T03:01:00Z'));

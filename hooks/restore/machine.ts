@@ -125,9 +125,23 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   const patienceOver = !!input.finalizing && Number.isFinite(deletedAt) && Date.parse(now) - deletedAt > FINALIZE_PATIENCE_MS;
   const jobGone = (op: OperationStatus, step: RestoreStep): boolean => patienceOver && Date.parse(now) - Date.parse(op.startTime ?? now) > 120_000
     && !step.children.some((c) => input.existingChildren.has(c.metadata.name));
+  // A drill's step whose Job exists but whose operation a cached parent does not show (Metacontroller
+  // would write this stale status back over the newer one) is rebuilt from that Job, under the same
+  // ID, before anything is decided from the operations: it is waited for and in the cleanup's scope,
+  // never read as "not started".
+  const recoverOps = (status: RestoreRequestStatus): RestoreRequestStatus => {
+    if (!frozen?.drill || !planner || !status.source) return status;
+    let operations = status.operations;
+    for (const step of planner.steps({ name, uid, spec: frozen, source: status.source })) {
+      if (!operations?.[step.name] && step.children.some((c) => input.existingChildren.has(c.metadata.name))) {
+        operations = { ...operations, [step.name]: { id: step.operationId, state: 'Running', startTime: now } };
+      }
+    }
+    return operations === status.operations ? status : { ...status, operations };
+  };
   // A drill's last phase: remove what its own steps created, then end with its verdict.
   const cleanUp = (entered: RestoreRequestStatus): RestoreDecision => {
-    let status: RestoreRequestStatus = { ...entered, phase: 'CleaningUp' };
+    let status: RestoreRequestStatus = { ...recoverOps(entered), phase: 'CleaningUp' };
     const step = cleanupFor(status)!;
     const drill = status.drill!;
     const scope = drillScope(status);
@@ -171,7 +185,8 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     const result = next.result.cleanup;
     return end(result ? cleanupOutcome(result, frozen!, scope) : cleanupOutcome({ failed: 'the cleanup Job wrote no cleanup result' }, frozen!, scope), next.op.completionTime ?? now);
   };
-  const fail = (status: RestoreRequestStatus, reason: string, message: string): RestoreDecision => {
+  const fail = (failed: RestoreRequestStatus, reason: string, message: string): RestoreDecision => {
+    let status = recoverOps(failed);
     // A drill being deleted whose status (maybe a cached parent's) does not yet say what it restored,
     // while its Jobs exist: ending now would drop those Jobs and leave their scratch targets. It waits
     // (the Jobs are kept by the shell) for the status or the backup, at most FINALIZE_PATIENCE_MS.
@@ -213,19 +228,21 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
 
   let status: RestoreRequestStatus = { ...prior, phase: prior.phase ?? 'Pending', startTime: prior.startTime ?? now };
   const waiting = (reason: string, message: string, need?: RestoreNeed): RestoreDecision => inProgress(status, reason, message, need);
+  // A deleted drill does not wait for its backup longer than FINALIZE_PATIENCE_MS: it ends, saying what may be left.
+  const admissionWait = (reason: string, message: string): RestoreDecision => (input.finalizing && frozen?.drill && patienceOver ? fail(status, reason, message) : waiting(reason, message));
 
   if (!status.source) {
     if (input.refusal) return fail(status, input.refusal.reason, input.refusal.message);
     const location = resolveManifestLocation(spec!, input.backup);
     // A drill rehearses a backup that exists: waiting for one that is gone would block its schedule's next drills.
-    if ('wait' in location) return spec!.drill && location.reason === 'BackupNotFound' ? fail(status, location.reason, `${location.wait}: a drill does not wait for it`) : waiting(location.reason, location.wait);
+    if ('wait' in location) return spec!.drill && location.reason === 'BackupNotFound' ? fail(status, location.reason, `${location.wait}: a drill does not wait for it`) : admissionWait(location.reason, location.wait);
     if ('fail' in location) return fail(status, location.reason, location.fail);
     // Another project's folder is never even read: answered exactly like a key that does not exist.
     const notFound = `no manifest at ${location.bucket}/${location.key}`;
     if (!location.key.startsWith(`${spec!.projectId}/`)) return fail(status, 'ManifestNotFound', notFound);
     const read = input.observations.manifest;
     if (!read) return waiting('ReadingManifest', `reading ${location.bucket}/${location.key}`, { kind: 'readManifest', ...location });
-    if (!read.ok) return read.retryable ? waiting(read.reason, read.message) : fail(status, read.reason, read.message);
+    if (!read.ok) return read.retryable ? admissionWait(read.reason, read.message) : fail(status, read.reason, read.message);
     const m = read.manifest;
     // Another project's backup is answered exactly like a missing one: nothing about it is revealed.
     if (m.projectId !== spec!.projectId) return fail(status, 'ManifestNotFound', notFound);
@@ -281,9 +298,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     // A cached parent may not show a step its Job proves started (Metacontroller would write this
     // stale status back over the newer one): that step's operation is rebuilt from its Job, under
     // the same ID, so it is waited for instead of read as "not started".
-    for (const step of stepsFor(status)) {
-      if (!status.operations?.[step.name] && step.children.some((c) => input.existingChildren.has(c.metadata.name))) setOp(step.name, { id: step.operationId, state: 'Running', startTime: now });
-    }
+    status = recoverOps(status);
     if (!status.operations?.database) return fail(status, 'DrillDeleted', DRILL_DELETED);
   }
   // Refusals that can be known before anything is created are checked before the first step starts.
