@@ -90,7 +90,8 @@ describe('reindex phase of a restore', () => {
     assert.equal(calls.length, 1, 'exactly one call, however many syncs replayed the phase');
     assert.deepEqual(calls[0], { method: 'POST', url: `/reindex/retail/prd?db=${r.databaseName}`, authorization: 'Bearer s3cr3t-token', body: '{"mode":"full","env":"prd"}' });
     assert.equal(r.status.operations?.reindex?.state, 'Succeeded');
-    assert.ok(r.status.operations!.reindex!.startTime! >= r.status.operations!.documentLibrary!.completionTime!, 'after the document library');
+    // As instants: the hook's clock has milliseconds, a Job's result whole seconds ('…01.123Z' < '…01Z' as text).
+    assert.ok(Date.parse(r.status.operations!.reindex!.startTime!) >= Date.parse(r.status.operations!.documentLibrary!.completionTime!), 'after the document library');
     assert.equal(r.status.completionTime, r.status.operations!.reindex!.completionTime, 'the restore ends when the reindex does');
     assert.match(r.message, /search reindexed/);
     assert.doesNotMatch(JSON.stringify(r.status), /s3cr3t/, 'the credential is never in status');
