@@ -55,6 +55,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return n;
 }
 
+/** The dump's zstd level (docs/decisions.md "Dumps compress with zstd level 1"): 1-19. */
+function zstdLevel(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 19) throw new Error(`LC2_ZSTD_LEVEL must be an integer from 1 to 19, got ${raw}`);
+  return n;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const storage = storageFromUrl(env.LC2_STORAGE_URL, env);
   const tenancy = env.LC2_TENANCY ?? 'enforce';
@@ -82,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       backoffLimit: int(env, 'LC2_JOB_BACKOFF_LIMIT', 2),
       activeDeadlineSeconds: int(env, 'LC2_JOB_DEADLINE_SECONDS', 86400),
       transfers: int(env, 'LC2_TRANSFERS', 32),
+      ...(env.LC2_ZSTD_LEVEL ? { zstdLevel: zstdLevel(env.LC2_ZSTD_LEVEL) } : {}),
     },
   };
 }

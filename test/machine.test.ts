@@ -102,3 +102,21 @@ describe('RestoreRequest machine (pure)', () => {
     assert.deepEqual(d.children, []);
   });
 });
+
+describe('the dump Job\'s zstd level (LC2_ZSTD_LEVEL)', () => {
+  const dumpEnv = (level?: number) => {
+    const ctx = { name: 'b', uid: 'u-1', spec: backupRequest('b').spec!, location: { bucket: 'lc2-backups', prefix: 'retail/prd/b-1/' } };
+    const job = localBackupSteps(ctx, { ...config, ...(level ? { zstdLevel: level } : {}) })[0]!.children[0]!;
+    const env = (job.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }).template.spec.containers[0]!.env;
+    return env.find((e) => e.name === 'LC2_ZSTD_LEVEL')?.value;
+  };
+  it("reaches the dump Job when the hook server sets it, and is left to the script's default (1) otherwise", async () => {
+    assert.equal(dumpEnv(6), '6');
+    assert.equal(dumpEnv(), undefined);
+    const { loadConfig } = await import('../app/config.ts');
+    const base = { LC2_STORAGE_URL: 'file:///tmp/lc2', LC2_HOOK_AUTH: 'off' };
+    assert.equal(loadConfig({ ...base, LC2_ZSTD_LEVEL: '9' }).local?.zstdLevel, 9);
+    assert.throws(() => loadConfig({ ...base, LC2_ZSTD_LEVEL: '0' }), /LC2_ZSTD_LEVEL must be an integer from 1 to 19, got 0/);
+    assert.throws(() => loadConfig({ ...base, LC2_ZSTD_LEVEL: '-3; rm -rf /' }), /LC2_ZSTD_LEVEL must be an integer/);
+  });
+});

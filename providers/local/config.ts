@@ -9,6 +9,8 @@ export interface LocalProviderConfig {
   /** Hard limit for one Job; a stuck dump must not hold a project's concurrency slot forever. */
   activeDeadlineSeconds: number;
   transfers: number;
+  /** The dumps' zstd level (1-19); unset: the Job's default, 1. */
+  zstdLevel?: number;
 }
 
 /** The tools image (images/tools/Dockerfile) unless LC2_TOOLS_IMAGE names another; also the reindex HTTP call's. */

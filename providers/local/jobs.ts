@@ -98,7 +98,10 @@ export function buildJob(p: JobParams, config: LocalProviderConfig): KubeObject 
             name: 'lc2',
             image: config.image,
             command: ['/bin/bash', '-c', SCRIPTS[p.script], p.script],
-            env: [{ name: 'LC2_STEP', value: p.step }, { name: 'LC2_TRANSFERS', value: String(config.transfers) }, ...p.env, ...storageEnv(config)],
+            env: [
+              { name: 'LC2_STEP', value: p.step }, { name: 'LC2_TRANSFERS', value: String(config.transfers) },
+              ...(config.zstdLevel ? [{ name: 'LC2_ZSTD_LEVEL', value: String(config.zstdLevel) }] : []), ...p.env, ...storageEnv(config),
+            ],
             ...(p.envFrom?.length ? { envFrom: p.envFrom } : {}),
             resources: { requests: { cpu: '500m', memory: '256Mi' }, limits: { memory: '1Gi' } },
             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
