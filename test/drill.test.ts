@@ -188,6 +188,19 @@ describe('DR drill failures still clean up, postgresql', () => {
     assert.equal(exists(target, scratch), false);
   });
 
+  it('PostgreSQL: the database is made under a staging name, marked, then renamed; a staging database left by a crashed attempt is dropped', async () => {
+    const scratch = uniqueName('lc2_drill_staged');
+    dbs.push([target, scratch]);
+    const d = drill('drill-staged', scratch, 'drills/staged');
+    // An earlier attempt crashed between CREATE DATABASE and its COMMENT: an unmarked database under the staging name.
+    const staging = `lc2_stage_${d.parent.metadata.uid!.replace(/-/g, '').slice(0, 40).toLowerCase()}`;
+    dbs.push([target, staging]);
+    sql(target, 'postgres', `create database "${staging}"`);
+    assert.equal(await d.runToCompletion(), 'Succeeded', JSON.stringify(d.status));
+    assert.equal(exists(target, staging), false, 'the staging database is gone');
+    assert.equal(exists(target, scratch), false, 'and the scratch database, after the drill');
+  });
+
   it('a drill deleted while it runs: the finalize hook removes its scratch database before the finalizer goes', async () => {
     const scratch = uniqueName('lc2_drill_deleted');
     dbs.push([target, scratch]);

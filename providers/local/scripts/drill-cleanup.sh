@@ -6,6 +6,8 @@ started=$(now)
 database=skipped
 if [ -n "${LC2_DRILL_MARKER:-}" ]; then
   db_client_env
+  # A staging database left by a restore attempt that crashed before renaming it (its name is this drill's alone).
+  [ "$LC2_DB_ENGINE" != postgresql ] || psql -X -d postgres -q -c "drop database if exists \"$(drill_staging_name)\" with (force)"
   mark=$(drill_mark_of)
   if [ "$mark" = absent ]; then database=absent
   elif [ "$mark" = "$LC2_DRILL_MARKER" ]; then

@@ -96,6 +96,9 @@ drill_mark_of() {
   esac
   if [ -z "$out" ]; then echo absent; else printf '%s\n' "${out#db:}"; fi
 }
+# Where a PostgreSQL drill makes its database before marking it and renaming it into place: a name
+# only this drill uses (from its UID in the marker), so one left by a crash is its own to drop.
+drill_staging_name() { local id=${LC2_DRILL_MARKER#lc2-drill:}; id=${id//-/}; printf 'lc2_stage_%s' "${id:0:40}" | tr 'A-Z' 'a-z'; }
 drop_database() {
   case "$LC2_DB_ENGINE" in
     postgresql) psql -X -d postgres -q -c "drop database if exists \"$LC2_DB_NAME\" with (force)" ;;

@@ -49,14 +49,22 @@ actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
 [ "$actual" = "$LC2_EXPECTED_SHA256" ] || refuse ChecksumMismatch "artifact $LC2_ARTIFACT has sha256 $actual, the manifest says $LC2_EXPECTED_SHA256: not restoring a corrupt backup"
 # A DR drill restores only into a database it creates, and marks it (its cleanup drops nothing
 # else): one that exists is refused, unless it carries this drill's own mark (an earlier attempt of
-# this Job), which is dropped and made again. PostgreSQL marks it right after creating it (CREATE
-# DATABASE cannot share a transaction); MariaDB in the same statement.
+# this Job), which is dropped and made again. CREATE DATABASE cannot share a transaction with its
+# COMMENT on PostgreSQL: the database is made under the drill's staging name, marked, then renamed
+# into place, so the target name never holds an unmarked database of the drill's (a crash in
+# between leaves the staging name, which the next attempt or the cleanup drops). MariaDB marks it in
+# the same statement.
 if [ -n "${LC2_DRILL_MARKER:-}" ]; then
   mark=$(drill_mark_of)
   if [ "$mark" = "$LC2_DRILL_MARKER" ]; then log "dropping this drill's database from an earlier attempt"; drop_database
   elif [ "$mark" != absent ]; then refuse TargetExists "database $LC2_DB_NAME on $LC2_DB_HOST already exists: a drill restores only into a database it creates"; fi
   case "$LC2_DB_ENGINE" in
-    postgresql) createdb "$LC2_DB_NAME"; psql -X -d postgres -q -c "comment on database \"$LC2_DB_NAME\" is '$LC2_DRILL_MARKER'" ;;
+    postgresql)
+      staging=$(drill_staging_name)
+      psql -X -d postgres -q -c "drop database if exists \"$staging\" with (force)"
+      createdb "$staging"
+      psql -X -d postgres -q -c "comment on database \"$staging\" is '$LC2_DRILL_MARKER'"
+      psql -X -d postgres -q -c "alter database \"$staging\" rename to \"$LC2_DB_NAME\"" ;;
     mysql) "$(mysql_bin)" "${mysql_args[@]}" -e "create database \`$LC2_DB_NAME\` character set utf8mb4 comment '$LC2_DRILL_MARKER'" ;;
   esac
 fi
