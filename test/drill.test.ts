@@ -199,6 +199,22 @@ describe('DR drill failures still clean up, postgresql', () => {
     assert.equal(await d.runToCompletion(), 'Succeeded', JSON.stringify(d.status));
     assert.equal(exists(target, staging), false, 'the staging database is gone');
     assert.equal(exists(target, scratch), false, 'and the scratch database, after the drill');
+    // Other roles may not connect to it (a session would block the rename).
+    const again = drill('drill-staged-2', uniqueName('lc2_drill_staged2'), 'drills/staged2');
+    await again.sync();
+    await again.runPendingJobs();
+    const scratch2 = (again.parent.spec as { database: { databaseName: string } }).database.databaseName;
+    dbs.push([target, scratch2]);
+    assert.doesNotMatch(sql(target, 'postgres', `select datacl::text from pg_database where datname = '${scratch2}'`), /(^|[{,])=/, 'no privileges for PUBLIC');
+    // Another role creates a database under this drill's staging name (the UID is readable in the
+    // target's comment): the cleanup leaves it alone and still drops the drill's own database.
+    const foreignStaging = `lc2_stage_${again.parent.metadata.uid!.replace(/-/g, '').slice(0, 40).toLowerCase()}`;
+    sql(target, 'postgres', `do $$ begin if not exists (select from pg_roles where rolname = 'lc2_other_tenant') then create role lc2_other_tenant; end if; end $$`);
+    sql(target, 'postgres', `create database "${foreignStaging}" owner lc2_other_tenant`);
+    dbs.push([target, foreignStaging]);
+    assert.equal(await again.runToCompletion(), 'Succeeded', JSON.stringify(again.status));
+    assert.equal(exists(target, scratch2), false, 'the drill\'s own database is dropped');
+    assert.equal(exists(target, foreignStaging), true, 'another role\'s database is left alone');
   });
 
   it('a drill deleted while it runs: the finalize hook removes its scratch database before the finalizer goes', async () => {

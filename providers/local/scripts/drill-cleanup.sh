@@ -6,8 +6,14 @@ started=$(now)
 database=skipped
 if [ -n "${LC2_DRILL_MARKER:-}" ]; then
   db_client_env
-  # A staging database left by a restore attempt that crashed before renaming it (its name is this drill's alone).
-  [ "$LC2_DB_ENGINE" != postgresql ] || psql -X -d postgres -q -c "drop database if exists \"$(drill_staging_name)\" with (force)"
+  # A staging database left by a restore attempt that crashed before renaming it: dropped only when
+  # this role owns it (another role may have made one under the name; it never stops the cleanup).
+  if [ "$LC2_DB_ENGINE" = postgresql ]; then
+    case "$(drill_staging_state)" in
+      own) psql -X -d postgres -q -c "drop database \"$(drill_staging_name)\" with (force)" ;;
+      foreign) log "database $(drill_staging_name) belongs to another role: left in place" ;;
+    esac
+  fi
   mark=$(drill_mark_of)
   if [ "$mark" = absent ]; then database=absent
   elif [ "$mark" = "$LC2_DRILL_MARKER" ]; then

@@ -96,9 +96,16 @@ drill_mark_of() {
   esac
   if [ -z "$out" ]; then echo absent; else printf '%s\n' "${out#db:}"; fi
 }
-# Where a PostgreSQL drill makes its database before marking it and renaming it into place: a name
-# only this drill uses (from its UID in the marker), so one left by a crash is its own to drop.
+# Where a PostgreSQL drill makes its database before marking it and renaming it into place (a name
+# from its UID). The UID is readable in the target's comment on a shared server, so another role may
+# have made a database of that name: only one the drill's own role owns is ever dropped.
 drill_staging_name() { local id=${LC2_DRILL_MARKER#lc2-drill:}; id=${id//-/}; printf 'lc2_stage_%s' "${id:0:40}" | tr 'A-Z' 'a-z'; }
+# The staging database's state: absent, own (this role owns it: left by a crashed attempt) or foreign.
+drill_staging_state() {
+  local out
+  out=$(psql -X -d postgres -At -c "select case when datdba = (select oid from pg_roles where rolname = current_user) then 'own' else 'foreign' end from pg_database where datname = '$(drill_staging_name)'") || exit 1
+  printf '%s\n' "${out:-absent}"
+}
 drop_database() {
   case "$LC2_DB_ENGINE" in
     postgresql) psql -X -d postgres -q -c "drop database if exists \"$LC2_DB_NAME\" with (force)" ;;

@@ -61,9 +61,12 @@ if [ -n "${LC2_DRILL_MARKER:-}" ]; then
   case "$LC2_DB_ENGINE" in
     postgresql)
       staging=$(drill_staging_name)
-      psql -X -d postgres -q -c "drop database if exists \"$staging\" with (force)"
+      state=$(drill_staging_state)
+      [ "$state" != foreign ] || refuse TargetExists "database $staging (this drill's staging name) exists and belongs to another role: not touched"
+      [ "$state" != own ] || psql -X -d postgres -q -c "drop database \"$staging\" with (force)"
       createdb "$staging"
-      psql -X -d postgres -q -c "comment on database \"$staging\" is '$LC2_DRILL_MARKER'"
+      # No other role may connect (a session would block the rename, and FORCE cannot end another role's).
+      psql -X -d postgres -q -v ON_ERROR_STOP=1 -c "comment on database \"$staging\" is '$LC2_DRILL_MARKER'" -c "revoke connect, temporary on database \"$staging\" from public"
       psql -X -d postgres -q -c "alter database \"$staging\" rename to \"$LC2_DB_NAME\"" ;;
     mysql) "$(mysql_bin)" "${mysql_args[@]}" -e "create database \`$LC2_DB_NAME\` character set utf8mb4 comment '$LC2_DRILL_MARKER'" ;;
   esac
