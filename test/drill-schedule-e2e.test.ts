@@ -19,7 +19,7 @@ import { connect } from '../hooks/archive/db.ts';
 import { Archive } from '../hooks/archive/store.ts';
 import { backupRecord, restoreRecord } from '../hooks/archive/records.ts';
 import { summarize } from '../hooks/archive/queries.ts';
-import { drillDatabaseName } from '../hooks/schedule/drill.ts';
+import { drillDatabaseName } from '../hooks/restore/drill.ts';
 import type { BackupRequest, BackupSchedule, BackupScheduleStatus, RestoreRequest } from '../core/crd.ts';
 
 const env = new TestEnv();

@@ -4,7 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideSchedule, SCHEDULE_LABEL, type ScheduleDecision } from '../hooks/schedule/machine.ts';
-import { drillName, drillDatabaseName, DRILL_AT_ANNOTATION, type DrillRestore } from '../hooks/schedule/drill.ts';
+import { drillName, DRILL_AT_ANNOTATION, type DrillRestore } from '../hooks/schedule/drill.ts';
+import { drillDatabaseName } from '../hooks/restore/drill.ts';
 import type { BackupRequest, BackupSchedule, BackupScheduleStatus, DrillSchedule, DrillStatus, RestoreRequestSpec } from '../core/crd.ts';
 import { statusErrors, validateSpec } from '../core/validation/schema.ts';
 import { backupRequest } from './support/resources.ts';

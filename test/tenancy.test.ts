@@ -118,5 +118,9 @@ describe('drill scratch databases on a shared server', () => {
     assert.equal(await run(drill('d3', 'lc2_drill_0123456789abcdef0123')), 'DatabaseNotAllowed');
     // The backup it names is not among the related objects: past the boundary, the drill fails for that.
     assert.equal(await run(drill('d3', own('d3'))), 'BackupNotFound');
+    // Only the controller reference of OUR BackupSchedule kind counts: another group's kind of that name does not.
+    const foreign = drill('d3', own('d3'));
+    foreign.metadata.ownerReferences = foreign.metadata.ownerReferences!.map((r) => ({ ...r, apiVersion: 'example.com/v1' }));
+    assert.equal(await run(foreign), 'DatabaseNotAllowed');
   });
 });

@@ -66,7 +66,7 @@ export async function finalizeRestore(req: SyncRequest<RestoreRequest>, shell: R
 
 /** The BackupSchedule controlling a (drill) RestoreRequest, from its controller reference. */
 const scheduleOf = (parent: RestoreRequest): { scheduleUid?: string } => {
-  const uid = parent.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === 'BackupSchedule')?.uid;
+  const uid = parent.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === 'BackupSchedule' && r.apiVersion === API_VERSION)?.uid;
   return uid ? { scheduleUid: uid } : {};
 };
 

@@ -10,8 +10,6 @@ import { lastFireAtOrBefore, nextFire, parseCron, type CronSchedule } from './cr
 import { isValidTimeZone } from './timezone.ts';
 import { drillDatabaseName } from '../restore/drill.ts';
 
-export { drillDatabaseName };
-
 export const DRILL_KEEP_DEFAULT = 3;
 /** On a drill restore: the drill time it was created for (what orders drills, whatever their status says). */
 export const DRILL_AT_ANNOTATION = 'backup.liferay.cloud/drill-at';
