@@ -62,6 +62,13 @@ function zstdLevel(raw: string): number {
   return n;
 }
 
+/** The dumps' chunk size (a restore checks each chunk before using it and holds three in /tmp): 1-256 MiB. */
+function chunkMib(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`LC2_DUMP_CHUNK_MIB must be an integer from 1 to 256, got ${raw}`);
+  return n * 1024 * 1024;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const storage = storageFromUrl(env.LC2_STORAGE_URL, env);
   const tenancy = env.LC2_TENANCY ?? 'enforce';
@@ -90,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       activeDeadlineSeconds: int(env, 'LC2_JOB_DEADLINE_SECONDS', 86400),
       transfers: int(env, 'LC2_TRANSFERS', 32),
       ...(env.LC2_ZSTD_LEVEL ? { zstdLevel: zstdLevel(env.LC2_ZSTD_LEVEL) } : {}),
+      ...(env.LC2_DUMP_CHUNK_MIB ? { chunkBytes: chunkMib(env.LC2_DUMP_CHUNK_MIB) } : {}),
     },
   };
 }

@@ -71,6 +71,13 @@ export const BACKUP_PHASES = [
 ] as const;
 export type BackupPhase = (typeof BACKUP_PHASES)[number];
 
+/**
+ * A dump's stored bytes as chunks of `bytes` (the last one shorter): `count` lines of hex SHA-256,
+ * in order, at chunkListKey(artifact); `sha256` is the list's own. Recorded with the dump's checksum,
+ * it lets a restore check every chunk before passing any of it on, reading the dump once.
+ */
+export interface DumpChunks { bytes: number; count: number; sha256: string }
+
 export interface DatabaseResult {
   engine: Engine;
   format: string;
@@ -84,6 +91,8 @@ export interface DatabaseResult {
   sizeBytes: number;
   /** SHA-256 of the stored bytes (the ciphertext, when encrypted). */
   sha256?: string;
+  /** The chunk list of those bytes (a one-read verified restore); absent on dumps made before it. */
+  chunks?: DumpChunks;
   tool: string;
   /** Set when the dump is encrypted (docs/encryption.md). */
   encryption?: DumpEncryption;
@@ -211,6 +220,7 @@ export interface RestoreSource {
   /** A dump (local provider) ... */
   artifact?: string;
   sha256?: string;
+  chunks?: DumpChunks;
   /** ... or a provider snapshot (cloud). */
   snapshotId?: string;
   cluster?: boolean;

@@ -14,6 +14,8 @@ export function backupLocation(spec: BackupRequestSpec, backupId: string): Objec
 
 export const artifactKey = (loc: ObjectLocation, engine: Engine): string =>
   `${loc.prefix}database.${engine === 'postgresql' ? 'pgdump' : 'sql'}.zst`;
+/** The SHA-256 of every fixed-size chunk of a dump's stored bytes, one hex line each (checked chunk by chunk on restore). */
+export const chunkListKey = (artifact: string): string => `${artifact}.chunks`;
 export const documentLibraryPrefix = (loc: ObjectLocation): string => `${loc.prefix}dl/`;
 /** Incremental backups: pages of relative keys held by the base backup instead of this one. */
 export const refsPrefix = (loc: ObjectLocation): string => `${loc.prefix}refs/`;

@@ -160,6 +160,10 @@ describe('exactly once under repeated syncs and hook restarts', () => {
 // appended after the archive move its end out of any held-back tail. The dump's SHA-256 is checked
 // over the whole artifact before pg_restore runs (docs/decisions.md: "Restores hash the whole dump").
 describe('a restore verifies the whole dump before anything runs', () => {
+  // Chunks of 1 MiB: the dump below is several chunks, so a bad chunk comes after good ones were passed on.
+  before(async () => { env.local.chunkBytes = 1048576; await env.restartHook(); });
+  after(async () => { delete env.local.chunkBytes; await env.restartHook(); });
+
   it('a well-formed forged dump of several MiB, also one padded past its end, is never applied; the genuine one restores', async () => {
     const source = uniqueName('lc2_big');
     const restored = uniqueName('lc2_big_dst');
@@ -171,9 +175,17 @@ describe('a restore verifies the whole dump before anything runs', () => {
     const br = backupRequest('big', { database: { engine: 'postgresql', type: 'dump', instanceId: '127.0.0.1:5432', databaseName: source, credentialsSecretRef: { name: 'db-credentials' } } });
     const backup = new MetacontrollerDriver(br, { hookUrl: env.hookUrl, syncPath: '/backuprequest/sync', secrets: env.secrets(localPostgres) });
     assert.equal(await backup.runToCompletion(), 'Succeeded', backup.jobRuns.map((r) => r.stderr).join('\n'));
-    const key = (backup.status as BackupRequestStatus).database!.artifact!;
+    const recorded = (backup.status as BackupRequestStatus).database!;
+    const key = recorded.artifact!;
     const genuine = await env.read('lc2-backups', key);
-    assert.ok(genuine.length > 2 * 1048576, `the artifact (${genuine.length} bytes) is well beyond the held-back MiB`);
+    assert.ok(genuine.length > 2 * 1048576, `the artifact (${genuine.length} bytes) is several chunks`);
+    // The chunk list: one SHA-256 per MiB of the stored bytes, recorded with its own checksum.
+    const list = (await env.read('lc2-backups', `${key}.chunks`)).toString();
+    const lines = list.trim().split('\n');
+    assert.equal(recorded.chunks?.count, Math.ceil(genuine.length / 1048576));
+    assert.deepEqual(lines, Array.from({ length: lines.length }, (_, i) => sha256(genuine.subarray(i * 1048576, (i + 1) * 1048576))));
+    assert.equal(lines.length, recorded.chunks.count);
+    assert.equal(recorded.chunks.sha256, sha256(Buffer.from(list)));
     // pg_dump runs with --compress=0: the rows are plain text inside the archive. A same-length
     // change keeps every block length right, so pg_restore alone would load it without complaint.
     const archive = execFileSync('zstd', ['-q', '-d', '-c'], { input: genuine, maxBuffer: 1 << 30 });
@@ -193,20 +205,67 @@ describe('a restore verifies the whole dump before anything runs', () => {
     // must still be empty.
     sql(localPostgres, 'postgres', `create database ${restored}`);
     const padding = Buffer.alloc(3 * 1048576, 7);
-    for (const [name, body] of [['big-forged', forgedDump], ['big-forged-padded', Buffer.concat([forgedDump, padding])]] as const) {
+    // The genuine dump with one byte changed in its last chunk: every chunk before it is passed on
+    // (pg_restore has begun), then the stream stops.
+    const lastChunkChanged = Buffer.from(genuine);
+    lastChunkChanged[genuine.length - 2] = lastChunkChanged[genuine.length - 2]! ^ 0xff;
+    const aligned = genuine.subarray(0, Math.floor(genuine.length / 1048576) * 1048576);
+    const forgeries: Array<[string, Buffer, RegExp]> = [
+      ['big-forged', forgedDump, /chunk 1 of artifact/],
+      ['big-forged-padded', Buffer.concat([forgedDump, padding]), /chunk 1 of artifact/],
+      ['big-last-chunk', lastChunkChanged, new RegExp(`chunk ${lines.length} of artifact`)],
+      ['big-cut-short', genuine.subarray(0, genuine.length - 1), new RegExp(`chunk ${lines.length} of artifact`)],
+      ['big-cut-at-a-chunk', aligned, new RegExp(`ends after ${lines.length - 1} of its ${lines.length} chunks`)],
+      ['big-extra-chunk', Buffer.concat([genuine, padding]), new RegExp(`chunk ${lines.length} of artifact`)],
+    ];
+    for (const [name, body, why] of forgeries) {
       await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: body }));
       const forged = restore(name);
       assert.equal(await forged.runToCompletion(), 'Failed');
       const ready = (forged.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
       assert.equal(ready?.reason, 'ChecksumMismatch', ready?.message);
+      assert.match(ready?.message ?? '', why);
       assert.deepEqual(forged.jobRuns.map((r) => r.exitCode), [3], 'refused at once, not retried');
       assert.equal(sql(localPostgres, restored, `select count(*) from pg_tables where schemaname = 'public'`), '0', `${name}: nothing of it was applied`);
     }
+    // A writer who replaces the dump AND its chunk list (consistently) is stopped by the list's recorded checksum.
+    const forgedList = Array.from({ length: Math.ceil(forgedDump.length / 1048576) }, (_, i) => `${sha256(forgedDump.subarray(i * 1048576, (i + 1) * 1048576))}\n`).join('');
+    await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: forgedDump }));
+    await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: `${key}.chunks`, Body: forgedList }));
+    const swapped = restore('big-swapped-list');
+    assert.equal(await swapped.runToCompletion(), 'Failed');
+    assert.match((swapped.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready')?.message ?? '', /the chunk list .* has sha256 .*, the manifest says/);
+    assert.equal(sql(localPostgres, restored, `select count(*) from pg_tables where schemaname = 'public'`), '0');
+    await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: `${key}.chunks`, Body: list }));
 
     await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: genuine }));
     const real = restore('big-genuine');
     assert.equal(await real.runToCompletion(), 'Succeeded', JSON.stringify(real.status));
     assert.deepEqual(tableFingerprint(localPostgres, restored), tableFingerprint(localPostgres, source));
+    assert.equal((real.status as RestoreRequestStatus).database?.verifiedSha256, recorded.sha256, 'the whole stream hashed on the way');
+    const dbJob = real.jobRuns.find((r) => r.job.includes('-rdb-'));
+    assert.match(dbJob?.stderr ?? '', /reading the chunk list/, 'read once, chunk by chunk');
+    assert.doesNotMatch(dbJob?.stderr ?? '', /verifying sha256 of/, 'no second read');
+
+    // A backup made before chunk lists (none in its manifest or status) is read twice: whole hash, then restore.
+    const manifestKey = (backup.status as BackupRequestStatus).manifest!.key;
+    const manifest = JSON.parse((await env.read('lc2-backups', manifestKey)).toString()) as Manifest;
+    delete manifest.database.chunks;
+    await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: manifestKey, Body: JSON.stringify(manifest) }));
+    delete (backup.parent.status as BackupRequestStatus).database!.chunks;
+    const older = uniqueName('lc2_big_old');
+    dbs.push([localPostgres, older]);
+    const old = new MetacontrollerDriver(
+      restoreRequest('big-unchunked', {
+        source: { backupRef: { name: br.metadata.name } },
+        database: { instanceId: '127.0.0.1:5432', databaseName: older, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: 'big-unchunked/document_library' },
+      }),
+      { hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(localPostgres), related: () => ({ [`BackupRequest.${API_VERSION}`]: { [`proj-retail-prd/${br.metadata.name}`]: backup.parent } }) },
+    );
+    assert.equal(await old.runToCompletion(), 'Succeeded', JSON.stringify(old.status));
+    assert.deepEqual(tableFingerprint(localPostgres, older), tableFingerprint(localPostgres, source));
+    assert.match(old.jobRuns.find((r) => r.job.includes('-rdb-'))?.stderr ?? '', /verifying sha256 of/);
     assert.equal(sql(localPostgres, restored, `select count(*) from DLFileEntry where title like 'FORGERY%'`).trim(), '0');
   });
 });

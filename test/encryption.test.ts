@@ -215,8 +215,11 @@ for (const target of [localPostgres, localMariadb]) {
       const bySha = await restore('tampered', m, keySecret(v2));
       assert.equal(bySha.reason, 'ChecksumMismatch');
       assert.equal(exists(target, bySha.databaseName), false);
-      // A writer who can change both the artifact and its manifest: the cipher's authentication still refuses.
-      const forged = { ...m, database: { ...m.database, sha256: sha256(tampered) } };
+      // A writer who can change the artifact, its chunk list and its manifest: the cipher's authentication still refuses.
+      const size = m.database.chunks!.bytes;
+      const list = Array.from({ length: Math.ceil(tampered.length / size) }, (_, i) => `${sha256(tampered.subarray(i * size, (i + 1) * size))}\n`).join('');
+      await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: `${m.database.artifact!}.chunks`, Body: list }));
+      const forged = { ...m, database: { ...m.database, sha256: sha256(tampered), chunks: { bytes: size, count: list.split('\n').length - 1, sha256: sha256(Buffer.from(list)) } } };
       await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: `${m.location.prefix}manifest.json`, Body: JSON.stringify(forged) }));
       const byAead = await restore('forged', m, keySecret(v2));
       assert.equal(byAead.phase, 'Failed');

@@ -1,6 +1,6 @@
 // manifest.json content, built purely from the resource and its status so every sync (and every
 // concurrent hook replica) writes byte-identical content.
-import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, Consistency, DumpEncryption, ExportedObject, ServerSideEncryption } from '../../core/crd.ts';
+import type { BackupRequest, BackupRequestSpec, BackupRequestStatus, Consistency, DumpChunks, DumpEncryption, ExportedObject, ServerSideEncryption } from '../../core/crd.ts';
 import { documentLibraryPrefix, manifestKey, refsPrefix } from '../../core/layout.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 'backup.liferay.cloud/manifest/v1';
@@ -22,7 +22,7 @@ export interface Manifest {
   database: {
     engine: string; type: string; instanceId: string; databaseName?: string; format: string;
     artifact?: string; snapshotId?: string; snapshotArn?: string; kmsKeyId?: string; cluster?: boolean; export?: { taskId: string; prefix: string; kmsKeyId?: string; object?: ExportedObject };
-    sizeBytes: number; sha256?: string; encryption?: DumpEncryption;
+    sizeBytes: number; sha256?: string; chunks?: DumpChunks; encryption?: DumpEncryption;
   };
   documentLibrary: {
     sourceBucket: string; sourcePrefix: string; prefix: string; objectCount: number; totalBytes: number; excludedPatterns: string[];
@@ -61,6 +61,7 @@ export function buildManifest(parent: BackupRequest, spec: BackupRequestSpec, st
       ...(status.databaseExport ? { export: { taskId: status.databaseExport.taskId, prefix: status.databaseExport.prefix, ...(status.databaseExport.kmsKeyId ? { kmsKeyId: status.databaseExport.kmsKeyId } : {}), ...(status.databaseExport.object ? { object: status.databaseExport.object } : {}) } } : {}),
       sizeBytes: db.sizeBytes,
       ...(db.sha256 ? { sha256: db.sha256 } : {}),
+      ...(db.chunks ? { chunks: db.chunks } : {}),
       ...(db.encryption ? { encryption: db.encryption } : {}),
     },
     documentLibrary: {

@@ -254,14 +254,14 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     // What the bucket says must be what the hook recorded when the backup was made (status is not
     // writable by tenants or storage writers): a swapped dump, checksum or encryption is refused.
     const recorded = input.backup?.status?.manifest?.key === location.key ? input.backup.status.database : undefined;
-    if (recorded && (recorded.sha256 !== m.database.sha256 || recorded.snapshotId !== m.database.snapshotId
+    if (recorded && (recorded.sha256 !== m.database.sha256 || recorded.chunks?.sha256 !== m.database.chunks?.sha256 || recorded.snapshotId !== m.database.snapshotId
       || recorded.encryption?.dataKeyId !== m.database.encryption?.dataKeyId || recorded.encryption?.keysPrefix !== m.database.encryption?.keysPrefix)) {
-      return fail(status, 'ManifestUntrusted', `${location.bucket}/${location.key} does not match what backup ${input.backup!.metadata.name} recorded (its database checksum, snapshot or encryption differ): not restoring`);
+      return fail(status, 'ManifestUntrusted', `${location.bucket}/${location.key} does not match what backup ${input.backup!.metadata.name} recorded (its database checksum, chunk list, snapshot or encryption differ): not restoring`);
     }
     if (m.provider !== spec!.provider) {
       return fail(status, 'ProviderMismatch', `backup ${m.backupId} was made by the ${m.provider} provider; restore it with provider "${m.provider}"`);
     }
-    const dump = m.database.artifact && m.database.sha256 ? { artifact: m.database.artifact, sha256: m.database.sha256 } : undefined;
+    const dump = m.database.artifact && m.database.sha256 ? { artifact: m.database.artifact, sha256: m.database.sha256, ...(m.database.chunks ? { chunks: m.database.chunks } : {}) } : undefined;
     const snapshot = m.database.snapshotId ? { snapshotId: m.database.snapshotId, cluster: !!m.database.cluster } : undefined;
     if (!dump && !snapshot) return fail(status, 'UnsupportedBackup', `backup ${m.backupId} has neither a database dump with a checksum nor a snapshot`);
     const reindexProblem = !spec!.skipReindex && input.reindex ? reindexConfigProblem(input.reindex) : undefined;

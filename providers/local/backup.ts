@@ -3,7 +3,7 @@
 // observeBackupStep reads once the Job has completed.
 import { DUMP_ENCRYPTION_ALGORITHM, type BackupRequestSpec, type DatabaseResult, type DocumentLibraryResult, type Engine, type TenantEncryption } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
-import { artifactKey, documentLibraryPrefix, expectedKeysKey, keysPrefix, resultKey } from '../../core/layout.ts';
+import { artifactKey, chunkListKey, documentLibraryPrefix, expectedKeysKey, keysPrefix, resultKey } from '../../core/layout.ts';
 import type { BackupContext, BackupStep, BackupStepName, BackupStepResult, Observation, SpecProblem, ObjectStore } from '../../core/provider.ts';
 import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
@@ -32,6 +32,9 @@ const dumpKek = (e: TenantEncryption | undefined): { keyVersion: string; recipie
 /** The engine of a dump (localBackupProblems refused a spec without one before any step is planned). */
 const engineOf = (spec: BackupRequestSpec): Engine => spec.database.engine ?? 'postgresql';
 
+/** A dump's chunk size (DumpChunks) unless LC2_DUMP_CHUNK_MIB says otherwise: a restore holds three in its Job's /tmp. */
+export const DUMP_CHUNK_BYTES = 64 * 1024 * 1024;
+
 const dbLabel = (spec: BackupRequestSpec) => ({ 'backup.liferay.cloud/project': spec.projectId, 'backup.liferay.cloud/environment': spec.environment });
 
 export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig): BackupStep[] {
@@ -52,6 +55,8 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
           ...databaseEnv(engineOf(spec), spec.database.instanceId, dbName, secret),
           { name: 'LC2_ARTIFACT', value: `${location.bucket}/${artifact}` },
           { name: 'LC2_ARTIFACT_KEY', value: artifact },
+          { name: 'LC2_CHUNK_BYTES', value: String(config.chunkBytes ?? DUMP_CHUNK_BYTES) },
+          { name: 'LC2_CHUNK_LIST', value: `${location.bucket}/${chunkListKey(artifact)}` },
           { name: 'LC2_RESULT', value: `${location.bucket}/${resultKey(location, 'export')}` },
           { name: 'LC2_EXPECTED_KEYS', value: `${location.bucket}/${expectedKeysKey(location)}` },
           // Only the KEK's public half: a backup Job can encrypt for the project, never decrypt.
@@ -77,6 +82,24 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
       }, config)],
     },
   ];
+}
+
+/**
+ * The dump's chunk list, checked against the object the Job wrote (the result is tenant-writable):
+ * one line per chunk of the artifact's size (chunks of 1-256 MiB: the result schema), and the list's SHA-256.
+ * A Job of an earlier version writes none: its backup restores with two reads.
+ */
+async function chunksOf(ctx: BackupContext, artifact: string, r: JobResult, store: ObjectStore): Promise<{ chunks?: DatabaseResult['chunks'] } | { failed: string }> {
+  if (!r.chunks) return {};
+  const { bytes, count, sha256 } = r.chunks;
+  const want = Math.max(1, Math.ceil((r.sizeBytes ?? 0) / bytes));
+  if (count !== want) return { failed: `the dump Job reports ${count} chunks of ${bytes} bytes; a ${r.sizeBytes}-byte dump has ${want}` };
+  const key = chunkListKey(artifact);
+  const head = await store.head(ctx.location.bucket, key);
+  if (head?.size !== count * 65) return { failed: `the chunk list ${key} is ${head ? `${head.size} bytes, not ${count * 65}` : 'missing'}` };
+  const actual = await store.sha256(ctx.location.bucket, key);
+  if (actual !== sha256) return { failed: `the chunk list ${key} has SHA-256 ${actual ?? 'none'}, the dump Job reported ${sha256}` };
+  return { chunks: { bytes, count, sha256 } };
 }
 
 /**
@@ -110,10 +133,12 @@ export async function observeBackupStep(
     if (r.artifact !== artifact) return { state: 'failed', reason: 'ResultInvalid', message: `the dump Job reported its artifact at ${r.artifact}, not at ${artifact}`, retryable: false };
     const encrypted = await encryptionOf(ctx, r, store);
     if ('failed' in encrypted) return { state: 'failed', reason: 'ResultInvalid', message: encrypted.failed, retryable: false };
+    const chunked = await chunksOf(ctx, artifact, r, store);
+    if ('failed' in chunked) return { state: 'failed', reason: 'ResultInvalid', message: chunked.failed, retryable: false };
     const format = engineOf(ctx.spec) === 'postgresql' ? 'pg_dump-custom+zstd' : 'mysqldump-sql+zstd';
     const db: DatabaseResult = {
       engine: engineOf(ctx.spec), format: encrypted.encryption ? `${format}+age` : format,
-      artifact, sizeBytes: r.sizeBytes, sha256: r.sha256, tool: r.tool ?? '',
+      artifact, sizeBytes: r.sizeBytes, sha256: r.sha256, ...chunked, tool: r.tool ?? '',
       ...(encrypted.encryption ? { encryption: encrypted.encryption } : {}),
     };
     return { state: 'done', result: { database: db }, completedAt: obs.completedAt };

@@ -11,6 +11,8 @@ export interface LocalProviderConfig {
   transfers: number;
   /** The dumps' zstd level (1-19); unset: the Job's default, 1. */
   zstdLevel?: number;
+  /** The dumps' chunk size in bytes (LC2_DUMP_CHUNK_MIB, 1-256 MiB); unset: 64 MiB. */
+  chunkBytes?: number;
 }
 
 /** The tools image (images/tools/Dockerfile) unless LC2_TOOLS_IMAGE names another; also the reindex HTTP call's. */

@@ -9,6 +9,7 @@ import type { LocalProviderConfig } from './config.ts';
 import { buildJob, databaseEnv, jobName } from './jobs.ts';
 import { observeJob } from './results.ts';
 import { LIFERAY_GENERATED_PATTERNS } from '../../core/exclusions.ts';
+import { chunkListKey } from '../../core/layout.ts';
 
 
 export function localRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
@@ -43,6 +44,13 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
           ...databaseEnv(source.engine, spec.database.instanceId, spec.database.databaseName, spec.database.credentialsSecretRef ?? { name: '' }),
           { name: 'LC2_ARTIFACT', value: `${source.bucket}/${source.artifact}` },
           { name: 'LC2_EXPECTED_SHA256', value: source.sha256 },
+          // One read, every chunk checked before it is used; a dump without a chunk list is read twice.
+          ...(source.chunks ? [
+            { name: 'LC2_CHUNK_LIST', value: `${source.bucket}/${chunkListKey(source.artifact ?? '')}` },
+            { name: 'LC2_CHUNK_BYTES', value: String(source.chunks.bytes) },
+            { name: 'LC2_CHUNK_COUNT', value: String(source.chunks.count) },
+            { name: 'LC2_CHUNKS_SHA256', value: source.chunks.sha256 },
+          ] : []),
           approve,
           ...(spec.drill ? [{ name: 'LC2_DRILL_MARKER', value: drillMarker(ctx.uid) }] : []),
           { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'database')}` },

@@ -1,6 +1,8 @@
-# Restore into a NEW database: unwrap an encrypted dump's data key, verify the artifact's SHA-256 (a full
-# streaming read of the stored bytes; decryption then authenticates every chunk), refuse a
-# target that already holds tables unless LC2_APPROVE_OVERWRITE=true, then restore in one pass.
+# Restore into a NEW database: unwrap an encrypted dump's data key, verify the stored bytes, refuse
+# a target that already holds tables unless LC2_APPROVE_OVERWRITE=true, then restore in one pass.
+# A dump with a chunk list is read once: each chunk is checked against its recorded SHA-256 before
+# any of it reaches the restore (a forged or swapped byte never runs). One without (made before
+# chunk lists) is read twice: its whole SHA-256 first, then the restore.
 db_client_env
 started=$(now)
 decrypt() { cat; }
@@ -38,15 +40,69 @@ fi
 restore_outcome() {
   local reader=$1 dec=$2
   shift 2
+  # A chunk that did not match stopped the stream (the reader then saw a closed pipe). Only verified
+  # chunks of the dump were passed on; a database this Job created for them is dropped again, as if
+  # the dump had been checked whole first.
+  if [ -s "$work/chunk.refusal" ]; then
+    local left="PostgreSQL rolled back, a MySQL target may hold part of it"
+    if [ -n "$created" ] && drop_database; then left="the database this Job created was dropped"; fi
+    refuse ChecksumMismatch "$(cat "$work/chunk.refusal"): not restoring; $left"
+  fi
   [ "$reader" = 0 ] || exit 1
   if [ "$dec" != 0 ] && grep -q 'failed to decrypt and authenticate' "$work/age.err" 2>/dev/null; then
     refuse DecryptionFailed "the dump does not decrypt: a chunk failed authentication (changed after it was written); PostgreSQL rolled back, a MySQL target may hold part of it"
   fi
   for code in "$dec" "$@"; do [ "$code" = 0 ] || exit 1; done
 }
-log "verifying sha256 of $LC2_ARTIFACT"
-actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
-[ "$actual" = "$LC2_EXPECTED_SHA256" ] || refuse ChecksumMismatch "artifact $LC2_ARTIFACT has sha256 $actual, the manifest says $LC2_EXPECTED_SHA256: not restoring a corrupt backup"
+# The stored bytes, passed on only chunk by chunk once each matched its line of the chunk list; a
+# chunk is read whole into /tmp and hashed while the one before is handed on. Each chunk is also
+# held back until the next one matched (the last one until the stream's end is seen): a stream cut
+# short, or one with more or other chunks than listed, stops with at least a whole chunk of the dump
+# never passed on, so the restore cannot reach the archive's end and commit. Why it stopped is
+# recorded. The whole stream's SHA-256 is taken on the way (a FIFO kept open across the chunks).
+verified_chunks() {
+  local i=0 want got emitter="" list whole summer
+  exec {list}<"$work/chunks.list"
+  mkfifo "$work/whole"
+  sha256sum <"$work/whole" | cut -d' ' -f1 >"$work/whole.sha256" & summer=$!
+  exec {whole}>"$work/whole"
+  # Hand chunk $1 on, after the one before it (three files: the one read, the one held, the one sent).
+  release() { [ -z "$emitter" ] || wait "$emitter" || return 1; tee "/dev/fd/$whole" <"$work/chunk.$(($1 % 3))" & emitter=$!; }
+  stop() { echo "$1" >"$work/chunk.refusal"; return 3; }
+  while :; do
+    head -c "$LC2_CHUNK_BYTES" >"$work/chunk.$(((i + 1) % 3))"
+    [ -s "$work/chunk.$(((i + 1) % 3))" ] || break
+    i=$((i + 1))
+    read -r want <&"$list" || { stop "artifact $LC2_ARTIFACT has more than the $LC2_CHUNK_COUNT chunks its list names"; return 3; }
+    got=$(sha256sum <"$work/chunk.$((i % 3))" | cut -d' ' -f1)
+    [ "$got" = "$want" ] || { stop "chunk $i of artifact $LC2_ARTIFACT has sha256 $got, its list says $want"; return 3; }
+    [ "$i" = 1 ] || release $((i - 1)) || return 1
+  done
+  [ "$i" = "$LC2_CHUNK_COUNT" ] || { stop "artifact $LC2_ARTIFACT ends after $i of its $LC2_CHUNK_COUNT chunks"; return 3; }
+  release "$i" || return 1
+  wait "$emitter" || return 1
+  exec {whole}>&-
+  wait "$summer"
+}
+if [ -n "${LC2_CHUNKS_SHA256:-}" ]; then
+  log "reading the chunk list of $LC2_ARTIFACT"
+  rclone cat "store:$LC2_CHUNK_LIST" | head -c $((LC2_CHUNK_COUNT * 65 + 1)) >"$work/chunks.list"
+  listed=$(sha256sum <"$work/chunks.list" | cut -d' ' -f1)
+  [ "$listed" = "$LC2_CHUNKS_SHA256" ] || refuse ChecksumMismatch "the chunk list $LC2_CHUNK_LIST has sha256 $listed, the manifest says $LC2_CHUNKS_SHA256: not restoring"
+  # A read that broke (not one stopped by a bad chunk: SIGPIPE) is the reader's error, retried;
+  # the short stream it left is no evidence against the dump.
+  read_artifact() {
+    rclone cat "store:$LC2_ARTIFACT" | verified_chunks
+    local st=("${PIPESTATUS[@]}")
+    if [ "${st[0]}" != 0 ] && [ "${st[0]}" != 141 ]; then rm -f "$work/chunk.refusal"; return 1; fi
+    return "${st[1]}"
+  }
+else
+  log "verifying sha256 of $LC2_ARTIFACT"
+  actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
+  [ "$actual" = "$LC2_EXPECTED_SHA256" ] || refuse ChecksumMismatch "artifact $LC2_ARTIFACT has sha256 $actual, the manifest says $LC2_EXPECTED_SHA256: not restoring a corrupt backup"
+  read_artifact() { rclone cat "store:$LC2_ARTIFACT"; }
+fi
 # A DR drill restores only into a database it creates, and marks it (its cleanup drops nothing
 # else): one that exists is refused, unless it carries this drill's own mark (an earlier attempt of
 # this Job), which is dropped and made again. CREATE DATABASE cannot share a transaction with its
@@ -54,6 +110,8 @@ actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
 # into place, so the target name never holds an unmarked database of the drill's (a crash in
 # between leaves the staging name, which the next attempt or the cleanup drops). MariaDB marks it in
 # the same statement.
+# Set once this Job made the target database (it may drop it again after a refusal).
+created=""
 if [ -n "${LC2_DRILL_MARKER:-}" ]; then
   mark=$(drill_mark_of)
   if [ "$mark" = "$LC2_DRILL_MARKER" ]; then log "dropping this drill's database from an earlier attempt"; drop_database
@@ -70,6 +128,7 @@ if [ -n "${LC2_DRILL_MARKER:-}" ]; then
       psql -X -d postgres -q -c "alter database \"$staging\" rename to \"$LC2_DB_NAME\"" ;;
     mysql) "$(mysql_bin)" "${mysql_args[@]}" -e "create database \`$LC2_DB_NAME\` character set utf8mb4 comment '$LC2_DRILL_MARKER'" ;;
   esac
+  created=1
 fi
 case "$LC2_DB_ENGINE" in
   postgresql)
@@ -82,10 +141,10 @@ case "$LC2_DB_ENGINE" in
       [ "${LC2_APPROVE_OVERWRITE:-false}" = true ] || refuse TargetNotEmpty "database $LC2_DB_NAME on $LC2_DB_HOST already has $tables tables; restore into a new database or set spec.approveOverwrite: true"
       clean=(--clean --if-exists)
     fi
-    [ "$exists" != 0 ] || createdb "$LC2_DB_NAME"
+    [ "$exists" != 0 ] || { createdb "$LC2_DB_NAME"; created=1; }
     log "restoring into $LC2_DB_NAME"
     set +e
-    rclone cat "store:$LC2_ARTIFACT" | decrypt | zstd -q -d | pg_restore --no-owner --no-acl --exit-on-error --single-transaction "${clean[@]}" --dbname="$LC2_DB_NAME"
+    read_artifact | decrypt | zstd -q -d | pg_restore --no-owner --no-acl --exit-on-error --single-transaction "${clean[@]}" --dbname="$LC2_DB_NAME"
     restore_outcome "${PIPESTATUS[@]}"
     set -e ;;
   mysql)
@@ -94,11 +153,16 @@ case "$LC2_DB_ENGINE" in
     if [ "$tables" != 0 ]; then
       [ "${LC2_APPROVE_OVERWRITE:-false}" = true ] || refuse TargetNotEmpty "database $LC2_DB_NAME on $LC2_DB_HOST already has $tables tables; restore into a new database or set spec.approveOverwrite: true"
     fi
-    "$(mysql_bin)" "${mysql_args[@]}" -e "create database if not exists \`$LC2_DB_NAME\` character set utf8mb4"
+    exists=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select count(*) from information_schema.schemata where schema_name = '$LC2_DB_NAME'")
+    # Without IF NOT EXISTS: one made by someone else since the check fails this Job, never becomes "ours".
+    [ "$exists" != 0 ] || { "$(mysql_bin)" "${mysql_args[@]}" -e "create database \`$LC2_DB_NAME\` character set utf8mb4"; created=1; }
     log "restoring into $LC2_DB_NAME"
     set +e
-    rclone cat "store:$LC2_ARTIFACT" | decrypt | zstd -q -d | "$(mysql_bin)" "${mysql_args[@]}" --database="$LC2_DB_NAME"
+    read_artifact | decrypt | zstd -q -d | "$(mysql_bin)" "${mysql_args[@]}" --database="$LC2_DB_NAME"
     restore_outcome "${PIPESTATUS[@]}"
     set -e ;;
 esac
+# Read once: the whole stream's SHA-256, as every chunk matched (the list and the checksum were recorded together).
+[ -z "${LC2_CHUNKS_SHA256:-}" ] || actual=$(cat "$work/whole.sha256")
+[ "$actual" = "$LC2_EXPECTED_SHA256" ] || refuse ChecksumMismatch "artifact $LC2_ARTIFACT has sha256 $actual, the manifest says $LC2_EXPECTED_SHA256, though every chunk matched its recorded list: the backup's records disagree, check the restored database before using it"
 put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"sha256\":\"$actual\",\"tool\":$(jstr "$tool")}"
