@@ -14,6 +14,7 @@ import { schemaErrors } from '../core/validation/jsonSchemas.ts';
 import { API_VERSION } from '../hooks/contract/objects.ts';
 import type { BackupRequestStatus, RestoreRequestStatus } from '../core/crd.ts';
 import type { Manifest } from '../hooks/backup/manifest.ts';
+import { verifyBackup } from '../hooks/archive/verify.ts';
 
 const env = new TestEnv();
 const files = sampleDocumentLibrary(60);
@@ -232,13 +233,16 @@ describe('a restore verifies the whole dump before anything runs', () => {
     const forgedList = Array.from({ length: Math.ceil(forgedDump.length / 1048576) }, (_, i) => `${sha256(forgedDump.subarray(i * 1048576, (i + 1) * 1048576))}\n`).join('');
     await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: forgedDump }));
     await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: `${key}.chunks`, Body: forgedList }));
+    const verified = await verifyBackup(env.store, 'lc2-backups', (backup.status as BackupRequestStatus).manifest!.key);
+    assert.equal(verified.checks.find((c) => c.check === 'database chunk list')?.ok, false, '`lc2-backup verify` sees the swapped list');
     const swapped = restore('big-swapped-list');
     assert.equal(await swapped.runToCompletion(), 'Failed');
     assert.match((swapped.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready')?.message ?? '', /the chunk list .* has sha256 .*, the manifest says/);
     assert.equal(sql(localPostgres, restored, `select count(*) from pg_tables where schemaname = 'public'`), '0');
     await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: `${key}.chunks`, Body: list }));
-
     await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: genuine }));
+    assert.deepEqual((await verifyBackup(env.store, 'lc2-backups', (backup.status as BackupRequestStatus).manifest!.key)).checks.filter((c) => !c.ok), [], 'the genuine backup verifies whole');
+
     const real = restore('big-genuine');
     assert.equal(await real.runToCompletion(), 'Succeeded', JSON.stringify(real.status));
     assert.deepEqual(tableFingerprint(localPostgres, restored), tableFingerprint(localPostgres, source));

@@ -4,6 +4,7 @@
 import { manifestProblem } from '../backup/manifestTrust.ts';
 import type { ObjectStore } from '../../core/provider.ts';
 import { readManifest } from '../restore/sync.ts';
+import { chunkListKey } from '../../core/layout.ts';
 
 export interface Verification { ok: boolean; checks: Array<{ check: string; ok: boolean; detail: string }> }
 
@@ -23,6 +24,15 @@ export async function verifyBackup(store: ObjectStore, bucket: string, manifestK
     if (head && m.database.sha256) {
       const sha = await store.sha256(m.location.bucket, m.database.artifact);
       checks.push({ check: 'database sha256', ok: sha === m.database.sha256, detail: sha === m.database.sha256 ? sha : `${sha ?? 'missing'}, manifest says ${m.database.sha256}` });
+    }
+    const chunks = m.database.chunks;
+    if (chunks) {
+      // What a restore checks each chunk against: one line per chunk of the recorded size, hashing to the recorded value.
+      const key = chunkListKey(m.database.artifact);
+      const sha = await store.sha256(m.location.bucket, key);
+      const lines = Math.max(1, Math.ceil(m.database.sizeBytes / chunks.bytes));
+      const ok = sha === chunks.sha256 && chunks.count === lines;
+      checks.push({ check: 'database chunk list', ok, detail: ok ? `${chunks.count} chunks of ${chunks.bytes} bytes` : `${key}: sha256 ${sha ?? 'missing'} for ${chunks.count} chunks, manifest says ${chunks.sha256} for ${lines}` });
     }
   }
   const enc = m.database.encryption;
