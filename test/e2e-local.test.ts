@@ -15,6 +15,7 @@ import { API_VERSION } from '../hooks/contract/objects.ts';
 import type { BackupRequestStatus, RestoreRequestStatus } from '../core/crd.ts';
 import type { Manifest } from '../hooks/backup/manifest.ts';
 import { verifyBackup } from '../hooks/archive/verify.ts';
+import type { KubeObject } from '../core/kube.ts';
 
 const env = new TestEnv();
 const files = sampleDocumentLibrary(60);
@@ -126,6 +127,11 @@ for (const target of [localPostgres, localMariadb]) {
       const restore = restoreDriver(`restore-approved-${target.engine}`, { approveOverwrite: true, documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${target.engine}/document_library` } });
       assert.equal(await restore.runToCompletion(), 'Succeeded', JSON.stringify(restore.status));
       assert.deepEqual(tableFingerprint(target, restored), tableFingerprint(target, source));
+      // MySQL is not one transaction: an existing database is changed only by a dump hashed whole first.
+      const log = restore.jobRuns.find((r) => r.job.includes('-rdb-'))?.stderr ?? '';
+      assert.match(log, /reading the chunk list/);
+      if (target.engine === 'mysql') assert.match(log, /verifying sha256 of/);
+      else assert.doesNotMatch(log, /verifying sha256 of/, 'PostgreSQL rolls a stopped restore back: one read');
     });
   });
 }
@@ -160,12 +166,12 @@ describe('exactly once under repeated syncs and hook restarts', () => {
 // streaming trick (holding back the stream's tail until its hash is known) can keep it out: bytes
 // appended after the archive move its end out of any held-back tail. The dump's SHA-256 is checked
 // over the whole artifact before pg_restore runs (docs/decisions.md: "Restores hash the whole dump").
-describe('a restore verifies the whole dump before anything runs', () => {
+describe('a restore passes on only verified chunks of the dump: nothing forged, cut or extended ever runs', () => {
   // Chunks of 1 MiB: the dump below is several chunks, so a bad chunk comes after good ones were passed on.
   before(async () => { env.local.chunkBytes = 1048576; await env.restartHook(); });
   after(async () => { delete env.local.chunkBytes; await env.restartHook(); });
 
-  it('a well-formed forged dump of several MiB, also one padded past its end, is never applied; the genuine one restores', async () => {
+  it('a well-formed forged dump of several MiB (same length, padded, one chunk changed, cut, extended, with a matching list) is never applied; the genuine one restores in one read', async () => {
     const source = uniqueName('lc2_big');
     const restored = uniqueName('lc2_big_dst');
     dbs.push([localPostgres, source], [localPostgres, restored]);
@@ -187,6 +193,28 @@ describe('a restore verifies the whole dump before anything runs', () => {
     assert.deepEqual(lines, Array.from({ length: lines.length }, (_, i) => sha256(genuine.subarray(i * 1048576, (i + 1) * 1048576))));
     assert.equal(lines.length, recorded.chunks.count);
     assert.equal(recorded.chunks.sha256, sha256(Buffer.from(list)));
+
+    // The result object is tenant-writable: the hook records a chunk list only as the objects show it.
+    const { observeBackupStep } = await import('../providers/local/backup.ts');
+    const location = { bucket: 'lc2-backups', prefix: 'retail/prd/chunks-forged-1/' };
+    const art = `${location.prefix}database.pgdump.zst`;
+    const put = (k: string, body: Buffer | string) => env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: k, Body: body }));
+    await put(art, genuine);
+    const claim = async (chunks: object, sizeBytes = genuine.length) => {
+      await put(`${location.prefix}results/export.json`, JSON.stringify({ version: 1, step: 'export', status: 'succeeded', startedAt: '2026-11-30T00:00:00Z', completedAt: '2026-11-30T00:00:01Z', artifact: art, sizeBytes, sha256: sha256(genuine), tool: 'pg_dump', chunks }));
+      const job: KubeObject = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'forged-db' }, status: { conditions: [{ type: 'Complete', status: 'True' }] } };
+      const obs = await observeBackupStep('export', { name: 'forged', uid: 'u', spec: br.spec!, location }, job, env.store);
+      return obs.state === 'failed' ? obs.message : obs.state;
+    };
+    await put(`${art}.chunks`, list);
+    assert.equal(await claim(recorded.chunks), 'done');
+    assert.match(await claim({ ...recorded.chunks, count: recorded.chunks.count + 1 }), /reports \d+ chunks of 1048576 bytes; a \d+-byte dump has \d+/);
+    assert.match(await claim(recorded.chunks, genuine.length + 1), /the artifact .* has \d+/, 'the size is the object\'s');
+    assert.match(await claim({ ...recorded.chunks, sha256: 'a'.repeat(64) }), /is not the one the dump Job reported/);
+    await put(`${art}.chunks`, list + list);
+    assert.match(await claim(recorded.chunks), /is longer than \d+ lines/, 'read with a bound');
+    await put(`${art}.chunks`, list.slice(0, -65));
+    assert.match(await claim(recorded.chunks), /is not the one the dump Job reported/);
     // pg_dump runs with --compress=0: the rows are plain text inside the archive. A same-length
     // change keeps every block length right, so pg_restore alone would load it without complaint.
     const archive = execFileSync('zstd', ['-q', '-d', '-c'], { input: genuine, maxBuffer: 1 << 30 });
@@ -212,23 +240,64 @@ describe('a restore verifies the whole dump before anything runs', () => {
     lastChunkChanged[genuine.length - 2] = lastChunkChanged[genuine.length - 2]! ^ 0xff;
     const aligned = genuine.subarray(0, Math.floor(genuine.length / 1048576) * 1048576);
     const forgeries: Array<[string, Buffer, RegExp]> = [
-      ['big-forged', forgedDump, /chunk 1 of artifact/],
-      ['big-forged-padded', Buffer.concat([forgedDump, padding]), /chunk 1 of artifact/],
-      ['big-last-chunk', lastChunkChanged, new RegExp(`chunk ${lines.length} of artifact`)],
-      ['big-cut-short', genuine.subarray(0, genuine.length - 1), new RegExp(`chunk ${lines.length} of artifact`)],
+      ['big-forged', forgedDump, /chunk 1 of the artifact differs from its list/],
+      ['big-forged-padded', Buffer.concat([forgedDump, padding]), /chunk 1 of the artifact differs/],
+      ['big-last-chunk', lastChunkChanged, new RegExp(`chunk ${lines.length} of the artifact differs`)],
+      ['big-cut-short', genuine.subarray(0, genuine.length - 1), new RegExp(`chunk ${lines.length} of the artifact differs`)],
       ['big-cut-at-a-chunk', aligned, new RegExp(`ends after ${lines.length - 1} of its ${lines.length} chunks`)],
-      ['big-extra-chunk', Buffer.concat([genuine, padding]), new RegExp(`chunk ${lines.length} of artifact`)],
+      ['big-padded', Buffer.concat([genuine, padding]), new RegExp(`chunk ${lines.length} of the artifact differs`)],
     ];
-    for (const [name, body, why] of forgeries) {
-      await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: body }));
-      const forged = restore(name);
-      assert.equal(await forged.runToCompletion(), 'Failed');
-      const ready = (forged.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
+    // Refused at once (not retried) for the reason given, and nothing of the stream applied.
+    const refusedWhole = async (r: MetacontrollerDriver, name: string, why: RegExp) => {
+      assert.equal(await r.runToCompletion(), 'Failed');
+      const ready = (r.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready');
       assert.equal(ready?.reason, 'ChecksumMismatch', ready?.message);
       assert.match(ready?.message ?? '', why);
-      assert.deepEqual(forged.jobRuns.map((r) => r.exitCode), [3], 'refused at once, not retried');
+      assert.deepEqual(r.jobRuns.map((j) => j.exitCode), [3], 'refused at once, not retried');
       assert.equal(sql(localPostgres, restored, `select count(*) from pg_tables where schemaname = 'public'`), '0', `${name}: nothing of it was applied`);
+    };
+    for (const [name, body, why] of forgeries) {
+      await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: body }));
+      await refusedWhole(restore(name), name, why);
     }
+    // A manifest read by its key (no BackupRequest status to compare with) may carry a list made for a
+    // forged dump: every chunk matches, and the whole stream's SHA-256 stops it before its last chunk.
+    const manifestKey = (backup.status as BackupRequestStatus).manifest!.key;
+    const manifestBody = await env.read('lc2-backups', manifestKey);
+    const byKey = (name: string) => new MetacontrollerDriver(
+      restoreRequest(name, {
+        source: { manifest: { bucket: 'lc2-backups', key: manifestKey } },
+        database: { instanceId: '127.0.0.1:5432', databaseName: restored, credentialsSecretRef: { name: 'db-credentials' } },
+        documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: `${name}/document_library` },
+      }),
+      { hookUrl: env.hookUrl, syncPath: '/restorerequest/sync', secrets: env.secrets(localPostgres) },
+    );
+    const listOf = (b: Buffer, n = Math.ceil(b.length / 1048576)) => Array.from({ length: n }, (_, i) => `${sha256(b.subarray(i * 1048576, (i + 1) * 1048576))}\n`).join('');
+    const withChunks = async (l: string) => {
+      const m = JSON.parse(manifestBody.toString()) as Manifest;
+      m.database.chunks = { bytes: 1048576, count: l.split('\n').length - 1, sha256: sha256(Buffer.from(l)) };
+      await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: manifestKey, Body: JSON.stringify(m) }));
+      await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: `${key}.chunks`, Body: l }));
+    };
+    const twoChunks = genuine.subarray(0, 2 * 1048576);
+    for (const [name, body, l, why] of [
+      ['big-matching-list', forgedDump, listOf(forgedDump), /the artifact's sha256 is .*, the manifest says .* \(every chunk matched its list\)/],
+      // A list of one chunk for a stream of two: the "more chunks than listed" stop.
+      ['big-one-listed', twoChunks, listOf(twoChunks, 1), /the artifact has more than the 1 chunks its list names/],
+    ] as const) {
+      await withChunks(l);
+      await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: body }));
+      await refusedWhole(byKey(name), name, why);
+    }
+    await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: manifestKey, Body: manifestBody }));
+    // By reference, a manifest whose chunk record differs from the one the backup's status holds is not followed.
+    await withChunks(listOf(forgedDump));
+    const byRef = restore('big-other-list');
+    assert.equal(await byRef.runToCompletion(), 'Failed');
+    assert.equal((byRef.status as RestoreRequestStatus).conditions?.find((c) => c.type === 'Ready')?.reason, 'ManifestUntrusted');
+    assert.equal(byRef.jobRuns.length, 0, 'no Job ran');
+    await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: manifestKey, Body: manifestBody }));
+
     // A writer who replaces the dump AND its chunk list (consistently) is stopped by the list's recorded checksum.
     const forgedList = Array.from({ length: Math.ceil(forgedDump.length / 1048576) }, (_, i) => `${sha256(forgedDump.subarray(i * 1048576, (i + 1) * 1048576))}\n`).join('');
     await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: key, Body: forgedDump }));
@@ -252,7 +321,6 @@ describe('a restore verifies the whole dump before anything runs', () => {
     assert.doesNotMatch(dbJob?.stderr ?? '', /verifying sha256 of/, 'no second read');
 
     // A backup made before chunk lists (none in its manifest or status) is read twice: whole hash, then restore.
-    const manifestKey = (backup.status as BackupRequestStatus).manifest!.key;
     const manifest = JSON.parse((await env.read('lc2-backups', manifestKey)).toString()) as Manifest;
     delete manifest.database.chunks;
     await env.s3.send(new PutObjectCommand({ Bucket: 'lc2-backups', Key: manifestKey, Body: JSON.stringify(manifest) }));

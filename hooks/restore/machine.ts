@@ -5,7 +5,7 @@
 // A DR drill (spec.drill) has no reindex and always passes through CleaningUp before its end, also
 // after a failed step: its scratch targets are removed (drill.ts).
 import { DEFAULT_KEY_SECRET } from '../../core/layout.ts';
-import type { BackupRequest, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus, TenantReindex } from '../../core/crd.ts';
+import type { BackupRequest, DumpChunks, RestoreRequest, RestoreRequestSpec, RestoreRequestStatus, RestoreSource, OperationStatus, TenantReindex } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { Observation, Preflight, RestorePlanner, RestoreStep, RestoreStepName, SpecProblem } from '../../core/provider.ts';
 import type { RestoreContext, RestoreStepResult } from '../../core/provider.ts';
@@ -67,6 +67,10 @@ const DRILL_DELETED = 'the drill was deleted before it finished; its scratch tar
 export const FINALIZE_PATIENCE_MS = 10 * 60_000;
 
 export const restoreIdOf = (name: string, uid: string): string => `${name.slice(0, 200)}-${uid.replace(/-/g, '').slice(0, 8)}`;
+
+/** Two chunk records are the same list: size, count and checksum (or both absent). */
+const sameChunks = (a: DumpChunks | undefined, b: DumpChunks | undefined): boolean =>
+  a?.bytes === b?.bytes && a?.count === b?.count && a?.sha256 === b?.sha256;
 
 export function decideRestore(input: RestoreInput): RestoreDecision {
   const { parent, now } = input;
@@ -254,7 +258,7 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
     // What the bucket says must be what the hook recorded when the backup was made (status is not
     // writable by tenants or storage writers): a swapped dump, checksum or encryption is refused.
     const recorded = input.backup?.status?.manifest?.key === location.key ? input.backup.status.database : undefined;
-    if (recorded && (recorded.sha256 !== m.database.sha256 || recorded.chunks?.sha256 !== m.database.chunks?.sha256 || recorded.snapshotId !== m.database.snapshotId
+    if (recorded && (recorded.sha256 !== m.database.sha256 || !sameChunks(recorded.chunks, m.database.chunks) || recorded.snapshotId !== m.database.snapshotId
       || recorded.encryption?.dataKeyId !== m.database.encryption?.dataKeyId || recorded.encryption?.keysPrefix !== m.database.encryption?.keysPrefix)) {
       return fail(status, 'ManifestUntrusted', `${location.bucket}/${location.key} does not match what backup ${input.backup!.metadata.name} recorded (its database checksum, chunk list, snapshot or encryption differ): not restoring`);
     }

@@ -1,8 +1,9 @@
 # Restore into a NEW database: unwrap an encrypted dump's data key, verify the stored bytes, refuse
 # a target that already holds tables unless LC2_APPROVE_OVERWRITE=true, then restore in one pass.
 # A dump with a chunk list is read once: each chunk is checked against its recorded SHA-256 before
-# any of it reaches the restore (a forged or swapped byte never runs). One without (made before
-# chunk lists) is read twice: its whole SHA-256 first, then the restore.
+# any of it reaches the restore, and the last one only after the whole stream's SHA-256 matched (a
+# forged or swapped byte never runs). One without (made before chunk lists), and a MySQL restore
+# over an existing database (not one transaction), is hashed whole first, then read again.
 db_client_env
 started=$(now)
 decrypt() { cat; }
@@ -55,40 +56,59 @@ restore_outcome() {
   for code in "$dec" "$@"; do [ "$code" = 0 ] || exit 1; done
 }
 # The stored bytes, passed on only chunk by chunk once each matched its line of the chunk list; a
-# chunk is read whole into /tmp and hashed while the one before is handed on. Each chunk is also
-# held back until the next one matched (the last one until the stream's end is seen): a stream cut
-# short, or one with more or other chunks than listed, stops with at least a whole chunk of the dump
-# never passed on, so the restore cannot reach the archive's end and commit. Why it stopped is
-# recorded. The whole stream's SHA-256 is taken on the way (a FIFO kept open across the chunks).
+# chunk is read whole into /tmp and hashed (and fed to the whole stream's SHA-256) while the one
+# before is handed on. Each chunk is held back until the next one matched, and the last one until
+# the stream ended after exactly the listed chunks AND the whole stream's SHA-256 is the recorded
+# one: a stream that is cut short, longer, or other than recorded anywhere (even with a list made
+# to match it) stops with at least a whole chunk of the dump never passed on, so the restore cannot
+# reach the archive's end and commit. Why it stopped is recorded for restore_outcome.
 verified_chunks() {
-  local i=0 want got emitter="" list whole summer
+  local i=0 want got emitter="" list whole summer f
   exec {list}<"$work/chunks.list"
   mkfifo "$work/whole"
   sha256sum <"$work/whole" | cut -d' ' -f1 >"$work/whole.sha256" & summer=$!
   exec {whole}>"$work/whole"
   # Hand chunk $1 on, after the one before it (three files: the one read, the one held, the one sent).
-  release() { [ -z "$emitter" ] || wait "$emitter" || return 1; tee "/dev/fd/$whole" <"$work/chunk.$(($1 % 3))" & emitter=$!; }
+  release() { [ -z "$emitter" ] || wait "$emitter" || return 1; cat "$work/chunk.$(($1 % 3))" & emitter=$!; }
   stop() { echo "$1" >"$work/chunk.refusal"; return 3; }
   while :; do
-    head -c "$LC2_CHUNK_BYTES" >"$work/chunk.$(((i + 1) % 3))"
-    [ -s "$work/chunk.$(((i + 1) % 3))" ] || break
+    f="$work/chunk.$(((i + 1) % 3))"
+    # A chunk that cannot be written here (a full /tmp) is this Job's error, retried: never a verdict on the dump.
+    head -c "$LC2_CHUNK_BYTES" >"$f" || return 1
+    [ -s "$f" ] || break
     i=$((i + 1))
-    read -r want <&"$list" || { stop "artifact $LC2_ARTIFACT has more than the $LC2_CHUNK_COUNT chunks its list names"; return 3; }
-    got=$(sha256sum <"$work/chunk.$((i % 3))" | cut -d' ' -f1)
-    [ "$got" = "$want" ] || { stop "chunk $i of artifact $LC2_ARTIFACT has sha256 $got, its list says $want"; return 3; }
+    read -r want <&"$list" || { stop "the artifact has more than the $LC2_CHUNK_COUNT chunks its list names"; return 3; }
+    got=$(sha256sum <"$f" | cut -d' ' -f1) && [ -n "$got" ] || return 1
+    [ "$got" = "$want" ] || { stop "chunk $i of the artifact differs from its list (sha256 ${got:0:12}..., listed ${want:0:12}...)"; return 3; }
+    cat "$f" >&"$whole" || return 1
     [ "$i" = 1 ] || release $((i - 1)) || return 1
   done
-  [ "$i" = "$LC2_CHUNK_COUNT" ] || { stop "artifact $LC2_ARTIFACT ends after $i of its $LC2_CHUNK_COUNT chunks"; return 3; }
+  [ "$i" = "$LC2_CHUNK_COUNT" ] || { stop "the artifact ends after $i of its $LC2_CHUNK_COUNT chunks"; return 3; }
+  exec {whole}>&-
+  wait "$summer" || return 1
+  got=$(cat "$work/whole.sha256")
+  [ "$got" = "$LC2_EXPECTED_SHA256" ] || { stop "the artifact's sha256 is ${got:0:12}..., the manifest says ${LC2_EXPECTED_SHA256:0:12}... (every chunk matched its list)"; return 3; }
   release "$i" || return 1
   wait "$emitter" || return 1
-  exec {whole}>&-
-  wait "$summer"
+}
+# The whole dump's SHA-256 before any of it is used (a second read follows for the restore).
+verify_whole() {
+  log "verifying sha256 of $LC2_ARTIFACT"
+  actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
+  [ "$actual" = "$LC2_EXPECTED_SHA256" ] || refuse ChecksumMismatch "artifact $LC2_ARTIFACT has sha256 ${actual:0:12}..., the manifest says ${LC2_EXPECTED_SHA256:0:12}...: not restoring a corrupt backup"
 }
 if [ -n "${LC2_CHUNKS_SHA256:-}" ]; then
+  # The manifest's numbers reach arithmetic and loops here: plain bounded integers only.
+  [[ "$LC2_CHUNK_COUNT" =~ ^[1-9][0-9]{0,8}$ && "$LC2_CHUNK_BYTES" =~ ^[1-9][0-9]{0,9}$ ]] && [ "$LC2_CHUNK_BYTES" -le 268435456 ] \
+    || refuse ChecksumMismatch "the manifest's chunk list has an invalid count ($LC2_CHUNK_COUNT) or size ($LC2_CHUNK_BYTES)"
   log "reading the chunk list of $LC2_ARTIFACT"
-  rclone cat "store:$LC2_CHUNK_LIST" | head -c $((LC2_CHUNK_COUNT * 65 + 1)) >"$work/chunks.list"
+  # At most one byte more than the list's recorded length is read: a longer list is refused, not streamed.
+  if ! rclone cat --count $((LC2_CHUNK_COUNT * 65 + 1)) "store:$LC2_CHUNK_LIST" >"$work/chunks.list" 2>"$work/list.err"; then
+    grep -qi 'not found' "$work/list.err" && refuse ChecksumMismatch "the chunk list $LC2_CHUNK_LIST is missing: not restoring"
+    cat "$work/list.err" >&2; exit 1
+  fi
   listed=$(sha256sum <"$work/chunks.list" | cut -d' ' -f1)
-  [ "$listed" = "$LC2_CHUNKS_SHA256" ] || refuse ChecksumMismatch "the chunk list $LC2_CHUNK_LIST has sha256 $listed, the manifest says $LC2_CHUNKS_SHA256: not restoring"
+  [ "$listed" = "$LC2_CHUNKS_SHA256" ] || refuse ChecksumMismatch "the chunk list $LC2_CHUNK_LIST has sha256 ${listed:0:12}..., the manifest says ${LC2_CHUNKS_SHA256:0:12}...: not restoring"
   # A read that broke (not one stopped by a bad chunk: SIGPIPE) is the reader's error, retried;
   # the short stream it left is no evidence against the dump.
   read_artifact() {
@@ -97,10 +117,9 @@ if [ -n "${LC2_CHUNKS_SHA256:-}" ]; then
     if [ "${st[0]}" != 0 ] && [ "${st[0]}" != 141 ]; then rm -f "$work/chunk.refusal"; return 1; fi
     return "${st[1]}"
   }
+  actual=$LC2_EXPECTED_SHA256
 else
-  log "verifying sha256 of $LC2_ARTIFACT"
-  actual=$(rclone cat "store:$LC2_ARTIFACT" | sha256sum | cut -d' ' -f1)
-  [ "$actual" = "$LC2_EXPECTED_SHA256" ] || refuse ChecksumMismatch "artifact $LC2_ARTIFACT has sha256 $actual, the manifest says $LC2_EXPECTED_SHA256: not restoring a corrupt backup"
+  verify_whole
   read_artifact() { rclone cat "store:$LC2_ARTIFACT"; }
 fi
 # A DR drill restores only into a database it creates, and marks it (its cleanup drops nothing
@@ -154,6 +173,9 @@ case "$LC2_DB_ENGINE" in
       [ "${LC2_APPROVE_OVERWRITE:-false}" = true ] || refuse TargetNotEmpty "database $LC2_DB_NAME on $LC2_DB_HOST already has $tables tables; restore into a new database or set spec.approveOverwrite: true"
     fi
     exists=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select count(*) from information_schema.schemata where schema_name = '$LC2_DB_NAME'")
+    # A MySQL restore is not one transaction: a database that is already there is changed only by a
+    # dump known whole (its SHA-256 first, then the chunk-checked read).
+    [ "$exists" = 0 ] || [ -n "$created" ] || [ -z "${LC2_CHUNKS_SHA256:-}" ] || verify_whole
     # Without IF NOT EXISTS: one made by someone else since the check fails this Job, never becomes "ours".
     [ "$exists" != 0 ] || { "$(mysql_bin)" "${mysql_args[@]}" -e "create database \`$LC2_DB_NAME\` character set utf8mb4"; created=1; }
     log "restoring into $LC2_DB_NAME"
@@ -162,7 +184,4 @@ case "$LC2_DB_ENGINE" in
     restore_outcome "${PIPESTATUS[@]}"
     set -e ;;
 esac
-# Read once: the whole stream's SHA-256, as every chunk matched (the list and the checksum were recorded together).
-[ -z "${LC2_CHUNKS_SHA256:-}" ] || actual=$(cat "$work/whole.sha256")
-[ "$actual" = "$LC2_EXPECTED_SHA256" ] || refuse ChecksumMismatch "artifact $LC2_ARTIFACT has sha256 $actual, the manifest says $LC2_EXPECTED_SHA256, though every chunk matched its recorded list: the backup's records disagree, check the restored database before using it"
 put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"sha256\":\"$actual\",\"tool\":$(jstr "$tool")}"
