@@ -57,9 +57,6 @@ async function open(wrapped: Buffer, identity: string): Promise<string> {
 const exists = (target: DbTarget, name: string): boolean => (target.engine === 'postgresql'
   ? sql(target, 'postgres', `select count(*) from pg_database where datname = '${name}'`)
   : sql(target, '', `select count(*) from information_schema.schemata where schema_name = '${name}'`)) !== '0';
-const tableCount = (target: DbTarget, name: string): number => Number(target.engine === 'postgresql'
-  ? sql(target, name, "select count(*) from pg_tables where schemaname = 'public'")
-  : sql(target, '', `select count(*) from information_schema.tables where table_schema = '${name}'`));
 
 before(async () => {
   [v1, v2, otherProject] = await Promise.all([kek('v1'), kek('v2'), kek('v2')]);
@@ -224,7 +221,7 @@ for (const target of [localPostgres, localMariadb]) {
       const byAead = await restore('forged', m, keySecret(v2));
       assert.equal(byAead.phase, 'Failed');
       assert.equal(byAead.reason, 'DecryptionFailed', byAead.message);
-      if (target.engine === 'postgresql') assert.equal(tableCount(target, byAead.databaseName), 0, 'PostgreSQL rolled the restore back');
+      assert.equal(exists(target, byAead.databaseName), false, 'the database the Job created (PostgreSQL: rolled back; MySQL: partial) is dropped again');
       // By reference, the forged manifest is compared with what the hook recorded in the backup's status first.
       const byRef = await restore('forged-ref', m, keySecret(v2), uniqueName('lc2_enc_dst'), drivers[1]);
       assert.equal(byRef.reason, 'ManifestUntrusted', byRef.message);

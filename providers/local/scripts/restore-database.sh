@@ -39,29 +39,33 @@ fi
 # while the read itself succeeded is a refusal (retrying cannot help); anything else (the client
 # stopped, the read broke) an infrastructure error for the Job's retries.
 restore_outcome() {
-  local reader=$1 dec=$2
+  local reader=$1 dec=$2 client=${*: -1}
   shift 2
-  # A chunk that did not match stopped the stream (the reader then saw a closed pipe). Only verified
-  # chunks of the dump were passed on; a database this Job created for them is dropped again, as if
-  # the dump had been checked whole first.
+  # A chunk that did not match stopped the stream (the reader then saw a closed pipe). Only chunks
+  # that matched the recorded list were passed on; a database this Job created is dropped again.
   if [ -s "$work/chunk.refusal" ]; then
     local left="PostgreSQL rolled back, a MySQL target may hold part of it"
+    # The stream can end inside the chunks already passed on (a last chunk of only zstd's checksum).
+    [ "$client" != 0 ] || left="the restore had already committed what matched the list"
     if [ -n "$created" ] && drop_database; then left="the database this Job created was dropped"; fi
     refuse ChecksumMismatch "$(cat "$work/chunk.refusal"): not restoring; $left"
   fi
-  [ "$reader" = 0 ] || exit 1
+  # Before the reader's status: a decryption that stopped closes the pipe the reader writes to.
   if [ "$dec" != 0 ] && grep -q 'failed to decrypt and authenticate' "$work/age.err" 2>/dev/null; then
+    [ -z "$created" ] || drop_database || true
     refuse DecryptionFailed "the dump does not decrypt: a chunk failed authentication (changed after it was written); PostgreSQL rolled back, a MySQL target may hold part of it"
   fi
+  [ "$reader" = 0 ] || exit 1
   for code in "$dec" "$@"; do [ "$code" = 0 ] || exit 1; done
 }
 # The stored bytes, passed on only chunk by chunk once each matched its line of the chunk list; a
 # chunk is read whole into /tmp and hashed (and fed to the whole stream's SHA-256) while the one
-# before is handed on. Each chunk is held back until the next one matched, and the last one until
-# the stream ended after exactly the listed chunks AND the whole stream's SHA-256 is the recorded
-# one: a stream that is cut short, longer, or other than recorded anywhere (even with a list made
-# to match it) stops with at least a whole chunk of the dump never passed on, so the restore cannot
-# reach the archive's end and commit. Why it stopped is recorded for restore_outcome.
+# before is handed on. Only bytes that match the recorded list are ever passed on. Each chunk is
+# held back until the next one matched, and the last one until the stream ended after exactly the
+# listed chunks and the whole stream's SHA-256 is the recorded one (the records agree): a recorded
+# dump that is cut short, extended or changed stops with a chunk of it never passed on, so the
+# restore does not reach the archive's end (unless that last chunk is only zstd's checksum:
+# restore_outcome then says what was committed). Why it stopped is recorded for restore_outcome.
 verified_chunks() {
   local i=0 want got emitter="" list whole summer f
   exec {list}<"$work/chunks.list"
@@ -117,7 +121,6 @@ if [ -n "${LC2_CHUNKS_SHA256:-}" ]; then
     if [ "${st[0]}" != 0 ] && [ "${st[0]}" != 141 ]; then rm -f "$work/chunk.refusal"; return 1; fi
     return "${st[1]}"
   }
-  actual=$LC2_EXPECTED_SHA256
 else
   verify_whole
   read_artifact() { rclone cat "store:$LC2_ARTIFACT"; }
@@ -129,8 +132,10 @@ fi
 # into place, so the target name never holds an unmarked database of the drill's (a crash in
 # between leaves the staging name, which the next attempt or the cleanup drops). MariaDB marks it in
 # the same statement.
-# Set once this Job made the target database (it may drop it again after a refusal).
+# Set once this Job made the target database: a Job that does not succeed drops it again (a retry,
+# or the user, starts from no database instead of a partial one that looks like someone else's).
 created=""
+trap 'rc=$?; [ "$rc" = 0 ] || [ -z "$created" ] || drop_database || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 if [ -n "${LC2_DRILL_MARKER:-}" ]; then
   mark=$(drill_mark_of)
   if [ "$mark" = "$LC2_DRILL_MARKER" ]; then log "dropping this drill's database from an earlier attempt"; drop_database
@@ -184,4 +189,6 @@ case "$LC2_DB_ENGINE" in
     restore_outcome "${PIPESTATUS[@]}"
     set -e ;;
 esac
+# Read once: the SHA-256 verified_chunks took of the whole stream (checked equal to the manifest's).
+[ -z "${LC2_CHUNKS_SHA256:-}" ] || actual=$(cat "$work/whole.sha256")
 put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"succeeded\",\"startedAt\":\"$started\",\"completedAt\":\"$(now)\",\"sha256\":\"$actual\",\"tool\":$(jstr "$tool")}"
