@@ -2,8 +2,8 @@
 # a target that already holds tables unless LC2_APPROVE_OVERWRITE=true, then restore in one pass.
 # A dump with a chunk list is read once: each chunk is checked against its recorded SHA-256 before
 # any of it reaches the restore, and the last one only after the whole stream's SHA-256 matched (a
-# forged or swapped byte never runs). One without (made before chunk lists), and a MySQL restore
-# over an existing database (not one transaction), is hashed whole first, then read again.
+# byte that fails the recorded list never runs). One without (made before chunk lists), and any
+# MySQL restore (not one transaction), is hashed whole first, then read again.
 db_client_env
 started=$(now)
 decrypt() { cat; }
@@ -41,23 +41,27 @@ fi
 restore_outcome() {
   local reader=$1 dec=$2 client=${*: -1}
   shift 2
-  # A chunk that did not match stopped the stream (the reader then saw a closed pipe). Only chunks
-  # that matched the recorded list were passed on; a database this Job created is dropped again.
+  # A read that broke is the reader's error, retried, whatever it made the stages after it say
+  # (age reports a stream cut short as a chunk that fails authentication).
+  [ ! -e "$work/read.broke" ] || exit 1
+  # A chunk that did not match stopped the stream. Only chunks that matched the recorded list were
+  # passed on. (A database this Job created is left, as after any failed restore: another restore
+  # may have begun using the name since; dropping by name could take its data.)
   if [ -s "$work/chunk.refusal" ]; then
-    local left="PostgreSQL rolled back, a MySQL target may hold part of it"
+    local left="PostgreSQL rolled back"
     # The stream can end inside the chunks already passed on (a last chunk of only zstd's checksum).
     [ "$client" != 0 ] || left="the restore had already committed what matched the list"
-    if [ -n "$created" ] && drop_database; then left="the database this Job created was dropped"; fi
     refuse ChecksumMismatch "$(cat "$work/chunk.refusal"): not restoring; $left"
   fi
   # Before the reader's status: a decryption that stopped closes the pipe the reader writes to.
   if [ "$dec" != 0 ] && grep -q 'failed to decrypt and authenticate' "$work/age.err" 2>/dev/null; then
-    [ -z "$created" ] || drop_database || true
     refuse DecryptionFailed "the dump does not decrypt: a chunk failed authentication (changed after it was written); PostgreSQL rolled back, a MySQL target may hold part of it"
   fi
   [ "$reader" = 0 ] || exit 1
   for code in "$dec" "$@"; do [ "$code" = 0 ] || exit 1; done
 }
+# The reader's own failure (not SIGPIPE: a later stage stopped reading) is recorded for restore_outcome.
+read_failed() { [ "$1" = 0 ] || [ "$1" = 141 ] || : >"$work/read.broke"; }
 # The stored bytes, passed on only chunk by chunk once each matched its line of the chunk list; a
 # chunk is read whole into /tmp and hashed (and fed to the whole stream's SHA-256) while the one
 # before is handed on. Only bytes that match the recorded list are ever passed on. Each chunk is
@@ -118,13 +122,17 @@ if [ -n "${LC2_CHUNKS_SHA256:-}" ]; then
   read_artifact() {
     rclone cat "store:$LC2_ARTIFACT" | verified_chunks
     local st=("${PIPESTATUS[@]}")
-    if [ "${st[0]}" != 0 ] && [ "${st[0]}" != 141 ]; then rm -f "$work/chunk.refusal"; return 1; fi
+    read_failed "${st[0]}"
+    if [ -e "$work/read.broke" ]; then rm -f "$work/chunk.refusal"; return 1; fi
     return "${st[1]}"
   }
 else
   verify_whole
-  read_artifact() { rclone cat "store:$LC2_ARTIFACT"; }
+  read_artifact() { rclone cat "store:$LC2_ARTIFACT"; local st=$?; read_failed "$st"; return "$st"; }
 fi
+# A MySQL restore is not one transaction: its dump is known whole (its SHA-256 first) before
+# anything is created or run, then read again through the chunk check.
+[ "$LC2_DB_ENGINE" != mysql ] || [ -z "${LC2_CHUNKS_SHA256:-}" ] || verify_whole
 # A DR drill restores only into a database it creates, and marks it (its cleanup drops nothing
 # else): one that exists is refused, unless it carries this drill's own mark (an earlier attempt of
 # this Job), which is dropped and made again. CREATE DATABASE cannot share a transaction with its
@@ -132,10 +140,6 @@ fi
 # into place, so the target name never holds an unmarked database of the drill's (a crash in
 # between leaves the staging name, which the next attempt or the cleanup drops). MariaDB marks it in
 # the same statement.
-# Set once this Job made the target database: a Job that does not succeed drops it again (a retry,
-# or the user, starts from no database instead of a partial one that looks like someone else's).
-created=""
-trap 'rc=$?; [ "$rc" = 0 ] || [ -z "$created" ] || drop_database || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 if [ -n "${LC2_DRILL_MARKER:-}" ]; then
   mark=$(drill_mark_of)
   if [ "$mark" = "$LC2_DRILL_MARKER" ]; then log "dropping this drill's database from an earlier attempt"; drop_database
@@ -152,7 +156,6 @@ if [ -n "${LC2_DRILL_MARKER:-}" ]; then
       psql -X -d postgres -q -c "alter database \"$staging\" rename to \"$LC2_DB_NAME\"" ;;
     mysql) "$(mysql_bin)" "${mysql_args[@]}" -e "create database \`$LC2_DB_NAME\` character set utf8mb4 comment '$LC2_DRILL_MARKER'" ;;
   esac
-  created=1
 fi
 case "$LC2_DB_ENGINE" in
   postgresql)
@@ -165,7 +168,7 @@ case "$LC2_DB_ENGINE" in
       [ "${LC2_APPROVE_OVERWRITE:-false}" = true ] || refuse TargetNotEmpty "database $LC2_DB_NAME on $LC2_DB_HOST already has $tables tables; restore into a new database or set spec.approveOverwrite: true"
       clean=(--clean --if-exists)
     fi
-    [ "$exists" != 0 ] || { createdb "$LC2_DB_NAME"; created=1; }
+    [ "$exists" != 0 ] || createdb "$LC2_DB_NAME"
     log "restoring into $LC2_DB_NAME"
     set +e
     read_artifact | decrypt | zstd -q -d | pg_restore --no-owner --no-acl --exit-on-error --single-transaction "${clean[@]}" --dbname="$LC2_DB_NAME"
@@ -177,12 +180,7 @@ case "$LC2_DB_ENGINE" in
     if [ "$tables" != 0 ]; then
       [ "${LC2_APPROVE_OVERWRITE:-false}" = true ] || refuse TargetNotEmpty "database $LC2_DB_NAME on $LC2_DB_HOST already has $tables tables; restore into a new database or set spec.approveOverwrite: true"
     fi
-    exists=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select count(*) from information_schema.schemata where schema_name = '$LC2_DB_NAME'")
-    # A MySQL restore is not one transaction: a database that is already there is changed only by a
-    # dump known whole (its SHA-256 first, then the chunk-checked read).
-    [ "$exists" = 0 ] || [ -n "$created" ] || [ -z "${LC2_CHUNKS_SHA256:-}" ] || verify_whole
-    # Without IF NOT EXISTS: one made by someone else since the check fails this Job, never becomes "ours".
-    [ "$exists" != 0 ] || { "$(mysql_bin)" "${mysql_args[@]}" -e "create database \`$LC2_DB_NAME\` character set utf8mb4"; created=1; }
+    "$(mysql_bin)" "${mysql_args[@]}" -e "create database if not exists \`$LC2_DB_NAME\` character set utf8mb4"
     log "restoring into $LC2_DB_NAME"
     set +e
     read_artifact | decrypt | zstd -q -d | "$(mysql_bin)" "${mysql_args[@]}" --database="$LC2_DB_NAME"
