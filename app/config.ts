@@ -55,18 +55,11 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return n;
 }
 
-/** The dump's zstd level (docs/decisions.md "Dumps compress with zstd level 1"): 1-19. */
-function zstdLevel(raw: string): number {
+/** An integer setting within bounds, or a start-up error that names the setting and its range. */
+function ranged(name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 19) throw new Error(`LC2_ZSTD_LEVEL must be an integer from 1 to 19, got ${raw}`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got ${raw}`);
   return n;
-}
-
-/** The dumps' chunk size (a restore checks each chunk before using it and holds three in /tmp): 1-256 MiB. */
-function chunkMib(raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`LC2_DUMP_CHUNK_MIB must be an integer from 1 to 256, got ${raw}`);
-  return n * 1024 * 1024;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -96,8 +89,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       backoffLimit: int(env, 'LC2_JOB_BACKOFF_LIMIT', 2),
       activeDeadlineSeconds: int(env, 'LC2_JOB_DEADLINE_SECONDS', 86400),
       transfers: int(env, 'LC2_TRANSFERS', 32),
-      ...(env.LC2_ZSTD_LEVEL ? { zstdLevel: zstdLevel(env.LC2_ZSTD_LEVEL) } : {}),
-      ...(env.LC2_DUMP_CHUNK_MIB ? { chunkBytes: chunkMib(env.LC2_DUMP_CHUNK_MIB) } : {}),
+      // The dump's zstd level (docs/decisions.md "Dumps compress with zstd level 1").
+      ...(env.LC2_ZSTD_LEVEL ? { zstdLevel: ranged('LC2_ZSTD_LEVEL', env.LC2_ZSTD_LEVEL, 1, 19) } : {}),
+      // The dumps' chunk size: a restore checks each chunk before using it and holds three in its /tmp.
+      ...(env.LC2_DUMP_CHUNK_MIB ? { chunkBytes: ranged('LC2_DUMP_CHUNK_MIB', env.LC2_DUMP_CHUNK_MIB, 1, 256) * 1024 * 1024 } : {}),
     },
   };
 }

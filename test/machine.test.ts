@@ -103,13 +103,23 @@ describe('RestoreRequest machine (pure)', () => {
   });
 });
 
-describe('the dump Job\'s zstd level (LC2_ZSTD_LEVEL)', () => {
-  const dumpEnv = (level?: number) => {
+describe('the dump Job\'s zstd level (LC2_ZSTD_LEVEL) and chunk size (LC2_DUMP_CHUNK_MIB)', () => {
+  const dumpEnv = (level?: number, chunkBytes?: number, name = 'LC2_ZSTD_LEVEL') => {
     const ctx = { name: 'b', uid: 'u-1', spec: backupRequest('b').spec!, location: { bucket: 'lc2-backups', prefix: 'retail/prd/b-1/' } };
-    const job = localBackupSteps(ctx, { ...config, ...(level ? { zstdLevel: level } : {}) })[0]!.children[0]!;
+    const job = localBackupSteps(ctx, { ...config, ...(level ? { zstdLevel: level } : {}), ...(chunkBytes ? { chunkBytes } : {}) })[0]!.children[0]!;
     const env = (job.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }).template.spec.containers[0]!.env;
-    return env.find((e) => e.name === 'LC2_ZSTD_LEVEL')?.value;
+    return env.find((e) => e.name === name)?.value;
   };
+  it('the chunk size reaches the dump Job (64 MiB unless set), and only 1-256 MiB starts the server', async () => {
+    assert.equal(dumpEnv(undefined, undefined, 'LC2_CHUNK_BYTES'), String(64 * 1024 * 1024));
+    assert.equal(dumpEnv(undefined, 8 * 1024 * 1024, 'LC2_CHUNK_BYTES'), String(8 * 1024 * 1024));
+    assert.equal(dumpEnv(undefined, undefined, 'LC2_CHUNK_LIST'), 'lc2-backups/retail/prd/b-1/database.pgdump.zst.chunks');
+    const { loadConfig } = await import('../app/config.ts');
+    const base = { LC2_STORAGE_URL: 'file:///tmp/lc2', LC2_HOOK_AUTH: 'off' };
+    assert.equal(loadConfig({ ...base, LC2_DUMP_CHUNK_MIB: '8' }).local?.chunkBytes, 8 * 1024 * 1024);
+    assert.throws(() => loadConfig({ ...base, LC2_DUMP_CHUNK_MIB: '0' }), /LC2_DUMP_CHUNK_MIB must be an integer from 1 to 256, got 0/);
+    assert.throws(() => loadConfig({ ...base, LC2_DUMP_CHUNK_MIB: '512' }), /from 1 to 256, got 512/);
+  });
   it("reaches the dump Job when the hook server sets it, and is left to the script's default (1) otherwise", async () => {
     assert.equal(dumpEnv(6), '6');
     assert.equal(dumpEnv(), undefined);

@@ -1,7 +1,7 @@
 // Reading the small result object a Job writes (schemas/job-result.v1.json).
 import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts';
 import { ObjectTooLarge, type ObjectStore } from '../../core/provider.ts';
-import type { Consistency } from '../../core/crd.ts';
+import type { Consistency, DumpChunks } from '../../core/crd.ts';
 import { jobState, type KubeObject } from '../../core/kube.ts';
 import type { Observation } from '../../core/provider.ts';
 
@@ -11,8 +11,8 @@ export interface JobResult {
   artifact?: string; sizeBytes?: number; sha256?: string; objectCount?: number; totalBytes?: number; tool?: string;
   /** An encrypted dump: the KEK version its data key was wrapped for, and the data key's ID (SHA-256 of its public half). */
   keyVersion?: string; dataKeyId?: string;
-  /** Dump: its chunk list (core/crd.ts DumpChunks). */
-  chunks?: { bytes: number; count: number; sha256: string };
+  /** Dump: its chunk list. */
+  chunks?: DumpChunks;
   /** Dump: how many document-library keys its rows refer to. Copy: those keys against the copy. */
   expectedKeys?: number; consistency?: Consistency;
   /** A drill's cleanup: what it did with the scratch database and prefix (objectCount: objects deleted). */
