@@ -135,5 +135,13 @@ function awsFrom(env: NodeJS.ProcessEnv): AwsProviderConfig | undefined {
     // safe - the copy resumes from status and finds its objects there - but slower).
     checkpointSecret: env.LC2_CHECKPOINT_KEY?.trim() || env.LC2_HOOK_TOKEN?.trim() || randomBytes(32).toString('base64url'),
     ...(env.LC2_AWS_MANUAL_SNAPSHOT_QUOTA ? { manualSnapshotQuota: Math.max(1, int(env, 'LC2_AWS_MANUAL_SNAPSHOT_QUOTA', 100)) } : {}),
+    ...(env.LC2_AWS_JOB_SECRET || env.LC2_AWS_JOB_SERVICE_ACCOUNT ? { jobs: {
+      image: env.LC2_TOOLS_IMAGE ?? DEFAULT_TOOLS_IMAGE,
+      backoffLimit: int(env, 'LC2_JOB_BACKOFF_LIMIT', 2),
+      activeDeadlineSeconds: int(env, 'LC2_JOB_DEADLINE_SECONDS', 86400),
+      transfers: int(env, 'LC2_TRANSFERS', 32),
+      ...(env.LC2_AWS_JOB_SECRET ? { credentialsSecret: env.LC2_AWS_JOB_SECRET } : {}),
+      ...(env.LC2_AWS_JOB_SERVICE_ACCOUNT ? { serviceAccountName: env.LC2_AWS_JOB_SERVICE_ACCOUNT } : {}),
+    } } : {}),
   };
 }

@@ -1,5 +1,5 @@
 // The consistency check's key lists at a large library's size (docs/recovery-points.md): the real
-// functions of providers/local/scripts/lib.sh (split_keys, compare_keys, consistency_members) on N
+// functions of providers/shared/jobs/scripts/lib.sh (split_keys, compare_keys, consistency_members) on N
 // generated Liferay keys (default 20,000,000: a library of that many file versions), with 1% of
 // them missing from the "bucket" listing and 1% extra files. The listing comes from a file (rclone is
 // replaced by `cat` for `lsf` only). Prints the wall time, the peak size of the Job's work directory
@@ -13,7 +13,7 @@ import { seconds } from './measure.ts';
 
 const KEYS = Number(process.env.LC2_BENCH_KEYS ?? 20_000_000);
 const root = join(process.env.LC2_BENCH_DIR ?? tmpdir(), 'lc2-bench-consistency');
-const lib = readFileSync(new URL('../providers/local/scripts/lib.sh', import.meta.url), 'utf8');
+const lib = readFileSync(new URL('../providers/shared/jobs/scripts/lib.sh', import.meta.url), 'utf8');
 
 /** Disk used under a directory, in bytes (du: what an emptyDir's sizeLimit counts). */
 const du = (dir: string) => { try { return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]); } catch { return 0; } };

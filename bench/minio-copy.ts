@@ -178,7 +178,7 @@ export async function benchMinioCopy(): Promise<Record<string, unknown>> {
 
 /**
  * rclone as the local provider's Job ran it before this benchmark, as it runs it now
- * (providers/local/scripts/copy-document-library.sh), and with every flag that trades memory or
+ * (providers/shared/jobs/scripts/copy-document-library.sh), and with every flag that trades memory or
  * checks for speed (--fast-list holds the whole listing in memory; --s3-no-head skips the check of
  * each copy) - the fastest rclone, as the bar for ours.
  */

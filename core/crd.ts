@@ -22,6 +22,12 @@ export interface BackupRequestSpec {
     databaseName?: string;
     databasesToIgnore?: string[];
     credentialsSecretRef?: SecretRef;
+    /**
+     * Snapshot backups: host:port of the instance's (writer) endpoint. With databaseName and
+     * credentialsSecretRef, a Job reads the document-library keys the rows refer to right before the
+     * snapshot, and another checks the copy against them (docs/recovery-points.md).
+     */
+    endpoint?: string;
     /** AWS: instanceId names an Aurora DB cluster, not a DB instance. */
     cluster?: boolean;
     /** Also export the database beside the backup: AWS the snapshot to S3 (Parquet; role and key default from the server config), GCP a SQL export into the backup folder (`{}`), Azure a long-term-retention (pg_dump) backup (`{}`). */

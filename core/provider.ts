@@ -6,7 +6,7 @@
 // store, and optionally quiesce, deleteExternal, verifyExternal); the shells in hooks/ call them. It
 // imports only core/, so a provider needs nothing from hooks/.
 import type {
-  BackupPhase, BackupRequest, BackupRequestSpec, DatabaseResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource, OperationStatus, TenantEncryption, Consistency, DrillCleanupResult,
+  BackupPhase, BackupRequest, BackupRequestSpec, DatabaseResult, DocumentLibraryResult, BackupRequestStatus, ObjectLocation, RestorePhase, RestoreRequestSpec, RestoreSource, OperationStatus, TenantEncryption, Consistency, DrillCleanupResult,
 } from './crd.ts';
 import type { KubeObject } from './kube.ts';
 
@@ -26,7 +26,8 @@ export interface Step<Name extends string, Phase extends string> {
   children: KubeObject[];
 }
 
-export type BackupStepName = 'snapshot' | 'export' | 'transfer';
+/** keys and consistency: a snapshot backup's consistency check (a Job before the snapshot, one after the copy). */
+export type BackupStepName = 'keys' | 'snapshot' | 'export' | 'transfer' | 'consistency';
 export type BackupStep = Step<BackupStepName, BackupPhase>;
 export type RestoreStepName = 'database' | 'documentLibrary' | 'reindex' | 'cleanup';
 export type RestoreStep = Step<RestoreStepName, RestorePhase>;
@@ -44,6 +45,8 @@ export interface BackupContext {
   base?: { backupId: string; prefix: string };
   /** The database step's result, once it finished (the export step exports that snapshot). */
   database?: DatabaseResult;
+  /** The document-library step's result, once it finished (the consistency step adds its check). */
+  documentLibrary?: DocumentLibraryResult;
   /** The project's encryption settings, frozen when the backup started: dumps are encrypted for this KEK. */
   encryption?: TenantEncryption;
 }

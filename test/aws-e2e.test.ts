@@ -16,7 +16,8 @@ import { startHookProcess, type HookProcess } from './support/hookProcess.ts';
 import { MetacontrollerDriver } from './support/driver.ts';
 import { driveWithReplays, type DriveOptions } from './support/replayDrive.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
-import { sampleDocumentLibrary, type SampleFile } from '../demo/sample.ts';
+import { sampleDocumentLibrary, createSampleDatabase, dropDatabase, localPostgres, sql, COMPANY_ID, GROUP_ID, type SampleFile } from '../demo/sample.ts';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { schemaErrors } from '../core/validation/jsonSchemas.ts';
 import { UID_TAG } from '../providers/aws/rds.ts';
 import type { BackupRequest, BackupRequestStatus, RestoreRequestStatus } from '../core/crd.ts';
@@ -83,6 +84,8 @@ before(async () => {
     LC2_CHECKPOINT_KEY: 'aws-e2e-checkpoint-key-0123456789abcdef',
     ...credentialEnv(moto),
     LC2_AWS_STEP_BUDGET_MS: '150', LC2_AWS_PAGE_SIZE: '40', LC2_AWS_CALL_TIMEOUT_MS: '4000',
+    // The consistency check's Jobs reach the backup bucket with this Secret of the request's namespace.
+    LC2_AWS_JOB_SECRET: 'lc2-aws-job',
   };
   hooks = await Promise.all([startHookProcess(env), startHookProcess(env)]);
 });
@@ -445,5 +448,92 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
     assert.equal(ready?.reason, 'InvalidSpec');
     assert.match(ready?.message ?? '', /spec\.encryption\.awsKmsKeyArn: the project requires encryption/);
     assert.equal(proxy.actions.get('CreateDBSnapshot') ?? 0, 0, 'nothing was started');
+  });
+});
+
+describe('AWS consistency check (moto RDS + S3, the real PostgreSQL as the instance, real Jobs)', () => {
+  const DB = 'lc2_aws_keys';
+  const deleted = files.find((f) => f.key === `document_library/${COMPANY_ID}/${GROUP_ID}/30007/1.0`)!;
+  const orphan = `document_library/${COMPANY_ID}/${GROUP_ID}/99999/1.0`;
+  after(() => dropDatabase(localPostgres, DB));
+
+  it('the keys are listed before the snapshot, the copy is checked against them: a file deleted in between and a row without a file are missing, a new file an orphan', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    createSampleDatabase(localPostgres, DB, 300);
+    // A row whose file never existed.
+    sql(localPostgres, DB, `insert into DLFileEntry values (301, ${GROUP_ID}, ${COMPANY_ID}, ${GROUP_ID}, 0, '30301', 'never.pdf', 'Never', 'application/pdf', 1, '1.0', '');
+      insert into DLFileVersion values (301, 301, '1.0', 1, 'x', 'never uploaded');`);
+    const d = new MetacontrollerDriver(awsBackup('checked', {
+      database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db', endpoint: '127.0.0.1:5432', databaseName: DB, credentialsSecretRef: { name: 'retail-db' } },
+    }), { hookUrl: () => hooks[turn++ % hooks.length]!.url, syncPath: '/backuprequest/sync', related: () => ({}), secrets: {
+      'retail-db': { username: 'postgres', password: '' },
+      'lc2-aws-job': credentialEnv(moto),
+    } });
+    const snapshotsBefore = proxy.actions.get('CreateDBSnapshot') ?? 0;
+    let snapshotsWhenListed: number | undefined;
+    try {
+      assert.equal(await drive(d, { replays: 3, afterSync: async () => {
+        const keysJob = [...d.children.values()].find((c) => c.kind === 'Job' && !c.status && c.metadata.labels?.['app.kubernetes.io/component'] === 'keys');
+        if (keysJob) snapshotsWhenListed = proxy.actions.get('CreateDBSnapshot') ?? 0;
+        await d.runPendingJobs();
+        if (keysJob) {
+          // Between the list and the copy: a referred-to file is deleted, a file nobody refers to appears.
+          await s3.send(new DeleteObjectCommand({ Bucket: 'liferay-dl', Key: deleted.key }));
+          await s3.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: orphan, Body: 'new' }));
+        }
+      } }), 'Succeeded', `${JSON.stringify(d.status.conditions)}\n${d.jobRuns.map((r) => r.stderr).join('\n')}`);
+    } finally {
+      await s3.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: deleted.key, Body: deleted.body }));
+      await s3.send(new DeleteObjectCommand({ Bucket: 'liferay-dl', Key: orphan }));
+    }
+    assert.equal(snapshotsWhenListed, snapshotsBefore, 'the key list was read before the snapshot was started');
+    assert.equal(proxy.actions.get('CreateDBSnapshot'), snapshotsBefore + 1);
+    assert.deepEqual(d.jobRuns.map((r) => [r.job.replace(/-[0-9a-f]{8}$/, ''), r.exitCode]), [['checked-keys', 0], ['checked-check', 0]], d.jobRuns.map((r) => r.stderr).join('\n'));
+
+    const status = d.status as BackupRequestStatus;
+    const c = status.documentLibrary?.consistency;
+    assert.equal(c?.expected, 301);
+    assert.equal(c?.missing, 2);
+    assert.deepEqual(c?.missingSample, [`${COMPANY_ID}/${GROUP_ID}/30007/1.0`, `${COMPANY_ID}/${GROUP_ID}/30301/1.0`]);
+    // Orphans: the new file, and any original no row refers to (an earlier test here uploads one).
+    const unreferenced = originals().map(rel).filter((k) => { const n = Number(k.split('/')[2]); return n < 30001 || n > 30300; });
+    assert.equal(c?.orphans, unreferenced.length + 1);
+    assert.deepEqual(c?.orphanSample, [...unreferenced, `${COMPANY_ID}/${GROUP_ID}/99999/1.0`].sort());
+    const consistent = status.conditions?.find((x) => x.type === 'Consistent');
+    assert.equal(consistent?.status, 'False');
+    assert.equal(consistent?.reason, 'ReferencedFilesMissing');
+    const manifest = JSON.parse((await body('lc2-backups', status.manifest!.key)).toString()) as Manifest;
+    assert.deepEqual(schemaErrors('manifest', manifest), []);
+    assert.deepEqual(manifest.documentLibrary.consistency, c);
+    // The list stays beside the backup; the Jobs carry references to Secrets, never their values.
+    assert.ok((await keys('lc2-backups', `${status.location!.prefix}results/`)).includes(`${status.location!.prefix}results/expected-keys.zst`));
+    assert.ok(!JSON.stringify([...d.children.values()]).includes(moto.secretAccessKey), 'no secret value in a Job spec');
+  });
+
+  it('a check result that does not use the list it was given is refused', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    createSampleDatabase(localPostgres, DB, 20);
+    const d = new MetacontrollerDriver(awsBackup('forged-check', {
+      documentLibrary: { sourceBucket: 'liferay-dl', sourcePrefix: 'tiny-dl/', destinationBucket: 'lc2-backups', excludeGeneratedFiles: true },
+      database: { engine: 'postgresql', type: 'snapshot', instanceId: 'retail-prd-db', endpoint: '127.0.0.1:5432', databaseName: DB, credentialsSecretRef: { name: 'retail-db' } },
+    }), { hookUrl: () => hooks[turn++ % hooks.length]!.url, syncPath: '/backuprequest/sync', related: () => ({}), secrets: {
+      'retail-db': { username: 'postgres', password: '' }, 'lc2-aws-job': credentialEnv(moto),
+    } });
+    await s3.send(new PutObjectCommand({ Bucket: 'liferay-dl', Key: `tiny-dl/${COMPANY_ID}/${GROUP_ID}/30001/1.0`, Body: 'one' }));
+    // A tenant with the project's credentials rewrites the check's result as the Job finishes: all files there.
+    assert.equal(await drive(d, { replays: 1, afterSync: async () => {
+      const check = [...d.children.values()].find((c) => c.kind === 'Job' && !c.status && c.metadata.labels?.['app.kubernetes.io/component'] === 'consistency');
+      await d.runPendingJobs();
+      if (!check) return;
+      const location = (d.status as BackupRequestStatus).location!;
+      const key = `${location.prefix}results/consistency.json`;
+      const genuine = JSON.parse((await body(location.bucket, key)).toString()) as { consistency: Record<string, unknown> };
+      assert.equal(genuine.consistency.missing, 19, 'the Job found every row but 30001 without its file');
+      genuine.consistency = { ...genuine.consistency, expected: 1, missing: 0, missingSample: [] };
+      await s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: key, Body: JSON.stringify(genuine) }));
+    } }), 'Failed');
+    const ready = (d.status as BackupRequestStatus).conditions?.find((x) => x.type === 'Ready');
+    assert.equal(ready?.reason, 'ResultInvalid', JSON.stringify(ready));
+    assert.match(ready?.message ?? '', /the check compared 1 keys, the key list holds 20/);
   });
 });

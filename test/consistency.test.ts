@@ -196,7 +196,7 @@ for (const target of [localPostgres, localMariadb]) {
 // replaced by a file): a key list that cannot be read must fail the Job, never read as empty (every
 // file would then be an orphan, and cleanupOrphans would delete referred-to files).
 describe('the key comparison fails instead of reading a broken list as empty', () => {
-  const lib = readFileSync(new URL('../providers/local/scripts/lib.sh', import.meta.url), 'utf8');
+  const lib = readFileSync(new URL('../providers/shared/jobs/scripts/lib.sh', import.meta.url), 'utf8');
   const compare = (breakReferenced: boolean) => spawnSync('bash', ['-c', `${lib}
 rclone() { printf '1/1/a/1.0\\n1/1/b/1.0\\n1/1/orphan/1.0\\n'; }
 printf 'P 1/1/a/1.0\\nP 1/1/b/1.0\\nA 1/1/c/1.0\\n' | split_keys

@@ -9,7 +9,7 @@ import { BACKUP_PHASES, type BackupRequest } from '../core/crd.ts';
 import { localBackupProblems, localBackupSteps } from '../providers/local/backup.ts';
 import { statusErrors } from '../core/validation/schema.ts';
 import { backupRequest, restoreRequest } from './support/resources.ts';
-import type { Observation, BackupPlanner } from '../core/provider.ts';
+import type { Observation, BackupPlanner, BackupStepName } from '../core/provider.ts';
 import type { BackupStepResult } from '../core/provider.ts';
 
 const config = { image: 'x', storage: { kind: 'file' as const, root: '/s' }, backoffLimit: 1, activeDeadlineSeconds: 60, transfers: 1 };
@@ -23,7 +23,7 @@ function rng(seed: number): () => number {
 const db: BackupStepResult = { database: { engine: 'postgresql', format: 'f', artifact: 'k', sizeBytes: 5, sha256: 'b'.repeat(64), tool: 't' } };
 const dl: BackupStepResult = { documentLibrary: { objectCount: 2, totalBytes: 9, excludedPatterns: [], tool: 't' } };
 
-function randomObservation(r: () => number, step: 'export' | 'transfer' | 'snapshot'): Observation<BackupStepResult> {
+function randomObservation(r: () => number, step: BackupStepName): Observation<BackupStepResult> {
   const x = r();
   if (x < 0.4) return { state: 'running' };
   if (x < 0.5) return { state: 'running', progress: { after: `k${Math.floor(r() * 100)}` }, resyncAfterSeconds: 1 };

@@ -6,7 +6,7 @@ import { startHook, post, TEST_POLICY, type Hook } from './support/inProcessHook
 import { backupRequest, restoreRequest } from './support/resources.ts';
 import type { ObjectStore } from '../core/provider.ts';
 import type { BackupTenant } from '../core/crd.ts';
-import { restoreTenancyRefusal } from '../hooks/backup/tenancy.ts';
+import { backupTenancyRefusal, restoreTenancyRefusal } from '../hooks/backup/tenancy.ts';
 import { drillDatabaseName } from '../hooks/restore/drill.ts';
 
 const tenant = (name: string, spec: BackupTenant['spec']): BackupTenant => ({ apiVersion: 'backup.liferay.cloud/v1alpha1', kind: 'BackupTenant', metadata: { name }, spec });
@@ -60,6 +60,20 @@ describe('tenant boundary (backups)', () => {
     const res = await post(`${hook.url}/backuprequest/sync`, { parent: backupRequest('inside'), children: {}, related: related(retail, other) });
     assert.equal((res.body.status as { phase: string }).phase, 'ExportInProgress');
     assert.equal((res.body.children as unknown[]).length, 1);
+  });
+});
+
+describe('tenant boundary (the AWS consistency check\'s endpoint)', () => {
+  it('the Job connects only to a listed instance\'s endpoint: another host is refused, a listed one passes', () => {
+    const withEndpoint = (endpoint: string) => {
+      const spec = backupRequest('checked', { provider: 'aws' }).spec!;
+      return { ...spec, database: { ...spec.database, type: 'snapshot' as const, instanceId: 'retail-prd-db', endpoint } };
+    };
+    const aws = tenant('retail', { ...retail.spec!, databaseInstances: ['retail-prd-db', 'retail-prd-db.abc.eu-west-1.rds.amazonaws.com:5432'] });
+    assert.equal(backupTenancyRefusal('proj-retail-prd', withEndpoint('retail-prd-db.abc.eu-west-1.rds.amazonaws.com:5432'), aws, 'enforce'), undefined);
+    const refused = backupTenancyRefusal('proj-retail-prd', withEndpoint('other-db:5432'), aws, 'enforce');
+    assert.equal(refused?.reason, 'InstanceNotAllowed');
+    assert.match(refused?.message ?? '', /spec\.database\.endpoint: other-db:5432 is not one of project retail's database instances/);
   });
 });
 

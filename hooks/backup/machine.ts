@@ -204,7 +204,9 @@ export function decideBackup(input: BackupInput): BackupDecision {
 }
 
 /** The step context plus what finished steps recorded (the export step exports that snapshot). */
-const withResults = (ctx: BackupContext, status: BackupRequestStatus): BackupContext => (status.database ? { ...ctx, database: status.database } : ctx);
+const withResults = (ctx: BackupContext, status: BackupRequestStatus): BackupContext => ({
+  ...ctx, ...(status.database ? { database: status.database } : {}), ...(status.documentLibrary ? { documentLibrary: status.documentLibrary } : {}),
+});
 
 const DAY = 86_400_000;
 const MAX_WAIT_SECONDS = 86_400;
@@ -251,5 +253,7 @@ function describeStep(step: BackupStepName, spec: BackupRequestSpec): string {
       ? `exporting the snapshot of ${spec.database.engine ?? 'database'} instance ${spec.database.instanceId} to the backup's folder`
       : `dumping ${spec.database.engine} database ${spec.database.databaseName ?? spec.database.instanceId}`;
     case 'transfer': return `copying the document library from ${spec.documentLibrary.sourceBucket}`;
+    case 'keys': return `listing the document-library files database ${spec.database.databaseName ?? ''} refers to, before the snapshot`;
+    case 'consistency': return 'checking the copied document library against the files the database refers to';
   }
 }

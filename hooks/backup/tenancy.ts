@@ -67,6 +67,8 @@ export function backupTenancyRefusal(namespace: string, spec: BackupRequestSpec,
 function listRefusal(namespace: string, spec: BackupRequestSpec, tenant: BackupTenant | undefined, mode: TenancyMode): Refusal | undefined {
   return refusal(namespace, spec.projectId, tenant, mode, [
     { field: 'spec.database.instanceId', value: spec.database.instanceId, list: 'databaseInstances' },
+    // The consistency check's Job connects there: a listed instance's endpoint (host:port), never any host.
+    { field: 'spec.database.endpoint', value: spec.database.endpoint, list: 'databaseInstances', optional: true },
     { field: 'spec.database.databaseName', value: spec.database.databaseName, list: 'databases' },
     { field: 'spec.documentLibrary.sourceBucket', value: spec.documentLibrary.sourceBucket, list: 'documentLibraryBuckets' },
     { field: 'spec.documentLibrary.destinationBucket', value: spec.documentLibrary.destinationBucket, list: 'backupBuckets' },

@@ -4,7 +4,9 @@
 // runs for a time budget per sync and keeps its cursor in the operation's progress.
 import type { BackupRequest, BackupRequestSpec, DocumentLibraryResult, OperationStatus } from '../../core/crd.ts';
 import { documentLibraryPrefix, isOwnEntry, refsPrefix } from '../../core/layout.ts';
-import type { BackupContext, BackupStep, BackupStepResult, Observation, ManifestCheck } from '../../core/provider.ts';
+import type { BackupContext, BackupStep, BackupStepResult, Observation, ManifestCheck, ObjectStore } from '../../core/provider.ts';
+import type { KubeObject } from '../../core/kube.ts';
+import { observeCheckJob } from './consistencyCheck.ts';
 import { excluder } from '../../core/glob.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
 import type { AwsClients } from './clients.ts';
@@ -55,7 +57,8 @@ const progressOf = (op: OperationStatus): CopyProgress => {
   return { copied: 0, alreadyThere: 0, excluded: 0, bytes: 0, ...p };
 };
 
-async function observe(step: BackupStep, ctx: BackupContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<BackupStepResult>> {
+async function observe(step: BackupStep, ctx: BackupContext, job: KubeObject | undefined, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig, store: ObjectStore): Promise<Observation<BackupStepResult>> {
+  if (step.name === 'keys' || step.name === 'consistency') return observeCheckJob(step.name, ctx, job, store);
   if (step.name === 'snapshot') {
     const t = snapshotTarget(ctx);
     const kms = ctx.encryption?.awsKmsKeyArn;
@@ -131,8 +134,10 @@ function snapshotDone(ctx: BackupContext, r: SnapshotResult): Observation<Backup
 }
 
 /** Provider errors become observations: transient ones retried with backoff, the rest a Failed with what to fix. */
-export async function observeAwsBackupStep(step: BackupStep, ctx: BackupContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<BackupStepResult>> {
-  try { return await observe(step, ctx, op, aws, config); } catch (e) {
+export async function observeAwsBackupStep(
+  step: BackupStep, ctx: BackupContext, job: KubeObject | undefined, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig, store: ObjectStore,
+): Promise<Observation<BackupStepResult>> {
+  try { return await observe(step, ctx, job, op, aws, config, store); } catch (e) {
     const c = classify(e);
     return { state: 'failed', reason: c.reason, message: c.message, retryable: c.retryable };
   }

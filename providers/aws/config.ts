@@ -22,4 +22,20 @@ export interface AwsProviderConfig {
   checkpointSecret?: string;
   /** The account's manual-snapshot quota where RDS cannot tell it (DescribeAccountAttributes unavailable); AWS's default is 100. */
   manualSnapshotQuota?: number;
+  /**
+   * The consistency check's Jobs (docs/recovery-points.md), run in the request's namespace: the tools
+   * image and limits, and how they reach the backup bucket: a Secret there with AWS_ACCESS_KEY_ID and
+   * AWS_SECRET_ACCESS_KEY, or a service account with a workload identity (IRSA), either limited to
+   * the project's prefix by the platform team. Unset: backups that ask for the check are refused.
+   */
+  jobs?: AwsJobConfig;
+}
+
+export interface AwsJobConfig {
+  image: string;
+  backoffLimit: number;
+  activeDeadlineSeconds: number;
+  transfers: number;
+  credentialsSecret?: string;
+  serviceAccountName?: string;
 }

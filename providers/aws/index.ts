@@ -24,9 +24,9 @@ export function createAwsProvider(config: AwsProviderConfig): { backup: BackupRu
   const store = lazyStore(async () => (await load()).store);
   return {
     backup: {
-      planner: { problems: awsBackupProblems(config), steps: awsBackupSteps },
+      planner: { problems: awsBackupProblems(config), steps: awsBackupSteps(config) },
       store,
-      observeStep: async (step, ctx, _job, op) => { const a = await load(); return a.backup.observeAwsBackupStep(step, ctx, op, a.clients, config); },
+      observeStep: async (step, ctx, job, op) => { const a = await load(); return a.backup.observeAwsBackupStep(step, ctx, job, op, a.clients, config, a.store); },
       quiesce: async (parent) => { const a = await load(); return a.backup.quiesceAws(parent, a.clients, config); },
       deleteExternal: async (parent) => { const a = await load(); return a.backup.deleteAwsExternal(parent, a.clients); },
       verifyExternal: async (ctx) => { const a = await load(); return a.backup.verifyAwsSnapshot(ctx, a.clients); },

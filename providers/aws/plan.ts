@@ -4,6 +4,7 @@
 import type { BackupRequestSpec, RestoreRequestSpec, TenantEncryption } from '../../core/crd.ts';
 import type { BackupContext, BackupStep, RestoreContext, RestoreStep, SpecProblem } from '../../core/provider.ts';
 import type { AwsProviderConfig } from './config.ts';
+import { consistencyProblems, consistencySteps } from './consistencyJobs.ts';
 
 /** RDS identifier rules: letter first, letters/digits/hyphens, no "--", no trailing hyphen, ≤ 63. */
 export function snapshotIdentifier(uid: string, step = 's'): string {
@@ -25,17 +26,21 @@ export function awsBackupProblems(config: AwsProviderConfig) {
     const exp = spec.database.export;
     if (exp && !(exp.iamRoleArn ?? config.exportRoleArn)) problems.push({ field: 'spec.database.export.iamRoleArn', message: 'an export needs an IAM role for RDS to write to S3: set it here or LC2_AWS_EXPORT_ROLE_ARN on the hook server' });
     if (exp && !(encryption?.awsKmsKeyArn ?? exp.kmsKeyId ?? config.exportKmsKeyId)) problems.push({ field: 'spec.database.export.kmsKeyId', message: 'an export needs a KMS key: set it here or LC2_AWS_EXPORT_KMS_KEY on the hook server' });
-    return problems;
+    return [...problems, ...consistencyProblems(spec, config)];
   };
 }
 
-export function awsBackupSteps(ctx: BackupContext): BackupStep[] {
+/** Database first: the check's key list right before the snapshot, its comparison after the copy. */
+export const awsBackupSteps = (config: AwsProviderConfig) => (ctx: BackupContext): BackupStep[] => {
+  const check = consistencySteps(ctx, config);
   return [
+    ...(check ? [check.keys] : []),
     { name: 'snapshot', phase: 'SnapshotInProgress', operationId: snapshotIdentifier(ctx.uid), children: [] },
     ...(ctx.spec.database.export ? [{ name: 'export' as const, phase: 'ExportInProgress' as const, operationId: snapshotIdentifier(ctx.uid, 'e'), children: [] }] : []),
     { name: 'transfer', phase: 'TransferInProgress', operationId: snapshotIdentifier(ctx.uid, 't'), children: [] },
+    ...(check ? [check.consistency] : []),
   ];
-}
+};
 
 export function awsRestoreProblems(spec: RestoreRequestSpec): SpecProblem[] {
   const id = spec.database.instanceId;

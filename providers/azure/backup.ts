@@ -36,6 +36,7 @@ export function azureBackupProblems(config: AzureProviderConfig) {
     if (db.engine === 'mysql') problems.push({ field: 'spec.database.engine', message: 'the azure provider backs up PostgreSQL Flexible Server only: MySQL Flexible Server has no on-demand backup in its released SDK (docs/azure.md)' });
     if (!serverRef(db.instanceId, config.resourceGroup)) problems.push({ field: 'spec.database.instanceId', message: 'name the Flexible Server as "<server>" (in the hook\'s resource group) or "<resourceGroup>.<server>"; server names are 3-63 lowercase letters, digits and hyphens' });
     if (db.cluster) problems.push({ field: 'spec.database.cluster', message: 'AWS only: not used by the azure provider' });
+    if (db.endpoint) problems.push({ field: 'spec.database.endpoint', message: 'the consistency check of a snapshot backup is built for the aws provider only (docs/recovery-points.md); leave endpoint out' });
     if (db.export?.iamRoleArn || db.export?.kmsKeyId) problems.push({ field: 'spec.database.export', message: 'on azure, export: {} asks for a long-term-retention backup; iamRoleArn and kmsKeyId are AWS only' });
     for (const field of ['sourceBucket', 'destinationBucket'] as const) {
       if (!containerRef(spec.documentLibrary[field], config.storageAccount)) {

@@ -27,6 +27,7 @@ export function gcpBackupProblems(spec: BackupRequestSpec, encryption?: TenantEn
   if (spec.database.type !== 'snapshot') problems.push({ field: 'spec.database.type', message: 'the gcp provider takes Cloud SQL backups (add spec.database.export for a portable SQL export); use "snapshot"' });
   if (!INSTANCE_ID.test(spec.database.instanceId)) problems.push({ field: 'spec.database.instanceId', message: 'name the Cloud SQL instance by its ID (lowercase letters, digits, hyphens; no project prefix, host or port)' });
   if (spec.database.cluster) problems.push({ field: 'spec.database.cluster', message: 'Cloud SQL has no clusters; leave it out' });
+  if (spec.database.endpoint) problems.push({ field: 'spec.database.endpoint', message: 'the consistency check of a snapshot backup is built for the aws provider only (docs/recovery-points.md); leave endpoint out' });
   if (spec.database.export?.iamRoleArn || spec.database.export?.kmsKeyId) problems.push({ field: 'spec.database.export', message: 'iamRoleArn and kmsKeyId are AWS settings: the Cloud SQL instance\'s service account writes the export (docs/gcp.md); use export: {}' });
   if (spec.documentLibrary.incremental) problems.push({ field: 'spec.documentLibrary.incremental', message: 'the gcp provider makes full document-library copies (Storage Transfer); leave incremental out' });
   for (const p of excludePatterns(spec.documentLibrary.excludeGeneratedFiles, spec.documentLibrary.excludePatterns)) {

@@ -6,10 +6,10 @@ import type { KubeObject } from '../../core/kube.ts';
 import { artifactKey, chunkListKey, documentLibraryPrefix, expectedKeysKey, keysPrefix, resultKey } from '../../core/layout.ts';
 import { ObjectTooLarge, type BackupContext, type BackupStep, type BackupStepName, type BackupStepResult, type Observation, type SpecProblem, type ObjectStore } from '../../core/provider.ts';
 import { createHash } from 'node:crypto';
-import type { LocalProviderConfig } from './config.ts';
-import { buildJob, databaseEnv, jobName } from './jobs.ts';
+import { localJobSettings, type LocalProviderConfig } from './config.ts';
+import { buildJob, databaseEnv, jobName } from '../shared/jobs/build.ts';
 import { excludePatterns } from '../../core/exclusions.ts';
-import { observeJob, type JobResult } from './results.ts';
+import { observeJob, type JobResult } from '../shared/jobs/results.ts';
 
 /** What the local provider cannot do with this spec (checked before anything starts). */
 export function localBackupProblems(spec: BackupRequestSpec, encryption?: TenantEncryption): SpecProblem[] {
@@ -22,6 +22,7 @@ export function localBackupProblems(spec: BackupRequestSpec, encryption?: Tenant
   }
   if (!spec.database.engine) problems.push({ field: 'spec.database.engine', message: 'required for a dump: postgresql or mysql' });
   if (!spec.database.databaseName) problems.push({ field: 'spec.database.databaseName', message: 'required for a dump: name the Liferay database (e.g. lportal)' });
+  if (spec.database.endpoint) problems.push({ field: 'spec.database.endpoint', message: 'the local provider connects to instanceId (host:port); endpoint is for the aws consistency check, leave it out' });
   if (!spec.database.credentialsSecretRef) problems.push({ field: 'spec.database.credentialsSecretRef', message: 'required by the local provider: a Secret in this namespace with the database username and password' });
   return problems;
 }
@@ -67,7 +68,7 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
             { name: 'LC2_WRAPPED_KEY', value: `${location.bucket}/${keysPrefix(location)}${kek.keyVersion}.age` },
           ] : []),
         ],
-      }, config)],
+      }, localJobSettings(config))],
     },
     {
       name: 'transfer', phase: 'TransferInProgress', operationId: copyJob,
@@ -80,7 +81,7 @@ export function localBackupSteps(ctx: BackupContext, config: LocalProviderConfig
           { name: 'LC2_RESULT', value: `${location.bucket}/${resultKey(location, 'transfer')}` },
           { name: 'LC2_EXPECTED_KEYS', value: `${location.bucket}/${expectedKeysKey(location)}` },
         ],
-      }, config)],
+      }, localJobSettings(config))],
     },
   ];
 }

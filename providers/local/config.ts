@@ -1,5 +1,6 @@
 // Settings of the local provider, read from the hook server's environment (app/config.ts).
 import type { StorageConfig } from '../../core/provider.ts';
+import { storageEnv, type JobSettings } from '../shared/jobs/build.ts';
 
 export interface LocalProviderConfig {
   /** Image with bash, pg_dump/pg_restore, mariadb-dump/mariadb, zstd and rclone (images/tools/Dockerfile). */
@@ -17,3 +18,9 @@ export interface LocalProviderConfig {
 
 /** The tools image (images/tools/Dockerfile) unless LC2_TOOLS_IMAGE names another; also the reindex HTTP call's. */
 export const DEFAULT_TOOLS_IMAGE = 'ghcr.io/liferay-cloud/lc2-backup-tools:0.2.0';
+
+/** The local provider's Jobs reach the configured storage with the project's own key. */
+export const localJobSettings = (c: LocalProviderConfig): JobSettings => ({
+  image: c.image, backoffLimit: c.backoffLimit, activeDeadlineSeconds: c.activeDeadlineSeconds, transfers: c.transfers,
+  ...(c.zstdLevel ? { zstdLevel: c.zstdLevel } : {}), storage: storageEnv(c.storage),
+});

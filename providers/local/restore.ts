@@ -5,9 +5,9 @@
 import type { DrillCleanupResult, RestoreRequestSpec, RestoreSource } from '../../core/crd.ts';
 import type { KubeObject } from '../../core/kube.ts';
 import type { DrillScope, Observation, Preflight, RestoreContext, RestoreStep, RestoreStepName, RestoreStepResult, SpecProblem, ObjectStore } from '../../core/provider.ts';
-import type { LocalProviderConfig } from './config.ts';
-import { buildJob, databaseEnv, jobName } from './jobs.ts';
-import { observeJob } from './results.ts';
+import { localJobSettings, type LocalProviderConfig } from './config.ts';
+import { buildJob, databaseEnv, jobName } from '../shared/jobs/build.ts';
+import { observeJob } from '../shared/jobs/results.ts';
 import { LIFERAY_GENERATED_PATTERNS } from '../../core/exclusions.ts';
 import { chunkListKey } from '../../core/layout.ts';
 
@@ -63,7 +63,7 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
         ],
         // The restoring project's own KEKs, by version; the Secret is read in this namespace only.
         ...(source.encryption ? { envFrom: [{ prefix: 'LC2_KEK_', secretRef: { name: source.encryption.secretName, optional: true as const } }] } : {}),
-      }, config)],
+      }, localJobSettings(config))],
     },
     {
       name: 'documentLibrary', phase: 'RestoringDocumentLibrary', operationId: dlJob,
@@ -80,7 +80,7 @@ export function localRestoreSteps(ctx: RestoreContext, config: LocalProviderConf
           { name: 'LC2_STARTED_MARKER', value: startedMarker(source) },
           { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'documentLibrary')}` },
         ],
-      }, config)],
+      }, localJobSettings(config))],
     },
   ];
 }
@@ -105,7 +105,7 @@ export function localDrillCleanup(ctx: RestoreContext, scope: DrillScope, config
         ...(scope.prefix ? [{ name: 'LC2_DL_DEST', value: destOf(spec) }, { name: 'LC2_STARTED_MARKER', value: startedMarker(source) }] : []),
         { name: 'LC2_RESULT', value: `${source.bucket}/${restoreResultKey(source, 'cleanup')}` },
       ],
-    }, config)],
+    }, localJobSettings(config))],
   };
 }
 

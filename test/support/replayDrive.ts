@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import type { SyncResponse } from '../../hooks/contract/types.ts';
 import type { MetacontrollerDriver } from './driver.ts';
 
-export interface DriveOptions { replays?: number; honourBackoff?: boolean; maxSyncs?: number; pauseMs?: number }
+export interface DriveOptions {
+  replays?: number; honourBackoff?: boolean; maxSyncs?: number; pauseMs?: number;
+  /** After each sync, as the cluster would between syncs: run the Jobs the answer created (driver.runPendingJobs). */
+  afterSync?: () => Promise<void>;
+}
 
 export async function driveWithReplays(d: MetacontrollerDriver, hookUrls: () => string[], options: DriveOptions = {}): Promise<string> {
   const { replays = 9, honourBackoff = false, maxSyncs = 400, pauseMs = 0 } = options;
@@ -17,6 +21,7 @@ export async function driveWithReplays(d: MetacontrollerDriver, hookUrls: () => 
       .then(async (r) => { assert.equal(r.status, 200, `replay answered ${r.status}`); await r.arrayBuffer(); }));
     const [answer] = await Promise.all([d.sync(), ...extra]) as [SyncResponse, ...unknown[]];
     if (d.phase === 'Succeeded' || d.phase === 'Failed') return d.phase;
+    await options.afterSync?.();
     const wait = answer.resyncAfterSeconds ?? 0;
     if (honourBackoff && wait > 1) await new Promise((r) => setTimeout(r, Math.min(wait, 12) * 1000));
     else if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));

@@ -1,18 +1,19 @@
-// Pure builders of the batch/v1 Jobs the local provider runs. The Job carries its whole script
-// (scripts/*.sh) inline, so what a test runs is exactly what the cluster runs. Credentials are only
-// ever secretKeyRefs; no secret value is ever part of a Job spec.
+// Pure builders of the batch/v1 Jobs a provider runs (the local provider's every step, a cloud
+// provider's consistency check). The Job carries its whole script (scripts/*.sh) inline, so what a
+// test runs is exactly what the cluster runs. Credentials are only ever secretKeyRefs (or the
+// workload identity of a service account); no secret value is ever part of a Job spec.
 import { readFileSync } from 'node:fs';
-import type { KubeObject } from '../../core/kube.ts';
-import type { SecretRef } from '../../core/crd.ts';
-import type { LocalProviderConfig } from './config.ts';
+import type { KubeObject } from '../../../core/kube.ts';
+import type { SecretRef } from '../../../core/crd.ts';
+import type { StorageConfig } from '../../../core/provider.ts';
 
-export type ScriptName = 'backup-database' | 'copy-document-library' | 'restore-database' | 'restore-document-library' | 'drill-cleanup';
+export type ScriptName = 'backup-database' | 'copy-document-library' | 'restore-database' | 'restore-document-library' | 'drill-cleanup' | 'list-expected-keys' | 'check-consistency';
 
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.sh`, import.meta.url), 'utf8');
 const LIB = script('lib');
 // Whole Job scripts, assembled once: the prelude plus the step's script.
 const SCRIPTS: Record<ScriptName, string> = Object.fromEntries(
-  (['backup-database', 'copy-document-library', 'restore-database', 'restore-document-library', 'drill-cleanup'] as const)
+  (['backup-database', 'copy-document-library', 'restore-database', 'restore-document-library', 'drill-cleanup', 'list-expected-keys', 'check-consistency'] as const)
     .map((name) => [name, `${LIB}\n${script(name)}`]),
 ) as Record<ScriptName, string>;
 
@@ -30,9 +31,23 @@ export function jobName(parentName: string, step: string, uid: string): string {
   return `${head}-${step}-${uid.replace(/-/g, '').slice(0, 8)}`;
 }
 
+/** How a provider's Jobs run: the tools image, their limits, and how they reach the backup bucket. */
+export interface JobSettings {
+  /** Image with bash, pg_dump/pg_restore, mariadb-dump/mariadb, zstd and rclone (images/tools/Dockerfile). */
+  image: string;
+  backoffLimit: number;
+  /** Hard limit for one Job; a stuck Job must not hold a project's concurrency slot forever. */
+  activeDeadlineSeconds: number;
+  transfers: number;
+  zstdLevel?: number;
+  /** The rclone remote "store:" (storageEnv, or a cloud provider's own). */
+  storage: EnvVar[];
+  /** A workload identity (e.g. IRSA) the Pod runs as, in the request's namespace. */
+  serviceAccountName?: string;
+}
+
 /** rclone remote "store:" for the configured storage. */
-export function storageEnv(config: LocalProviderConfig): EnvVar[] {
-  const s = config.storage;
+export function storageEnv(s: StorageConfig): EnvVar[] {
   if (s.kind === 'file') {
     return [{ name: 'RCLONE_CONFIG_STORE_TYPE', value: 'alias' }, { name: 'RCLONE_CONFIG_STORE_REMOTE', value: s.root }];
   }
@@ -73,7 +88,7 @@ export interface JobParams {
   labels: Record<string, string>;
 }
 
-export function buildJob(p: JobParams, config: LocalProviderConfig): KubeObject {
+export function buildJob(p: JobParams, config: JobSettings): KubeObject {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -92,7 +107,9 @@ export function buildJob(p: JobParams, config: LocalProviderConfig): KubeObject 
         metadata: { labels: { 'app.kubernetes.io/name': 'lc2-backup', 'app.kubernetes.io/component': p.step } },
         spec: {
           restartPolicy: 'Never',
+          // The Pod never talks to the Kubernetes API; a workload identity is injected by its own webhook.
           automountServiceAccountToken: false,
+          ...(config.serviceAccountName ? { serviceAccountName: config.serviceAccountName } : {}),
           securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [{
             name: 'lc2',
@@ -100,7 +117,7 @@ export function buildJob(p: JobParams, config: LocalProviderConfig): KubeObject 
             command: ['/bin/bash', '-c', SCRIPTS[p.script], p.script],
             env: [
               { name: 'LC2_STEP', value: p.step }, { name: 'LC2_TRANSFERS', value: String(config.transfers) },
-              ...(config.zstdLevel ? [{ name: 'LC2_ZSTD_LEVEL', value: String(config.zstdLevel) }] : []), ...p.env, ...storageEnv(config),
+              ...(config.zstdLevel ? [{ name: 'LC2_ZSTD_LEVEL', value: String(config.zstdLevel) }] : []), ...p.env, ...config.storage,
             ],
             ...(p.envFrom?.length ? { envFrom: p.envFrom } : {}),
             resources: { requests: { cpu: '500m', memory: '256Mi' }, limits: { memory: '1Gi' } },

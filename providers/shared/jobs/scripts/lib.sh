@@ -1,4 +1,4 @@
-# Shared prelude of every LC2 Job script (prepended by providers/local/jobs.ts).
+# Shared prelude of every LC2 Job script (prepended by providers/shared/jobs/build.ts).
 # Storage is the rclone remote "store:", configured only through RCLONE_CONFIG_STORE_* env vars.
 # Exit codes: 0 done; 3 refused or corrupt (the Job's podFailurePolicy fails it at once, no retry);
 # anything else is an infrastructure error that the Job's backoffLimit retries.
@@ -57,6 +57,22 @@ expected_keys_sql() {
       ! has DLFileVersion ctCollectionId || flag="CASE WHEN fv.ctCollectionId = 0 AND fe.ctCollectionId = 0 THEN 'P ' ELSE 'A ' END"
       printf '%s' "SELECT CONCAT($flag, fe.companyId, '/', CASE WHEN fe.folderId <> 0 THEN fe.folderId ELSE fe.groupId END, '/', fe.name, '/', fv.version, $uuid) FROM DLFileVersion fv JOIN DLFileEntry fe ON fe.fileEntryId = fv.fileEntryId" ;;
   esac
+}
+# The keys of $keys_sql (expected_keys_sql) in ONE consistent read, into $work/expected.zst; with a
+# PostgreSQL snapshot ID ($1, from pg_export_snapshot) exactly that state. Sets $expected: the
+# production keys ("A" lines are unpublished Publications' files: referred to, not required).
+read_expected_keys() {
+  case "$LC2_DB_ENGINE" in
+    postgresql)
+      { printf 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n'; [ -z "${1:-}" ] || printf 'SET TRANSACTION SNAPSHOT %s;\n' "'$1'"
+        printf '%s;\nCOMMIT;\n' "$keys_sql"; } \
+        | psql -X -q -At -v ON_ERROR_STOP=1 -v FETCH_COUNT=10000 -d "$LC2_DB_NAME" | zsort | zout "$work/expected.zst" ;;
+    mysql)
+      "$(mysql_bin)" "${mysql_args[@]}" -N -B --quick --database="$LC2_DB_NAME" -e "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY; $keys_sql; COMMIT;" \
+        | zsort | zout "$work/expected.zst" ;;
+  esac
+  expected=$(zstd -q -d -c "$work/expected.zst" | grep -c -v '^A ' || true)
+  log "$expected document-library keys referred to by the database"
 }
 # Key lists are kept sorted, unique and zstd-compressed (*.zst in $work): a library of tens of millions
 # of files must fit the Job's 1 GiB /tmp and memory limit. sort's buffer is bounded and its temporary

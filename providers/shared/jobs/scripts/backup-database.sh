@@ -38,21 +38,13 @@ keys_sql=$(expected_keys_sql)
 snapshot_args=()
 expected=""
 if [ -n "$keys_sql" ]; then
-  case "$LC2_DB_ENGINE" in
-    postgresql)
-      coproc SNAP { psql -X -q -At -v ON_ERROR_STOP=1 -d "$LC2_DB_NAME"; }
-      printf 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();\n' >&"${SNAP[1]}"
-      read -r snapshot <&"${SNAP[0]}"
-      snapshot_args=(--snapshot="$snapshot")
-      printf 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSET TRANSACTION SNAPSHOT %s;\n%s;\nCOMMIT;\n' "'$snapshot'" "$keys_sql" \
-        | psql -X -q -At -v ON_ERROR_STOP=1 -v FETCH_COUNT=10000 -d "$LC2_DB_NAME" | zsort | zout "$work/expected.zst" ;;
-    mysql)
-      "$(mysql_bin)" "${mysql_args[@]}" -N -B --quick --database="$LC2_DB_NAME" -e "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY; $keys_sql; COMMIT;" \
-        | zsort | zout "$work/expected.zst" ;;
-  esac
-  # Production keys only ("A" lines are unpublished Publications' files: referred to, not required).
-  expected=$(zstd -q -d -c "$work/expected.zst" | grep -c -v '^A ' || true)
-  log "$expected document-library keys referred to by the database"
+  if [ "$LC2_DB_ENGINE" = postgresql ]; then
+    coproc SNAP { psql -X -q -At -v ON_ERROR_STOP=1 -d "$LC2_DB_NAME"; }
+    printf 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();\n' >&"${SNAP[1]}"
+    read -r snapshot <&"${SNAP[0]}"
+    snapshot_args=(--snapshot="$snapshot")
+  fi
+  read_expected_keys "${snapshot:-}"
 fi
 log "dumping $LC2_DB_ENGINE database $LC2_DB_NAME to $LC2_ARTIFACT"
 # The case runs inside the pipeline (a subshell): it may only write the dump to stdout.

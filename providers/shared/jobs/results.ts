@@ -1,9 +1,9 @@
 // Reading the small result object a Job writes (schemas/job-result.v1.json).
-import { schemaErrors, firstErrors } from '../../core/validation/jsonSchemas.ts';
-import { ObjectTooLarge, type ObjectStore } from '../../core/provider.ts';
-import type { Consistency, DumpChunks } from '../../core/crd.ts';
-import { jobState, type KubeObject } from '../../core/kube.ts';
-import type { Observation } from '../../core/provider.ts';
+import { schemaErrors, firstErrors } from '../../../core/validation/jsonSchemas.ts';
+import { ObjectTooLarge, type ObjectStore } from '../../../core/provider.ts';
+import type { Consistency, DumpChunks } from '../../../core/crd.ts';
+import { jobState, type KubeObject } from '../../../core/kube.ts';
+import type { Observation } from '../../../core/provider.ts';
 
 export interface JobResult {
   version: 1; step: string; status: 'succeeded' | 'failed';
