@@ -5,7 +5,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -243,6 +244,32 @@ for (const target of [localPostgres, localMariadb]) {
       assert.equal(r.phase, 'Failed');
       assert.equal(r.reason, 'JobBackoffLimitExceeded', r.message);
       assert.equal(r.driver.jobRuns.length, 2, 'retried up to backoffLimit');
+    });
+
+    // A dropped connection halfway through the dump: age's "failed to authenticate" for the cut
+    // stream, or a chunk that ends early, must not be read as a forged or undecryptable dump.
+    it('a read of the dump that breaks midway is retried, never reported as tampering or a bad key', async () => {
+      const m = manifests[0]!;
+      const dir = mkdtempSync(join(tmpdir(), 'lc2-rclone-shim-'));
+      const real = execFileSync('bash', ['-c', 'command -v rclone'], { encoding: 'utf8' }).trim();
+      const cut = Math.floor(m.database.sizeBytes! / 2);
+      // The first `rclone cat` of the artifact stops after half of it and fails, as a dropped connection does.
+      writeFileSync(join(dir, 'rclone'), `#!/bin/bash
+if [ "$1" = cat ] && [[ "\${*: -1}" == *'${m.database.artifact!}' ]] && [ ! -e '${dir}/broke' ]; then
+  : >'${dir}/broke'; '${real}' "$@" | head -c ${cut}; exit 1
+fi
+exec '${real}' "$@"
+`, { mode: 0o755 });
+      const path = process.env.PATH;
+      process.env.PATH = `${dir}:${path}`;
+      let r: Awaited<ReturnType<typeof restore>>;
+      try { r = await restore('broken-read', m, keySecret(v2)); } finally { process.env.PATH = path; }
+      assert.ok(existsSync(join(dir, 'broke')), 'a read was broken');
+      const db = r.driver.jobRuns.filter((run) => run.job.includes('-rdb-'));
+      assert.deepEqual(db.map((run) => run.exitCode), [1, 0], db.map((run) => run.stderr).join('\n'));
+      assert.doesNotMatch(db[0]!.stderr, /refused|DecryptionFailed|ChecksumMismatch/);
+      assert.equal(r.phase, 'Succeeded', r.message);
+      assert.deepEqual(tableFingerprint(target, r.databaseName), tableFingerprint(target, source));
     });
   });
 }
