@@ -30,7 +30,10 @@ export interface Step<Name extends string, Phase extends string> {
 export type BackupStepName = 'keys' | 'snapshot' | 'export' | 'transfer' | 'consistency';
 export type BackupStep = Step<BackupStepName, BackupPhase>;
 export type RestoreStepName = 'database' | 'documentLibrary' | 'reindex' | 'cleanup';
-export type RestoreStep = Step<RestoreStepName, RestorePhase>;
+export type RestoreStep = Step<RestoreStepName, RestorePhase> & {
+  /** OPTIONAL. A drill's cleanup step: what it may touch (a cloud cleanup has no Job to carry it). */
+  scope?: DrillScope;
+};
 
 /** Why a provider refuses a spec before anything starts (bad input, not a transient failure). */
 export interface SpecProblem { field: string; message: string }

@@ -191,6 +191,51 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
     await assert.rejects(rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'retail-prd-restored-3' })), /not found/i);
   });
 
+  it('a DR drill restores into a scratch instance and prefix, times it, and removes both; a failed drill removes only what it made', async (t) => {
+    if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
+    const manifest = (full.status as BackupRequestStatus).manifest!;
+    const drill = (name: string, instanceId: string, prefix: string) => driverFor(restoreRequest(name, {
+      provider: 'aws', drill: true, source: { manifest: { bucket: manifest.bucket, key: manifest.key } },
+      database: { instanceId, databaseName: 'lportal' }, documentLibrary: { destinationBucket: 'restored-dl', destinationPrefix: prefix },
+    }), '/restorerequest/sync');
+    const gone = (id: string) => assert.rejects(rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id })), /not found/i, `${id} was deleted`);
+
+    const passed = drill('drill-1', 'retail-drill', 'retail/drill-1');
+    assert.equal(await drive(passed, { replays: 3 }), 'Succeeded', JSON.stringify(passed.status.conditions));
+    const ps = passed.status as RestoreRequestStatus;
+    assert.equal(ps.drill?.verdict, 'Passed');
+    assert.equal(ps.drill?.cleanup, 'Done', ps.drill?.cleanupMessage);
+    assert.equal(typeof ps.drill?.rtoSeconds, 'number');
+    assert.match(ps.drill?.cleanupMessage ?? '', new RegExp(`dropped database lportal on retail-drill; deleted ${ps.documentLibrary!.objectCount} objects under restored-dl/retail/drill-1/`));
+    assert.ok(ps.documentLibrary!.objectCount! > 0);
+    await gone('retail-drill');
+    assert.deepEqual(await keys('restored-dl', 'retail/drill-1/'), []);
+
+    // Into an instance that is not the drill's: refused before anything is created, and never deleted.
+    const taken = drill('drill-2', 'retail-prd-db', 'retail/drill-2');
+    assert.equal(await drive(taken, { replays: 1 }), 'Failed');
+    const ts = taken.status as RestoreRequestStatus;
+    assert.equal(ts.drill?.reason, 'TargetExists');
+    assert.equal(ts.drill?.cleanup, 'Done');
+    assert.ok((await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'retail-prd-db' }))).DBInstances?.length, 'retail-prd-db is untouched');
+
+    // Someone writes into the scratch prefix after the database step: the copy refuses it, the drill
+    // fails, and its cleanup deletes the instance it made but not the prefix it did not write.
+    const foreign = 'retail/drill-3/20097/20121/1/1.0';
+    const failed = drill('drill-3', 'retail-drill-3', 'retail/drill-3');
+    assert.equal(await drive(failed, { replays: 1, afterSync: async () => {
+      const ops = (failed.status as RestoreRequestStatus).operations;
+      // The copy's step is started (its ID in status) but has not yet looked at the prefix.
+      if (ops?.database?.state === 'Succeeded' && ops.documentLibrary && !ops.documentLibrary.progress) await s3.send(new PutObjectCommand({ Bucket: 'restored-dl', Key: foreign, Body: 'not the drill\'s' }));
+    } }), 'Failed');
+    const fs = failed.status as RestoreRequestStatus;
+    assert.equal(fs.drill?.verdict, 'Failed');
+    assert.equal(fs.drill?.reason, 'TargetNotEmpty', fs.drill?.message);
+    assert.equal(fs.drill?.cleanup, 'Done', fs.drill?.cleanupMessage);
+    await gone('retail-drill-3');
+    assert.deepEqual(await keys('restored-dl', 'retail/drill-3/'), [foreign], 'the file the drill did not write is left');
+  });
+
   it('a well-formed manifest naming a snapshot this project did not take is refused before any instance is created', async (t) => {
     if (moto.kind !== 'moto') { t.skip('moto_server is not installed'); return; }
     const real = JSON.parse((await body('lc2-backups', (full.status as BackupRequestStatus).manifest!.key)).toString('utf8')) as Manifest;

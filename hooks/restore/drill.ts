@@ -22,7 +22,7 @@ export function drillProblems(spec: RestoreRequestSpec, canCleanUp: boolean): Sp
   if (!spec.drill) return [];
   return [
     ...(spec.approveOverwrite ? [{ field: 'spec.approveOverwrite', message: 'a drill never writes into something that exists: drop approveOverwrite, or make this a restore (drill: false)' }] : []),
-    ...(spec.provider !== 'local' || !canCleanUp ? [{ field: 'spec.provider', message: 'drills run on the local provider for now' }] : []),
+    ...(!canCleanUp ? [{ field: 'spec.provider', message: `drills need a provider that removes its scratch targets afterwards (local, aws); ${spec.provider} does not yet` }] : []),
   ];
 }
 
@@ -61,7 +61,7 @@ export function drillVerdict(status: RestoreRequestStatus): DrillStatus {
     const sample = c.missingSample.slice(0, 5).join(', ');
     return { ...base, verdict: 'Failed', reason: 'MissingFiles', message: `${c.missing} of ${c.expected} files the restored database refers to are missing from the restored document library${sample ? ` (e.g. ${sample})` : ''}` };
   }
-  const checked = c ? `all ${c.expected} referenced files present` : 'no consistency check (no Liferay document tables)';
+  const checked = c ? `all ${c.expected} referenced files present` : 'no consistency check (no Liferay document tables, or a provider without the restore-side check)';
   return { ...base, verdict: 'Passed', message: `restored in ${rto ?? '?'}s; ${checked}` };
 }
 

@@ -4,7 +4,7 @@
 import type { BackupRuntime, RestoreRuntime } from '../../core/provider.ts';
 import { lazyStore } from '../shared/storage/lazyStore.ts';
 import type { AwsProviderConfig } from './config.ts';
-import { awsBackupProblems, awsBackupSteps, awsRestoreProblems, awsRestoreSteps } from './plan.ts';
+import { awsBackupProblems, awsBackupSteps, awsDrillCleanup, awsRestoreProblems, awsRestoreSteps } from './plan.ts';
 
 export const AWS_NOT_CONFIGURED = 'the aws provider is not configured on this hook server: set LC2_AWS_REGION (credentials come from the default AWS chain, e.g. IRSA)';
 
@@ -33,7 +33,7 @@ export function createAwsProvider(config: AwsProviderConfig): { backup: BackupRu
       snapshotQuota: async () => { const a = await load(); return a.manualSnapshotQuota(a.clients.rds, config.manualSnapshotQuota ?? 100, a.clients.signal); },
     },
     restore: {
-      planner: { problems: awsRestoreProblems, steps: awsRestoreSteps },
+      planner: { problems: awsRestoreProblems, steps: awsRestoreSteps, drillCleanup: awsDrillCleanup },
       store,
       preflight: async (ctx) => { const a = await load(); return a.restore.awsRestorePreflight(ctx, a.clients); },
       observeStep: async (step, ctx, _job, op) => { const a = await load(); return a.restore.observeAwsRestoreStep(step, ctx, op, a.clients, config); },

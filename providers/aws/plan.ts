@@ -2,7 +2,7 @@
 // or restore has. No SDK here: the hook server loads the AWS SDKs (about 40 MiB) only when a
 // request for the aws provider arrives (index.ts), so a GCP- or Azure-only server never does.
 import type { BackupRequestSpec, RestoreRequestSpec, TenantEncryption } from '../../core/crd.ts';
-import type { BackupContext, BackupStep, RestoreContext, RestoreStep, SpecProblem } from '../../core/provider.ts';
+import type { BackupContext, BackupStep, DrillScope, RestoreContext, RestoreStep, SpecProblem } from '../../core/provider.ts';
 import type { AwsProviderConfig } from './config.ts';
 import { consistencyProblems, consistencySteps } from './consistencyJobs.ts';
 
@@ -55,6 +55,11 @@ export function awsRestoreSteps(ctx: RestoreContext): RestoreStep[] {
     { name: 'database', phase: 'RestoringDatabase', operationId: `rds:${ctx.spec.database.instanceId.toLowerCase()}`, children: [] },
     { name: 'documentLibrary', phase: 'RestoringDocumentLibrary', operationId: `s3:${ctx.spec.documentLibrary.destinationBucket}/${destPrefix(ctx.spec)}`, children: [] },
   ];
+}
+
+/** A drill's cleanup: the scratch instance (only if this drill's restore made it) and prefix. */
+export function awsDrillCleanup(ctx: RestoreContext, scope: DrillScope): RestoreStep {
+  return { name: 'cleanup', phase: 'CleaningUp', operationId: `drill-cleanup:${ctx.spec.database.instanceId.toLowerCase()}`, children: [], scope };
 }
 
 export const destPrefix = (spec: RestoreRequestSpec) => `${spec.documentLibrary.destinationPrefix.replace(/\/+$/, '')}/`;

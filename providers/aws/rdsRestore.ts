@@ -16,7 +16,7 @@ export interface RestoreTarget {
 export interface RestoredInstance { instanceId: string; endpoint?: string }
 
 const tagList = (t: RestoreTarget): Tag[] => Object.entries({ ...t.tags, [UID_TAG]: t.uid }).map(([Key, Value]) => ({ Key, Value }));
-const tagsOf = (list: Tag[] | undefined) => Object.fromEntries((list ?? []).map((x) => [x.Key ?? '', x.Value ?? '']));
+export const tagsOf = (list: Tag[] | undefined) => Object.fromEntries((list ?? []).map((x) => [x.Key ?? '', x.Value ?? '']));
 /** The first instance of a restored Aurora cluster. */
 export const clusterInstanceId = (clusterId: string) => `${clusterId.slice(0, 59)}-i1`;
 const FAILED = new Set(['failed', 'incompatible-restore', 'incompatible-parameters', 'incompatible-network', 'storage-full', 'deleting', 'inaccessible-encryption-credentials']);
@@ -25,14 +25,14 @@ function conflict(kind: string, id: string): Error {
   return Object.assign(new Error(`${kind} ${id} already exists and was not made by this restore: restores only create NEW instances; choose another spec.database.instanceId`), { name: 'TargetNotEmpty' });
 }
 
-async function instance(rds: RDSClient, id: string, opts: { abortSignal?: AbortSignal }) {
+export async function instance(rds: RDSClient, id: string, opts: { abortSignal?: AbortSignal }) {
   try { return (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }), opts)).DBInstances?.[0]; } catch (e) {
     if ((e as { name?: string }).name === 'DBInstanceNotFoundFault') return undefined;
     throw e;
   }
 }
 
-async function cluster(rds: RDSClient, id: string, opts: { abortSignal?: AbortSignal }) {
+export async function cluster(rds: RDSClient, id: string, opts: { abortSignal?: AbortSignal }) {
   try { return (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }), opts)).DBClusters?.[0]; } catch (e) {
     if ((e as { name?: string }).name === 'DBClusterNotFoundFault') return undefined;
     throw e;

@@ -11,6 +11,7 @@ import { restoreStep, targetTaken } from './rdsRestore.ts';
 import { copyReferenced, copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
 import { leaseTtlMs, TOOL } from './backup.ts';
 import { leasedStep, type Checkpoint } from './lease.ts';
+import { observeDrillCleanup } from './drillCleanup.ts';
 
 import { destPrefix } from './plan.ts';
 
@@ -55,6 +56,7 @@ export async function awsRestorePreflight(ctx: RestoreContext, aws: AwsClients):
 
 async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<RestoreStepResult>> {
   const { spec, source } = ctx;
+  if (step.name === 'cleanup') return observeDrillCleanup(step, ctx, op, aws, config);
   if (step.name === 'database') {
     if (!source.snapshotId) return { state: 'failed', reason: 'UnsupportedBackup', message: 'the backup has no RDS snapshot', retryable: false };
     // The snapshot named by the manifest must be this project's backup's own (tags set when it was

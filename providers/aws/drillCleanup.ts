@@ -1,0 +1,77 @@
+// A DR drill's cleanup on AWS (docs/recovery-points.md "DR drills"): the scratch instance (or Aurora
+// cluster and its first instance) is deleted only when it carries THIS drill's UID tag - the tag its
+// restore set when it created it - so an instance that was there before, or another drill's, is
+// never touched; then the scratch prefix, which the drill's copy found empty, is emptied page by page
+// within the sync's budget. Each sync does a part and records where it is in the operation's progress.
+import { DeleteDBClusterCommand, DeleteDBInstanceCommand, type RDSClient } from '@aws-sdk/client-rds';
+import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { DrillCleanupResult, OperationStatus } from '../../core/crd.ts';
+import type { Observation, RestoreContext, RestoreStep, RestoreStepResult } from '../../core/provider.ts';
+import type { AwsClients } from './clients.ts';
+import type { AwsProviderConfig } from './config.ts';
+import { destPrefix } from './plan.ts';
+import { cluster, clusterInstanceId, instance, tagsOf } from './rdsRestore.ts';
+import { UID_TAG } from './rds.ts';
+import { TOOL } from './backup.ts';
+
+type DatabaseOutcome = DrillCleanupResult['database'];
+interface CleanupProgress { database?: DatabaseOutcome; deleting?: boolean; deleted?: number }
+
+const gone = (e: unknown) => /NotFound/.test((e as { name?: string }).name ?? '');
+const busy = (e: unknown) => /InvalidDB(Instance|Cluster)State/.test((e as { name?: string }).name ?? '');
+
+/** One pass over the scratch database: 'deleting' until RDS has removed what this drill made. */
+async function dropOwn(rds: RDSClient, id: string, isCluster: boolean, uid: string, signal: AbortSignal): Promise<DatabaseOutcome | 'deleting'> {
+  const opts = { abortSignal: signal };
+  const first = isCluster ? clusterInstanceId(id) : id;
+  const i = await instance(rds, first, opts);
+  const c = isCluster ? await cluster(rds, id, opts) : undefined;
+  if (!i && !c) return 'absent';
+  if ((i && tagsOf(i.TagList)[UID_TAG] !== uid) || (c && tagsOf(c.TagList)[UID_TAG] !== uid)) return 'refused';
+  try {
+    if (i) {
+      if ((i.DBInstanceStatus ?? '').toLowerCase() !== 'deleting') {
+        await rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: first, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }), opts);
+      }
+      return 'deleting';
+    }
+    // The cluster goes once its instance is gone.
+    if ((c!.Status ?? '').toLowerCase() !== 'deleting') await rds.send(new DeleteDBClusterCommand({ DBClusterIdentifier: id, SkipFinalSnapshot: true }), opts);
+    return 'deleting';
+  } catch (e) {
+    if (gone(e) || busy(e)) return 'deleting';
+    throw e;
+  }
+}
+
+export async function observeDrillCleanup(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<RestoreStepResult>> {
+  const scope = step.scope ?? { database: false, prefix: false };
+  const p = (op.progress ?? {}) as CleanupProgress;
+  const id = ctx.spec.database.instanceId.toLowerCase();
+  if (!p.database) {
+    const r = scope.database ? await dropOwn(aws.rds, id, !!ctx.source.cluster, ctx.uid, aws.signal()) : 'skipped';
+    if (r === 'deleting') return { state: 'running', progress: { ...p, deleting: true }, resyncAfterSeconds: 15, message: `deleting the drill's RDS ${ctx.source.cluster ? 'cluster' : 'instance'} ${id}` };
+    // Gone after this drill asked for its deletion: dropped; never there: absent.
+    const database: DatabaseOutcome = r === 'absent' && p.deleting ? 'dropped' : r;
+    return { state: 'running', progress: { ...p, database }, resyncAfterSeconds: 1, message: `database: ${database}` };
+  }
+  let deleted = p.deleted ?? 0;
+  if (scope.prefix) {
+    const bucket = ctx.spec.documentLibrary.destinationBucket;
+    const prefix = destPrefix(ctx.spec);
+    const until = Date.now() + config.stepBudgetMs;
+    for (;;) {
+      const page = await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1000 }), { abortSignal: aws.signal() });
+      const keys = (page.Contents ?? []).map((o) => o.Key!).filter((k) => k.startsWith(prefix));
+      if (keys.length === 0) break;
+      const out = await aws.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }), { abortSignal: aws.signal() });
+      if (out.Errors?.length) throw Object.assign(new Error(`${out.Errors.length} objects under ${bucket}/${prefix} could not be deleted (${out.Errors[0]!.Code ?? 'error'})`), { name: out.Errors[0]!.Code ?? 'DeleteFailed' });
+      deleted += keys.length;
+      if (Date.now() > until) return { state: 'running', progress: { ...p, deleted }, resyncAfterSeconds: 1, message: `${deleted} objects deleted under ${bucket}/${prefix}` };
+    }
+  }
+  return {
+    state: 'done', completedAt: new Date().toISOString(),
+    result: { tool: TOOL, cleanup: { database: p.database, prefix: scope.prefix ? 'deleted' : 'skipped', objectCount: deleted } },
+  };
+}
