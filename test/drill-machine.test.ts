@@ -328,5 +328,21 @@ describe('a DR drill deleted while it runs (pure)', () => {
     const given = decide(11).status;
     assert.deepEqual([given.phase, given.drill!.cleanup], ['Failed', 'Failed']);
     assert.match(given.drill!.cleanupMessage!, /could not run while the drill was deleted.*may be left: database drill_scratch/);
+
+    // A cloud cleanup (no Job: an RDS instance being deleted takes minutes) is waited for, never given up.
+    const cloud: RestorePlanner = { ...planner, drillCleanup: (ctx, scope) => ({ ...localDrillCleanup(ctx, scope, config), children: [], scope }) };
+    const now = new Date(opStart + 5 * 60_000).toISOString();
+    const input: RestoreInput = {
+      parent: { ...stuck, metadata: { ...stuck.metadata, deletionTimestamp: new Date(opStart + 5 * 60_000 - 30 * 60_000).toISOString() } },
+      backup: undefined, existingChildren: new Set(), planner: cloud, observations: {}, now, finalizing: true,
+    };
+    let d = decideRestore(input);
+    assert.equal(d.need?.kind, 'observeStep');
+    if (d.need?.kind === 'observeStep') {
+      assert.deepEqual(d.need.step.scope, drillScope(stuck.status), 'the step carries its scope to the provider');
+      input.observations = { steps: { cleanup: { state: 'running', message: 'deleting the drill\'s RDS instance' } } };
+      d = decideRestore(input);
+    }
+    assert.equal(d.status.phase, 'CleaningUp', 'deleted 30 minutes ago, the cloud cleanup still runs');
   });
 });

@@ -127,8 +127,10 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
   // whose operation is over two minutes old and whose Job is not there is given up.
   const deletedAt = Date.parse(parent.metadata.deletionTimestamp ?? '');
   const patienceOver = !!input.finalizing && Number.isFinite(deletedAt) && Date.parse(now) - deletedAt > FINALIZE_PATIENCE_MS;
+  // A cloud step has no Job to lose: it is observed through its provider until it ends (an RDS
+  // instance being deleted takes minutes), never given up.
   const jobGone = (op: OperationStatus, step: RestoreStep): boolean => patienceOver && Date.parse(now) - Date.parse(op.startTime ?? now) > 120_000
-    && !step.children.some((c) => input.existingChildren.has(c.metadata.name));
+    && step.children.length > 0 && !step.children.some((c) => input.existingChildren.has(c.metadata.name));
   // A drill's step whose Job exists but whose operation a cached parent does not show (Metacontroller
   // would write this stale status back over the newer one) is rebuilt from that Job, under the same
   // ID, before anything is decided from the operations: it is waited for and in the cleanup's scope,
