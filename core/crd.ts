@@ -61,6 +61,8 @@ export interface OperationStatus {
   startTime?: string;
   completionTime?: string;
   message?: string;
+  /** A failed step's reason (e.g. TargetNotEmpty): a drill's cleanup never touches a target its step found taken. */
+  reason?: string;
   /** Provider bookkeeping between syncs (e.g. the copy cursor); opaque to the machine, never secret. */
   progress?: Record<string, unknown>;
   /** Transient failures in a row (throttling, 5xx, timeouts); any answer resets it. */

@@ -33,6 +33,8 @@ export type RestoreStepName = 'database' | 'documentLibrary' | 'reindex' | 'clea
 export type RestoreStep = Step<RestoreStepName, RestorePhase> & {
   /** OPTIONAL. A drill's cleanup step: what it may touch (a cloud cleanup has no Job to carry it). */
   scope?: DrillScope;
+  /** OPTIONAL. Observe only, start nothing: a failed or deleted drill waits for a running step to end. */
+  settle?: boolean;
 };
 
 /** Why a provider refuses a spec before anything starts (bad input, not a transient failure). */
@@ -61,7 +63,13 @@ export interface RestoreContext { name: string; uid: string; spec: RestoreReques
 export interface RestoreStepResult { sha256?: string; instanceId?: string; objectCount?: number; totalBytes?: number; tool: string; consistency?: Consistency; cleanup?: DrillCleanupResult }
 
 /** Which of a drill's scratch targets its cleanup may touch (what the drill's own steps may have created). */
-export interface DrillScope { database: boolean; prefix: boolean }
+export interface DrillScope {
+  database: boolean; prefix: boolean;
+  /** The copy step recorded (in status) that it found the prefix empty, or finished: a cloud cleanup empties only such a prefix. */
+  prefixChecked?: boolean;
+  /** The database step finished: its target existed (a cloud cleanup that finds it gone reports it dropped). */
+  databaseCreated?: boolean;
+}
 
 /** What a provider contributes to the pure decision (no I/O). */
 export interface BackupPlanner {

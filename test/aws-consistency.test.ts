@@ -33,10 +33,12 @@ const containerOf = (job: KubeObject) => (job.spec as { template: { spec: { cont
 const envOf = (job: KubeObject) => Object.fromEntries(containerOf(job).containers[0]!.env.map((e) => [e.name, e.value ?? e.valueFrom]));
 
 describe('AWS consistency check: plan', () => {
-  it('a backup naming database credentials asks for it, and must say where and what to read', () => {
+  it('a backup naming the database endpoint asks for it, and must say how to log in and what to read', () => {
     assert.deepEqual(fields(checked()), []);
-    assert.deepEqual(fields(checked({ endpoint: undefined, databaseName: undefined, engine: undefined })), ['spec.database.endpoint', 'spec.database.databaseName', 'spec.database.engine']);
-    assert.deepEqual(fields(checked({ credentialsSecretRef: undefined })), ['spec.database.endpoint'], 'an endpoint nothing uses is a mistake, said so');
+    assert.deepEqual(fields(checked({ credentialsSecretRef: undefined, databaseName: undefined, engine: undefined })), ['spec.database.credentialsSecretRef', 'spec.database.databaseName', 'spec.database.engine']);
+    // Specs from before the check may name credentials, which aws ignored: they go on as before.
+    assert.deepEqual(fields(checked({ endpoint: undefined, databaseName: undefined })), []);
+    assert.deepEqual(awsBackupSteps(config)(ctx(checked({ endpoint: undefined }))).map((s) => s.name), ['snapshot', 'transfer']);
     assert.deepEqual(fields(checked({}, { incremental: true })), ['spec.documentLibrary.incremental']);
     const { jobs: _none, ...noJobs } = config;
     assert.match(awsBackupProblems(noJobs)(checked()).map((p) => p.message).join(), /LC2_AWS_JOB_SECRET or LC2_AWS_JOB_SERVICE_ACCOUNT/);
@@ -46,7 +48,7 @@ describe('AWS consistency check: plan', () => {
     assert.deepEqual(awsBackupSteps(config)(ctx(checked({ export: { iamRoleArn: 'arn:aws:iam::1:role/x' } }))).map((s) => [s.name, s.phase]), [
       ['keys', 'SnapshotInProgress'], ['snapshot', 'SnapshotInProgress'], ['export', 'ExportInProgress'], ['transfer', 'TransferInProgress'], ['consistency', 'TransferInProgress'],
     ]);
-    assert.deepEqual(awsBackupSteps(config)(ctx(checked({ credentialsSecretRef: undefined, endpoint: undefined }))).map((s) => s.name), ['snapshot', 'transfer']);
+    assert.deepEqual(awsBackupSteps(config)(ctx(checked({ endpoint: undefined }))).map((s) => s.name), ['snapshot', 'transfer']);
   });
 
   it('the Jobs reach the database and the bucket through references to Secrets, write under the backup\'s folder, and under the project\'s KMS key', () => {
@@ -59,6 +61,9 @@ describe('AWS consistency check: plan', () => {
     assert.equal(keys.RCLONE_CONFIG_STORE_PROVIDER, 'AWS');
     assert.equal(keys.LC2_EXPECTED_KEYS, 'lc2-backups/retail/prd/nightly-0f6c1a52/results/expected-keys.zst');
     assert.equal(keys.RCLONE_CONFIG_STORE_SSE_KMS_KEY_ID, 'arn:aws:kms:eu-west-1:1:key/k');
+    // The snapshot waits for the key list: its Job has a short hard limit of its own, the comparison the server's.
+    const day = awsBackupSteps({ ...config, jobs: { ...config.jobs!, activeDeadlineSeconds: 86400 } })(ctx(checked()));
+    assert.deepEqual([day[0]!, day.at(-1)!].map((s) => (s.children[0]!.spec as { activeDeadlineSeconds: number }).activeDeadlineSeconds), [3600, 86400]);
     const check = envOf(steps.at(-1)!.children[0]!);
     assert.equal(check.LC2_DL_DEST, 'lc2-backups/retail/prd/nightly-0f6c1a52/dl/');
     assert.equal(check.LC2_EXPECTED_KEYS, keys.LC2_EXPECTED_KEYS);
@@ -106,6 +111,15 @@ describe('AWS consistency check: results are cross-checked', () => {
       assert.match(obs.state === 'failed' ? `${obs.reason}: ${obs.message}` : '', message);
       assert.match(obs.state === 'failed' ? obs.reason : '', /ResultInvalid/);
     }
+  });
+
+  it('a result whose time the API server would refuse (month 13) is invalid, never written into status', async () => {
+    const { store, c } = setup({ expectedKeys: 5 }, comparison);
+    const dir = join((store as unknown as { root: string }).root, c.location.bucket, c.location.prefix, 'results');
+    writeFileSync(join(dir, 'consistency.json'), JSON.stringify({ version: 1, step: 'consistency', status: 'succeeded', startedAt: '2026-11-30T01:00:00Z', completedAt: '2026-13-45T25:61:61Z', tool: 't', consistency: comparison }));
+    const obs = await observeCheckJob('consistency', c, job('x'), store);
+    assert.equal(obs.state, 'failed');
+    assert.match(obs.state === 'failed' ? obs.message : '', /is invalid \(2026-13-45T25:61:61Z is not a real UTC time\)/);
   });
 
   it('a database without Liferay\'s document tables: no list, no comparison, nothing said about consistency', async () => {

@@ -219,14 +219,20 @@ describe('AWS provider end to end (moto RDS + S3, two hook processes)', () => {
     assert.equal(ts.drill?.cleanup, 'Done');
     assert.ok((await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'retail-prd-db' }))).DBInstances?.length, 'retail-prd-db is untouched');
 
-    // Someone writes into the scratch prefix after the database step: the copy refuses it, the drill
-    // fails, and its cleanup deletes the instance it made but not the prefix it did not write.
+    // Someone writes into the scratch prefix after the database step (and plants a checkpoint that
+    // says the copy already checked it): the copy refuses it, the drill fails, and its cleanup
+    // deletes the instance it made but not the prefix it did not write.
     const foreign = 'retail/drill-3/20097/20121/1/1.0';
     const failed = drill('drill-3', 'retail-drill-3', 'retail/drill-3');
     assert.equal(await drive(failed, { replays: 1, afterSync: async () => {
       const ops = (failed.status as RestoreRequestStatus).operations;
-      // The copy's step is started (its ID in status) but has not yet looked at the prefix.
-      if (ops?.database?.state === 'Succeeded' && ops.documentLibrary && !ops.documentLibrary.progress) await s3.send(new PutObjectCommand({ Bucket: 'restored-dl', Key: foreign, Body: 'not the drill\'s' }));
+      // The copy's step is started (its ID in status) but has not yet looked at the prefix. Beside
+      // the file, a planted (unsigned) copy checkpoint that claims the prefix is the drill's own.
+      const results = (failed.status as RestoreRequestStatus).source?.resultsPrefix;
+      if (ops?.database?.state === 'Succeeded' && ops.documentLibrary && !ops.documentLibrary.progress) {
+        await s3.send(new PutObjectCommand({ Bucket: 'restored-dl', Key: foreign, Body: 'not the drill\'s' }));
+        await s3.send(new PutObjectCommand({ Bucket: manifest.bucket, Key: `${results}documentLibrary-progress.json`, Body: JSON.stringify({ progress: { checked: true, own: { copied: 0, alreadyThere: 0, excluded: 0, bytes: 0 } }, done: false }) }));
+      }
     } }), 'Failed');
     const fs = failed.status as RestoreRequestStatus;
     assert.equal(fs.drill?.verdict, 'Failed');

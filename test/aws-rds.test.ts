@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { RDSClient, CreateDBInstanceCommand, DescribeDBSnapshotsCommand, CreateDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { freePort, stopProcess, waitForHttp } from './support/processes.ts';
 import { classify, observeSnapshot, snapshotIdentifier, startSnapshot, UID_TAG, type SnapshotTarget } from '../providers/aws/rds.ts';
+import { clusterInstanceId, targetTaken } from '../providers/aws/rdsRestore.ts';
 
 // moto is the only RDS emulator available here (preinstalled on the project's machines, not on
 // PyPI-less ones): without it this suite is skipped, and says so.
@@ -53,6 +54,14 @@ describe('RDS snapshots (moto)', { skip: hasMoto ? false : 'moto_server is not i
   it('a snapshot of that name made by someone else is a conflict, not "started"', async () => {
     await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'retail-prd-db', DBSnapshotIdentifier: 'lc2-s-foreign', Tags: [{ Key: UID_TAG, Value: 'someone-else' }] }));
     await assert.rejects(startSnapshot(rds, target({ snapshotId: 'lc2-s-foreign' })), /exists but was not made for this BackupRequest/);
+  });
+
+  it('a restore target is taken when an instance of its name is someone else\'s; for Aurora also the first instance the restore would add', async () => {
+    assert.equal(await targetTaken(rds, { instanceId: 'fresh-db', cluster: false, uid }), undefined);
+    assert.match(await targetTaken(rds, { instanceId: 'retail-prd-db', cluster: false, uid }) ?? '', /RDS instance retail-prd-db already exists/);
+    // No cluster of that name, but its first instance's name is used: refused before the cluster is made.
+    await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: clusterInstanceId('aurora-drill'), Engine: 'postgres', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'liferay', MasterUserPassword: 'not-a-real-one-1' }));
+    assert.match(await targetTaken(rds, { instanceId: 'aurora-drill', cluster: true, uid }) ?? '', /RDS instance aurora-drill-i1 already exists/);
   });
 
   it('a missing instance fails with what to fix, not retryable', async () => {

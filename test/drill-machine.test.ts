@@ -117,7 +117,7 @@ describe('DR drill machine (pure)', () => {
       ? { state: 'failed', reason: 'ChecksumMismatch', message: 'artifact has sha256 x, the manifest says y', retryable: false }
       : done({ cleanup: { database: 'absent', prefix: 'skipped', objectCount: 0 } }, '2026-11-23T03:03:00Z'));
     assert.deepEqual(r.phases, ['RestoringDatabase', 'CleaningUp', 'Failed']);
-    assert.deepEqual(drillScope(r.status), { database: true, prefix: false });
+    assert.deepEqual(drillScope(r.status), { database: true, prefix: false, prefixChecked: false, databaseCreated: false });
     const job = [...r.created.keys()].find((n) => n.includes('-rdc-'))!;
     const cleanup = r.last.children.find((c) => c.metadata.name === job)!;
     const env = (cleanup.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string }> }> } } }).template.spec.containers[0]!.env.map((e) => e.name);
@@ -305,6 +305,26 @@ describe('a DR drill deleted while it runs (pure)', () => {
     assert.match(ready(d.status).message, /waiting for the documentLibrary step's Job to end/);
     assert.equal(d.status.operations?.cleanup, undefined, 'no cleanup while the copy runs');
     assert.ok(d.children.some((c) => c.metadata.name === steps[1]!.children[0]!.metadata.name), 'the copy Job is kept');
+
+    // The running copy is observed to end it, starting nothing; when it ends refusing its prefix (found
+    // taken), that reason stays on its operation and the prefix is out of the cleanup's scope, though
+    // the drill failed for another reason (the changed spec).
+    const settling: RestoreInput = { ...input, observations: {} };
+    let settled = 0;
+    for (let w = decideRestore(settling), round = 0; w.need?.kind === 'observeStep' && round < 4; round += 1) {
+      assert.equal(w.need.step.settle, true, `${w.need.step.name} is observed to settle`);
+      const name = w.need.step.name;
+      settling.observations = { steps: { ...settling.observations.steps, [name]: name === 'database' ? done({}, '2026-11-23T04:00:00Z')
+        : { state: 'failed', reason: 'TargetNotEmpty', message: 'restored-dl/drills/d1/ already holds objects', retryable: false } } };
+      w = decideRestore(settling);
+      if (!w.need) {
+        settled += 1;
+        assert.equal(w.status.operations?.documentLibrary?.reason, 'TargetNotEmpty');
+        assert.equal(drillScope(w.status).prefix, false, 'a prefix its copy found taken is never the cleanup\'s');
+        assert.equal(w.status.drill?.reason, 'SpecChanged');
+      }
+    }
+    assert.equal(settled, 1, 'the copy was observed to its end');
   });
 
   it('a Job that cannot come while the drill is deleted (its namespace is going) is given up after 10 minutes, not waited for forever', () => {
@@ -344,5 +364,13 @@ describe('a DR drill deleted while it runs (pure)', () => {
       d = decideRestore(input);
     }
     assert.equal(d.status.phase, 'CleaningUp', 'deleted 30 minutes ago, the cloud cleanup still runs');
+
+    // A cached parent that shows no step at all (the one that created the instance lost): a cloud
+    // cleanup still runs (its provider deletes only what carries the drill's UID tag); a Job one has nothing to do.
+    const { operations: _ops, ...bare } = stuck.status;
+    const blind = (p: RestorePlanner) => decideRestore({ ...input, parent: { ...input.parent, status: { ...bare, phase: 'RestoringDatabase' } }, planner: p, observations: {} });
+    const c = blind(cloud);
+    assert.deepEqual([c.status.phase, c.status.operations?.cleanup?.state], ['CleaningUp', 'Running'], 'the cloud cleanup is started');
+    assert.equal(blind(planner).status.drill?.cleanupMessage, 'nothing to remove: no step started');
   });
 });

@@ -2,7 +2,7 @@
 // the cleanup may touch, the measured RTO, the verdict, and the outcome of the cleanup. The machine
 // (machine.ts) runs the phases; nothing here does I/O.
 import { createHash } from 'node:crypto';
-import type { DrillCleanupResult, DrillStatus, RestoreRequestSpec, RestoreRequestStatus } from '../../core/crd.ts';
+import type { DrillCleanupResult, DrillStatus, OperationStatus, RestoreRequestSpec, RestoreRequestStatus } from '../../core/crd.ts';
 import type { DrillScope, SpecProblem } from '../../core/provider.ts';
 
 /**
@@ -36,10 +36,14 @@ const TARGET_TAKEN = new Set(['TargetNotEmpty', 'TargetExists']);
  */
 export function drillScope(status: RestoreRequestStatus): DrillScope {
   const ops = status.operations ?? {};
-  const taken = (op: { state: string } | undefined) => op?.state === 'Failed' && TARGET_TAKEN.has(status.drill?.reason ?? '');
+  // The step's own reason (the drill's may be another failure's, e.g. a changed spec); older statuses have only the drill's.
+  const taken = (op: OperationStatus | undefined) => op?.state === 'Failed' && (TARGET_TAKEN.has(op.reason ?? '') || (!op.reason && TARGET_TAKEN.has(status.drill?.reason ?? '')));
+  const dl = ops.documentLibrary;
   return {
     database: !!ops.database && !taken(ops.database),
-    prefix: !!ops.documentLibrary && !taken(ops.documentLibrary),
+    prefix: !!dl && !taken(dl),
+    prefixChecked: !!dl && !taken(dl) && (dl.state === 'Succeeded' || (dl.progress as { checked?: unknown } | undefined)?.checked === true),
+    databaseCreated: ops.database?.state === 'Succeeded',
   };
 }
 
@@ -83,7 +87,7 @@ export function cleanupOutcome(
   if (result.database === 'dropped') parts.push(`dropped ${db}`);
   if (result.database === 'absent') parts.push(`${db} was not there`);
   if (result.database === 'refused') parts.push(`refused to drop ${db}: it carries no marker of this drill, so it was not created by it; left in place`);
-  if (!scope.database) parts.push(`${db} not touched (this drill did not create it)`);
+  if (result.database === 'skipped') parts.push(`${db} not touched (this drill did not create it)`);
   parts.push(result.prefix === 'deleted' ? `deleted ${result.objectCount} objects under ${prefix}` : `${prefix} not touched (this drill did not write it)`);
   return { cleanup: result.database === 'refused' ? 'Failed' : 'Done', message: parts.join('; ') };
 }

@@ -169,13 +169,17 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
       const rop = status.operations![r]!;
       const waitFor = `waiting for the ${r} step's Job to end before removing the drill's scratch targets`;
       const obs = input.observations.steps?.[r];
-      if (!obs) return inProgress(status, 'CleaningUp', waitFor, { kind: 'observeStep', step: runningStep, op: rop, ctx: { name, uid, spec: frozen!, source: status.source! } });
+      if (!obs) return inProgress(status, 'CleaningUp', waitFor, { kind: 'observeStep', step: { ...runningStep, settle: true }, op: rop, ctx: { name, uid, spec: frozen!, source: status.source! } });
       const gone = obs.state === 'running' && jobGone(rop, runningStep);
       if (obs.state === 'running' && !gone) return inProgress(status, 'CleaningUp', waitFor);
-      status = { ...status, operations: { ...status.operations, [r]: { ...rop, state: obs.state === 'done' ? 'Succeeded' : 'Failed', completionTime: obs.state === 'done' ? obs.completedAt : now, message: gone ? 'its Job is gone while the drill is deleted' : 'ended after the drill had failed' } } };
+      // A step that ends here refusing its target (found taken) keeps that reason: the cleanup leaves the target alone.
+      status = { ...status, operations: { ...status.operations, [r]: { ...rop, state: obs.state === 'done' ? 'Succeeded' : 'Failed', completionTime: obs.state === 'done' ? obs.completedAt : now,
+        message: gone ? 'its Job is gone while the drill is deleted' : 'ended after the drill had failed', ...(obs.state === 'failed' ? { reason: obs.reason.slice(0, 128) } : {}) } } };
     }
     if (!op) {
-      if (!scope.database && !scope.prefix) return end(cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen!, scope), now);
+      // A cloud cleanup (no Job) still runs: a cached parent may not show the step that created its
+      // instance, and the provider deletes only what carries the drill's own UID tag.
+      if (!scope.database && !scope.prefix && step.children.length > 0) return end(cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen!, scope), now);
       // As for every step: the operation ID is in status before its Job is asked for.
       status = { ...status, operations: { ...status.operations, cleanup: { id: step.operationId, state: 'Running', startTime: now } } };
       return inProgress(status, 'CleaningUp', doing);
@@ -205,7 +209,9 @@ export function decideRestore(input: RestoreInput): RestoreDecision {
       const withVerdict = { ...status, drill: verdict };
       const scope = drillScope(withVerdict);
       const some = scope.database || scope.prefix;
-      if (some && cleanupFor(withVerdict)) return cleanUp(withVerdict);
+      const step = cleanupFor(withVerdict);
+      // A cloud cleanup (no Job) runs whatever the status shows: its provider removes only what carries the drill's UID.
+      if (step && (some || step.children.length === 0)) return cleanUp(withVerdict);
       const outcome = unknownTargets ? cleanupOutcome({ failed: `deleted before its status recorded its steps, and its backup cannot be read now (${reason})` }, frozen, { database: true, prefix: true })
         : some ? cleanupOutcome({ failed: `${reason}: ${message}` }, frozen, scope)
           : status.operations?.database ? cleanupOutcome({ database: 'skipped', prefix: 'skipped', objectCount: 0 }, frozen, scope)

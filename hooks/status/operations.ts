@@ -52,5 +52,5 @@ export function advance<R>(op: OperationStatus, obs: Observation<R>, now: string
       message: `${obs.message} (transient, attempt ${attempts} of ${MAX_ATTEMPTS}; retrying in ${wait}s)` };
   }
   const message = obs.retryable ? `${obs.message} (gave up after ${attempts} attempts)` : obs.message;
-  return { kind: 'failed', op: { ...current, ...(obs.retryable ? { attempts } : {}), state: 'Failed', completionTime: now, message }, reason: obs.reason, message };
+  return { kind: 'failed', op: { ...current, ...(obs.retryable ? { attempts } : {}), state: 'Failed', completionTime: now, message, reason: obs.reason.slice(0, 128) }, reason: obs.reason, message };
 }

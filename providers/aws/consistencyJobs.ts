@@ -9,22 +9,24 @@ import { excludePatterns } from '../../core/exclusions.ts';
 import { buildJob, databaseEnv, jobName, type EnvVar, type JobSettings } from '../shared/jobs/build.ts';
 import type { AwsJobConfig, AwsProviderConfig } from './config.ts';
 
-/** A backup asks for the check by naming the database's credentials (with its endpoint and name). */
-export const checksConsistency = (spec: BackupRequestSpec) => spec.database.credentialsSecretRef !== undefined;
+/**
+ * A backup asks for the check by naming the database's endpoint (with its credentials and name). Not
+ * by credentials alone: aws specs written before the check may carry credentialsSecretRef, which
+ * the provider ignored, and must go on as before.
+ */
+export const checksConsistency = (spec: BackupRequestSpec) => spec.database.endpoint !== undefined;
 
 export function consistencyProblems(spec: BackupRequestSpec, config: AwsProviderConfig): SpecProblem[] {
   const db = spec.database;
-  if (!checksConsistency(spec)) {
-    return db.endpoint ? [{ field: 'spec.database.endpoint', message: 'only the consistency check connects to the database: add credentialsSecretRef and databaseName, or leave endpoint out' }] : [];
-  }
-  const why = 'for the consistency check (spec.database.credentialsSecretRef is set; docs/recovery-points.md)';
+  if (!checksConsistency(spec)) return [];
+  const why = 'for the consistency check (spec.database.endpoint is set; docs/recovery-points.md)';
   const problems: SpecProblem[] = [];
-  if (!db.endpoint) problems.push({ field: 'spec.database.endpoint', message: `required ${why}: host:port of instance ${db.instanceId}'s writer endpoint` });
+  if (!db.credentialsSecretRef) problems.push({ field: 'spec.database.credentialsSecretRef', message: `required ${why}: a Secret in this namespace with the database username and password` });
   if (!db.databaseName) problems.push({ field: 'spec.database.databaseName', message: `required ${why}: the Liferay database (e.g. lportal)` });
   if (!db.engine) problems.push({ field: 'spec.database.engine', message: `required ${why}: postgresql or mysql` });
   // An incremental copy holds only what changed; the rest is referenced from its base, which the check does not read yet.
   if (spec.documentLibrary.incremental) problems.push({ field: 'spec.documentLibrary.incremental', message: `the consistency check compares a full copy; use a full backup ${why}` });
-  if (!config.jobs) problems.push({ field: 'spec.database.credentialsSecretRef', message: `the hook server runs no Jobs for the aws provider: set LC2_AWS_JOB_SECRET or LC2_AWS_JOB_SERVICE_ACCOUNT (docs/aws.md), or leave credentialsSecretRef out` });
+  if (!config.jobs) problems.push({ field: 'spec.database.endpoint', message: `the hook server runs no Jobs for the aws provider: set LC2_AWS_JOB_SECRET or LC2_AWS_JOB_SERVICE_ACCOUNT (docs/aws.md), or leave endpoint out` });
   return problems;
 }
 
@@ -53,6 +55,9 @@ const settings = (config: AwsProviderConfig, jobs: AwsJobConfig, ctx: BackupCont
   storage: s3Env(config, jobs, ctx.encryption?.awsKmsKeyArn), ...(jobs.serviceAccountName ? { serviceAccountName: jobs.serviceAccountName } : {}),
 });
 
+/** The key list's hard limit: a query over tens of millions of rows takes minutes, not hours. */
+export const KEYS_DEADLINE_SECONDS = 3600;
+
 const labels = (spec: BackupRequestSpec) => ({ 'backup.liferay.cloud/project': spec.projectId, 'backup.liferay.cloud/environment': spec.environment });
 
 /** The check's two steps: keys (before the snapshot) and consistency (after the copy). */
@@ -68,7 +73,8 @@ export function consistencySteps(ctx: BackupContext, config: AwsProviderConfig):
     keys: {
       name: 'keys', phase: 'SnapshotInProgress', operationId: keysJob,
       children: [buildJob({
-        name: keysJob, step: 'keys', script: 'list-expected-keys', labels: labels(spec),
+        // The snapshot waits for it: a Job that cannot start (a missing Secret) must not hold the backup for a day.
+        name: keysJob, step: 'keys', script: 'list-expected-keys', labels: labels(spec), deadlineSeconds: KEYS_DEADLINE_SECONDS,
         env: [...databaseEnv(db.engine, db.endpoint, db.databaseName, db.credentialsSecretRef), expectedKeys,
           { name: 'LC2_RESULT', value: `${location.bucket}/${resultKey(location, 'keys')}` }],
       }, s)],

@@ -1,8 +1,10 @@
 // A DR drill's cleanup on AWS (docs/recovery-points.md "DR drills"): the scratch instance (or Aurora
-// cluster and its first instance) is deleted only when it carries THIS drill's UID tag - the tag its
-// restore set when it created it - so an instance that was there before, or another drill's, is
-// never touched; then the scratch prefix, which the drill's copy found empty, is emptied page by page
-// within the sync's budget. Each sync does a part and records where it is in the operation's progress.
+// cluster and its first instance) is deleted when it carries THIS drill's UID tag - the tag its
+// restore set when it created it - whatever the (maybe cached) status says was started, so an
+// instance that was there before, or another drill's, is never touched and this drill's is never
+// left; then the scratch prefix, only when the drill's copy recorded in status that it found it
+// empty, is emptied page by page within the sync's budget. Each sync does a part and records where
+// it is in the operation's progress.
 import { DeleteDBClusterCommand, DeleteDBInstanceCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { DrillCleanupResult, OperationStatus } from '../../core/crd.ts';
@@ -15,7 +17,10 @@ import { UID_TAG } from './rds.ts';
 import { TOOL } from './backup.ts';
 
 type DatabaseOutcome = DrillCleanupResult['database'];
-interface CleanupProgress { database?: DatabaseOutcome; deleting?: boolean; deleted?: number }
+interface CleanupProgress { database?: DatabaseOutcome; deleting?: boolean; deletingSince?: string; deleted?: number }
+
+/** RDS deletes an instance in minutes; one that still refuses after this is reported, not waited for forever. */
+export const DELETE_PATIENCE_MS = 2 * 3600_000;
 
 const gone = (e: unknown) => /NotFound/.test((e as { name?: string }).name ?? '');
 const busy = (e: unknown) => /InvalidDB(Instance|Cluster)State/.test((e as { name?: string }).name ?? '');
@@ -24,10 +29,12 @@ const busy = (e: unknown) => /InvalidDB(Instance|Cluster)State/.test((e as { nam
 async function dropOwn(rds: RDSClient, id: string, isCluster: boolean, uid: string, signal: AbortSignal): Promise<DatabaseOutcome | 'deleting'> {
   const opts = { abortSignal: signal };
   const first = isCluster ? clusterInstanceId(id) : id;
-  const i = await instance(rds, first, opts);
-  const c = isCluster ? await cluster(rds, id, opts) : undefined;
-  if (!i && !c) return 'absent';
-  if ((i && tagsOf(i.TagList)[UID_TAG] !== uid) || (c && tagsOf(c.TagList)[UID_TAG] !== uid)) return 'refused';
+  // Instance and cluster are judged each on its own tag: this drill's cluster goes even beside someone else's instance.
+  const found = await instance(rds, first, opts);
+  const i = found && tagsOf(found.TagList)[UID_TAG] === uid ? found : undefined;
+  const foundCluster = isCluster ? await cluster(rds, id, opts) : undefined;
+  const c = foundCluster && tagsOf(foundCluster.TagList)[UID_TAG] === uid ? foundCluster : undefined;
+  if (!i && !c) return found || foundCluster ? 'refused' : 'absent';
   try {
     if (i) {
       if ((i.DBInstanceStatus ?? '').toLowerCase() !== 'deleting') {
@@ -36,6 +43,7 @@ async function dropOwn(rds: RDSClient, id: string, isCluster: boolean, uid: stri
       return 'deleting';
     }
     // The cluster goes once its instance is gone.
+    if (found && isCluster) return 'deleting'; // someone else's member keeps the cluster: reported once patience runs out
     if ((c!.Status ?? '').toLowerCase() !== 'deleting') await rds.send(new DeleteDBClusterCommand({ DBClusterIdentifier: id, SkipFinalSnapshot: true }), opts);
     return 'deleting';
   } catch (e) {
@@ -49,14 +57,24 @@ export async function observeDrillCleanup(step: RestoreStep, ctx: RestoreContext
   const p = (op.progress ?? {}) as CleanupProgress;
   const id = ctx.spec.database.instanceId.toLowerCase();
   if (!p.database) {
-    const r = scope.database ? await dropOwn(aws.rds, id, !!ctx.source.cluster, ctx.uid, aws.signal()) : 'skipped';
-    if (r === 'deleting') return { state: 'running', progress: { ...p, deleting: true }, resyncAfterSeconds: 15, message: `deleting the drill's RDS ${ctx.source.cluster ? 'cluster' : 'instance'} ${id}` };
-    // Gone after this drill asked for its deletion: dropped; never there: absent.
-    const database: DatabaseOutcome = r === 'absent' && p.deleting ? 'dropped' : r;
+    // Always looked at (the tag decides); the scope only says what to report when nothing is the drill's.
+    const r = await dropOwn(aws.rds, id, !!ctx.source.cluster, ctx.uid, aws.signal());
+    if (r === 'deleting') {
+      const since = p.deletingSince ?? new Date().toISOString();
+      if (Date.now() - Date.parse(since) > DELETE_PATIENCE_MS) {
+        return { state: 'failed', reason: 'CleanupStuck', message: `RDS ${ctx.source.cluster ? 'cluster' : 'instance'} ${id} is still not deleted ${DELETE_PATIENCE_MS / 3600_000} hours after this drill asked for it; delete it by hand`, retryable: false };
+      }
+      return { state: 'running', progress: { ...p, deleting: true, deletingSince: since }, resyncAfterSeconds: 15, message: `deleting the drill's RDS ${ctx.source.cluster ? 'cluster' : 'instance'} ${id}` };
+    }
+    // Gone after this drill asked for its deletion: dropped; never there, or someone else's outside the scope: nothing to do.
+    // (A concurrent sync may have seen the deletion through: an instance the restore made that is gone now was dropped.)
+    const database: DatabaseOutcome = r === 'absent' ? (p.deleting || scope.databaseCreated ? 'dropped' : scope.database ? 'absent' : 'skipped') : r === 'refused' && !scope.database ? 'skipped' : r;
     return { state: 'running', progress: { ...p, database }, resyncAfterSeconds: 1, message: `database: ${database}` };
   }
   let deleted = p.deleted ?? 0;
-  if (scope.prefix) {
+  // Only a prefix the copy recorded it found empty (status, not a tenant-writable object).
+  const prefixOwned = scope.prefix && scope.prefixChecked === true;
+  if (prefixOwned) {
     const bucket = ctx.spec.documentLibrary.destinationBucket;
     const prefix = destPrefix(ctx.spec);
     const until = Date.now() + config.stepBudgetMs;
@@ -72,6 +90,6 @@ export async function observeDrillCleanup(step: RestoreStep, ctx: RestoreContext
   }
   return {
     state: 'done', completedAt: new Date().toISOString(),
-    result: { tool: TOOL, cleanup: { database: p.database, prefix: scope.prefix ? 'deleted' : 'skipped', objectCount: deleted } },
+    result: { tool: TOOL, cleanup: { database: p.database, prefix: prefixOwned ? 'deleted' : 'skipped', objectCount: deleted } },
   };
 }

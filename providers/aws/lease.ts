@@ -95,6 +95,20 @@ const macOf = (secret: string, bucket: string, key: string, c: Checkpoint<unknow
   createHmac('sha256', secret).update(`${bucket}/${key}\n${JSON.stringify([c.progress, c.done, c.completedAt ?? null])}`).digest('base64url');
 const sameMac = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
+/**
+ * The checkpoint saved for `key`, or undefined: only a well-formed one, signed with `secret` when
+ * there is one, counts (it sits where the tenant can write; a planted one is as if none were there).
+ */
+export async function readCheckpoint<P>(s3: S3Client, bucket: string, key: string, timeoutMs: number, secret?: string): Promise<Checkpoint<P> | undefined> {
+  const read = await readSmallJson(s3, bucket, `${key}.json`, timeoutMs);
+  const c = read?.value as Partial<Checkpoint<P>> & { mac?: unknown } | null | undefined;
+  if (!c || typeof c !== 'object' || typeof c.done !== 'boolean' || !c.progress || typeof c.progress !== 'object') return undefined;
+  if (secret && (typeof c.mac !== 'string' || !sameMac(c.mac, macOf(secret, bucket, key, { progress: c.progress, done: c.done, ...(c.completedAt !== undefined ? { completedAt: c.completedAt } : {}) })))) return undefined;
+  // Only a plain UTC time, not in the future, is believed.
+  const at = typeof c.completedAt === 'string' && ISO_UTC.test(c.completedAt) && Date.parse(c.completedAt) <= Date.now() + CLOCK_SKEW_MS ? c.completedAt : undefined;
+  return { progress: c.progress as P, done: c.done, ...(c.done && at ? { completedAt: at } : {}) };
+}
+
 export async function leasedStep<P>(
   s3: S3Client, bucket: string, key: string, ttlMs: number, timeoutMs: number,
   fromStatus: P, rank: (p: P) => string, run: (start: P, save: (progress: P) => Promise<void>) => Promise<Checkpoint<P>>, secret?: string,
@@ -104,16 +118,7 @@ export async function leasedStep<P>(
     const body = secret ? { ...c, mac: macOf(secret, bucket, key, c) } : c;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.json`, Body: JSON.stringify(body), ContentType: 'application/json' }), opts());
   };
-  const saved = async (): Promise<Checkpoint<P> | undefined> => {
-    const read = await readSmallJson(s3, bucket, `${key}.json`, timeoutMs);
-    const c = read?.value as Partial<Checkpoint<P>> & { mac?: unknown } | null | undefined;
-    // Only a well-formed checkpoint counts; anything else is as if none had been saved.
-    if (!c || typeof c !== 'object' || typeof c.done !== 'boolean' || !c.progress || typeof c.progress !== 'object') return undefined;
-    if (secret && (typeof c.mac !== 'string' || !sameMac(c.mac, macOf(secret, bucket, key, { progress: c.progress, done: c.done, ...(c.completedAt !== undefined ? { completedAt: c.completedAt } : {}) })))) return undefined;
-    // The checkpoint sits where the tenant can write: only a plain UTC time, not in the future, is believed.
-    const at = typeof c.completedAt === 'string' && ISO_UTC.test(c.completedAt) && Date.parse(c.completedAt) <= Date.now() + CLOCK_SKEW_MS ? c.completedAt : undefined;
-    return { progress: c.progress as P, done: c.done, ...(c.done && at ? { completedAt: at } : {}) };
-  };
+  const saved = () => readCheckpoint<P>(s3, bucket, key, timeoutMs, secret);
   // Cursors are S3 keys: compared in S3's (UTF-8 byte) order.
   const furthest = (c: Checkpoint<P> | undefined): Checkpoint<P> => (c && keyOrder(rank(c.progress), rank(fromStatus)) >= 0 ? c : { progress: fromStatus, done: false });
   const leased = await withLease(s3, bucket, `${key}.lease`, ttlMs, timeoutMs, async () => {

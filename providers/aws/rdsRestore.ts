@@ -45,9 +45,13 @@ export async function cluster(rds: RDSClient, id: string, opts: { abortSignal?: 
  */
 export async function targetTaken(rds: RDSClient, t: Pick<RestoreTarget, 'instanceId' | 'cluster' | 'uid'>, signal?: AbortSignal): Promise<string | undefined> {
   const opts = signal ? { abortSignal: signal } : {};
-  const existing = t.cluster ? await cluster(rds, t.instanceId, opts) : await instance(rds, t.instanceId, opts);
-  if (!existing || tagsOf(existing.TagList)[UID_TAG] === t.uid) return undefined;
-  return `RDS ${t.cluster ? 'cluster' : 'instance'} ${t.instanceId} already exists; a restore creates a NEW one: choose another spec.database.instanceId`;
+  // Aurora: the cluster's first instance too (a foreign one of that name would stop the restore after its cluster was made).
+  const targets: Array<['cluster' | 'instance', string]> = t.cluster ? [['cluster', t.instanceId], ['instance', clusterInstanceId(t.instanceId)]] : [['instance', t.instanceId]];
+  for (const [kind, id] of targets) {
+    const existing = kind === 'cluster' ? await cluster(rds, id, opts) : await instance(rds, id, opts);
+    if (existing && tagsOf(existing.TagList)[UID_TAG] !== t.uid) return `RDS ${kind} ${id} already exists; a restore creates a NEW one: choose another spec.database.instanceId`;
+  }
+  return undefined;
 }
 
 /** One idempotent step of the restore: start what is missing (after an ownership check), report where it is. */

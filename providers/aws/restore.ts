@@ -1,16 +1,16 @@
 // The AWS provider's restore: the backup's RDS snapshot into a NEW instance (or cluster), then a
 // server-side copy of its document library into a NEW bucket/prefix - this backup's own objects,
 // then (incremental backups) the objects its refs pages name in the base backup.
-import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { OperationStatus } from '../../core/crd.ts';
 import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepResult } from '../../core/provider.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
 import { classify, PROJECT_TAG, snapshotTags, UID_TAG } from './rds.ts';
-import { restoreStep, targetTaken } from './rdsRestore.ts';
+import { clusterInstanceId, instance, restoreStep, targetTaken } from './rdsRestore.ts';
 import { copyReferenced, copyStep, type CopyProgress, type CopySpec } from './s3Copy.ts';
 import { leaseTtlMs, TOOL } from './backup.ts';
-import { leasedStep, type Checkpoint } from './lease.ts';
+import { leasedStep, readCheckpoint, type Checkpoint } from './lease.ts';
 import { observeDrillCleanup } from './drillCleanup.ts';
 
 import { destPrefix } from './plan.ts';
@@ -19,13 +19,6 @@ export { awsRestoreProblems, awsRestoreSteps } from './plan.ts';
 
 const empty: CopyProgress = { copied: 0, alreadyThere: 0, excluded: 0, bytes: 0 };
 interface RestoreCopyProgress { checked?: boolean; own?: CopyProgress; ownDone?: boolean; refs?: CopyProgress }
-
-async function exists(aws: AwsClients, bucket: string, key: string): Promise<boolean> {
-  try { await aws.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: aws.signal() }); return true; } catch (e) {
-    if (['NotFound', 'NoSuchKey'].includes((e as { name?: string }).name ?? '')) return false;
-    throw e;
-  }
-}
 
 /**
  * Before anything is created: the snapshot is this project's backup's own, the new instance (or
@@ -57,6 +50,11 @@ export async function awsRestorePreflight(ctx: RestoreContext, aws: AwsClients):
 async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<RestoreStepResult>> {
   const { spec, source } = ctx;
   if (step.name === 'cleanup') return observeDrillCleanup(step, ctx, op, aws, config);
+  if (step.settle) {
+    // A failed or deleted drill waits for this step: nothing new is started (no instance created, no object copied).
+    const settled = await settle(step, ctx, aws);
+    if (settled) return settled;
+  }
   if (step.name === 'database') {
     if (!source.snapshotId) return { state: 'failed', reason: 'UnsupportedBackup', message: 'the backup has no RDS snapshot', retryable: false };
     // The snapshot named by the manifest must be this project's backup's own (tags set when it was
@@ -79,9 +77,9 @@ async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStat
   const p = (op.progress ?? {}) as RestoreCopyProgress;
   const dest = { destinationBucket: spec.documentLibrary.destinationBucket, destinationPrefix: destPrefix(spec) };
   const checkpoint = `${source.resultsPrefix}documentLibrary-progress`;
-  if (!p.checked && !await exists(aws, source.bucket, `${checkpoint}.json`)) {
+  if (!p.checked && !await readCheckpoint(aws.s3, source.bucket, checkpoint, config.callTimeoutMs, config.checkpointSecret)) {
     // Restores go into a NEW prefix: one that already holds data is refused unless approved (a
-    // saved checkpoint means the objects there are this restore's own).
+    // signed checkpoint means the objects there are this restore's own; a planted one counts for nothing).
     const there = await aws.s3.send(new ListObjectsV2Command({ Bucket: dest.destinationBucket, Prefix: dest.destinationPrefix, MaxKeys: 1 }), { abortSignal: aws.signal() });
     if ((there.KeyCount ?? 0) > 0 && !spec.approveOverwrite) {
       return { state: 'failed', reason: 'TargetNotEmpty', message: `${dest.destinationBucket}/${dest.destinationPrefix} already holds objects; restore into a new prefix or set spec.approveOverwrite`, retryable: false };
@@ -112,6 +110,17 @@ async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStat
       message: `${out.busyUntil ? 'another sync is copying; ' : ''}${count} objects copied${source.base ? ' (incl. unchanged ones from the base backup)' : ''}` };
   }
   return { state: 'done', completedAt: out.completedAt ?? new Date().toISOString(), result: { objectCount: count, totalBytes: bytes, tool: TOOL } };
+}
+
+/** A step observed to end it: a database not created yet, or a copy, ends here; a database being created is waited for. */
+async function settle(step: RestoreStep, ctx: RestoreContext, aws: AwsClients): Promise<Observation<RestoreStepResult> | undefined> {
+  const stopped = (message: string): Observation<RestoreStepResult> => ({ state: 'failed', reason: 'Stopped', message, retryable: false });
+  if (step.name !== 'database') return stopped('stopped: the drill ended');
+  const id = ctx.spec.database.instanceId.toLowerCase();
+  const first = ctx.source.cluster ? clusterInstanceId(id) : id;
+  // Only its instance makes a restore usable: without it (a cluster alone included) nothing is created any more.
+  if (!await instance(aws.rds, first, { abortSignal: aws.signal() })) return stopped(`stopped before instance ${first} was created`);
+  return undefined;
 }
 
 export async function observeAwsRestoreStep(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<RestoreStepResult>> {

@@ -86,6 +86,8 @@ export interface JobParams {
   env: EnvVar[];
   envFrom?: EnvFromSecret[];
   labels: Record<string, string>;
+  /** A shorter hard limit than the settings' for this Job. */
+  deadlineSeconds?: number;
 }
 
 export function buildJob(p: JobParams, config: JobSettings): KubeObject {
@@ -98,7 +100,7 @@ export function buildJob(p: JobParams, config: JobSettings): KubeObject {
     },
     spec: {
       backoffLimit: config.backoffLimit,
-      activeDeadlineSeconds: config.activeDeadlineSeconds,
+      activeDeadlineSeconds: Math.min(config.activeDeadlineSeconds, p.deadlineSeconds ?? Infinity),
       // Refusals and corrupt artifacts exit 3: fail at once instead of retrying a hopeless run.
       podFailurePolicy: {
         rules: [{ action: 'FailJob', onExitCodes: { containerName: 'lc2', operator: 'In', values: [REFUSED_EXIT_CODE] } }],

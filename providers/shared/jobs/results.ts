@@ -28,6 +28,12 @@ export type ReadResult =
 /** A result object is a few hundred bytes; a Job (or a tenant with the project's key) may write anything there. */
 const MAX_RESULT_BYTES = 64 * 1024;
 
+/** An RFC 3339 UTC time whose fields are all in range (the schema's pattern accepts 2026-13-45T25:61:61Z). */
+const realTime = (t: string) => {
+  const ms = Date.parse(t);
+  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 19) === t.slice(0, 19);
+};
+
 export async function readJobResult(store: ObjectStore, bucket: string, key: string): Promise<ReadResult> {
   let body: Buffer | null;
   try { body = await store.get(bucket, key, MAX_RESULT_BYTES); } catch (e) {
@@ -40,6 +46,9 @@ export async function readJobResult(store: ObjectStore, bucket: string, key: str
   const errors = schemaErrors('jobResult', value);
   if (errors.length > 0) return { kind: 'invalid', message: firstErrors(errors) };
   const r = value as JobResult;
+  // Its times go into status: one the API server would refuse (month 13, hour 25) would make every
+  // status write fail and the request hang with its slots held.
+  for (const t of [r.startedAt, r.completedAt]) if (t !== undefined && !realTime(t)) return { kind: 'invalid', message: `${t} is not a real UTC time` };
   if (r.status === 'failed') return { kind: 'failed', reason: r.reason ?? 'Failed', message: r.message ?? '' };
   return { kind: 'ok', value: r };
 }

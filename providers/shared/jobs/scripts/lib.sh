@@ -9,7 +9,10 @@ export HOME="${HOME:-/tmp}" XDG_CACHE_HOME="${TMPDIR:-/tmp}/.cache"
 work=$(mktemp -d)
 # Background helpers (a hasher waiting on its FIFO, a snapshot session) end with the script: a step
 # that exits early must not leave one blocked, holding the Pod's output open.
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# Exit 3 is a refusal only when refuse() said so (also in a subshell: its mark is a file): psql (any
+# SQL error, e.g. a statement timeout) and rclone (directory not found) exit 3 too, and those must be
+# retried, not fail the Job at once.
+trap 'st=$?; kill $(jobs -p) 2>/dev/null || true; if [ "$st" = 3 ] && [ ! -e "$work/refused" ]; then st=1; fi; rm -rf "$work"; exit "$st"' EXIT
 log() { printf '{"time":"%s","level":"info","step":"%s","msg":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${LC2_STEP:-}" "$*" >&2; }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 # JSON string of a tool's version line (quotes and backslashes dropped: it is only informative).
@@ -18,6 +21,7 @@ put_result() { printf '%s' "$1" | rclone rcat "store:$LC2_RESULT"; }
 # Refuse or fail for a reason the user must fix: record it for the hook, then exit 3.
 refuse() {
   log "refused: $2"
+  : >"$work/refused"
   put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"failed\",\"reason\":\"$1\",\"message\":$(jstr "$2")}"
   exit 3
 }
@@ -43,8 +47,12 @@ expected_keys_sql() {
   local n
   case "$LC2_DB_ENGINE" in
     postgresql)
-      has() { n=$(psql -X -At -d "$LC2_DB_NAME" -c "select count(*) from information_schema.columns where table_schema = current_schema() and table_name = '$1' and column_name = '$2'") || exit 1; [ "$n" = 1 ]; }
+      # The catalog, not information_schema (which hides what the user may not read): tables the
+      # user cannot read are a refusal that says so, never "no Liferay tables" and no check.
+      has() { n=$(psql -X -At -d "$LC2_DB_NAME" -c "select count(*) from pg_attribute a join pg_class c on c.oid = a.attrelid where c.relnamespace = current_schema()::regnamespace and c.relname = '$1' and a.attname = '$2' and not a.attisdropped") || exit 1; [ "$n" = 1 ]; }
       has dlfileversion fileentryid && has dlfileentry folderid || return 0
+      n=$(psql -X -At -d "$LC2_DB_NAME" -c "select has_table_privilege(format('%I.dlfileversion', current_schema()), 'SELECT') and has_table_privilege(format('%I.dlfileentry', current_schema()), 'SELECT')") || exit 1
+      [ "$n" = t ] || refuse DatabaseAccessDenied "user $LC2_DB_USER may not read DLFileEntry and DLFileVersion in database $LC2_DB_NAME: grant SELECT on them (the document-library keys the rows refer to are read from there)"
       local uuid="" flag="'P '"
       ! has dlfileversion storeuuid || uuid=" || CASE WHEN fv.storeUUID IS NULL OR btrim(fv.storeUUID) IN ('', 'null') THEN '' ELSE '~' || fv.storeUUID END"
       ! has dlfileversion ctcollectionid || flag="CASE WHEN fv.ctCollectionId = 0 AND fe.ctCollectionId = 0 THEN 'P ' ELSE 'A ' END"
@@ -64,14 +72,16 @@ expected_keys_sql() {
 read_expected_keys() {
   case "$LC2_DB_ENGINE" in
     postgresql)
+      # A lock held on the document tables (DDL) fails the read after 2 minutes (retried), never hangs the Job.
       { printf 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n'; [ -z "${1:-}" ] || printf 'SET TRANSACTION SNAPSHOT %s;\n' "'$1'"
-        printf '%s;\nCOMMIT;\n' "$keys_sql"; } \
+        printf "SET LOCAL lock_timeout = '2min';\n%s;\nCOMMIT;\n" "$keys_sql"; } \
         | psql -X -q -At -v ON_ERROR_STOP=1 -v FETCH_COUNT=10000 -d "$LC2_DB_NAME" | zsort | zout "$work/expected.zst" ;;
     mysql)
-      "$(mysql_bin)" "${mysql_args[@]}" -N -B --quick --database="$LC2_DB_NAME" -e "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY; $keys_sql; COMMIT;" \
+      "$(mysql_bin)" "${mysql_args[@]}" -N -B --quick --database="$LC2_DB_NAME" -e "SET SESSION lock_wait_timeout = 120; START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY; $keys_sql; COMMIT;" \
         | zsort | zout "$work/expected.zst" ;;
   esac
-  expected=$(zstd -q -d -c "$work/expected.zst" | grep -c -v '^A ' || true)
+  # Counted as the comparison (split_keys) counts them: distinct keys once the flag is gone.
+  expected=$(zin "$work/expected.zst" | sed '/^A /d; s/^P //' | zsort | wc -l)
   log "$expected document-library keys referred to by the database"
 }
 # Key lists are kept sorted, unique and zstd-compressed (*.zst in $work): a library of tens of millions
