@@ -113,13 +113,17 @@ describe('AWS consistency check: results are cross-checked', () => {
     }
   });
 
-  it('a result whose time the API server would refuse (month 13) is invalid, never written into status', async () => {
+  it('a result whose time the API server would refuse (month 13, or none) is invalid, never written into status', async () => {
     const { store, c } = setup({ expectedKeys: 5 }, comparison);
     const dir = join((store as unknown as { root: string }).root, c.location.bucket, c.location.prefix, 'results');
     writeFileSync(join(dir, 'consistency.json'), JSON.stringify({ version: 1, step: 'consistency', status: 'succeeded', startedAt: '2026-11-30T01:00:00Z', completedAt: '2026-13-45T25:61:61Z', tool: 't', consistency: comparison }));
     const obs = await observeCheckJob('consistency', c, job('x'), store);
     assert.equal(obs.state, 'failed');
     assert.match(obs.state === 'failed' ? obs.message : '', /is invalid \(2026-13-45T25:61:61Z is not a real UTC time\)/);
+    // Without one at all (its completion time would be '' in status): the result schema requires it.
+    writeFileSync(join(dir, 'consistency.json'), JSON.stringify({ version: 1, step: 'consistency', status: 'succeeded', tool: 't', consistency: comparison }));
+    const none = await observeCheckJob('consistency', c, job('x'), store);
+    assert.match(none.state === 'failed' ? none.message : '', /is invalid \(.*must have required property 'completedAt'/);
   });
 
   it('a database without Liferay\'s document tables: no list, no comparison, nothing said about consistency', async () => {

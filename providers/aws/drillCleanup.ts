@@ -43,7 +43,8 @@ async function dropOwn(rds: RDSClient, id: string, isCluster: boolean, uid: stri
       return 'deleting';
     }
     // The cluster goes once its instance is gone.
-    if (found && isCluster) return 'deleting'; // someone else's member keeps the cluster: reported once patience runs out
+    // Someone else's member of THIS cluster keeps it (reported once patience runs out); an instance of that name elsewhere does not.
+    if (found?.DBClusterIdentifier === id) return 'deleting';
     if ((c!.Status ?? '').toLowerCase() !== 'deleting') await rds.send(new DeleteDBClusterCommand({ DBClusterIdentifier: id, SkipFinalSnapshot: true }), opts);
     return 'deleting';
   } catch (e) {

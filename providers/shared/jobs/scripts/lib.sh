@@ -21,8 +21,9 @@ put_result() { printf '%s' "$1" | rclone rcat "store:$LC2_RESULT"; }
 # Refuse or fail for a reason the user must fix: record it for the hook, then exit 3.
 refuse() {
   log "refused: $2"
-  : >"$work/refused"
   put_result "{\"version\":1,\"step\":\"$LC2_STEP\",\"status\":\"failed\",\"reason\":\"$1\",\"message\":$(jstr "$2")}"
+  # Marked only once the hook can read why: a refusal whose result could not be written is retried.
+  : >"$work/refused"
   exit 3
 }
 size_of() { rclone size --json "store:$1" | sed -n 's/.*"bytes":\([0-9]*\).*/\1/p'; }
@@ -49,7 +50,7 @@ expected_keys_sql() {
     postgresql)
       # The catalog, not information_schema (which hides what the user may not read): tables the
       # user cannot read are a refusal that says so, never "no Liferay tables" and no check.
-      has() { n=$(psql -X -At -d "$LC2_DB_NAME" -c "select count(*) from pg_attribute a join pg_class c on c.oid = a.attrelid where c.relnamespace = current_schema()::regnamespace and c.relname = '$1' and a.attname = '$2' and not a.attisdropped") || exit 1; [ "$n" = 1 ]; }
+      has() { n=$(psql -X -At -d "$LC2_DB_NAME" -c "select count(*) from pg_attribute a join pg_class c on c.oid = a.attrelid where c.relnamespace = (select oid from pg_namespace where nspname = current_schema()) and c.relname = '$1' and a.attname = '$2' and not a.attisdropped") || exit 1; [ "$n" = 1 ]; }
       has dlfileversion fileentryid && has dlfileentry folderid || return 0
       n=$(psql -X -At -d "$LC2_DB_NAME" -c "select has_table_privilege(format('%I.dlfileversion', current_schema()), 'SELECT') and has_table_privilege(format('%I.dlfileentry', current_schema()), 'SELECT')") || exit 1
       [ "$n" = t ] || refuse DatabaseAccessDenied "user $LC2_DB_USER may not read DLFileEntry and DLFileVersion in database $LC2_DB_NAME: grant SELECT on them (the document-library keys the rows refer to are read from there)"
@@ -59,6 +60,16 @@ expected_keys_sql() {
       printf '%s' "SELECT $flag || fe.companyId::text || '/' || (CASE WHEN fe.folderId <> 0 THEN fe.folderId ELSE fe.groupId END)::text || '/' || fe.name || '/' || fv.version$uuid FROM DLFileVersion fv JOIN DLFileEntry fe ON fe.fileEntryId = fv.fileEntryId" ;;
     mysql)
       has() { n=$("$(mysql_bin)" "${mysql_args[@]}" -N -e "select count(*) from information_schema.columns where table_schema = '$LC2_DB_NAME' and table_name = '$1' and column_name = '$2'") || exit 1; [ "$n" = 1 ]; }
+      # information_schema hides tables the user may not read: ask the tables themselves, so that
+      # "may not read" is a refusal that says so and only "no such table" means no Liferay tables.
+      local probe
+      if ! probe=$("$(mysql_bin)" "${mysql_args[@]}" -N --database="$LC2_DB_NAME" -e "SELECT 1 FROM DLFileVersion LIMIT 0; SELECT 1 FROM DLFileEntry LIMIT 0" 2>&1); then
+        case "$probe" in
+          *"ERROR 1146"*) return 0 ;;
+          *"ERROR 1142"*|*"ERROR 1044"*) refuse DatabaseAccessDenied "user $LC2_DB_USER may not read DLFileEntry and DLFileVersion in database $LC2_DB_NAME: grant SELECT on them (the document-library keys the rows refer to are read from there)" ;;
+          *) printf '%s\n' "$probe" >&2; exit 1 ;;
+        esac
+      fi
       has DLFileVersion fileEntryId && has DLFileEntry folderId || return 0
       local uuid="''" flag="'P '"
       ! has DLFileVersion storeUUID || uuid="CASE WHEN fv.storeUUID IS NULL OR TRIM(fv.storeUUID) IN ('', 'null') THEN '' ELSE CONCAT('~', fv.storeUUID) END"
