@@ -65,7 +65,10 @@ export interface RestoreStepResult { sha256?: string; instanceId?: string; objec
 /** Which of a drill's scratch targets its cleanup may touch (what the drill's own steps may have created). */
 export interface DrillScope {
   database: boolean; prefix: boolean;
-  /** The copy step recorded (in status) that it found the prefix empty, or finished: a cloud cleanup empties only such a prefix. */
+  /**
+   * The copy step recorded (in status) that it found the prefix empty, or finished: a cloud cleanup
+   * empties only such a prefix. A cloud copy step records it as `progress.checked: true`.
+   */
   prefixChecked?: boolean;
   /** The database step finished: its target existed (a cloud cleanup that finds it gone reports it dropped). */
   databaseCreated?: boolean;

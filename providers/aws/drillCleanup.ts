@@ -6,9 +6,8 @@
 // empty, is emptied page by page within the sync's budget. Each sync does a part and records where
 // it is in the operation's progress.
 import { DeleteDBClusterCommand, DeleteDBInstanceCommand, type RDSClient } from '@aws-sdk/client-rds';
-import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { DrillCleanupResult, OperationStatus } from '../../core/crd.ts';
-import type { Observation, RestoreContext, RestoreStep, RestoreStepResult } from '../../core/provider.ts';
+import type { ObjectStore, Observation, RestoreContext, RestoreStep, RestoreStepResult } from '../../core/provider.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
 import { destPrefix } from './plan.ts';
@@ -53,7 +52,9 @@ async function dropOwn(rds: RDSClient, id: string, isCluster: boolean, uid: stri
   }
 }
 
-export async function observeDrillCleanup(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<RestoreStepResult>> {
+export async function observeDrillCleanup(
+  step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig, store: ObjectStore,
+): Promise<Observation<RestoreStepResult>> {
   const scope = step.scope ?? { database: false, prefix: false };
   const p = (op.progress ?? {}) as CleanupProgress;
   const id = ctx.spec.database.instanceId.toLowerCase();
@@ -80,11 +81,9 @@ export async function observeDrillCleanup(step: RestoreStep, ctx: RestoreContext
     const prefix = destPrefix(ctx.spec);
     const until = Date.now() + config.stepBudgetMs;
     for (;;) {
-      const page = await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1000 }), { abortSignal: aws.signal() });
-      const keys = (page.Contents ?? []).map((o) => o.Key!).filter((k) => k.startsWith(prefix));
+      const keys = (await store.list(bucket, prefix, undefined, 1000)).map((o) => o.key).filter((k) => k.startsWith(prefix));
       if (keys.length === 0) break;
-      const out = await aws.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }), { abortSignal: aws.signal() });
-      if (out.Errors?.length) throw Object.assign(new Error(`${out.Errors.length} objects under ${bucket}/${prefix} could not be deleted (${out.Errors[0]!.Code ?? 'error'})`), { name: out.Errors[0]!.Code ?? 'DeleteFailed' });
+      await store.deleteMany(bucket, keys);
       deleted += keys.length;
       if (Date.now() > until) return { state: 'running', progress: { ...p, deleted }, resyncAfterSeconds: 1, message: `${deleted} objects deleted under ${bucket}/${prefix}` };
     }

@@ -36,7 +36,7 @@ export function createAwsProvider(config: AwsProviderConfig): { backup: BackupRu
       planner: { problems: awsRestoreProblems, steps: awsRestoreSteps, drillCleanup: awsDrillCleanup },
       store,
       preflight: async (ctx) => { const a = await load(); return a.restore.awsRestorePreflight(ctx, a.clients); },
-      observeStep: async (step, ctx, _job, op) => { const a = await load(); return a.restore.observeAwsRestoreStep(step, ctx, op, a.clients, config); },
+      observeStep: async (step, ctx, _job, op) => { const a = await load(); return a.restore.observeAwsRestoreStep(step, ctx, op, a.clients, config, a.store); },
     },
   };
 }

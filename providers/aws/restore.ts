@@ -3,7 +3,7 @@
 // then (incremental backups) the objects its refs pages name in the base backup.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { OperationStatus } from '../../core/crd.ts';
-import type { Observation, Preflight, RestoreContext, RestoreStep, RestoreStepResult } from '../../core/provider.ts';
+import type { ObjectStore, Observation, Preflight, RestoreContext, RestoreStep, RestoreStepResult } from '../../core/provider.ts';
 import type { AwsClients } from './clients.ts';
 import type { AwsProviderConfig } from './config.ts';
 import { classify, PROJECT_TAG, snapshotTags, UID_TAG } from './rds.ts';
@@ -47,9 +47,9 @@ export async function awsRestorePreflight(ctx: RestoreContext, aws: AwsClients):
   }
 }
 
-async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<RestoreStepResult>> {
+async function observe(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig, store: ObjectStore): Promise<Observation<RestoreStepResult>> {
   const { spec, source } = ctx;
-  if (step.name === 'cleanup') return observeDrillCleanup(step, ctx, op, aws, config);
+  if (step.name === 'cleanup') return observeDrillCleanup(step, ctx, op, aws, config, store);
   if (step.settle) {
     // A failed or deleted drill waits for this step: nothing new is started (no instance created, no object copied).
     const settled = await settle(step, ctx, aws);
@@ -123,8 +123,10 @@ async function settle(step: RestoreStep, ctx: RestoreContext, aws: AwsClients): 
   return undefined;
 }
 
-export async function observeAwsRestoreStep(step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig): Promise<Observation<RestoreStepResult>> {
-  try { return await observe(step, ctx, op, aws, config); } catch (e) {
+export async function observeAwsRestoreStep(
+  step: RestoreStep, ctx: RestoreContext, op: OperationStatus, aws: AwsClients, config: AwsProviderConfig, store: ObjectStore,
+): Promise<Observation<RestoreStepResult>> {
+  try { return await observe(step, ctx, op, aws, config, store); } catch (e) {
     const name = (e as { name?: string }).name;
     if (name === 'TargetNotEmpty') return { state: 'failed', reason: 'TargetNotEmpty', message: (e as Error).message, retryable: false };
     const c = classify(e);

@@ -72,9 +72,12 @@ export class S3ObjectStore implements ObjectStore {
 
   async deleteMany(bucket: string, keys: string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
-      await this.client.send(new DeleteObjectsCommand({
+      const out = await this.client.send(new DeleteObjectsCommand({
         Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
       }), { abortSignal: this.signal() });
+      // A 200 can still refuse some keys (AccessDenied per key): a caller that lists again would otherwise loop on them.
+      const failed = out.Errors?.[0];
+      if (failed) throw Object.assign(new Error(`${out.Errors!.length} of the objects in ${bucket} were not deleted (${failed.Key}: ${failed.Code ?? 'error'})`), { name: failed.Code ?? 'DeleteFailed' });
     }
   }
 }

@@ -44,6 +44,7 @@ mysqldump_bin() { command -v mariadb-dump || command -v mysqldump; }
 # must hold), "A <key>" for a row of an unpublished Publication (its file is referred to all the same:
 # never an orphan). A database that cannot be asked exits (the Job retries): never mistaken for one
 # without the tables.
+refuse_unreadable() { refuse DatabaseAccessDenied "user $LC2_DB_USER may not read DLFileEntry and DLFileVersion in database $LC2_DB_NAME: grant SELECT on them (the document-library keys the rows refer to are read from there)"; }
 expected_keys_sql() {
   local n
   case "$LC2_DB_ENGINE" in
@@ -53,7 +54,7 @@ expected_keys_sql() {
       has() { n=$(psql -X -At -d "$LC2_DB_NAME" -c "select count(*) from pg_attribute a join pg_class c on c.oid = a.attrelid where c.relnamespace = (select oid from pg_namespace where nspname = current_schema()) and c.relname = '$1' and a.attname = '$2' and not a.attisdropped") || exit 1; [ "$n" = 1 ]; }
       has dlfileversion fileentryid && has dlfileentry folderid || return 0
       n=$(psql -X -At -d "$LC2_DB_NAME" -c "select has_table_privilege(format('%I.dlfileversion', current_schema()), 'SELECT') and has_table_privilege(format('%I.dlfileentry', current_schema()), 'SELECT')") || exit 1
-      [ "$n" = t ] || refuse DatabaseAccessDenied "user $LC2_DB_USER may not read DLFileEntry and DLFileVersion in database $LC2_DB_NAME: grant SELECT on them (the document-library keys the rows refer to are read from there)"
+      [ "$n" = t ] || refuse_unreadable
       local uuid="" flag="'P '"
       ! has dlfileversion storeuuid || uuid=" || CASE WHEN fv.storeUUID IS NULL OR btrim(fv.storeUUID) IN ('', 'null') THEN '' ELSE '~' || fv.storeUUID END"
       ! has dlfileversion ctcollectionid || flag="CASE WHEN fv.ctCollectionId = 0 AND fe.ctCollectionId = 0 THEN 'P ' ELSE 'A ' END"
@@ -66,7 +67,7 @@ expected_keys_sql() {
       if ! probe=$("$(mysql_bin)" "${mysql_args[@]}" -N --database="$LC2_DB_NAME" -e "SELECT 1 FROM DLFileVersion LIMIT 0; SELECT 1 FROM DLFileEntry LIMIT 0" 2>&1); then
         case "$probe" in
           *"ERROR 1146"*) return 0 ;;
-          *"ERROR 1142"*|*"ERROR 1044"*) refuse DatabaseAccessDenied "user $LC2_DB_USER may not read DLFileEntry and DLFileVersion in database $LC2_DB_NAME: grant SELECT on them (the document-library keys the rows refer to are read from there)" ;;
+          *"ERROR 1142"*|*"ERROR 1044"*) refuse_unreadable ;;
           *) printf '%s\n' "$probe" >&2; exit 1 ;;
         esac
       fi
